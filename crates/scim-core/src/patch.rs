@@ -1,0 +1,730 @@
+//! The PATCH engine (RFC 7644 §3.5.2) with the tolerances real clients need:
+//! `Add`/`Replace`/`Remove` in any case, pathless value objects with dotted and URN keys,
+//! filtered paths that create or merge the missing element, `Add` on single-valued
+//! attributes, Remove with a value, the three manager shapes, and member changes as set
+//! operations that never load the member list.
+
+use scim_proto::{CompValue, CompareOp, Filter, PatchOpKind, PatchOperation, PatchPath, parse_patch_path};
+use serde_json::{Map, Value};
+
+use crate::error::{CoreError, Result};
+use crate::eval::{element_matches, get_ci};
+use crate::normalize::{Member, Normalized, is_empty_value, normalize, normalize_members};
+use crate::schema::{AttrDef, AttrType, Mutability, ResourceKind, SchemaDef, find};
+
+/// Most operations accepted in one PATCH request.
+pub const MAX_PATCH_OPS: usize = 1000;
+
+/// A change to a group's member set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberOp {
+    Add(Vec<Member>),
+    Remove(Vec<String>),
+    RemoveAll,
+    Replace(Vec<Member>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOutcome {
+    pub resource: Normalized,
+    pub members: Vec<MemberOp>,
+}
+
+/// Reads a PatchOp request body. `Operations` is matched case-insensitively; the
+/// `schemas` list is not required (several clients omit it).
+pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>> {
+    let Value::Object(obj) = body else {
+        return Err(CoreError::InvalidSyntax(
+            "a PATCH body must be a JSON object with \"schemas\" and \"Operations\"".into(),
+        ));
+    };
+    let ops = crate::eval::get_ci_map(obj, "Operations").ok_or_else(|| {
+        CoreError::InvalidSyntax("the PATCH body has no \"Operations\" array".into())
+    })?;
+    let Value::Array(items) = ops else {
+        return Err(CoreError::InvalidSyntax("\"Operations\" must be an array".into()));
+    };
+    if items.is_empty() {
+        return Err(CoreError::InvalidSyntax("\"Operations\" is empty; nothing to do".into()));
+    }
+    if items.len() > MAX_PATCH_OPS {
+        return Err(CoreError::TooMany(format!(
+            "{} operations in one PATCH; the limit is {MAX_PATCH_OPS}",
+            items.len()
+        )));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let Value::Object(o) = item else {
+                return Err(CoreError::InvalidSyntax(format!("Operations[{i}] must be an object")));
+            };
+            let op = match crate::eval::get_ci_map(o, "op") {
+                Some(Value::String(s)) => s.clone(),
+                _ => {
+                    return Err(CoreError::InvalidSyntax(format!(
+                        "Operations[{i}] needs \"op\": \"add\", \"replace\" or \"remove\""
+                    )));
+                }
+            };
+            let path = match crate::eval::get_ci_map(o, "path") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => return Err(CoreError::InvalidSyntax(format!("Operations[{i}].path must be a string"))),
+            };
+            let value = crate::eval::get_ci_map(o, "value").cloned();
+            Ok(PatchOperation { op, path, value })
+        })
+        .collect()
+}
+
+/// Applies `ops` to a resource's attributes (without `schemas`/`id`), then validates and
+/// normalises the result as a whole.
+pub fn apply_patch(kind: ResourceKind, attrs: Map<String, Value>, ops: &[PatchOperation]) -> Result<PatchOutcome> {
+    let mut p = Patcher {
+        kind,
+        attrs,
+        members: Vec::new(),
+    };
+    for (i, op) in ops.iter().enumerate() {
+        p.apply(op).map_err(|e| with_op_index(e, i))?;
+    }
+    let resource = normalize(kind, &Value::Object(p.attrs))?;
+    Ok(PatchOutcome {
+        resource,
+        members: p.members,
+    })
+}
+
+fn with_op_index(e: CoreError, i: usize) -> CoreError {
+    let prefix = |m: String| format!("Operations[{i}]: {m}");
+    match e {
+        CoreError::InvalidPath(m) => CoreError::InvalidPath(prefix(m)),
+        CoreError::InvalidValue(m) => CoreError::InvalidValue(prefix(m)),
+        CoreError::InvalidSyntax(m) => CoreError::InvalidSyntax(prefix(m)),
+        CoreError::InvalidFilter(m) => CoreError::InvalidFilter(prefix(m)),
+        CoreError::NoTarget(m) => CoreError::NoTarget(prefix(m)),
+        CoreError::Mutability(m) => CoreError::Mutability(prefix(m)),
+        other => other,
+    }
+}
+
+struct Patcher {
+    kind: ResourceKind,
+    attrs: Map<String, Value>,
+    members: Vec<MemberOp>,
+}
+
+/// Where a PATCH path points.
+enum Loc {
+    ExternalId,
+    Members,
+    /// A schema-defined attribute, at the top level (`ext = None`) or in an extension block.
+    Attr {
+        ext: Option<&'static SchemaDef>,
+        def: &'static AttrDef,
+    },
+    /// An attribute of an extension this server has no schema for.
+    Custom { urn: String, name: String },
+    Ignored,
+}
+
+impl Patcher {
+    fn apply(&mut self, op: &PatchOperation) -> Result<()> {
+        let kind = PatchOpKind::parse(&op.op).ok_or_else(|| {
+            CoreError::InvalidSyntax(format!(
+                "unknown op {:?}; use \"add\", \"replace\" or \"remove\"",
+                op.op
+            ))
+        })?;
+        match op.path.as_deref().map(str::trim) {
+            None | Some("") => {
+                if kind == PatchOpKind::Remove {
+                    return Err(CoreError::NoTarget("\"remove\" needs a \"path\"".into()));
+                }
+                match &op.value {
+                    Some(Value::Object(obj)) => self.apply_object(kind, obj),
+                    _ => Err(CoreError::InvalidSyntax(format!(
+                        "\"{}\" without a \"path\" needs a JSON object \"value\" whose keys are attribute paths",
+                        op.op.to_lowercase()
+                    ))),
+                }
+            }
+            Some(path) => self.apply_path_str(kind, path, op.value.as_ref()),
+        }
+    }
+
+    /// A pathless value object: every key is a path (`displayName`, `name.givenName`,
+    /// `urn:…:User:department`) or a whole extension block.
+    fn apply_object(&mut self, kind: PatchOpKind, obj: &Map<String, Value>) -> Result<()> {
+        for (key, val) in obj {
+            if ["schemas", "meta", "id"].iter().any(|k| key.eq_ignore_ascii_case(k)) {
+                continue;
+            }
+            self.apply_path_str(kind, key, Some(val))?;
+        }
+        Ok(())
+    }
+
+    fn apply_path_str(&mut self, kind: PatchOpKind, path: &str, value: Option<&Value>) -> Result<()> {
+        if let Some(ext) = self.kind.extension(path) {
+            return self.apply_block(kind, ext, value);
+        }
+        let pp = parse_patch_path(path).map_err(|e| CoreError::path(path, e))?;
+        let loc = self.locate(&pp)?;
+        if kind != PatchOpKind::Remove && value.is_none() {
+            return Err(CoreError::InvalidSyntax(format!("\"{path}\": add and replace need a \"value\"")));
+        }
+        match loc {
+            Loc::Ignored => Ok(()),
+            Loc::ExternalId => {
+                if pp.filter.is_some() || pp.attr.sub.is_some() {
+                    return Err(CoreError::InvalidPath("'externalId' has no sub-attributes".into()));
+                }
+                set_simple(&mut self.attrs, "externalId", kind, value);
+                Ok(())
+            }
+            Loc::Members => self.apply_members(kind, &pp, value),
+            Loc::Custom { urn, name } => {
+                if pp.filter.is_some() {
+                    return Err(CoreError::InvalidFilter(format!(
+                        "value filters need a schema; '{urn}' is not a known extension"
+                    )));
+                }
+                let block = slot_map(&mut self.attrs, &urn);
+                let key = match &pp.attr.sub {
+                    Some(sub) => {
+                        let inner = slot_map(block, &name);
+                        set_simple(inner, sub, kind, value);
+                        prune(block, &name);
+                        prune(&mut self.attrs, &urn);
+                        return Ok(());
+                    }
+                    None => name,
+                };
+                set_simple(block, &key, kind, value);
+                prune(&mut self.attrs, &urn);
+                Ok(())
+            }
+            Loc::Attr { ext, def } => {
+                if kind == PatchOpKind::Remove && def.required && pp.attr.sub.is_none() && pp.filter.is_none() {
+                    return Err(CoreError::Mutability(format!(
+                        "'{}' is required and cannot be removed",
+                        def.name
+                    )));
+                }
+                let container = match ext {
+                    Some(e) => slot_map(&mut self.attrs, e.id),
+                    None => &mut self.attrs,
+                };
+                apply_attr(container, def, &pp, kind, value)?;
+                if let Some(e) = ext {
+                    prune(&mut self.attrs, e.id);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn apply_block(&mut self, kind: PatchOpKind, ext: &'static SchemaDef, value: Option<&Value>) -> Result<()> {
+        if kind == PatchOpKind::Remove {
+            self.attrs.remove(ext.id);
+            return Ok(());
+        }
+        match value {
+            Some(Value::Object(obj)) => {
+                for (k, v) in obj {
+                    self.apply_path_str(kind, &format!("{}:{k}", ext.id), Some(v))?;
+                }
+                Ok(())
+            }
+            Some(Value::Null) => {
+                self.attrs.remove(ext.id);
+                Ok(())
+            }
+            _ => Err(CoreError::InvalidValue(format!(
+                "the value for '{}' must be an object of its attributes",
+                ext.id
+            ))),
+        }
+    }
+
+    fn locate(&self, pp: &PatchPath) -> Result<Loc> {
+        let name = pp.attr.name.as_str();
+        let mut schema = self.kind.core();
+        let mut ext = None;
+        if let Some(urn) = &pp.attr.urn {
+            if let Some(e) = self.kind.extension(urn) {
+                schema = e;
+                ext = Some(e);
+            } else if !urn.eq_ignore_ascii_case(self.kind.core().id) {
+                return Ok(Loc::Custom {
+                    urn: urn.clone(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        if ext.is_none() {
+            if name.eq_ignore_ascii_case("id") || name.eq_ignore_ascii_case("meta") {
+                return Err(CoreError::Mutability(format!("'{}' is read-only", pp.attr)));
+            }
+            if name.eq_ignore_ascii_case("schemas") {
+                return Ok(Loc::Ignored);
+            }
+            if name.eq_ignore_ascii_case("externalId") {
+                return Ok(Loc::ExternalId);
+            }
+            if self.kind == ResourceKind::Group && name.eq_ignore_ascii_case("members") {
+                return Ok(Loc::Members);
+            }
+        }
+        let def = find(schema.attrs, name).ok_or_else(|| {
+            CoreError::InvalidPath(format!(
+                "'{}' is not an attribute of {}; see /Schemas for the attributes this server knows",
+                pp.attr, schema.id
+            ))
+        })?;
+        if def.mutability == Mutability::ReadOnly {
+            return Err(CoreError::Mutability(format!("'{}' is read-only", def.name)));
+        }
+        Ok(Loc::Attr { ext, def })
+    }
+
+    fn apply_members(&mut self, kind: PatchOpKind, pp: &PatchPath, value: Option<&Value>) -> Result<()> {
+        if pp.attr.sub.is_some() || pp.sub.is_some() {
+            return Err(CoreError::InvalidPath(
+                "member changes take the path 'members' or 'members[value eq \"<id>\"]'".into(),
+            ));
+        }
+        if let Some(filter) = &pp.filter {
+            if kind != PatchOpKind::Remove {
+                return Err(CoreError::InvalidPath(
+                    "a filtered 'members[…]' path is supported for remove only; add members with path 'members'"
+                        .into(),
+                ));
+            }
+            let mut ids = Vec::new();
+            member_ids(filter, &mut ids)?;
+            self.members.push(MemberOp::Remove(ids));
+            return Ok(());
+        }
+        let op = match (kind, value) {
+            (PatchOpKind::Add, Some(v)) => MemberOp::Add(normalize_members(v)?),
+            (PatchOpKind::Replace, Some(v)) => MemberOp::Replace(normalize_members(v)?),
+            (PatchOpKind::Remove, None | Some(Value::Null)) => MemberOp::RemoveAll,
+            (PatchOpKind::Remove, Some(v)) => {
+                let list = normalize_members(v)?;
+                if list.is_empty() {
+                    MemberOp::RemoveAll
+                } else {
+                    MemberOp::Remove(list.into_iter().map(|m| m.value).collect())
+                }
+            }
+            (_, None) => return Err(CoreError::InvalidSyntax("add and replace need a \"value\"".into())),
+        };
+        self.members.push(op);
+        Ok(())
+    }
+}
+
+fn member_ids(f: &Filter, out: &mut Vec<String>) -> Result<()> {
+    match f {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::Str(v),
+        } if path.name.eq_ignore_ascii_case("value") => {
+            out.push(v.clone());
+            Ok(())
+        }
+        Filter::Or(a, b) => {
+            member_ids(a, out)?;
+            member_ids(b, out)
+        }
+        _ => Err(CoreError::InvalidFilter(
+            "'members[…]' supports only 'value eq \"<id>\"', optionally joined with 'or'".into(),
+        )),
+    }
+}
+
+/// The object stored under `key`, created empty if missing or not an object.
+fn slot_map<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let entry = m.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(Map::new());
+    }
+    entry.as_object_mut().expect("just made an object")
+}
+
+/// Removes `key` when it holds an empty value.
+fn prune(m: &mut Map<String, Value>, key: &str) {
+    if m.get(key).is_some_and(is_empty_value) {
+        m.remove(key);
+    }
+}
+
+/// Add/Replace set the value ("" and null clear it); Remove clears it, but only when a given
+/// value matches the current one.
+fn set_simple(m: &mut Map<String, Value>, key: &str, kind: PatchOpKind, value: Option<&Value>) {
+    let key = existing_key(m, key);
+    match kind {
+        PatchOpKind::Add | PatchOpKind::Replace => match value {
+            Some(v) if !is_empty_value(v) => {
+                m.insert(key, v.clone());
+            }
+            _ => {
+                m.remove(&key);
+            }
+        },
+        PatchOpKind::Remove => {
+            if let Some(v) = value.filter(|v| !is_empty_value(v))
+                && let Some(cur) = m.get(&key)
+                && !same_value(cur, v)
+            {
+                return;
+            }
+            m.remove(&key);
+        }
+    }
+}
+
+/// The key as already spelled in the map (case-insensitive), or `key` itself.
+fn existing_key(m: &Map<String, Value>, key: &str) -> String {
+    m.keys()
+        .find(|k| k.eq_ignore_ascii_case(key))
+        .cloned()
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// Loose equality for Remove-with-value: strings ignore case, `{value: x}` equals `x`.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.eq_ignore_ascii_case(y),
+        (Value::Object(_), Value::String(_)) | (Value::String(_), Value::Object(_)) => {
+            match (get_ci(a, "value"), get_ci(b, "value")) {
+                (Some(x), Some(y)) => same_value(x, y),
+                _ => false,
+            }
+        }
+        (Value::Object(_), Value::Object(_)) => match (get_ci(a, "value"), get_ci(b, "value")) {
+            (Some(x), Some(y)) => same_value(x, y),
+            _ => a == b,
+        },
+        (x, Value::Array(items)) => items.iter().any(|i| same_value(x, i)),
+        _ => a == b,
+    }
+}
+
+fn apply_attr(
+    container: &mut Map<String, Value>,
+    def: &'static AttrDef,
+    pp: &PatchPath,
+    kind: PatchOpKind,
+    value: Option<&Value>,
+) -> Result<()> {
+    let sub_name = pp.sub.as_deref().or(pp.attr.sub.as_deref());
+    let sub = match sub_name {
+        Some(s) => Some(def.sub_attr(s).ok_or_else(|| {
+            CoreError::InvalidPath(if def.ty == AttrType::Complex {
+                format!(
+                    "'{}' has no sub-attribute '{s}'; known: {}",
+                    def.name,
+                    def.sub.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+                )
+            } else {
+                format!("'{}' is not complex and has no sub-attributes", def.name)
+            })
+        })?),
+        None => None,
+    };
+    if let Some(s) = sub
+        && s.mutability == Mutability::ReadOnly
+    {
+        return Err(CoreError::Mutability(format!("'{}.{}' is read-only", def.name, s.name)));
+    }
+    if def.ty != AttrType::Complex {
+        if pp.filter.is_some() && !def.multi {
+            return Err(CoreError::InvalidPath(format!(
+                "'{}' is single-valued; a value filter needs a multi-valued attribute",
+                def.name
+            )));
+        }
+        set_simple(container, def.name, kind, value);
+        return Ok(());
+    }
+    if def.multi {
+        return apply_multi(container, def, pp.filter.as_ref(), sub, kind, value);
+    }
+    apply_single_complex(container, def, pp.filter.as_ref(), sub, kind, value)
+}
+
+fn apply_single_complex(
+    container: &mut Map<String, Value>,
+    def: &'static AttrDef,
+    filter: Option<&Filter>,
+    sub: Option<&'static AttrDef>,
+    kind: PatchOpKind,
+    value: Option<&Value>,
+) -> Result<()> {
+    if let Some(f) = filter {
+        let matches = match container.get(def.name) {
+            Some(cur) => element_matches(Some(def), f, cur)?,
+            None => false,
+        };
+        if !matches {
+            // `manager[value eq "x"]` when the manager is someone else: nothing to do.
+            if kind == PatchOpKind::Remove {
+                return Ok(());
+            }
+        }
+    }
+    if let Some(sub) = sub {
+        let obj = slot_map(container, def.name);
+        set_simple(obj, sub.name, kind, value);
+        prune(container, def.name);
+        return Ok(());
+    }
+    match kind {
+        PatchOpKind::Remove => {
+            if let Some(v) = value.filter(|v| !is_empty_value(v))
+                && let Some(cur) = container.get(def.name)
+                && !same_value(cur, v)
+            {
+                return Ok(());
+            }
+            container.remove(def.name);
+        }
+        PatchOpKind::Add | PatchOpKind::Replace => match value {
+            None => {}
+            Some(v) if is_empty_value(v) => {
+                container.remove(def.name);
+            }
+            // Merge sub-attributes (RFC 7644 §3.5.2.1/3); unspecified ones stay.
+            Some(Value::Object(obj)) => {
+                let target = slot_map(container, def.name);
+                for (k, v) in obj {
+                    let key = def.sub_attr(k).map_or(k.as_str(), |s| s.name);
+                    set_simple(target, key, PatchOpKind::Replace, Some(v));
+                }
+                prune(container, def.name);
+            }
+            // Manager as a bare id or the older array form: normalisation sorts it out.
+            Some(v) => {
+                container.insert(def.name.to_string(), v.clone());
+            }
+        },
+    }
+    Ok(())
+}
+
+fn apply_multi(
+    container: &mut Map<String, Value>,
+    def: &'static AttrDef,
+    filter: Option<&Filter>,
+    sub: Option<&'static AttrDef>,
+    kind: PatchOpKind,
+    value: Option<&Value>,
+) -> Result<()> {
+    let mut items: Vec<Value> = match container.remove(def.name) {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other],
+    };
+    let result = apply_multi_items(&mut items, def, filter, sub, kind, value);
+    items.retain(|el| !is_hollow(el));
+    if !items.is_empty() {
+        container.insert(def.name.to_string(), Value::Array(items));
+    }
+    result
+}
+
+/// An element that lost everything but its labels (`type`, `primary`, `display`).
+fn is_hollow(el: &Value) -> bool {
+    match el {
+        Value::Object(o) => o
+            .iter()
+            .all(|(k, v)| is_empty_value(v) || ["type", "primary", "display"].iter().any(|l| l.eq_ignore_ascii_case(k))),
+        other => is_empty_value(other),
+    }
+}
+
+fn apply_multi_items(
+    items: &mut Vec<Value>,
+    def: &'static AttrDef,
+    filter: Option<&Filter>,
+    sub: Option<&'static AttrDef>,
+    kind: PatchOpKind,
+    value: Option<&Value>,
+) -> Result<()> {
+    let selected: Vec<usize> = match filter {
+        Some(f) => {
+            let mut hits = Vec::new();
+            for (i, el) in items.iter().enumerate() {
+                if element_matches(Some(def), f, el)? {
+                    hits.push(i);
+                }
+            }
+            hits
+        }
+        None => (0..items.len()).collect(),
+    };
+    match (kind, sub, filter) {
+        // emails[type eq "work"].value = x / emails.value = x
+        (PatchOpKind::Add | PatchOpKind::Replace, Some(sub), _) => {
+            if selected.is_empty() {
+                if value.is_some_and(is_empty_value) {
+                    return Ok(());
+                }
+                let mut el = filter.map(seed_from_filter).unwrap_or_default();
+                if def.name == "emails" && items.is_empty() && !el.contains_key("primary") {
+                    el.insert("primary".into(), Value::Bool(true));
+                }
+                set_simple(&mut el, sub.name, kind, value);
+                items.push(Value::Object(el));
+            } else {
+                for &i in &selected {
+                    let el = as_object(&mut items[i]);
+                    set_simple(el, sub.name, kind, value);
+                }
+            }
+        }
+        (PatchOpKind::Remove, Some(sub), _) => {
+            for &i in &selected {
+                let el = as_object(&mut items[i]);
+                set_simple(el, sub.name, kind, value);
+            }
+        }
+        // emails[type eq "work"] = {…}
+        (PatchOpKind::Add | PatchOpKind::Replace, None, Some(f)) => {
+            let v = value.expect("checked by caller");
+            let Value::Object(obj) = v else {
+                return Err(CoreError::InvalidValue(format!(
+                    "a value for a filtered '{}' path must be an object of sub-attributes",
+                    def.name
+                )));
+            };
+            if selected.is_empty() {
+                let mut el = seed_from_filter(f);
+                el.extend(obj.clone());
+                items.push(Value::Object(el));
+            } else {
+                for &i in &selected {
+                    if kind == PatchOpKind::Replace {
+                        items[i] = Value::Object(obj.clone());
+                    } else {
+                        as_object(&mut items[i]).extend(obj.clone());
+                    }
+                }
+            }
+        }
+        (PatchOpKind::Remove, None, Some(_)) => {
+            let keep: Vec<Value> = items
+                .drain(..)
+                .enumerate()
+                .filter(|(i, _)| !selected.contains(i))
+                .map(|(_, v)| v)
+                .collect();
+            *items = keep;
+        }
+        (PatchOpKind::Replace, None, None) => {
+            items.clear();
+            if let Some(v) = value {
+                push_values(items, v);
+            }
+        }
+        (PatchOpKind::Add, None, None) => {
+            if let Some(v) = value {
+                let mut new = Vec::new();
+                push_values(&mut new, v);
+                for el in new {
+                    add_element(items, el);
+                }
+            }
+        }
+        (PatchOpKind::Remove, None, None) => match value.filter(|v| !is_empty_value(v)) {
+            // Remove with a value: only the listed elements.
+            Some(v) => items.retain(|el| !same_value(el, v)),
+            None => items.clear(),
+        },
+    }
+    Ok(())
+}
+
+fn as_object(v: &mut Value) -> &mut Map<String, Value> {
+    if !v.is_object() {
+        let mut m = Map::new();
+        if !v.is_null() {
+            m.insert("value".into(), v.take());
+        }
+        *v = Value::Object(m);
+    }
+    v.as_object_mut().expect("just made an object")
+}
+
+fn push_values(items: &mut Vec<Value>, v: &Value) {
+    match v {
+        Value::Array(a) => items.extend(a.iter().filter(|x| !x.is_null()).cloned()),
+        Value::Null => {}
+        other => items.push(other.clone()),
+    }
+}
+
+/// Adds an element, replacing one with the same `value`; a new primary demotes the others.
+fn add_element(items: &mut Vec<Value>, el: Value) {
+    let is_primary = get_ci(&el, "primary").is_some_and(|p| p == &Value::Bool(true) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")));
+    if is_primary {
+        for other in items.iter_mut() {
+            if let Value::Object(o) = other {
+                let key = existing_key(o, "primary");
+                if o.contains_key(&key) {
+                    o.insert(key, Value::Bool(false));
+                }
+            }
+        }
+    }
+    let same = get_ci(&el, "value").and_then(|v| {
+        items
+            .iter()
+            .position(|x| get_ci(x, "value").is_some_and(|xv| same_value(xv, v)))
+    });
+    match same {
+        Some(i) => {
+            if let (Value::Object(existing), Value::Object(new)) = (&mut items[i], &el) {
+                existing.extend(new.clone());
+            } else {
+                items[i] = el;
+            }
+        }
+        None => items.push(el),
+    }
+}
+
+/// `type eq "work" and …` → `{"type": "work"}`: the element an Add/Replace creates.
+fn seed_from_filter(f: &Filter) -> Map<String, Value> {
+    let mut m = Map::new();
+    fn walk(f: &Filter, m: &mut Map<String, Value>) {
+        match f {
+            Filter::And(a, b) => {
+                walk(a, m);
+                walk(b, m);
+            }
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value,
+            } if path.sub.is_none() => {
+                let v = match value {
+                    CompValue::Str(s) => Value::String(s.clone()),
+                    CompValue::Bool(b) => Value::Bool(*b),
+                    CompValue::Num(n) => Value::Number(n.clone()),
+                    CompValue::Null => return,
+                };
+                m.insert(path.name.clone(), v);
+            }
+            _ => {}
+        }
+    }
+    walk(f, &mut m);
+    m
+}

@@ -1,0 +1,124 @@
+//! Storage ports: what the server needs from a store. Adapters (SQLite, PostgreSQL) live in
+//! `scim-store`; callers see only these traits.
+
+use async_trait::async_trait;
+use scim_proto::SortOrder;
+
+use crate::error::Result;
+use crate::index::IndexEntry;
+use crate::normalize::Member;
+use crate::patch::MemberOp;
+use crate::resolve::RFilter;
+use crate::resource::{Prepared, StoredResource};
+use crate::schema::ResourceKind;
+
+pub type TenantId = i64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub prefix: String,
+    pub created: String,
+    pub expires: Option<String>,
+    pub revoked: Option<String>,
+}
+
+/// A new token: the secret is shown once and never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub token: String,
+    pub prefix: String,
+    pub expires: Option<String>,
+}
+
+/// What to sort by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    /// Creation order: stable, and what paging without `sortBy` uses.
+    Created,
+    Column(crate::resolve::Column),
+    Index(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub filter: Option<RFilter>,
+    pub sort: SortKey,
+    pub order: SortOrder,
+    /// 1-based.
+    pub start_index: u64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub total: u64,
+    pub items: Vec<StoredResource>,
+}
+
+/// The result of an update closure: the new document, the index rows of the old one (so
+/// the store writes only the difference) and member changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub prepared: Prepared,
+    pub old_index: Vec<IndexEntry>,
+    pub members: Vec<MemberOp>,
+    /// False when the change is a no-op: nothing is written and the version stays.
+    pub changed: bool,
+}
+
+/// Computes the new state from the current one. It runs inside the store's write
+/// transaction, so read-modify-write is atomic without retries.
+pub type UpdateFn = Box<dyn FnOnce(&StoredResource) -> Result<Update> + Send>;
+
+#[async_trait]
+pub trait ResourceStore: Send + Sync + 'static {
+    /// A fresh, unique resource id.
+    fn new_id(&self) -> String;
+    async fn create(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        prepared: Prepared,
+        members: Vec<Member>,
+        now: String,
+    ) -> Result<StoredResource>;
+    async fn get(&self, tenant: TenantId, kind: ResourceKind, id: &str) -> Result<Option<StoredResource>>;
+    /// Member objects (serialised JSON) of a group, in insertion order.
+    async fn members(&self, tenant: TenantId, group_id: &str) -> Result<Vec<String>>;
+    async fn update(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<i64>,
+        now: String,
+        f: UpdateFn,
+    ) -> Result<StoredResource>;
+    async fn delete(&self, tenant: TenantId, kind: ResourceKind, id: &str, if_version: Option<i64>, now: String)
+    -> Result<()>;
+    async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> Result<Page>;
+}
+
+#[async_trait]
+pub trait TenantStore: Send + Sync + 'static {
+    /// The tenant a bearer token belongs to, if the token is known, unrevoked and unexpired.
+    async fn authenticate(&self, token: &str, now: &str) -> Result<Option<Tenant>>;
+    async fn create_tenant(&self, name: &str, now: String) -> Result<Tenant>;
+    async fn tenant(&self, name: &str) -> Result<Option<Tenant>>;
+    async fn tenants(&self) -> Result<Vec<Tenant>>;
+    async fn issue_token(&self, tenant: TenantId, expires: Option<String>, now: String) -> Result<IssuedToken>;
+    async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>>;
+    /// Revokes every token of the tenant starting with `prefix`; returns how many.
+    async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: String) -> Result<u64>;
+}
+
+/// Everything the server needs.
+pub trait Store: ResourceStore + TenantStore {}
+impl<T: ResourceStore + TenantStore> Store for T {}

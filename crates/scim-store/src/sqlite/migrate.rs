@@ -1,0 +1,94 @@
+//! Schema migrations, tracked in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE tenants (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL
+);
+CREATE TABLE tokens (
+    id        INTEGER PRIMARY KEY,
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+    prefix    TEXT NOT NULL,
+    hash      BLOB NOT NULL UNIQUE,
+    created   TEXT NOT NULL,
+    expires   TEXT,
+    revoked   TEXT
+);
+CREATE INDEX tokens_tenant ON tokens(tenant_id);
+CREATE TABLE resources (
+    seq           INTEGER PRIMARY KEY,
+    tenant_id     INTEGER NOT NULL,
+    rtype         INTEGER NOT NULL,
+    id            TEXT NOT NULL,
+    external_id   TEXT,
+    name_key      TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    created       TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    doc           TEXT NOT NULL
+);
+CREATE UNIQUE INDEX resources_id ON resources(tenant_id, rtype, id);
+CREATE UNIQUE INDEX resources_name ON resources(tenant_id, rtype, name_key);
+CREATE INDEX resources_external ON resources(tenant_id, rtype, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX resources_modified ON resources(tenant_id, rtype, last_modified);
+CREATE TABLE value_index (
+    res       INTEGER NOT NULL,
+    path      TEXT NOT NULL,
+    ord       INTEGER NOT NULL,
+    tenant_id INTEGER NOT NULL,
+    rtype     INTEGER NOT NULL,
+    val,
+    PRIMARY KEY (res, path, ord)
+) WITHOUT ROWID;
+CREATE INDEX value_index_lookup ON value_index(tenant_id, rtype, path, val);
+CREATE TABLE members (
+    group_seq INTEGER NOT NULL,
+    member_id TEXT NOT NULL,
+    tenant_id INTEGER NOT NULL,
+    json      TEXT NOT NULL,
+    PRIMARY KEY (group_seq, member_id)
+) WITHOUT ROWID;
+CREATE INDEX members_by_member ON members(tenant_id, member_id);
+CREATE TABLE counts (
+    tenant_id INTEGER NOT NULL,
+    rtype     INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, rtype)
+) WITHOUT ROWID;
+CREATE TABLE journal (
+    seq       INTEGER PRIMARY KEY,
+    tenant_id INTEGER NOT NULL,
+    rtype     INTEGER NOT NULL,
+    res_id    TEXT NOT NULL,
+    op        TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    at        TEXT NOT NULL
+);
+CREATE INDEX journal_tenant ON journal(tenant_id, seq);
+"#];
+
+/// Brings the schema up to date. The version is read inside the write transaction, so a
+/// CLI command and the server starting together never apply a migration twice.
+pub fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let run = || -> Result<()> {
+        let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            conn.execute_batch(sql)?;
+            conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! `ResourceStore` on SQLite: resources, their value index, group members, counts and the
+//! change journal, all written in one transaction per job.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use scim_core::index::{IndexEntry, IndexValue};
+use scim_core::normalize::Member;
+use scim_core::patch::MemberOp;
+use scim_core::ports::{Page, Query, ResourceStore, SortKey, TenantId, UpdateFn};
+use scim_core::resource::{Prepared, StoredResource};
+use scim_core::{CoreError, ResourceKind};
+use scim_proto::SortOrder;
+
+use super::sql::{SqlBuf, compile, sql_value};
+use super::{SqliteStore, is_unique_violation};
+use crate::error::{Result, StoreError};
+
+/// Rows per multi-row INSERT.
+const CHUNK: usize = 100;
+
+fn conflict(kind: ResourceKind, name_key: &str) -> StoreError {
+    StoreError::Core(CoreError::Uniqueness(format!(
+        "a {} with {} '{}' already exists in this tenant (compared case-insensitively); \
+         look it up with filter={} eq \"…\" and update it instead",
+        kind.name(),
+        kind.name_attr(),
+        name_key,
+        kind.name_attr()
+    )))
+}
+
+fn not_found(kind: ResourceKind, id: &str) -> StoreError {
+    StoreError::Core(CoreError::NotFound(format!("{} {id:?} not found", kind.name())))
+}
+
+struct Row {
+    seq: i64,
+    res: StoredResource,
+}
+
+fn load(conn: &Connection, tenant: TenantId, kind: ResourceKind, id: &str) -> Result<Option<Row>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, version, created, last_modified, doc FROM resources \
+         WHERE tenant_id = ?1 AND rtype = ?2 AND id = ?3",
+    )?;
+    Ok(stmt
+        .query_row(params![tenant, kind.code(), id], |r| {
+            Ok(Row {
+                seq: r.get(0)?,
+                res: StoredResource {
+                    kind,
+                    id: id.to_string(),
+                    version: r.get(1)?,
+                    created: r.get(2)?,
+                    last_modified: r.get(3)?,
+                    doc: r.get(4)?,
+                },
+            })
+        })
+        .optional()?)
+}
+
+fn insert_index(conn: &Connection, tenant: TenantId, kind: ResourceKind, seq: i64, rows: &[&IndexEntry]) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = String::from("INSERT OR REPLACE INTO value_index (res, path, ord, tenant_id, rtype, val) VALUES ");
+        let mut params: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 6);
+        for (i, e) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str("(?,?,?,?,?,?)");
+            params.push(SqlValue::Integer(seq));
+            params.push(SqlValue::Text(e.path.clone()));
+            params.push(SqlValue::Integer(e.ord as i64));
+            params.push(SqlValue::Integer(tenant));
+            params.push(SqlValue::Integer(kind.code()));
+            params.push(sql_value(&e.value));
+        }
+        conn.prepare_cached(&sql)?.execute(params_from_iter(params))?;
+    }
+    Ok(())
+}
+
+fn bump_count(conn: &Connection, tenant: TenantId, kind: ResourceKind, delta: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO counts (tenant_id, rtype, n) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (tenant_id, rtype) DO UPDATE SET n = n + excluded.n",
+    )?
+    .execute(params![tenant, kind.code(), delta])?;
+    Ok(())
+}
+
+fn journal(conn: &Connection, tenant: TenantId, kind: ResourceKind, id: &str, op: &str, version: i64, at: &str) -> Result<()> {
+    conn.prepare_cached("INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![tenant, kind.code(), id, op, version, at])?;
+    Ok(())
+}
+
+fn add_members(conn: &Connection, tenant: TenantId, group_seq: i64, members: &[Member]) -> Result<()> {
+    for chunk in members.chunks(CHUNK) {
+        let mut sql = String::from("INSERT INTO members (group_seq, member_id, tenant_id, json) VALUES ");
+        let mut params: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 4);
+        for (i, m) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str("(?,?,?,?)");
+            params.push(SqlValue::Integer(group_seq));
+            params.push(SqlValue::Text(m.value.clone()));
+            params.push(SqlValue::Integer(tenant));
+            params.push(SqlValue::Text(m.json.clone()));
+        }
+        sql.push_str(" ON CONFLICT (group_seq, member_id) DO UPDATE SET json = excluded.json");
+        conn.prepare_cached(&sql)?.execute(params_from_iter(params))?;
+    }
+    Ok(())
+}
+
+fn remove_members(conn: &Connection, group_seq: i64, ids: &[String]) -> Result<()> {
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = String::from("DELETE FROM members WHERE group_seq = ? AND member_id IN (");
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 { "?" } else { ",?" });
+        }
+        sql.push(')');
+        let params = std::iter::once(SqlValue::Integer(group_seq)).chain(chunk.iter().map(|s| SqlValue::Text(s.clone())));
+        conn.prepare_cached(&sql)?.execute(params_from_iter(params))?;
+    }
+    Ok(())
+}
+
+fn apply_member_ops(conn: &Connection, tenant: TenantId, group_seq: i64, ops: &[MemberOp]) -> Result<()> {
+    for op in ops {
+        match op {
+            MemberOp::Add(list) => add_members(conn, tenant, group_seq, list)?,
+            MemberOp::Remove(ids) => remove_members(conn, group_seq, ids)?,
+            MemberOp::RemoveAll => {
+                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?.execute([group_seq])?;
+            }
+            MemberOp::Replace(list) => {
+                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?.execute([group_seq])?;
+                add_members(conn, tenant, group_seq, list)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn entry_key(e: &IndexEntry) -> (String, u32, String) {
+    let v = match &e.value {
+        IndexValue::Text(s) => format!("t{s}"),
+        IndexValue::Int(i) => format!("i{i}"),
+        IndexValue::Real(f) => format!("r{f}"),
+        IndexValue::Bool(b) => format!("b{b}"),
+    };
+    (e.path.clone(), e.ord, v)
+}
+
+/// Writes only the index rows that changed.
+fn diff_index(conn: &Connection, tenant: TenantId, kind: ResourceKind, seq: i64, old: &[IndexEntry], new: &[IndexEntry]) -> Result<()> {
+    let old_keys: HashSet<_> = old.iter().map(entry_key).collect();
+    let new_slots: HashSet<(&str, u32)> = new.iter().map(|e| (e.path.as_str(), e.ord)).collect();
+    let mut del = conn.prepare_cached("DELETE FROM value_index WHERE res = ?1 AND path = ?2 AND ord = ?3")?;
+    for e in old {
+        // A slot that gets a new value is overwritten by INSERT OR REPLACE below.
+        if !new_slots.contains(&(e.path.as_str(), e.ord)) {
+            del.execute(params![seq, e.path, e.ord])?;
+        }
+    }
+    let added: Vec<&IndexEntry> = new.iter().filter(|e| !old_keys.contains(&entry_key(e))).collect();
+    insert_index(conn, tenant, kind, seq, &added)
+}
+
+fn order_clause(q: &Query, b: &mut SqlBuf) {
+    let dir = if q.order == SortOrder::Descending { " DESC" } else { "" };
+    match &q.sort {
+        SortKey::Created => {
+            b.push(" ORDER BY r.seq").push(dir);
+        }
+        SortKey::Column(c) => {
+            let col = match c {
+                scim_core::resolve::Column::Id => "r.id",
+                scim_core::resolve::Column::ExternalId => "r.external_id",
+                scim_core::resolve::Column::NameKey => "r.name_key",
+                scim_core::resolve::Column::Created => "r.created",
+                scim_core::resolve::Column::LastModified => "r.last_modified",
+            };
+            b.push(" ORDER BY ").push(col).push(dir).push(", r.seq").push(dir);
+        }
+        SortKey::Index(path) => {
+            b.push(" ORDER BY (SELECT s.val FROM value_index s WHERE s.res = r.seq AND s.path = ")
+                .bind(SqlValue::Text(path.clone()))
+                .push(" ORDER BY s.ord LIMIT 1)")
+                .push(dir)
+                .push(" NULLS LAST, r.seq")
+                .push(dir);
+        }
+    }
+}
+
+fn run_query(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query) -> Result<Page> {
+    let total: u64 = match &q.filter {
+        None => conn
+            .prepare_cached("SELECT n FROM counts WHERE tenant_id = ?1 AND rtype = ?2")?
+            .query_row(params![tenant, kind.code()], |r| r.get::<_, i64>(0))
+            .optional()?
+            .unwrap_or(0)
+            .max(0) as u64,
+        Some(f) => {
+            let mut b = SqlBuf::new(tenant, kind.code());
+            b.push("SELECT count(*) FROM resources r WHERE r.tenant_id = ")
+                .bind(tenant.into())
+                .push(" AND r.rtype = ")
+                .bind(kind.code().into())
+                .push(" AND ");
+            compile(f, &mut b);
+            conn.prepare_cached(&b.sql)?
+                .query_row(params_from_iter(b.params), |r| r.get::<_, i64>(0))?
+                .max(0) as u64
+        }
+    };
+    let mut items = Vec::new();
+    if q.count > 0 && q.start_index <= total {
+        let mut b = SqlBuf::new(tenant, kind.code());
+        b.push("SELECT r.id, r.version, r.created, r.last_modified, r.doc FROM resources r WHERE r.tenant_id = ")
+            .bind(tenant.into())
+            .push(" AND r.rtype = ")
+            .bind(kind.code().into());
+        if let Some(f) = &q.filter {
+            b.push(" AND ");
+            compile(f, &mut b);
+        }
+        order_clause(q, &mut b);
+        b.push(" LIMIT ")
+            .bind(SqlValue::Integer(q.count as i64))
+            .push(" OFFSET ")
+            .bind(SqlValue::Integer(q.start_index as i64 - 1));
+        let mut stmt = conn.prepare_cached(&b.sql)?;
+        let rows = stmt.query_map(params_from_iter(b.params), |r| {
+            Ok(StoredResource {
+                kind,
+                id: r.get(0)?,
+                version: r.get(1)?,
+                created: r.get(2)?,
+                last_modified: r.get(3)?,
+                doc: r.get(4)?,
+            })
+        })?;
+        for row in rows {
+            items.push(row?);
+        }
+    }
+    Ok(Page { total, items })
+}
+
+#[async_trait]
+impl ResourceStore for SqliteStore {
+    fn new_id(&self) -> String {
+        uuid::Uuid::now_v7().to_string()
+    }
+
+    async fn create(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        p: Prepared,
+        members: Vec<Member>,
+        now: String,
+    ) -> std::result::Result<StoredResource, CoreError> {
+        self.writer
+            .write(move |conn| {
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT INTO resources (tenant_id, rtype, id, external_id, name_key, version, created, last_modified, doc) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
+                    )?
+                    .execute(params![tenant, kind.code(), p.id, p.external_id, p.name_key, now, p.doc]);
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
+                    other => other?,
+                };
+                let seq = conn.last_insert_rowid();
+                let rows: Vec<&IndexEntry> = p.index.iter().collect();
+                insert_index(conn, tenant, kind, seq, &rows)?;
+                if !members.is_empty() {
+                    add_members(conn, tenant, seq, &members)?;
+                }
+                bump_count(conn, tenant, kind, 1)?;
+                journal(conn, tenant, kind, &p.id, "create", 1, &now)?;
+                Ok(StoredResource {
+                    kind,
+                    id: p.id,
+                    version: 1,
+                    created: now.clone(),
+                    last_modified: now,
+                    doc: p.doc,
+                })
+            })
+            .await
+    }
+
+    async fn get(&self, tenant: TenantId, kind: ResourceKind, id: &str) -> std::result::Result<Option<StoredResource>, CoreError> {
+        self.readers.read(|conn| Ok(load(conn, tenant, kind, id)?.map(|r| r.res)))
+    }
+
+    async fn members(&self, tenant: TenantId, group_id: &str) -> std::result::Result<Vec<String>, CoreError> {
+        let readers = self.readers.clone();
+        let group_id = group_id.to_string();
+        blocking(move || {
+            readers.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT m.json FROM members m JOIN resources r ON r.seq = m.group_seq \
+                     WHERE r.tenant_id = ?1 AND r.rtype = 1 AND r.id = ?2 ORDER BY m.member_id",
+                )?;
+                let rows = stmt.query_map(params![tenant, group_id], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<i64>,
+        now: String,
+        f: UpdateFn,
+    ) -> std::result::Result<StoredResource, CoreError> {
+        let id = id.to_string();
+        self.writer
+            .write(move |conn| {
+                let Some(Row { seq, res: cur }) = load(conn, tenant, kind, &id)? else {
+                    return Err(not_found(kind, &id));
+                };
+                if let Some(v) = if_version
+                    && v != cur.version
+                {
+                    return Err(StoreError::Core(CoreError::PreconditionFailed(format!(
+                        "If-Match W/\"{v}\" does not match the current version {}",
+                        cur.etag()
+                    ))));
+                }
+                let up = f(&cur)?;
+                if !up.changed {
+                    return Ok(cur);
+                }
+                let p = up.prepared;
+                let version = cur.version + 1;
+                let updated = conn
+                    .prepare_cached(
+                        "UPDATE resources SET external_id = ?1, name_key = ?2, version = ?3, last_modified = ?4, doc = ?5 \
+                         WHERE seq = ?6",
+                    )?
+                    .execute(params![p.external_id, p.name_key, version, now, p.doc, seq]);
+                match updated {
+                    Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
+                    other => other?,
+                };
+                diff_index(conn, tenant, kind, seq, &up.old_index, &p.index)?;
+                apply_member_ops(conn, tenant, seq, &up.members)?;
+                journal(conn, tenant, kind, &id, "update", version, &now)?;
+                Ok(StoredResource {
+                    kind,
+                    id,
+                    version,
+                    created: cur.created,
+                    last_modified: now,
+                    doc: p.doc,
+                })
+            })
+            .await
+    }
+
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<i64>,
+        now: String,
+    ) -> std::result::Result<(), CoreError> {
+        let id = id.to_string();
+        self.writer
+            .write(move |conn| {
+                let Some(Row { seq, res: cur }) = load(conn, tenant, kind, &id)? else {
+                    return Err(not_found(kind, &id));
+                };
+                if let Some(v) = if_version
+                    && v != cur.version
+                {
+                    return Err(StoreError::Core(CoreError::PreconditionFailed(format!(
+                        "If-Match W/\"{v}\" does not match the current version {}",
+                        cur.etag()
+                    ))));
+                }
+                conn.prepare_cached("DELETE FROM resources WHERE seq = ?1")?.execute([seq])?;
+                conn.prepare_cached("DELETE FROM value_index WHERE res = ?1")?.execute([seq])?;
+                if kind == ResourceKind::Group {
+                    conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?.execute([seq])?;
+                }
+                // A deleted user or group leaves every group it was in.
+                conn.prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND member_id = ?2")?
+                    .execute(params![tenant, id])?;
+                bump_count(conn, tenant, kind, -1)?;
+                journal(conn, tenant, kind, &id, "delete", cur.version + 1, &now)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> std::result::Result<Page, CoreError> {
+        let readers = self.readers.clone();
+        blocking(move || readers.read(|conn| run_query(conn, tenant, kind, &q))).await
+    }
+}
+
+/// Runs a read that may scan on the blocking pool, off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, CoreError> + Send + 'static,
+) -> std::result::Result<T, CoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::Internal(format!("read task failed: {e}")))?
+}

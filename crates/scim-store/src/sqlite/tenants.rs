@@ -1,0 +1,145 @@
+//! `TenantStore` on SQLite: tenants and their hashed bearer tokens.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use scim_core::CoreError;
+use scim_core::ports::{IssuedToken, Tenant, TenantId, TenantStore, TokenInfo};
+
+use super::{SqliteStore, is_unique_violation};
+use crate::error::StoreError;
+use crate::token;
+
+/// Tenant names appear in URLs: 1–63 of `a-z`, `0-9`, `-`, `_`, starting with a letter or digit.
+pub fn check_tenant_name(name: &str) -> Result<(), CoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidValue(format!(
+            "tenant name {name:?} is invalid: use 1-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
+        )))
+    }
+}
+
+fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
+    Ok(Tenant {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created: r.get(2)?,
+    })
+}
+
+#[async_trait]
+impl TenantStore for SqliteStore {
+    async fn authenticate(&self, tok: &str, now: &str) -> Result<Option<Tenant>, CoreError> {
+        let hash = token::hash(tok);
+        self.readers.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT t.id, t.name, t.created FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
+                     WHERE k.hash = ?1 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > ?2)",
+                )?
+                .query_row(params![&hash[..], now], tenant_row)
+                .optional()?)
+        })
+    }
+
+    async fn create_tenant(&self, name: &str, now: String) -> Result<Tenant, CoreError> {
+        check_tenant_name(name)?;
+        let name = name.to_string();
+        self.writer
+            .write(move |conn| {
+                let res = conn
+                    .prepare_cached("INSERT INTO tenants (name, created) VALUES (?1, ?2)")?
+                    .execute(params![name, now]);
+                match res {
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::Core(CoreError::Uniqueness(format!("tenant {name:?} already exists"))));
+                    }
+                    other => other?,
+                };
+                Ok(Tenant {
+                    id: conn.last_insert_rowid(),
+                    name,
+                    created: now,
+                })
+            })
+            .await
+    }
+
+    async fn tenant(&self, name: &str) -> Result<Option<Tenant>, CoreError> {
+        self.readers.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT id, name, created FROM tenants WHERE name = ?1")?
+                .query_row([name], tenant_row)
+                .optional()?)
+        })
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, CoreError> {
+        self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT id, name, created FROM tenants ORDER BY name")?;
+            let rows = stmt.query_map([], tenant_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    async fn issue_token(&self, tenant: TenantId, expires: Option<String>, now: String) -> Result<IssuedToken, CoreError> {
+        let secret = token::generate();
+        let prefix = token::display_prefix(&secret);
+        let hash = token::hash(&secret);
+        let issued = IssuedToken {
+            token: secret,
+            prefix: prefix.clone(),
+            expires: expires.clone(),
+        };
+        self.writer
+            .write(move |conn| {
+                conn.prepare_cached("INSERT INTO tokens (tenant_id, prefix, hash, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                    .execute(params![tenant, prefix, &hash[..], now, expires])?;
+                Ok(())
+            })
+            .await?;
+        Ok(issued)
+    }
+
+    async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>, CoreError> {
+        self.readers.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT prefix, created, expires, revoked FROM tokens WHERE tenant_id = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([tenant], |r| {
+                Ok(TokenInfo {
+                    prefix: r.get(0)?,
+                    created: r.get(1)?,
+                    expires: r.get(2)?,
+                    revoked: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: String) -> Result<u64, CoreError> {
+        if prefix.len() < 8 {
+            return Err(CoreError::InvalidValue(
+                "give at least 8 characters of the token prefix (see `scimd token list`)".into(),
+            ));
+        }
+        // A whole token or any leading part of its listed prefix identifies it.
+        let given = token::display_prefix(prefix);
+        self.writer
+            .write(move |conn| {
+                let n = conn
+                    .prepare_cached(
+                        "UPDATE tokens SET revoked = ?1 WHERE tenant_id = ?2 AND revoked IS NULL \
+                         AND substr(prefix, 1, length(?3)) = ?3",
+                    )?
+                    .execute(params![now, tenant, given])?;
+                Ok(n as u64)
+            })
+            .await
+    }
+}
