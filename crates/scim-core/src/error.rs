@@ -34,6 +34,8 @@ pub enum CoreError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
+    NotImplemented(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
@@ -56,6 +58,7 @@ impl CoreError {
             CoreError::PreconditionFailed(_) => 412,
             CoreError::PayloadTooLarge(_) => 413,
             CoreError::UnsupportedMediaType(_) => 415,
+            CoreError::NotImplemented(_) => 501,
             CoreError::Unavailable(_) => 503,
             CoreError::Internal(_) => 500,
         }

@@ -235,6 +235,9 @@ impl Patcher {
         match value {
             Some(Value::Object(obj)) => {
                 for (k, v) in obj {
+                    if ["schemas", "meta", "id"].iter().any(|x| k.eq_ignore_ascii_case(x)) {
+                        continue;
+                    }
                     self.apply_path_str(kind, &format!("{}:{k}", ext.id), Some(v))?;
                 }
                 Ok(())

@@ -92,6 +92,8 @@ pub trait ResourceStore: Send + Sync + 'static {
     async fn get(&self, tenant: TenantId, kind: ResourceKind, id: &str) -> Result<Option<StoredResource>>;
     /// Member objects (serialised JSON) of a group, in insertion order.
     async fn members(&self, tenant: TenantId, group_id: &str) -> Result<Vec<String>>;
+    /// The members if there are at most `limit`, else `None`; costs O(limit), not O(members).
+    async fn members_upto(&self, tenant: TenantId, group_id: &str, limit: usize) -> Result<Option<Vec<String>>>;
     async fn update(
         &self,
         tenant: TenantId,

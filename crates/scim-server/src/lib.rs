@@ -1,1 +1,97 @@
+//! The SCIM 2.0 HTTP service provider: routing, tenancy and bearer auth, request limits,
+//! and the handlers. Errors become SCIM JSON only in [`error::ApiError`].
 
+mod error;
+mod handlers;
+mod request;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use scim_core::ports::Store;
+
+pub use error::ApiError;
+
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// Request limits. Exceeding one is a 4xx with an explanation, never a 500 or a hang.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Deepest JSON nesting of a body (400 `invalidSyntax` beyond).
+    pub max_json_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            max_json_depth: 32,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where clients reach this server, without a trailing slash, e.g. `https://scim.example.com`.
+    pub public_url: String,
+    pub limits: Limits,
+}
+
+impl ServerConfig {
+    pub fn new(public_url: &str) -> Self {
+        ServerConfig {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// The SCIM base URL of a tenant: what a customer pastes into Entra as the Tenant URL.
+    pub fn tenant_url(&self, tenant: &str) -> String {
+        format!("{}/scim/v2/{tenant}", self.public_url)
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+}
+
+pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+    };
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/scim/v2/{tenant}", any(scim))
+        .route("/scim/v2/{tenant}/", any(scim))
+        .route("/scim/v2/{tenant}/{*rest}", any(scim))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.tenants().await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+async fn scim(State(state): State<AppState>, req: Request) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = match request::ScimRequest::read(&state, req).await {
+        Ok(r) => handlers::dispatch(&state, r).await.unwrap_or_else(IntoResponse::into_response),
+        Err(e) => e.into_response(),
+    };
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "scim request");
+    resp
+}

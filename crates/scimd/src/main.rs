@@ -1,1 +1,25 @@
-fn main() {}
+//! `scimd`: the multi-tenant SCIM 2.0 server and its support-desk commands.
+
+mod cli;
+mod config;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scimd: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(cli::run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scimd: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

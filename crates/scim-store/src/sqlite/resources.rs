@@ -322,6 +322,32 @@ impl ResourceStore for SqliteStore {
         .await
     }
 
+    async fn members_upto(
+        &self,
+        tenant: TenantId,
+        group_id: &str,
+        limit: usize,
+    ) -> std::result::Result<Option<Vec<String>>, CoreError> {
+        let over = self.readers.read(|conn| {
+            let Some(seq) = conn
+                .prepare_cached("SELECT seq FROM resources WHERE tenant_id = ?1 AND rtype = 1 AND id = ?2")?
+                .query_row(params![tenant, group_id], |r| r.get::<_, i64>(0))
+                .optional()?
+            else {
+                return Ok(false);
+            };
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM members WHERE group_seq = ?1 LIMIT 1 OFFSET ?2")?
+                .query_row(params![seq, limit as i64], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })?;
+        if over {
+            return Ok(None);
+        }
+        self.members(tenant, group_id).await.map(Some)
+    }
+
     async fn update(
         &self,
         tenant: TenantId,

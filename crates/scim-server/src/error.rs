@@ -1,0 +1,47 @@
+//! The one place where a `CoreError` becomes an HTTP response with an RFC 7644 §3.12 body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scim_core::CoreError;
+use scim_proto::ErrorBody;
+
+use crate::SCIM_JSON;
+
+#[derive(Debug)]
+pub struct ApiError(pub CoreError);
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = e.status();
+        if status >= 500 {
+            tracing::error!(error = %e, "request failed");
+        }
+        let detail = match &e {
+            // Internal details stay in the log.
+            CoreError::Internal(_) => "internal server error; the request was not applied".to_string(),
+            other => other.to_string(),
+        };
+        let body = ErrorBody::new(status, e.scim_type(), detail);
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), text).into_response();
+        let headers = resp.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        match e {
+            CoreError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimd\""));
+            }
+            CoreError::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}

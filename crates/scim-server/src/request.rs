@@ -1,0 +1,139 @@
+//! Turning an HTTP request into a `ScimRequest`: tenant and bearer auth, path segments,
+//! query pairs, and a size- and depth-checked body.
+
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, header};
+use scim_core::CoreError;
+use scim_core::ports::Tenant;
+use serde_json::Value;
+
+use crate::{ApiError, AppState};
+
+pub struct ScimRequest {
+    pub tenant: Tenant,
+    pub method: Method,
+    /// Path segments after the tenant, empty ones dropped (`//Users/` → `["Users"]`).
+    pub segments: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub now: time::OffsetDateTime,
+}
+
+const UNAUTHORIZED: &str = "missing or invalid bearer token for this tenant; send 'Authorization: Bearer <secret token>'";
+
+impl ScimRequest {
+    pub async fn read(state: &AppState, req: Request) -> Result<ScimRequest, ApiError> {
+        let now = time::OffsetDateTime::now_utc();
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path();
+        let after = path.strip_prefix("/scim/v2/").unwrap_or_default();
+        let mut segs = after.split('/').filter(|s| !s.is_empty());
+        let tenant_name = segs.next().unwrap_or_default().to_string();
+        let segments: Vec<String> = segs
+            .map(|s| {
+                form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+
+        let token = bearer(&parts.headers).ok_or_else(|| CoreError::Unauthorized(UNAUTHORIZED.into()))?;
+        let now_text = scim_core::time_fmt::format_ts(now);
+        let tenant = state
+            .store
+            .authenticate(token, &now_text)
+            .await?
+            .filter(|t| t.name == tenant_name)
+            .ok_or_else(|| CoreError::Unauthorized(UNAUTHORIZED.into()))?;
+
+        let query = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+
+        let limit = state.config.limits.max_body_bytes;
+        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+            CoreError::PayloadTooLarge(format!("the request body is larger than the limit of {limit} bytes"))
+        })?;
+        if !body.is_empty()
+            && let Some(ct) = parts.headers.get(header::CONTENT_TYPE)
+        {
+            let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
+            let mime = ct.split(';').next().unwrap_or_default().trim();
+            if !(mime == "application/scim+json" || mime == "application/json" || mime.ends_with("+json") || mime.is_empty())
+            {
+                return Err(CoreError::UnsupportedMediaType(format!(
+                    "Content-Type {mime:?} is not accepted; send application/scim+json or application/json"
+                ))
+                .into());
+            }
+        }
+        Ok(ScimRequest {
+            tenant,
+            method: parts.method,
+            segments,
+            query,
+            headers: parts.headers,
+            body,
+            now,
+        })
+    }
+
+    pub fn now_text(&self) -> String {
+        scim_core::time_fmt::format_ts(self.now)
+    }
+
+    /// The body as JSON, after the depth check.
+    pub fn json(&self, max_depth: usize) -> Result<Value, CoreError> {
+        if self.body.is_empty() {
+            return Err(CoreError::InvalidSyntax("the request body is empty; a JSON object is required".into()));
+        }
+        if scim_proto::json_depth_exceeds(&self.body, max_depth) {
+            return Err(CoreError::InvalidSyntax(format!(
+                "the JSON body nests deeper than the limit of {max_depth} levels"
+            )));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| CoreError::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
+    }
+
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `If-Match: W/"3"` → `Some(3)`; `*` or absent → `None`.
+    pub fn if_match(&self) -> Result<Option<i64>, CoreError> {
+        let Some(v) = self.headers.get(header::IF_MATCH) else { return Ok(None) };
+        let text = v.to_str().unwrap_or_default().trim();
+        if text == "*" {
+            return Ok(None);
+        }
+        parse_etag(text).map(Some).ok_or_else(|| {
+            CoreError::PreconditionFailed(format!("If-Match {text:?} is not an ETag this server issued (like W/\"3\")"))
+        })
+    }
+
+    pub fn if_none_match(&self) -> Option<i64> {
+        let v = self.headers.get(header::IF_NONE_MATCH)?;
+        parse_etag(v.to_str().ok()?.trim())
+    }
+}
+
+fn parse_etag(text: &str) -> Option<i64> {
+    let t = text.strip_prefix("W/").unwrap_or(text);
+    t.trim_matches('"').parse().ok()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    if token.is_empty() { None } else { Some(token) }
+}

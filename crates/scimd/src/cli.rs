@@ -1,0 +1,266 @@
+//! The command line. Names and output shapes are a contract: other tools script against
+//! `scimd tenant create NAME --json` and friends.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use scim_core::ports::{Store, Tenant};
+use serde_json::json;
+
+use crate::config::{self, FileConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "scimd", version, about = "Multi-tenant SCIM 2.0 server for Entra ID, Okta and other identity providers")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database URL, e.g. sqlite://scimd.db
+    #[arg(long, global = true, env = "SCIMD_DATABASE")]
+    pub database: Option<String>,
+    /// TOML config file (keys: listen, database, public_url, durability, max_body_bytes, log_format)
+    #[arg(long, global = true, env = "SCIMD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Public base URL clients use, e.g. https://scim.example.com (default: http://LISTEN)
+    #[arg(long, global = true, env = "SCIMD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the SCIM server
+    Serve(ServeArgs),
+    /// Manage tenants (customer organisations)
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage a tenant's secret tokens
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "SCIMD_LISTEN")]
+    pub listen: Option<String>,
+    /// Do not create a `default` tenant on an empty database
+    #[arg(long, env = "SCIMD_NO_BOOTSTRAP")]
+    pub no_bootstrap: bool,
+    /// Commit durability: full (survives power loss) or normal (survives a process kill)
+    #[arg(long, env = "SCIMD_DURABILITY")]
+    pub durability: Option<String>,
+    /// Log format: text or json
+    #[arg(long, env = "SCIMD_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant and print its SCIM base URL and a fresh secret token
+    Create {
+        name: String,
+        /// Print one JSON object: {"tenant", "scim_url", "token", "token_prefix"}
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Issue another secret token for a tenant
+    Issue {
+        tenant: String,
+        /// Lifetime, e.g. 90d, 12h, 1y (default: no expiry)
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's tokens (prefixes and dates, never secrets)
+    List {
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the tenant's tokens that start with PREFIX (see `token list`)
+    Revoke { tenant: String, prefix: String },
+}
+
+/// Resolved settings shared by every command.
+pub struct Settings {
+    pub database: String,
+    pub public_url: Option<String>,
+    pub file: FileConfig,
+}
+
+impl Settings {
+    fn new(g: &Global) -> anyhow::Result<Settings> {
+        let file = FileConfig::load(g.config.as_deref())?;
+        Ok(Settings {
+            database: g
+                .database
+                .clone()
+                .or_else(|| file.database.clone())
+                .unwrap_or_else(|| config::DEFAULT_DATABASE.to_string()),
+            public_url: g.public_url.clone().or_else(|| file.public_url.clone()),
+            file,
+        })
+    }
+
+    pub fn open_store(&self, durability: scim_store::Durability) -> anyhow::Result<Arc<dyn Store>> {
+        let opts = scim_store::StoreOptions { durability };
+        scim_store::open(&self.database, &opts).with_context(|| format!("opening database {}", self.database))
+    }
+
+    /// The public URL for printing tenant URLs outside `serve`.
+    fn public_url_or_default(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| {
+            let listen = self.file.listen.clone().unwrap_or_else(|| config::DEFAULT_LISTEN.to_string());
+            format!("http://{listen}")
+        })
+    }
+}
+
+pub fn now() -> String {
+    scim_core::time_fmt::format_ts(time::OffsetDateTime::now_utc())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::new(&cli.global)?;
+    match cli.command {
+        Command::Serve(args) => crate::serve::serve(settings, args).await,
+        Command::Tenant(cmd) => tenant(settings, cmd).await,
+        Command::Token(cmd) => token(settings, cmd).await,
+    }
+}
+
+async fn find_tenant(store: &Arc<dyn Store>, name: &str) -> anyhow::Result<Tenant> {
+    match store.tenant(name).await? {
+        Some(t) => Ok(t),
+        None => bail!("no tenant named {name:?} (see `scimd tenant list`)"),
+    }
+}
+
+fn tenant_url(public_url: &str, tenant: &str) -> String {
+    scim_server::ServerConfig::new(public_url).tenant_url(tenant)
+}
+
+/// Creates a tenant with its first token; shared by `tenant create` and serve's bootstrap.
+pub async fn create_tenant(store: &Arc<dyn Store>, name: &str, public_url: &str) -> anyhow::Result<serde_json::Value> {
+    let t = store.create_tenant(name, now()).await?;
+    let tok = store.issue_token(t.id, None, now()).await?;
+    Ok(json!({
+        "tenant": t.name,
+        "scim_url": tenant_url(public_url, &t.name),
+        "token": tok.token,
+        "token_prefix": tok.prefix,
+    }))
+}
+
+async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
+    let store = settings.open_store(scim_store::Durability::Full)?;
+    match cmd {
+        TenantCmd::Create { name, json } => {
+            let out = create_tenant(&store, &name, &settings.public_url_or_default()).await?;
+            if json {
+                println!("{out}");
+            } else {
+                println!("Tenant:       {}", out["tenant"].as_str().unwrap_or_default());
+                println!("Tenant URL:   {}", out["scim_url"].as_str().unwrap_or_default());
+                println!("Secret Token: {}", out["token"].as_str().unwrap_or_default());
+                println!("(The token is shown once; only its hash is stored.)");
+            }
+        }
+        TenantCmd::List { json } => {
+            let list = store.tenants().await?;
+            let public = settings.public_url_or_default();
+            if json {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|t| json!({"tenant": t.name, "scim_url": tenant_url(&public, &t.name), "created": t.created}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(items));
+            } else {
+                for t in list {
+                    println!("{}\t{}\t{}", t.name, tenant_url(&public, &t.name), t.created);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn expiry(expires_in: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(text) = expires_in else { return Ok(None) };
+    let d = humantime::parse_duration(text).with_context(|| format!("--expires-in {text:?}: use e.g. 90d, 12h, 1y"))?;
+    let at = time::OffsetDateTime::now_utc() + d;
+    Ok(Some(scim_core::time_fmt::format_ts(at)))
+}
+
+async fn token(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
+    let store = settings.open_store(scim_store::Durability::Full)?;
+    match cmd {
+        TokenCmd::Issue {
+            tenant,
+            expires_in,
+            json,
+        } => {
+            let t = find_tenant(&store, &tenant).await?;
+            let tok = store.issue_token(t.id, expiry(expires_in.as_deref())?, now()).await?;
+            let url = tenant_url(&settings.public_url_or_default(), &t.name);
+            if json {
+                println!(
+                    "{}",
+                    json!({"tenant": t.name, "scim_url": url, "token": tok.token, "token_prefix": tok.prefix, "expires": tok.expires})
+                );
+            } else {
+                println!("Tenant URL:   {url}");
+                println!("Secret Token: {}", tok.token);
+                if let Some(e) = tok.expires {
+                    println!("Expires:      {e}");
+                }
+            }
+        }
+        TokenCmd::List { tenant, json } => {
+            let t = find_tenant(&store, &tenant).await?;
+            let list = store.tokens(t.id).await?;
+            if json {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|k| json!({"prefix": k.prefix, "created": k.created, "expires": k.expires, "revoked": k.revoked}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(items));
+            } else {
+                for k in list {
+                    let state = match (&k.revoked, &k.expires) {
+                        (Some(r), _) => format!("revoked {r}"),
+                        (None, Some(e)) => format!("expires {e}"),
+                        (None, None) => "no expiry".to_string(),
+                    };
+                    println!("{}…\tcreated {}\t{state}", k.prefix, k.created);
+                }
+            }
+        }
+        TokenCmd::Revoke { tenant, prefix } => {
+            let t = find_tenant(&store, &tenant).await?;
+            let n = store.revoke_tokens(t.id, prefix.trim_end_matches('…'), now()).await?;
+            if n == 0 {
+                bail!("no active token of {tenant:?} starts with {prefix:?}");
+            }
+            println!("revoked {n} token(s)");
+        }
+    }
+    Ok(())
+}
