@@ -1,0 +1,167 @@
+//! Starts a server on an ephemeral port with a temporary SQLite database and a tenant.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use scim_core::ports::Store;
+use scim_server::{ServerConfig, router};
+use serde_json::Value;
+
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+pub struct TestServer {
+    /// The tenant's SCIM base URL, e.g. `http://127.0.0.1:PORT/scim/v2/acme`.
+    pub base: String,
+    pub root: String,
+    pub token: String,
+    pub store: Arc<dyn Store>,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/scimd.db", dir.path().display());
+        let store = scim_store::open(&url, &Default::default()).expect("open store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let root = format!("http://{addr}");
+        let config = ServerConfig::new(&root);
+        let tenant = store.create_tenant("acme", "2026-01-01T00:00:00.000000Z".into()).await.expect("tenant");
+        let token = store.issue_token(tenant.id, None, "2026-01-01T00:00:00.000000Z".into()).await.expect("token").token;
+        let app = router(store.clone(), config.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        TestServer {
+            base: config.tenant_url("acme"),
+            root,
+            token,
+            store,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// A second tenant with its own token: `(base_url, token)`.
+    pub async fn other_tenant(&self, name: &str) -> (String, String) {
+        let t = self.store.create_tenant(name, "2026-01-01T00:00:00.000000Z".into()).await.expect("tenant");
+        let tok = self.store.issue_token(t.id, None, "2026-01-01T00:00:00.000000Z".into()).await.expect("token");
+        (format!("{}/scim/v2/{name}", self.root), tok.token)
+    }
+
+    /// Sends a request to `base + path` with the tenant's token; `body` is sent as
+    /// `application/scim+json`.
+    pub async fn req(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        let mut rb = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb.header("content-type", "application/scim+json").body(b.to_string());
+        }
+        Resp::from(rb.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.req(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.req(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        self.req(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.req(Method::PATCH, path, Some(body)).await
+    }
+
+    /// PATCH with a PatchOp body made of `ops`.
+    pub async fn patch_ops(&self, path: &str, ops: Value) -> Resp {
+        let body = serde_json::json!({"schemas": [PATCH_OP], "Operations": ops});
+        self.patch(path, &body).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.req(Method::DELETE, path, None).await
+    }
+
+    /// Creates a user and returns its id.
+    pub async fn create_user(&self, body: Value) -> String {
+        let r = self.post("/Users", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "create user: {}", r.text);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+
+    pub async fn create_group(&self, body: Value) -> String {
+        let r = self.post("/Groups", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "create group: {}", r.text);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+}
+
+impl Resp {
+    pub async fn from(r: reqwest::Response) -> Resp {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// Asserts an RFC 7644 error body with this status and scimType.
+    pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{}", self.text);
+        assert_eq!(self.body["status"], status.to_string(), "{}", self.text);
+        match scim_type {
+            Some(t) => assert_eq!(self.body["scimType"], t, "{}", self.text),
+            None => assert!(self.body.get("scimType").is_none(), "{}", self.text),
+        }
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "detail: {}", self.text);
+        assert!(self.content_type().starts_with("application/scim+json"));
+    }
+}
+
+/// A user body in Entra's create shape (entra-scim-client.md §1.3).
+pub fn entra_user(user_name: &str) -> Value {
+    serde_json::json!({
+        "schemas": [USER, ENTERPRISE],
+        "externalId": user_name.split('@').next().unwrap_or(user_name),
+        "userName": user_name,
+        "active": true,
+        "displayName": "Alice Example",
+        "emails": [{"primary": true, "type": "work", "value": user_name}],
+        "name": {"formatted": "Alice Example", "familyName": "Example", "givenName": "Alice"},
+        "addresses": [{"type": "work", "country": "FI", "locality": "Helsinki"}],
+        "preferredLanguage": "fi-FI",
+        ENTERPRISE: {"department": "Sales", "division": "EMEA"},
+        "meta": {"resourceType": "User"},
+        "roles": []
+    })
+}
