@@ -171,6 +171,9 @@ impl Patcher {
         if let Some(ext) = self.kind.extension(path) {
             return self.apply_block(kind, ext, value);
         }
+        if let Some(key) = self.custom_block_key(path) {
+            return self.apply_custom_block(kind, key, value);
+        }
         let pp = parse_patch_path(path).map_err(|e| CoreError::path(path, e))?;
         let loc = self.locate(&pp)?;
         if kind != PatchOpKind::Remove && value.is_none() {
@@ -187,6 +190,7 @@ impl Patcher {
             }
             Loc::Members => self.apply_members(kind, &pp, value),
             Loc::Custom { urn, name } => {
+                let urn = existing_key(&self.attrs, &urn);
                 if pp.filter.is_some() {
                     return Err(CoreError::InvalidFilter(format!(
                         "value filters need a schema; '{urn}' is not a known extension"
@@ -229,7 +233,7 @@ impl Patcher {
 
     fn apply_block(&mut self, kind: PatchOpKind, ext: &'static SchemaDef, value: Option<&Value>) -> Result<()> {
         if kind == PatchOpKind::Remove {
-            self.attrs.remove(ext.id);
+            self.attrs.shift_remove(ext.id);
             return Ok(());
         }
         match value {
@@ -243,7 +247,7 @@ impl Patcher {
                 Ok(())
             }
             Some(Value::Null) => {
-                self.attrs.remove(ext.id);
+                self.attrs.shift_remove(ext.id);
                 Ok(())
             }
             _ => Err(CoreError::InvalidValue(format!(
@@ -251,6 +255,47 @@ impl Patcher {
                 ext.id
             ))),
         }
+    }
+
+    /// When `path` names a whole custom (schema-less) extension block rather than one of its
+    /// attributes: it is the key of a block the resource has, or it ends in the resource
+    /// type's name like `urn:…:2.0:User` does.
+    fn custom_block_key(&self, path: &str) -> Option<String> {
+        if !crate::normalize::is_urn(path) || path.eq_ignore_ascii_case(self.kind.core().id) || path.contains('[') {
+            return None;
+        }
+        if let Some(k) = self.attrs.keys().find(|k| k.eq_ignore_ascii_case(path)) {
+            return Some(k.clone());
+        }
+        let last = path.rsplit(':').next().unwrap_or_default();
+        let nested = self
+            .attrs
+            .keys()
+            .any(|k| path.len() > k.len() && path[..k.len()].eq_ignore_ascii_case(k) && path.as_bytes()[k.len()] == b':');
+        (!nested && last.eq_ignore_ascii_case(self.kind.name())).then(|| path.to_string())
+    }
+
+    /// Add/Replace merge the value's keys into the block (empty values remove a key);
+    /// Remove, `null` and `{}` drop the block.
+    fn apply_custom_block(&mut self, kind: PatchOpKind, key: String, value: Option<&Value>) -> Result<()> {
+        match (kind, value) {
+            (PatchOpKind::Remove, _) | (_, None | Some(Value::Null)) => {
+                self.attrs.shift_remove(&key);
+            }
+            (_, Some(Value::Object(obj))) => {
+                let block = slot_map(&mut self.attrs, &key);
+                for (k, v) in obj {
+                    set_simple(block, k, PatchOpKind::Replace, Some(v));
+                }
+                prune(&mut self.attrs, &key);
+            }
+            _ => {
+                return Err(CoreError::InvalidValue(format!(
+                    "the value for '{key}' must be an object of its attributes"
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn locate(&self, pp: &PatchPath) -> Result<Loc> {
@@ -282,7 +327,19 @@ impl Patcher {
                 return Ok(Loc::Members);
             }
         }
-        let def = find(schema.attrs, name).ok_or_else(|| {
+        // An unqualified name that only an extension defines (`manager`, `department`)
+        // means that extension's attribute; core attributes win.
+        let found = find(schema.attrs, name).or_else(|| {
+            if pp.attr.urn.is_some() {
+                return None;
+            }
+            self.kind.extensions().iter().find_map(|e| {
+                let d = find(e.attrs, name)?;
+                ext = Some(*e);
+                Some(d)
+            })
+        });
+        let def = found.ok_or_else(|| {
             CoreError::InvalidPath(format!(
                 "'{}' is not an attribute of {}; see /Schemas for the attributes this server knows",
                 pp.attr, schema.id
@@ -363,7 +420,7 @@ fn slot_map<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String,
 /// Removes `key` when it holds an empty value.
 fn prune(m: &mut Map<String, Value>, key: &str) {
     if m.get(key).is_some_and(is_empty_value) {
-        m.remove(key);
+        m.shift_remove(key);
     }
 }
 
@@ -377,7 +434,7 @@ fn set_simple(m: &mut Map<String, Value>, key: &str, kind: PatchOpKind, value: O
                 m.insert(key, v.clone());
             }
             _ => {
-                m.remove(&key);
+                m.shift_remove(&key);
             }
         },
         PatchOpKind::Remove => {
@@ -387,7 +444,7 @@ fn set_simple(m: &mut Map<String, Value>, key: &str, kind: PatchOpKind, value: O
             {
                 return;
             }
-            m.remove(&key);
+            m.shift_remove(&key);
         }
     }
 }
@@ -496,12 +553,12 @@ fn apply_single_complex(
             {
                 return Ok(());
             }
-            container.remove(def.name);
+            container.shift_remove(def.name);
         }
         PatchOpKind::Add | PatchOpKind::Replace => match value {
             None => {}
             Some(v) if is_empty_value(v) => {
-                container.remove(def.name);
+                container.shift_remove(def.name);
             }
             // Merge sub-attributes (RFC 7644 §3.5.2.1/3); unspecified ones stay.
             Some(Value::Object(obj)) => {
@@ -529,14 +586,18 @@ fn apply_multi(
     kind: PatchOpKind,
     value: Option<&Value>,
 ) -> Result<()> {
-    let mut items: Vec<Value> = match container.remove(def.name) {
+    // Taken in place (not removed) so the attribute keeps its position: a PATCH that
+    // changes nothing must produce the same document, or the version would move.
+    let mut items: Vec<Value> = match container.get_mut(def.name).map(Value::take) {
         Some(Value::Array(a)) => a,
         Some(Value::Null) | None => Vec::new(),
         Some(other) => vec![other],
     };
     let result = apply_multi_items(&mut items, def, filter, sub, kind, value);
     items.retain(|el| !is_hollow(el));
-    if !items.is_empty() {
+    if items.is_empty() {
+        container.shift_remove(def.name);
+    } else {
         container.insert(def.name.to_string(), Value::Array(items));
     }
     result

@@ -55,7 +55,7 @@ impl Projection {
                 }
                 let wanted: Vec<&ProjPath> = self.attributes.iter().filter(|p| p.top == lk).collect();
                 if wanted.is_empty() {
-                    obj.remove(&key);
+                    obj.shift_remove(&key);
                 } else if wanted.iter().all(|p| p.second.is_some())
                     && let Some(v) = obj.get_mut(&key)
                 {
@@ -72,14 +72,14 @@ impl Projection {
             };
             match &p.second {
                 None => {
-                    obj.remove(&key);
+                    obj.shift_remove(&key);
                 }
                 Some(second) => {
                     if let Some(v) = obj.get_mut(&key) {
                         remove_sub(v, second, p.third.as_deref());
                     }
                     if obj.get(&key).is_some_and(crate::normalize::is_empty_value) {
-                        obj.remove(&key);
+                        obj.shift_remove(&key);
                     }
                 }
             }
@@ -100,7 +100,7 @@ fn keep_only(v: &mut Value, wanted: &[&ProjPath]) {
                     .filter(|p| p.second.as_deref() == Some(lk.as_str()))
                     .collect();
                 if hits.is_empty() {
-                    o.remove(&k);
+                    o.shift_remove(&k);
                 } else if hits.iter().all(|p| p.third.is_some())
                     && let Some(inner) = o.get_mut(&k)
                 {
@@ -129,7 +129,7 @@ fn remove_sub(v: &mut Value, second: &str, third: Option<&str>) {
             };
             match third {
                 None => {
-                    o.remove(&k);
+                    o.shift_remove(&k);
                 }
                 Some(t) => {
                     if let Some(inner) = o.get_mut(&k) {

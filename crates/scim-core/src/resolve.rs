@@ -302,7 +302,19 @@ fn resolve_path(kind: ResourceKind, p: &AttrPath) -> Result<Resolved> {
             return Ok(r);
         }
     }
-    let def = find(schema.attrs, &p.name).ok_or_else(|| {
+    // An unqualified name that only an extension defines (`manager eq "…"`, §1.4 of the
+    // Entra notes) means that extension's attribute; core attributes win.
+    let found = find(schema.attrs, &p.name).or_else(|| {
+        if p.urn.is_some() {
+            return None;
+        }
+        kind.extensions().iter().find_map(|e| {
+            let d = find(e.attrs, &p.name)?;
+            prefix = format!("{}:", e.id.to_ascii_lowercase());
+            Some(d)
+        })
+    });
+    let def = found.ok_or_else(|| {
         CoreError::InvalidFilter(format!(
             "unknown attribute '{}' for {}; filterable: id, externalId, meta.created, meta.lastModified and the attributes listed at /Schemas",
             p,

@@ -85,9 +85,10 @@ pub fn doc_text(kind: ResourceKind, id: &str, attrs: &Map<String, Value>) -> Str
 }
 
 /// Strips `schemas` and `id` from a parsed stored document, leaving the attributes.
+/// Order-preserving, so re-rendering an unchanged resource gives the same text.
 pub fn attrs_of(mut doc: Map<String, Value>) -> Map<String, Value> {
-    doc.remove("schemas");
-    doc.remove("id");
+    doc.shift_remove("schemas");
+    doc.shift_remove("id");
     doc
 }
 

@@ -102,6 +102,27 @@ impl TestServer {
         self.req(Method::DELETE, path, None).await
     }
 
+    /// A request to `base + path` with the tenant's token and nothing else, for tests that
+    /// set their own headers or body.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    /// `GET /Users?filter=…` (or `/Groups`) with the filter form-encoded the way Entra
+    /// sends it: space as `+`, quotes as `%22`.
+    pub async fn filter(&self, endpoint: &str, filter: &str) -> Resp {
+        self.get(&format!("{endpoint}?filter={}", enc(filter))).await
+    }
+
+    /// The ids in a ListResponse from `filter`.
+    pub async fn filter_ids(&self, endpoint: &str, filter: &str) -> Vec<String> {
+        let r = self.filter(endpoint, filter).await;
+        assert_eq!(r.status, StatusCode::OK, "filter {filter:?}: {}", r.text);
+        r.ids()
+    }
+
     /// Creates a user and returns its id.
     pub async fn create_user(&self, body: Value) -> String {
         let r = self.post("/Users", &body).await;
@@ -114,6 +135,16 @@ impl TestServer {
         assert_eq!(r.status, StatusCode::CREATED, "create group: {}", r.text);
         r.body["id"].as_str().expect("id").to_string()
     }
+}
+
+/// Sends a prepared request.
+pub async fn send(rb: reqwest::RequestBuilder) -> Resp {
+    Resp::from(rb.send().await.expect("request")).await
+}
+
+/// Form-encodes a query value (`+` for space, `%22` for quotes).
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 impl Resp {
@@ -132,6 +163,26 @@ impl Resp {
 
     pub fn content_type(&self) -> &str {
         self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The `id`s of a ListResponse's `Resources`, in order.
+    pub fn ids(&self) -> Vec<String> {
+        self.body["Resources"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no Resources: {}", self.text))
+            .iter()
+            .map(|r| r["id"].as_str().expect("id").to_string())
+            .collect()
+    }
+
+    /// Asserts a 200 ListResponse with `totalResults == total` and returns the resources.
+    pub fn assert_list(&self, total: u64) -> &Vec<Value> {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.text);
+        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:ListResponse", "{}", self.text);
+        assert_eq!(self.body["totalResults"], total, "{}", self.text);
+        let items = self.body["Resources"].as_array().unwrap_or_else(|| panic!("no Resources: {}", self.text));
+        assert_eq!(self.body["itemsPerPage"], items.len(), "{}", self.text);
+        items
     }
 
     /// Asserts an RFC 7644 error body with this status and scimType.
@@ -163,5 +214,21 @@ pub fn entra_user(user_name: &str) -> Value {
         ENTERPRISE: {"department": "Sales", "division": "EMEA"},
         "meta": {"resourceType": "User"},
         "roles": []
+    })
+}
+
+/// The smallest valid user.
+pub fn min_user(user_name: &str) -> Value {
+    serde_json::json!({"schemas": [USER], "userName": user_name})
+}
+
+/// A group body as Entra creates it: no members (entra-scim-client.md §1.8).
+pub fn entra_group(display_name: &str) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
+                    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+        "externalId": format!("obj-{display_name}"),
+        "displayName": display_name,
+        "meta": {"resourceType": "Group"}
     })
 }

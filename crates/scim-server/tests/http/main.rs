@@ -4,3 +4,7 @@
 mod harness;
 
 mod basics;
+mod entra_rules;
+mod groups;
+mod patch_shapes;
+mod queries;

@@ -211,12 +211,9 @@ fn run_query(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query)
             .max(0) as u64,
         Some(f) => {
             let mut b = SqlBuf::new(tenant, kind.code());
-            b.push("SELECT count(*) FROM resources r WHERE r.tenant_id = ")
-                .bind(tenant.into())
-                .push(" AND r.rtype = ")
-                .bind(kind.code().into())
-                .push(" AND ");
+            b.push("SELECT count(*) FROM (");
             compile(f, &mut b);
+            b.push(")");
             conn.prepare_cached(&b.sql)?
                 .query_row(params_from_iter(b.params), |r| r.get::<_, i64>(0))?
                 .max(0) as u64
@@ -225,13 +222,19 @@ fn run_query(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query)
     let mut items = Vec::new();
     if q.count > 0 && q.start_index <= total {
         let mut b = SqlBuf::new(tenant, kind.code());
-        b.push("SELECT r.id, r.version, r.created, r.last_modified, r.doc FROM resources r WHERE r.tenant_id = ")
-            .bind(tenant.into())
-            .push(" AND r.rtype = ")
-            .bind(kind.code().into());
-        if let Some(f) = &q.filter {
-            b.push(" AND ");
-            compile(f, &mut b);
+        b.push("SELECT r.id, r.version, r.created, r.last_modified, r.doc FROM resources r WHERE ");
+        match &q.filter {
+            Some(f) => {
+                b.push("r.seq IN (");
+                compile(f, &mut b);
+                b.push(")");
+            }
+            None => {
+                b.push("r.tenant_id = ")
+                    .bind(tenant.into())
+                    .push(" AND r.rtype = ")
+                    .bind(kind.code().into());
+            }
         }
         order_clause(q, &mut b);
         b.push(" LIMIT ")

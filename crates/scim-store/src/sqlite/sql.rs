@@ -1,11 +1,13 @@
-//! Compiles a resolved SCIM filter to parameterised SQL over the `resources` columns, the
-//! value index and the member table. Values are always bound, never spliced.
+//! Compiles a resolved SCIM filter to parameterised SQL that yields the matching
+//! `resources.seq` values. Values are always bound, never spliced.
 //!
-//! Shapes: a comparison on an indexed attribute is `r.seq IN (SELECT res FROM value_index
-//! WHERE tenant_id=? AND rtype=? AND path=? AND val <op> ?)`, an index range probe. A value
-//! filter whose conditions are all positive becomes a self-join of the index on
-//! `(res, ord)`; `or` inside brackets is distributed. Only `not` inside brackets falls back
-//! to a per-resource check.
+//! A comparison on an indexed attribute is an index range probe on `value_index`
+//! (`tenant_id, rtype, path, val`); `userName`, `externalId`, `id` and `meta` use the
+//! resource columns and their indexes. `and`/`or`/`not` become INTERSECT/UNION/EXCEPT, so a
+//! query touches only the rows its leaves match; the caller selects `WHERE seq IN (…)`.
+//! A value filter whose conditions are all positive is a self-join of the index on
+//! `(res, ord)`; `or` inside brackets is distributed. Only `co`, `ew` and `not` read every
+//! value of their attribute in the tenant (still an index-only scan, never the documents).
 
 use rusqlite::types::Value as SqlValue;
 use scim_core::index::IndexValue;
@@ -110,36 +112,36 @@ fn cmp(b: &mut SqlBuf, expr: &str, op: CompareOp, v: &IndexValue) {
     }
 }
 
+/// All resources of the scope, as a seq set.
+fn all(b: &mut SqlBuf) {
+    b.push("SELECT r.seq AS s FROM resources r WHERE ");
+    b.scope("r");
+}
+
+/// Compiles a filter to a `SELECT … AS s` producing the matching `resources.seq` values.
+/// `and`/`or`/`not` become INTERSECT/UNION/EXCEPT over index probes, so the outer query
+/// drives from the (usually tiny) matching set instead of scanning the tenant.
 pub fn compile(f: &RFilter, b: &mut SqlBuf) {
     match f {
-        RFilter::Const(true) => {
-            b.push("1");
-        }
+        RFilter::Const(true) => all(b),
         RFilter::Const(false) => {
-            b.push("0");
+            b.push("SELECT r.seq AS s FROM resources r WHERE 0");
         }
-        RFilter::And(x, y) => {
-            b.push("(");
-            compile(x, b);
-            b.push(" AND ");
-            compile(y, b);
-            b.push(")");
-        }
-        RFilter::Or(x, y) => {
-            b.push("(");
-            compile(x, b);
-            b.push(" OR ");
-            compile(y, b);
-            b.push(")");
-        }
+        RFilter::And(x, y) => compound(x, " INTERSECT ", y, b),
+        RFilter::Or(x, y) => compound(x, " UNION ", y, b),
         RFilter::Not(x) => {
-            b.push("NOT (");
+            b.push("SELECT s FROM (");
+            all(b);
+            b.push(" EXCEPT ");
             compile(x, b);
             b.push(")");
         }
         RFilter::Present(t) => present(t, b),
         RFilter::Cmp { target, op, value } => match target {
             Target::Column(c) => {
+                b.push("SELECT r.seq AS s FROM resources r WHERE ");
+                b.scope("r");
+                b.push(" AND ");
                 if *op == CompareOp::Ne && *c == Column::ExternalId {
                     b.push("(r.external_id IS NULL OR ");
                     cmp(b, column(*c), *op, value);
@@ -150,51 +152,64 @@ pub fn compile(f: &RFilter, b: &mut SqlBuf) {
             }
             Target::Members => {
                 let tenant = b.tenant;
-                b.push("r.seq IN (SELECT m.group_seq FROM members m WHERE m.tenant_id = ")
+                b.push("SELECT m.group_seq AS s FROM members m WHERE m.tenant_id = ")
                     .bind(SqlValue::Integer(tenant))
                     .push(" AND m.member_id = ")
-                    .bind(sql_value(value))
-                    .push(")");
+                    .bind(sql_value(value));
             }
             Target::Index(path) => {
-                // `ne` means "has no value equal to": the complement of `eq`.
-                let (negate, op) = if *op == CompareOp::Ne { (true, CompareOp::Eq) } else { (false, *op) };
-                b.push(if negate { "r.seq NOT IN (" } else { "r.seq IN (" });
-                b.push("SELECT x.res FROM value_index x WHERE ");
+                if *op == CompareOp::Ne {
+                    // `ne` means "has no value equal to": the complement of `eq`.
+                    let eq = RFilter::Cmp {
+                        target: target.clone(),
+                        op: CompareOp::Eq,
+                        value: value.clone(),
+                    };
+                    return compile(&RFilter::Not(Box::new(eq)), b);
+                }
+                b.push("SELECT x.res AS s FROM value_index x WHERE ");
                 b.scope("x");
                 b.push(" AND x.path = ").bind(SqlValue::Text(path.clone())).push(" AND ");
-                cmp(b, "x.val", op, value);
-                b.push(")");
+                cmp(b, "x.val", *op, value);
             }
             Target::IndexPrefix(_) => {
-                b.push("0");
+                b.push("SELECT r.seq AS s FROM resources r WHERE 0");
             }
         },
         RFilter::Element { prefix, filter } => element(prefix, filter, b),
     }
 }
 
+fn compound(x: &RFilter, op: &str, y: &RFilter, b: &mut SqlBuf) {
+    b.push("SELECT s FROM (");
+    compile(x, b);
+    b.push(op);
+    compile(y, b);
+    b.push(")");
+}
+
 fn present(t: &Target, b: &mut SqlBuf) {
     match t {
         Target::Column(Column::ExternalId) => {
-            b.push("r.external_id IS NOT NULL");
+            b.push("SELECT r.seq AS s FROM resources r WHERE ");
+            b.scope("r");
+            b.push(" AND r.external_id IS NOT NULL");
         }
-        Target::Column(_) => {
-            b.push("1");
-        }
+        Target::Column(_) => all(b),
         Target::Members => {
-            b.push("EXISTS (SELECT 1 FROM members m WHERE m.group_seq = r.seq)");
+            let tenant = b.tenant;
+            b.push("SELECT DISTINCT m.group_seq AS s FROM members m WHERE m.tenant_id = ")
+                .bind(SqlValue::Integer(tenant));
         }
         Target::Index(path) => {
-            b.push("r.seq IN (SELECT x.res FROM value_index x WHERE ");
+            b.push("SELECT DISTINCT x.res AS s FROM value_index x WHERE ");
             b.scope("x");
-            b.push(" AND x.path = ").bind(SqlValue::Text(path.clone())).push(")");
+            b.push(" AND x.path = ").bind(SqlValue::Text(path.clone()));
         }
         Target::IndexPrefix(prefix) => {
-            b.push("r.seq IN (SELECT x.res FROM value_index x WHERE ");
+            b.push("SELECT DISTINCT x.res AS s FROM value_index x WHERE ");
             b.scope("x");
             prefix_range(b, "x.path", prefix);
-            b.push(")");
         }
     }
 }
@@ -228,37 +243,35 @@ fn conjuncts<'a>(f: &'a RFilter, out: &mut Vec<&'a RFilter>) -> bool {
 
 fn element(prefix: &str, f: &RFilter, b: &mut SqlBuf) {
     if let RFilter::Or(x, y) = f {
-        b.push("(");
+        b.push("SELECT s FROM (");
         element(prefix, x, b);
-        b.push(" OR ");
+        b.push(" UNION ");
         element(prefix, y, b);
         b.push(")");
         return;
     }
     let mut leaves = Vec::new();
     if conjuncts(f, &mut leaves) && !leaves.is_empty() {
-        b.push("r.seq IN (SELECT x0.res FROM value_index x0");
-        for i in 1..leaves.len() {
+        b.push("SELECT x0.res AS s FROM value_index x0");
+        for (i, leaf) in leaves.iter().enumerate().skip(1) {
             let a = format!("x{i}");
             b.push(" JOIN value_index ").push(&a).push(" ON ").push(&a).push(".res = x0.res AND ");
-            leaf_cond(leaves[i], &a, b);
+            leaf_cond(leaf, &a, b);
             b.push(" AND ").push(&a).push(".ord = x0.ord");
         }
         b.push(" WHERE ");
         b.scope("x0");
         b.push(" AND ");
         leaf_cond(leaves[0], "x0", b);
-        b.push(")");
         return;
     }
-    // General case (`not` inside brackets): some element of this resource satisfies it.
-    b.push("EXISTS (SELECT 1 FROM (SELECT DISTINCT e.ord FROM value_index e WHERE e.res = r.seq");
+    // General case (`not` inside brackets): elements of this attribute that satisfy it.
+    b.push("SELECT DISTINCT e.res AS s FROM value_index e WHERE ");
+    b.scope("e");
     prefix_range(b, "e.path", &format!("{prefix}."));
-    b.push(") el WHERE ");
+    b.push(" AND ");
     element_expr(f, b);
-    b.push(")");
 }
-
 fn leaf_cond(leaf: &RFilter, alias: &str, b: &mut SqlBuf) {
     match leaf {
         RFilter::Cmp {
@@ -278,7 +291,7 @@ fn leaf_cond(leaf: &RFilter, alias: &str, b: &mut SqlBuf) {
     }
 }
 
-/// A boolean over one element `el.ord` of resource `r.seq`.
+/// A boolean over one element `(e.res, e.ord)`.
 fn element_expr(f: &RFilter, b: &mut SqlBuf) {
     match f {
         RFilter::And(x, y) | RFilter::Or(x, y) => {
@@ -310,7 +323,7 @@ fn element_expr(f: &RFilter, b: &mut SqlBuf) {
             }
         }
         RFilter::Cmp { .. } | RFilter::Present(_) => {
-            b.push("EXISTS (SELECT 1 FROM value_index y WHERE y.res = r.seq AND y.ord = el.ord AND ");
+            b.push("EXISTS (SELECT 1 FROM value_index y WHERE y.res = e.res AND y.ord = e.ord AND ");
             leaf_cond(f, "y", b);
             b.push(")");
         }
