@@ -26,7 +26,17 @@ pub fn element_matches(def: Option<&'static AttrDef>, filter: &Filter, element: 
             let exact = def
                 .and_then(|d| d.sub_attr(&path.name))
                 .is_some_and(|s| s.case_exact);
-            match get_ci(element, &path.name) {
+            let actual = get_ci(element, &path.name);
+            if *value == CompValue::Null {
+                // RFC 7643 §2.5: absent and null are one state (as in resolve's `eq null`).
+                let present = actual.is_some_and(|v| !crate::normalize::is_empty_value(v));
+                return Ok(match op {
+                    CompareOp::Eq => !present,
+                    CompareOp::Ne => present,
+                    _ => false,
+                });
+            }
+            match actual {
                 Some(actual) => compare(actual, *op, value, exact),
                 None => *op == CompareOp::Ne,
             }

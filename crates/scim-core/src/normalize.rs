@@ -81,7 +81,7 @@ pub fn normalize(kind: ResourceKind, input: &Value) -> Result<Normalized> {
 }
 
 pub(crate) fn is_urn(key: &str) -> bool {
-    key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:")
+    key.len() > 4 && key.as_bytes()[..4].eq_ignore_ascii_case(b"urn:")
 }
 
 fn normalize_urn_key(kind: ResourceKind, key: &str, val: &Value, attrs: &mut Map<String, Value>) -> Result<()> {

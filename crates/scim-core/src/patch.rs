@@ -171,6 +171,18 @@ impl Patcher {
         if let Some(ext) = self.kind.extension(path) {
             return self.apply_block(kind, ext, value);
         }
+        // The core schema's URN as a key: its value holds core attributes.
+        if path.eq_ignore_ascii_case(self.kind.core().id) {
+            return match (kind, value) {
+                (PatchOpKind::Remove, _) => Err(CoreError::InvalidPath(format!(
+                    "'{path}' is the core schema and cannot be removed; name one of its attributes"
+                ))),
+                (_, Some(Value::Object(obj))) => self.apply_object(kind, obj),
+                _ => Err(CoreError::InvalidValue(format!(
+                    "the value for '{path}' must be an object of its attributes"
+                ))),
+            };
+        }
         if let Some(key) = self.custom_block_key(path) {
             return self.apply_custom_block(kind, key, value);
         }
@@ -271,7 +283,7 @@ impl Patcher {
         let nested = self
             .attrs
             .keys()
-            .any(|k| path.len() > k.len() && path[..k.len()].eq_ignore_ascii_case(k) && path.as_bytes()[k.len()] == b':');
+            .any(|k| path.len() > k.len() && path.as_bytes()[..k.len()].eq_ignore_ascii_case(k.as_bytes()) && path.as_bytes()[k.len()] == b':');
         (!nested && last.eq_ignore_ascii_case(self.kind.name())).then(|| path.to_string())
     }
 
@@ -675,7 +687,11 @@ fn apply_multi_items(
             } else {
                 for &i in &selected {
                     if kind == PatchOpKind::Replace {
-                        items[i] = Value::Object(obj.clone());
+                        // The element keeps what the filter selected it by (`type: work`), so
+                        // the next `addresses[type eq "work"].x` still finds it.
+                        let mut el = seed_from_filter(f);
+                        el.extend(obj.clone());
+                        items[i] = Value::Object(el);
                     } else {
                         as_object(&mut items[i]).extend(obj.clone());
                     }

@@ -31,7 +31,7 @@ pub async fn dispatch(state: &AppState, r: ScimRequest) -> HResult {
             Method::POST => create(state, &r, kind, &base).await,
             _ => not_allowed("GET, POST"),
         },
-        (_, Some(kind), 2) if segs[1] == ".search" => match r.method {
+        (_, Some(kind), 2) if segs[1].eq_ignore_ascii_case(".search") => match r.method {
             Method::POST => {
                 let params = ListParams::from_search_body(&r.json(state.config.limits.max_json_depth)?)?;
                 list(state, &r, kind, &base, params).await

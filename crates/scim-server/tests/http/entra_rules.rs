@@ -439,3 +439,34 @@ async fn quirk_16_unquoted_filter_values_are_strings() {
     assert_eq!(s.filter_ids("/Users", "externalId eq jyoung and active eq true").await, vec![id]);
     assert!(s.filter_ids("/Users", "externalId eq JYOUNG").await.is_empty(), "externalId is caseExact");
 }
+
+#[tokio::test]
+async fn quirk_17_unknown_schemas_client_meta_empty_roles_and_nulls_are_ignored() {
+    let s = TestServer::start().await;
+    // Entra's old Example 2: nulls at the top level and a typo in the enterprise URN.
+    let body = json!({
+        "schemas": [USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
+        "externalId": "jdoe", "userName": "jdoe@contoso.com", "active": "True",
+        "addresses": null, "title": null, "manager": null, "roles": [],
+        "displayName": "J Doe", "emails": [{"Primary": true, "type": "work", "value": "jdoe@contoso.com"}],
+        "meta": {"resourceType": "User", "created": "2000-01-01T00:00:00Z"},
+        "name": {"familyName": "Doe", "givenName": "J", "formatted": null},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"Department": "Ops", "Manager": {"Value": null}}
+    });
+    let r = s.post("/Users", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let u = &r.body;
+    assert_eq!(u["active"], json!(true));
+    for absent in ["addresses", "title", "manager", "roles"] {
+        assert!(u.get(absent).is_none(), "{absent} omitted, not null: {u}");
+    }
+    assert_eq!(u["name"], json!({"familyName": "Doe", "givenName": "J"}));
+    assert_eq!(u["emails"][0]["primary"], json!(true), "attribute names canonicalised");
+    assert_eq!(u[ENTERPRISE], json!({"department": "Ops"}));
+    assert_ne!(u["meta"]["created"], "2000-01-01T00:00:00Z", "client meta ignored");
+    // Postman: a PUT with a misspelt attribute is served and the unknown key dropped.
+    let id = u["id"].as_str().unwrap();
+    let r = s.put(&format!("/Users/{id}"), &json!({"userName": "jdoe@contoso.com", "adreses": [{"country": "DE"}]})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!r.text.to_lowercase().contains("adreses"));
+}

@@ -5,6 +5,8 @@ mod harness;
 
 mod basics;
 mod entra_rules;
+mod errors;
 mod groups;
 mod patch_shapes;
 mod queries;
+mod probe;

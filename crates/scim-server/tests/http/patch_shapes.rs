@@ -67,7 +67,8 @@ async fn shape_b_pathless_value_object_with_dotted_and_urn_keys() {
                 "NAME.FAMILYNAME": "Exemplar",
                 "active": false,
                 format!("{ENTERPRISE}:employeeNumber"): "1234",
-                format!("{ENTERPRISE}:Division"): "Nordics"
+                format!("{ENTERPRISE}:Division"): "Nordics",
+                "addresses[type eq \"work\"].locality": "Tampere"
             }},
             {"op": "add", "value": {"title": "Engineer", "preferredLanguage": "en-GB"}}
         ]),
@@ -79,6 +80,7 @@ async fn shape_b_pathless_value_object_with_dotted_and_urn_keys() {
     assert_eq!(g["name"]["familyName"], "Exemplar");
     assert_eq!(g["active"], json!(false));
     assert_eq!(g[ENTERPRISE], json!({"department": "Sales", "division": "Nordics", "employeeNumber": "1234"}));
+    assert_eq!(g["addresses"], json!([{"type": "work", "country": "FI", "locality": "Tampere"}]));
     assert_eq!(g["title"], "Engineer");
     assert_eq!(g["preferredLanguage"], "en-GB");
     for key in g.as_object().unwrap().keys().filter(|k| !k.starts_with("urn:")) {
@@ -364,4 +366,45 @@ async fn custom_extension_attributes_round_trip() {
     let r = s.put(&path, &body).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body[CUSTOM], body[CUSTOM]);
+}
+
+#[tokio::test]
+async fn core_urn_qualified_and_unqualified_extension_paths() {
+    let s = TestServer::start().await;
+    let (id, path) = alice(&s).await;
+    let g = ok_patch(
+        &s,
+        &path,
+        json!([
+            {"op": "replace", "path": format!("{USER}:displayName"), "value": "Qualified"},
+            {"op": "replace", "value": {USER: {"title": "Block"}, format!("{USER}:nickName"): "Nick"}},
+            {"op": "add", "path": USER, "value": {"name.givenName": "Ali"}},
+            {"op": "replace", "path": "department", "value": "Unqualified"},
+            {"op": "replace", "value": {"employeeNumber": "42"}}
+        ]),
+    )
+    .await;
+    assert_eq!(g["displayName"], "Qualified");
+    assert_eq!(g["title"], "Block");
+    assert_eq!(g["nickName"], "Nick");
+    assert_eq!(g["name"]["givenName"], "Ali");
+    assert_eq!(g[ENTERPRISE], json!({"department": "Unqualified", "division": "EMEA", "employeeNumber": "42"}));
+    assert_eq!(g["schemas"], json!([USER, ENTERPRISE]), "no stray schema: {g}");
+    let urns = g.as_object().unwrap().keys().filter(|k| k.starts_with("urn:")).count();
+    assert_eq!(urns, 1, "only the enterprise block: {g}");
+    s.patch_ops(&path, json!([{"op": "remove", "path": USER}])).await.assert_error(400, Some("invalidPath"));
+    assert_eq!(s.filter_ids("/Users", "department eq \"unqualified\"").await, vec![id]);
+}
+
+#[tokio::test]
+async fn replacing_a_filtered_element_keeps_its_selector() {
+    let s = TestServer::start().await;
+    let (_, path) = alice(&s).await;
+    let g = ok_patch(&s, &path, json!([{"op": "replace", "path": "addresses[type eq \"work\"]", "value": {"country": "SE"}}])).await;
+    assert_eq!(g["addresses"], json!([{"type": "work", "country": "SE"}]), "replaced, still the work address");
+    let g = ok_patch(&s, &path, json!([{"op": "add", "path": "addresses[type eq \"work\"].locality", "value": "Malmö"}])).await;
+    assert_eq!(g["addresses"], json!([{"type": "work", "country": "SE", "locality": "Malmö"}]));
+    // `add` on the filtered element merges instead.
+    let g = ok_patch(&s, &path, json!([{"op": "add", "path": "addresses[type eq \"work\"]", "value": {"postalCode": "211"}}])).await;
+    assert_eq!(g["addresses"], json!([{"type": "work", "country": "SE", "locality": "Malmö", "postalCode": "211"}]));
 }

@@ -114,7 +114,7 @@ async fn attributes_and_excluded_attributes() {
         .await;
     let u = &r.assert_list(1)[0];
     assert_eq!(keys(u), ["active", "id", "schemas", "userName"], "{u}");
-    let r = s.post("/Users/.search", &json!({"excludedAttributes": "emails,addresses"})).await;
+    let r = s.post("/Users/.Search", &json!({"excludedAttributes": "emails,addresses"})).await;
     let u = &r.assert_list(1)[0];
     assert!(u.get("emails").is_none() && u.get("addresses").is_none());
     assert_eq!(u["displayName"], "Alice Example");
@@ -179,6 +179,10 @@ async fn every_filter_operator() {
     // Value paths: the conditions hold on one element.
     expect(&s, "emails[type eq \"work\" and value co \"contoso\"]", &[&a, &c]).await;
     expect(&s, "emails[type eq \"home\"]", &[&b]).await;
+    // …on the same element: bob's contoso address is his home one, not his work one.
+    expect(&s, "emails[type eq \"work\"].value eq \"bob@contoso.com\"", &[]).await;
+    expect(&s, "emails[type eq \"home\" and value eq \"bob@example.org\"]", &[]).await;
+    expect(&s, "emails.type eq \"home\" and emails.value eq \"bob@example.org\"", &[&b]).await;
     expect(&s, "emails[type eq \"work\"].value ew \"example.org\"", &[&b]).await;
     expect(&s, "emails.value co \"contoso\"", &[&a, &b, &c]).await;
     expect(&s, "emails co \"example\"", &[&b]).await;

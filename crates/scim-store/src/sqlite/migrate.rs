@@ -36,7 +36,6 @@ CREATE UNIQUE INDEX resources_id ON resources(tenant_id, rtype, id);
 CREATE UNIQUE INDEX resources_name ON resources(tenant_id, rtype, name_key);
 CREATE INDEX resources_external ON resources(tenant_id, rtype, external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX resources_modified ON resources(tenant_id, rtype, last_modified);
-CREATE INDEX resources_scan ON resources(tenant_id, rtype);
 CREATE TABLE value_index (
     res       INTEGER NOT NULL,
     path      TEXT NOT NULL,
@@ -70,7 +69,6 @@ CREATE TABLE journal (
     version   INTEGER NOT NULL,
     at        TEXT NOT NULL
 );
-CREATE INDEX journal_tenant ON journal(tenant_id, seq);
 "#];
 
 /// Brings the schema up to date. The version is read inside the write transaction, so a

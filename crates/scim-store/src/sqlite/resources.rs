@@ -12,7 +12,8 @@ use scim_core::patch::MemberOp;
 use scim_core::ports::{Page, Query, ResourceStore, SortKey, TenantId, UpdateFn};
 use scim_core::resource::{Prepared, StoredResource};
 use scim_core::{CoreError, ResourceKind};
-use scim_proto::SortOrder;
+use scim_core::resolve::{Column, RFilter, Target};
+use scim_proto::{CompareOp, SortOrder};
 
 use super::sql::{SqlBuf, compile, sql_value};
 use super::{SqliteStore, is_unique_violation};
@@ -177,8 +178,9 @@ fn diff_index(conn: &Connection, tenant: TenantId, kind: ResourceKind, seq: i64,
 fn order_clause(q: &Query, b: &mut SqlBuf) {
     let dir = if q.order == SortOrder::Descending { " DESC" } else { "" };
     match &q.sort {
+        // Ids are UUIDv7: creation order, unique, and served by the (tenant, type, id) index.
         SortKey::Created => {
-            b.push(" ORDER BY r.seq").push(dir);
+            b.push(" ORDER BY r.id").push(dir);
         }
         SortKey::Column(c) => {
             let col = match c {
@@ -188,27 +190,61 @@ fn order_clause(q: &Query, b: &mut SqlBuf) {
                 scim_core::resolve::Column::Created => "r.created",
                 scim_core::resolve::Column::LastModified => "r.last_modified",
             };
-            b.push(" ORDER BY ").push(col).push(dir).push(", r.seq").push(dir);
+            b.push(" ORDER BY ").push(col).push(dir).push(", r.id").push(dir);
         }
         SortKey::Index(path) => {
             b.push(" ORDER BY (SELECT s.val FROM value_index s WHERE s.res = r.seq AND s.path = ")
                 .bind(SqlValue::Text(path.clone()))
                 .push(" ORDER BY s.ord LIMIT 1)")
                 .push(dir)
-                .push(" NULLS LAST, r.seq")
+                .push(" NULLS LAST, r.id")
                 .push(dir);
         }
     }
 }
 
-fn run_query(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query) -> Result<Page> {
-    let total: u64 = match &q.filter {
+fn page_rows(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query) -> Result<Vec<StoredResource>> {
+    let mut b = SqlBuf::new(tenant, kind.code());
+    b.push("SELECT r.id, r.version, r.created, r.last_modified, r.doc FROM resources r WHERE ");
+    match &q.filter {
+        Some(f) => {
+            b.push("r.seq IN (");
+            compile(f, &mut b);
+            b.push(")");
+        }
+        None => {
+            b.push("r.tenant_id = ")
+                .bind(tenant.into())
+                .push(" AND r.rtype = ")
+                .bind(kind.code().into());
+        }
+    }
+    order_clause(q, &mut b);
+    b.push(" LIMIT ")
+        .bind(SqlValue::Integer(q.count as i64))
+        .push(" OFFSET ")
+        .bind(SqlValue::Integer(q.start_index as i64 - 1));
+    let mut stmt = conn.prepare_cached(&b.sql)?;
+    let rows = stmt.query_map(params_from_iter(b.params), |r| {
+        Ok(StoredResource {
+            kind,
+            id: r.get(0)?,
+            version: r.get(1)?,
+            created: r.get(2)?,
+            last_modified: r.get(3)?,
+            doc: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn count_rows(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query) -> Result<u64> {
+    let n: i64 = match &q.filter {
         None => conn
             .prepare_cached("SELECT n FROM counts WHERE tenant_id = ?1 AND rtype = ?2")?
             .query_row(params![tenant, kind.code()], |r| r.get::<_, i64>(0))
             .optional()?
-            .unwrap_or(0)
-            .max(0) as u64,
+            .unwrap_or(0),
         Some(f) => {
             let mut b = SqlBuf::new(tenant, kind.code());
             b.push("SELECT count(*) FROM (");
@@ -216,47 +252,41 @@ fn run_query(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query)
             b.push(")");
             conn.prepare_cached(&b.sql)?
                 .query_row(params_from_iter(b.params), |r| r.get::<_, i64>(0))?
-                .max(0) as u64
         }
     };
-    let mut items = Vec::new();
-    if q.count > 0 && q.start_index <= total {
-        let mut b = SqlBuf::new(tenant, kind.code());
-        b.push("SELECT r.id, r.version, r.created, r.last_modified, r.doc FROM resources r WHERE ");
-        match &q.filter {
-            Some(f) => {
-                b.push("r.seq IN (");
-                compile(f, &mut b);
-                b.push(")");
-            }
-            None => {
-                b.push("r.tenant_id = ")
-                    .bind(tenant.into())
-                    .push(" AND r.rtype = ")
-                    .bind(kind.code().into());
-            }
-        }
-        order_clause(q, &mut b);
-        b.push(" LIMIT ")
-            .bind(SqlValue::Integer(q.count as i64))
-            .push(" OFFSET ")
-            .bind(SqlValue::Integer(q.start_index as i64 - 1));
-        let mut stmt = conn.prepare_cached(&b.sql)?;
-        let rows = stmt.query_map(params_from_iter(b.params), |r| {
-            Ok(StoredResource {
-                kind,
-                id: r.get(0)?,
-                version: r.get(1)?,
-                created: r.get(2)?,
-                last_modified: r.get(3)?,
-                doc: r.get(4)?,
-            })
-        })?;
-        for row in rows {
-            items.push(row?);
-        }
+    Ok(n.max(0) as u64)
+}
+
+fn run_query(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query) -> Result<Page> {
+    if q.count == 0 {
+        return Ok(Page {
+            total: count_rows(conn, tenant, kind, q)?,
+            items: Vec::new(),
+        });
     }
+    let items = page_rows(conn, tenant, kind, q)?;
+    // A first page that is not full holds every match: no count query needed. This is the
+    // common `userName eq "…"` lookup.
+    let total = if q.start_index == 1 && (items.len() as u64) < q.count {
+        items.len() as u64
+    } else {
+        count_rows(conn, tenant, kind, q)?
+    };
     Ok(Page { total, items })
+}
+
+/// Filters that pin a unique or near-unique column (`userName`/`displayName`, `id`,
+/// `externalId` with `eq`): cheap enough to run on the calling thread.
+fn is_point_query(f: &RFilter) -> bool {
+    match f {
+        RFilter::Cmp {
+            target: Target::Column(Column::NameKey | Column::Id | Column::ExternalId),
+            op: CompareOp::Eq,
+            ..
+        } => true,
+        RFilter::And(a, b) => is_point_query(a) || is_point_query(b),
+        _ => false,
+    }
 }
 
 #[async_trait]
@@ -443,6 +473,9 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> std::result::Result<Page, CoreError> {
+        if q.filter.as_ref().is_some_and(is_point_query) {
+            return self.readers.read(|conn| run_query(conn, tenant, kind, &q));
+        }
         let readers = self.readers.clone();
         blocking(move || readers.read(|conn| run_query(conn, tenant, kind, &q))).await
     }

@@ -1,0 +1,372 @@
+//! RFC 7644 §3.12 errors: status, scimType and an actionable detail for every client
+//! mistake, and the transport tolerances of entra-scim-client.md §1.1. No request may ever
+//! yield a 500.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+fn raw(s: &TestServer, m: Method, path: &str, ct: &str, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+    s.request(m, path).header("content-type", ct).body(body)
+}
+
+#[tokio::test]
+async fn malformed_json_is_invalid_syntax() {
+    let s = TestServer::start().await;
+    let id = s.create_user(min_user("alice@contoso.com")).await;
+    for (m, path) in [
+        (Method::POST, "/Users".to_string()),
+        (Method::PUT, format!("/Users/{id}")),
+        (Method::PATCH, format!("/Users/{id}")),
+        (Method::POST, "/Groups".to_string()),
+        (Method::POST, "/Users/.search".to_string()),
+    ] {
+        for body in ["{\"userName\": ", "not json", "{\"a\":1}}", "\u{feff}[}"] {
+            let r = send(raw(&s, m.clone(), &path, "application/scim+json", body)).await;
+            r.assert_error(400, Some("invalidSyntax"));
+        }
+        // An empty body where one is required.
+        let r = send(raw(&s, m.clone(), &path, "application/scim+json", "")).await;
+        r.assert_error(400, Some("invalidSyntax"));
+    }
+    // JSON that is not an object.
+    s.post("/Users", &json!(["userName"])).await.assert_error(400, Some("invalidSyntax"));
+    s.patch(&format!("/Users/{id}"), &json!("replace")).await.assert_error(400, Some("invalidSyntax"));
+}
+
+#[tokio::test]
+async fn wrong_types_are_invalid_value() {
+    let s = TestServer::start().await;
+    let cases = [
+        json!({"userName": "a@x.com", "active": 5}),
+        json!({"userName": "a@x.com", "active": "yes"}),
+        json!({"userName": 123}),
+        json!({"userName": ["a@x.com"]}),
+        json!({"userName": "a@x.com", "name": "Alice"}),
+        json!({"userName": "a@x.com", "emails": [{"value": "a@x.com", "primary": "maybe"}]}),
+        json!({"userName": "a@x.com", "displayName": {"text": "A"}}),
+        json!({"userName": "a@x.com", "externalId": 7}),
+        json!({"userName": "a@x.com", ENTERPRISE: "Sales"}),
+        json!({"userName": "a@x.com", ENTERPRISE: {"department": 42}}),
+    ];
+    for body in cases {
+        let r = s.post("/Users", &body).await;
+        r.assert_error(400, Some("invalidValue"));
+    }
+    let id = s.create_user(min_user("alice@contoso.com")).await;
+    let r = s.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "active", "value": 5}])).await;
+    r.assert_error(400, Some("invalidValue"));
+    assert!(r.body["detail"].as_str().unwrap().contains("active"), "detail names the attribute: {}", r.text);
+    let r = s.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "emails[type eq \"work\"]", "value": "x"}])).await;
+    r.assert_error(400, Some("invalidValue"));
+    s.get("/Users").await.assert_list(1);
+}
+
+#[tokio::test]
+async fn missing_or_empty_user_name_is_400() {
+    let s = TestServer::start().await;
+    for body in [
+        json!({"schemas": [USER], "displayName": "No Name"}),
+        json!({"schemas": [USER], "userName": ""}),
+        json!({"schemas": [USER], "userName": null}),
+        json!({"schemas": [USER], "userame": "typo@x.com"}),
+    ] {
+        let r = s.post("/Users", &body).await;
+        r.assert_error(400, Some("invalidValue"));
+        assert!(r.body["detail"].as_str().unwrap().contains("userName"), "{}", r.text);
+    }
+    let id = s.create_user(min_user("alice@contoso.com")).await;
+    s.put(&format!("/Users/{id}"), &json!({"userame": "alice@contoso.com"})).await.assert_error(400, Some("invalidValue"));
+    let r = s.patch_ops(&format!("/Users/{id}"), json!([{"op": "remove", "path": "userName"}])).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(s.get(&format!("/Users/{id}")).await.body["userName"], "alice@contoso.com");
+}
+
+#[tokio::test]
+async fn bad_filters_are_invalid_filter() {
+    let s = TestServer::start().await;
+    for f in [
+        "userName eq",
+        "userName xx \"a\"",
+        "(userName eq \"a\"",
+        "userName eq \"a\" and",
+        "noSuchAttr eq \"a\"",
+        "emails[type eq \"work\"",
+        "emails[type eq \"work\"]]",
+        "userName eq \"unterminated",
+        "name.noSuch eq \"a\"",
+        "active gt true",
+        "meta.created gt \"yesterday\"",
+        "password eq \"secret\"",
+        "emails[value[type eq \"a\"]]",
+    ] {
+        let r = s.filter("/Users", f).await;
+        r.assert_error(400, Some("invalidFilter"));
+    }
+    let long = format!("userName eq \"{}\"", "a".repeat(20_000));
+    s.filter("/Users", &long).await.assert_error(400, Some("invalidFilter"));
+    let deep = format!("{}userName eq \"a\"{}", "(".repeat(500), ")".repeat(500));
+    s.filter("/Users", &deep).await.assert_error(400, Some("invalidFilter"));
+    s.post("/Users/.search", &json!({"filter": "userName eq"})).await.assert_error(400, Some("invalidFilter"));
+    s.filter("/Groups", "members[display eq \"x\"]").await.assert_error(400, Some("invalidFilter"));
+    s.get("/Users?startIndex=abc").await.assert_error(400, Some("invalidValue"));
+    s.get("/Users?count=1e3").await.assert_error(400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn bad_patch_paths_and_ops() {
+    let s = TestServer::start().await;
+    let id = s.create_user(entra_user("alice@contoso.com")).await;
+    let path = format!("/Users/{id}");
+    for p in ["noSuchAttr", "emails[type eq", "name.noSuch", "displayName.sub", "userName[value eq \"a\"]", "emails[type eq \"work\"].nope", "a b"] {
+        let r = s.patch_ops(&path, json!([{"op": "replace", "path": p, "value": "x"}])).await;
+        r.assert_error(400, Some("invalidPath"));
+        assert!(r.body["detail"].as_str().unwrap().contains("Operations[0]"), "detail names the op: {}", r.text);
+    }
+    let r = s.patch_ops(&path, json!([{"op": "move", "path": "title", "value": "x"}])).await;
+    r.assert_error(400, Some("invalidSyntax"));
+    assert!(r.body["detail"].as_str().unwrap().contains("move"));
+    for body in [
+        json!({"schemas": [PATCH_OP]}),
+        json!({"schemas": [PATCH_OP], "Operations": []}),
+        json!({"schemas": [PATCH_OP], "Operations": {"op": "add"}}),
+        json!({"schemas": [PATCH_OP], "Operations": ["add"]}),
+        json!({"schemas": [PATCH_OP], "Operations": [{"path": "title", "value": "x"}]}),
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": 5, "value": "x"}]}),
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "title"}]}),
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": "not an object"}]}),
+    ] {
+        s.patch(&path, &body).await.assert_error(400, Some("invalidSyntax"));
+    }
+    s.patch_ops(&path, json!([{"op": "remove"}])).await.assert_error(400, Some("noTarget"));
+    let many: Vec<Value> = (0..1001).map(|i| json!({"op": "add", "path": "title", "value": format!("t{i}")})).collect();
+    s.patch_ops(&path, Value::Array(many)).await.assert_error(400, Some("tooMany"));
+    // A failing op rolls back the ops before it.
+    let r = s
+        .patch_ops(&path, json!([{"op": "replace", "path": "title", "value": "set"}, {"op": "replace", "path": "bogus", "value": 1}]))
+        .await;
+    r.assert_error(400, Some("invalidPath"));
+    assert!(r.body["detail"].as_str().unwrap().contains("Operations[1]"));
+    assert!(s.get(&path).await.body.get("title").is_none(), "nothing applied");
+}
+
+#[tokio::test]
+async fn read_only_attributes_are_mutability_errors() {
+    let s = TestServer::start().await;
+    let id = s.create_user(entra_user("alice@contoso.com")).await;
+    let path = format!("/Users/{id}");
+    for (op, p) in [("replace", "id"), ("add", "meta.created"), ("remove", "meta"), ("replace", "groups"), ("Replace", "ID")] {
+        let r = s.patch_ops(&path, json!([{"op": op, "path": p, "value": "x"}])).await;
+        r.assert_error(400, Some("mutability"));
+    }
+    let r = s.patch_ops(&path, json!([{"op": "replace", "path": format!("{ENTERPRISE}:manager.displayName"), "value": "x"}])).await;
+    r.assert_error(400, Some("mutability"));
+    // Read-only keys inside a pathless value or a PUT body are ignored, as clients echo them.
+    let r = s.patch_ops(&path, json!([{"op": "replace", "value": {"id": "other", "meta": {}, "title": "T"}}])).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["id"], json!(id));
+    let mut body = entra_user("alice@contoso.com");
+    body["id"] = json!("hijack");
+    body["meta"] = json!({"created": "2000-01-01T00:00:00Z"});
+    let r = s.put(&path, &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["id"], json!(id));
+    assert_ne!(r.body["meta"]["created"], "2000-01-01T00:00:00Z");
+    assert_eq!(s.get("/Users/hijack").await.status, 404);
+}
+
+#[tokio::test]
+async fn oversized_and_too_deep_bodies() {
+    let s = TestServer::start().await;
+    let big = json!({"userName": "big@x.com", "title": "x".repeat(1024 * 1024 + 10)});
+    let r = s.post("/Users", &big).await;
+    r.assert_error(413, None);
+    let mut deep = json!("leaf");
+    for _ in 0..40 {
+        deep = json!([deep]);
+    }
+    let r = s.post("/Users", &json!({"userName": "deep@x.com", "x": deep})).await;
+    r.assert_error(400, Some("invalidSyntax"));
+    assert!(r.body["detail"].as_str().unwrap().contains("deep"), "{}", r.text);
+    // Nesting just inside the limit is fine (and the unknown key ignored).
+    let mut ok = json!("leaf");
+    for _ in 0..20 {
+        ok = json!([ok]);
+    }
+    let r = s.post("/Users", &json!({"userName": "ok@x.com", "x": ok})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    s.get("/Users").await.assert_list(1);
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_415() {
+    let s = TestServer::start().await;
+    for ct in ["text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data"] {
+        let r = send(raw(&s, Method::POST, "/Users", ct, min_user("a@x.com").to_string())).await;
+        r.assert_error(415, None);
+    }
+    s.get("/Users").await.assert_list(0);
+    for ct in ["application/scim+json", "application/json", "APPLICATION/SCIM+JSON; charset=UTF-8"] {
+        let r = send(raw(&s, Method::POST, "/Users", ct, min_user(&format!("{}@x.com", ct.len())).to_string())).await;
+        assert_eq!(r.status, 201, "{ct}: {}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn discovery_endpoints_are_read_only() {
+    let s = TestServer::start().await;
+    for path in ["/Schemas", "/ResourceTypes", "/ServiceProviderConfig", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "/ResourceTypes/User"] {
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            let r = send(raw(&s, m.clone(), path, "application/scim+json", "{}")).await;
+            r.assert_error(405, None);
+            assert_eq!(r.headers["allow"], "GET", "{m} {path}");
+        }
+        assert_eq!(s.get(path).await.status, 200, "GET {path}");
+    }
+    let r = send(raw(&s, Method::DELETE, "/Users", "application/scim+json", "")).await;
+    r.assert_error(405, None);
+    assert_eq!(r.headers["allow"], "GET, POST");
+    let r = s.get("/Users/.search").await;
+    r.assert_error(405, None);
+}
+
+#[tokio::test]
+async fn unknown_ids_and_endpoints_are_404() {
+    let s = TestServer::start().await;
+    for kind in ["Users", "Groups"] {
+        let p = format!("/{kind}/00000000-0000-0000-0000-000000000000");
+        s.get(&p).await.assert_error(404, None);
+        s.delete(&p).await.assert_error(404, None);
+        s.patch_ops(&p, json!([{"op": "replace", "path": "displayName", "value": "x"}])).await.assert_error(404, None);
+        s.put(&p, &json!({"userName": "x", "displayName": "x"})).await.assert_error(404, None);
+    }
+    // A user id is not a group id.
+    let u = s.create_user(min_user("alice@contoso.com")).await;
+    s.get(&format!("/Groups/{u}")).await.assert_error(404, None);
+    s.get("/Nope").await.assert_error(404, None);
+    s.get("/Users/a/b").await.assert_error(404, None);
+    s.get("/Schemas/urn:nope").await.assert_error(404, None);
+    s.get("/ResourceTypes/Widget").await.assert_error(404, None);
+}
+
+#[tokio::test]
+async fn bad_tokens_are_401_and_reveal_nothing() {
+    let s = TestServer::start().await;
+    s.create_user(min_user("alice@contoso.com")).await;
+    let (other_base, other_token) = s.other_tenant("globex").await;
+    let users = format!("{}/Users", s.base);
+    let ghost = format!("{}/scim/v2/ghost/Users", s.root);
+    let cases = [
+        s.client.get(&users),
+        s.client.get(&users).bearer_auth("wrong"),
+        s.client.get(&users).bearer_auth(format!("{}x", s.token)),
+        s.client.get(&users).header("authorization", format!("Token {}", s.token)),
+        s.client.get(&users).bearer_auth(&other_token),
+        s.client.get(&ghost).bearer_auth(&s.token),
+        s.client.get(&ghost).bearer_auth("wrong"),
+        s.client.post(&users).bearer_auth(&other_token).header("content-type", "application/scim+json").body("{"),
+        s.client.delete(format!("{other_base}/Users/x")).bearer_auth(&s.token),
+    ];
+    let mut details = std::collections::HashSet::new();
+    for rb in cases {
+        let r = send(rb).await;
+        r.assert_error(401, None);
+        details.insert(r.text.clone());
+        assert!(!r.text.contains("alice") && !r.text.contains("globex") && !r.text.contains("ghost"), "{}", r.text);
+    }
+    assert_eq!(details.len(), 1, "every 401 is the same, so it tells nothing apart: {details:?}");
+    // The scheme name is case-insensitive.
+    let r = send(s.client.get(&users).header("authorization", format!("bearer {}", s.token))).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn no_user_agent_flags_trailing_slash_and_double_slash_are_served() {
+    let s = TestServer::start().await;
+    // reqwest sends no User-Agent unless told to, as Entra may.
+    let id = s.create_user(entra_user("alice@contoso.com")).await;
+    let r = s.get("/Users?aadOptscim062020").await;
+    r.assert_list(1);
+    let r = s.get(&format!("/Users?aadOptscim062020&filter={}", enc("userName eq \"alice@contoso.com\""))).await;
+    r.assert_list(1);
+    let r = s.get("/Users?AzureAdScimPatch2017&unknownParam=1&filter=userName+eq+%22nobody%22").await;
+    r.assert_list(0);
+    let r = s.patch_ops(&format!("/Users/{id}?aadOptscim062020"), json!([{"op": "replace", "path": "title", "value": "T"}])).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.post("/Users?aadOptscim062020", &min_user("bob@contoso.com")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    for p in ["/Users/", "//Users", "//Users/", "/Users?", "/Users/?filter=userName+eq+%22alice%40contoso.com%22"] {
+        let r = s.get(p).await;
+        assert_eq!(r.status, 200, "{p}: {}", r.text);
+        assert!(r.body["totalResults"].as_u64().is_some());
+    }
+    assert_eq!(s.get(&format!("/Users/{id}/")).await.body["id"], json!(id));
+    assert_eq!(s.get(&format!("//Users//{id}")).await.body["id"], json!(id));
+    assert_eq!(s.get("/users").await.status, 200, "endpoint names are case-insensitive");
+    assert_eq!(s.get("/serviceConfiguration").await.status, 200, "the Postman suite's name");
+    // A tenant URL with a trailing slash, as admins paste it.
+    let r = send(s.client.get(format!("{}/", s.base)).bearer_auth(&s.token)).await;
+    r.assert_error(404, None);
+    assert!(r.body["detail"].as_str().unwrap().contains("/Users"), "detail says where to go");
+}
+
+#[tokio::test]
+async fn no_request_yields_a_500() {
+    let s = TestServer::start().await;
+    let u = s.create_user(entra_user("alice@contoso.com")).await;
+    let g = s.create_group(entra_group("Sales")).await;
+    let weird_filters = [
+        "userName eq \"\u{0}\"",
+        "userName eq \"'; DROP TABLE resources; --\"",
+        "userName co \"%\"",
+        "userName sw \"_\"",
+        "emails[value co \"\\\\\"]",
+        "id eq \"🙂\"",
+        "meta.created gt \"9999-12-31T23:59:59Z\"",
+        "meta.resourceType eq \"User\"",
+        "active eq null",
+        "urn:x:y eq 1",
+        "name.givenName gt 5",
+        "members pr",
+    ];
+    for f in weird_filters {
+        for ep in ["/Users", "/Groups"] {
+            let r = s.filter(ep, f).await;
+            assert!(r.status.as_u16() < 500, "{ep} {f}: {} {}", r.status, r.text);
+        }
+    }
+    let weird_ops = [
+        json!([{"op": "add", "path": "emails", "value": [null, 5, "x", {"value": null}]}]),
+        json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": {"nested": true}}]),
+        json!([{"op": "add", "path": "addresses", "value": "Main St"}]),
+        json!([{"op": "add", "path": "roles", "value": {"value": ["a"]}}]),
+        json!([{"op": "replace", "path": "name", "value": [1, 2]}]),
+        json!([{"op": "replace", "value": {"": "x", "urn:": 1, "name.": "y"}}]),
+        json!([{"op": "add", "path": "urn:x:y:z:User:a.b.c", "value": 1}]),
+        json!([{"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": 5}]),
+        json!([{"op": "remove", "path": "emails[value pr]"}]),
+        json!([{"op": "replace", "path": "members", "value": [{"value": u}]}]),
+    ];
+    for ops in weird_ops {
+        for p in [format!("/Users/{u}"), format!("/Groups/{g}")] {
+            let r = s.patch_ops(&p, ops.clone()).await;
+            assert!(r.status.as_u16() < 500, "{p} {ops}: {} {}", r.status, r.text);
+        }
+    }
+    let r = s.patch_ops(&format!("/Groups/{g}"), json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}])).await;
+    assert!(r.status.as_u16() < 500, "{}", r.text);
+    for q in ["startIndex=99999999999999999999", "count=99999999999", "sortBy=emails", "sortBy=meta", "attributes=%5B", "excludedAttributes=a..b"] {
+        let r = s.get(&format!("/Users?{q}")).await;
+        assert!(r.status.as_u16() < 500, "{q}: {} {}", r.status, r.text);
+    }
+    for p in ["/Users/%00", "/Users/..%2F..", "/Users/%FF", &format!("/Users/{}", "a".repeat(5000))] {
+        let r = s.get(p).await;
+        assert!(r.status.as_u16() < 500, "{p}: {} {}", r.status, r.text);
+    }
+    let r = s.post("/Bulk", &json!({"Operations": []})).await;
+    assert_eq!(r.status, 501, "bulk is not implemented, and says so: {}", r.text);
+    assert!(r.content_type().starts_with("application/scim+json"));
+    // The server still works afterwards.
+    assert_eq!(s.get(&format!("/Users/{u}")).await.status, 200);
+}
