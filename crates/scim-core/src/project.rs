@@ -24,7 +24,11 @@ pub struct Projection {
 }
 
 impl Projection {
-    pub fn parse(kind: ResourceKind, attributes: Option<&str>, excluded: Option<&str>) -> Result<Self> {
+    pub fn parse(
+        kind: ResourceKind,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Self> {
         Ok(Projection {
             attributes: parse_list(kind, attributes)?,
             excluded: parse_list(kind, excluded)?,
@@ -42,7 +46,10 @@ impl Projection {
         if !self.attributes.is_empty() {
             return self.attributes.iter().any(|p| p.top == top);
         }
-        !self.excluded.iter().any(|p| p.top == top && p.second.is_none())
+        !self
+            .excluded
+            .iter()
+            .any(|p| p.top == top && p.second.is_none())
     }
 
     pub fn apply(&self, obj: &mut Map<String, Value>) {
@@ -53,13 +60,17 @@ impl Projection {
                 if lk == "id" || lk == "schemas" {
                     continue;
                 }
-                let wanted: Vec<&ProjPath> = self.attributes.iter().filter(|p| p.top == lk).collect();
+                let wanted: Vec<&ProjPath> =
+                    self.attributes.iter().filter(|p| p.top == lk).collect();
                 if wanted.is_empty() {
                     obj.shift_remove(&key);
                 } else if wanted.iter().all(|p| p.second.is_some())
                     && let Some(v) = obj.get_mut(&key)
                 {
                     keep_only(v, &wanted);
+                    if crate::normalize::is_empty_value(v) {
+                        obj.shift_remove(&key);
+                    }
                 }
             }
         }
@@ -67,7 +78,11 @@ impl Projection {
             if p.top == "id" || p.top == "schemas" {
                 continue;
             }
-            let Some(key) = obj.keys().find(|k| k.to_ascii_lowercase() == p.top).cloned() else {
+            let Some(key) = obj
+                .keys()
+                .find(|k| k.to_ascii_lowercase() == p.top)
+                .cloned()
+            else {
                 continue;
             };
             match &p.second {
@@ -89,7 +104,10 @@ impl Projection {
 
 fn keep_only(v: &mut Value, wanted: &[&ProjPath]) {
     match v {
-        Value::Array(items) => items.iter_mut().for_each(|i| keep_only(i, wanted)),
+        Value::Array(items) => {
+            items.iter_mut().for_each(|i| keep_only(i, wanted));
+            items.retain(|i| !crate::normalize::is_empty_value(i));
+        }
         Value::Object(o) => {
             let keys: Vec<String> = o.keys().cloned().collect();
             for k in keys {
@@ -113,6 +131,9 @@ fn keep_only(v: &mut Value, wanted: &[&ProjPath]) {
                         })
                         .collect();
                     keep_only(inner, &thirds.iter().collect::<Vec<_>>());
+                    if crate::normalize::is_empty_value(inner) {
+                        o.shift_remove(&k);
+                    }
                 }
             }
         }
@@ -122,7 +143,10 @@ fn keep_only(v: &mut Value, wanted: &[&ProjPath]) {
 
 fn remove_sub(v: &mut Value, second: &str, third: Option<&str>) {
     match v {
-        Value::Array(items) => items.iter_mut().for_each(|i| remove_sub(i, second, third)),
+        Value::Array(items) => {
+            items.iter_mut().for_each(|i| remove_sub(i, second, third));
+            items.retain(|i| !crate::normalize::is_empty_value(i));
+        }
         Value::Object(o) => {
             let Some(k) = o.keys().find(|k| k.to_ascii_lowercase() == second).cloned() else {
                 return;
@@ -134,6 +158,9 @@ fn remove_sub(v: &mut Value, second: &str, third: Option<&str>) {
                 Some(t) => {
                     if let Some(inner) = o.get_mut(&k) {
                         remove_sub(inner, t, None);
+                        if crate::normalize::is_empty_value(inner) {
+                            o.shift_remove(&k);
+                        }
                     }
                 }
             }
@@ -143,7 +170,9 @@ fn remove_sub(v: &mut Value, second: &str, third: Option<&str>) {
 }
 
 fn parse_list(kind: ResourceKind, list: Option<&str>) -> Result<Vec<ProjPath>> {
-    let Some(list) = list else { return Ok(Vec::new()) };
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for raw in split_top_level(list) {
         let raw = raw.trim();
@@ -184,7 +213,11 @@ fn proj_path(kind: ResourceKind, raw: &str) -> Result<ProjPath> {
         });
     }
     // `emails[type eq "work"]` selects the attribute; the filter does not narrow projection.
-    let pp = parse_patch_path(raw).map_err(|e| CoreError::InvalidValue(format!("invalid attribute {raw:?} in attributes/excludedAttributes: {e}")))?;
+    let pp = parse_patch_path(raw).map_err(|e| {
+        CoreError::InvalidValue(format!(
+            "invalid attribute {raw:?} in attributes/excludedAttributes: {e}"
+        ))
+    })?;
     let AttrPath { urn, name, sub } = pp.attr;
     let sub = sub.or(pp.sub);
     let lname = name.to_ascii_lowercase();

@@ -15,6 +15,20 @@ pub const DEFAULT_COUNT: u64 = 100;
 /// Largest page served; a larger `count` is served as this many (RFC 7644 §3.4.2.4).
 pub const MAX_COUNT: u64 = 1000;
 
+/// Most conditions (comparisons and `pr`) one filter may hold. Real clients send one or
+/// two; a long `or` chain beyond this would nest past what the store's query planner takes.
+pub const MAX_FILTER_CONDITIONS: usize = 200;
+
+fn conditions(f: &scim_proto::Filter) -> usize {
+    use scim_proto::Filter;
+    match f {
+        Filter::Compare { .. } | Filter::Present(_) => 1,
+        Filter::And(a, b) | Filter::Or(a, b) => conditions(a) + conditions(b),
+        Filter::Not(a) => conditions(a),
+        Filter::ValuePath { filter, .. } => conditions(filter),
+    }
+}
+
 /// Raw list parameters, from a query string or a `/.search` body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListParams {
@@ -50,7 +64,9 @@ impl ListParams {
     /// Reads a SearchRequest body (`POST /.search`).
     pub fn from_search_body(body: &Value) -> Result<Self> {
         let Value::Object(obj) = body else {
-            return Err(CoreError::InvalidSyntax("a SearchRequest body must be a JSON object".into()));
+            return Err(CoreError::InvalidSyntax(
+                "a SearchRequest body must be a JSON object".into(),
+            ));
         };
         let mut p = ListParams::default();
         for (k, v) in obj {
@@ -59,7 +75,11 @@ impl ListParams {
                 Value::Number(n) => n.to_string(),
                 Value::Array(items) => items
                     .iter()
-                    .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| i.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(","),
                 Value::Null => continue,
@@ -85,6 +105,12 @@ impl ListParams {
             None | Some("") => None,
             Some(src) => {
                 let f = parse_filter(src).map_err(|e| CoreError::filter(src, e))?;
+                let n = conditions(&f);
+                if n > MAX_FILTER_CONDITIONS {
+                    return Err(CoreError::InvalidFilter(format!(
+                        "the filter has {n} conditions; the limit is {MAX_FILTER_CONDITIONS}"
+                    )));
+                }
                 Some(resolve_filter(kind, &f)?)
             }
         };
@@ -93,7 +119,9 @@ impl ListParams {
             Some(s) => s
                 .trim()
                 .parse::<i64>()
-                .map_err(|_| CoreError::InvalidValue(format!("startIndex must be an integer, got {s:?}")))?
+                .map_err(|_| {
+                    CoreError::InvalidValue(format!("startIndex must be an integer, got {s:?}"))
+                })?
                 .max(1) as u64,
         };
         let count = match self.count.as_deref() {
@@ -101,21 +129,29 @@ impl ListParams {
             Some(s) => (s
                 .trim()
                 .parse::<i64>()
-                .map_err(|_| CoreError::InvalidValue(format!("count must be an integer, got {s:?}")))?
+                .map_err(|_| {
+                    CoreError::InvalidValue(format!("count must be an integer, got {s:?}"))
+                })?
                 .max(0) as u64)
                 .min(MAX_COUNT),
         };
         let order = match self.sort_order.as_deref() {
             None | Some("") => SortOrder::Ascending,
             Some(s) => SortOrder::parse(s).ok_or_else(|| {
-                CoreError::InvalidValue(format!("sortOrder must be \"ascending\" or \"descending\", got {s:?}"))
+                CoreError::InvalidValue(format!(
+                    "sortOrder must be \"ascending\" or \"descending\", got {s:?}"
+                ))
             })?,
         };
         let sort = match self.sort_by.as_deref().map(str::trim) {
             None | Some("") => SortKey::Created,
             Some(s) => sort_key(kind, s)?,
         };
-        let projection = Projection::parse(kind, self.attributes.as_deref(), self.excluded_attributes.as_deref())?;
+        let projection = Projection::parse(
+            kind,
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )?;
         Ok((
             Query {
                 filter,
@@ -130,13 +166,16 @@ impl ListParams {
 }
 
 fn sort_key(kind: ResourceKind, s: &str) -> Result<SortKey> {
-    let path = parse_attr_path(s).map_err(|e| CoreError::InvalidValue(format!("invalid sortBy {s:?}: {e}")))?;
+    let path = parse_attr_path(s)
+        .map_err(|e| CoreError::InvalidValue(format!("invalid sortBy {s:?}: {e}")))?;
     let probe = scim_proto::Filter::Present(path);
     match resolve_filter(kind, &probe) {
         Ok(RFilter::Present(Target::Column(c))) => Ok(SortKey::Column(c)),
         Ok(RFilter::Present(Target::Index(p))) => Ok(SortKey::Index(p)),
         Ok(RFilter::Present(Target::IndexPrefix(p))) => Ok(SortKey::Index(format!("{p}value"))),
         Ok(_) => Err(CoreError::InvalidValue(format!("cannot sort by {s:?}"))),
-        Err(e) => Err(CoreError::InvalidValue(format!("cannot sort by {s:?}: {e}"))),
+        Err(e) => Err(CoreError::InvalidValue(format!(
+            "cannot sort by {s:?}: {e}"
+        ))),
     }
 }

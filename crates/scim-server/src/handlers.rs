@@ -88,8 +88,12 @@ pub async fn dispatch(state: &AppState, r: ScimRequest) -> HResult {
 }
 
 fn not_allowed(allow: &'static str) -> HResult {
-    let mut resp = ApiError(CoreError::MethodNotAllowed(format!("this endpoint allows only {allow}"))).into_response();
-    resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    let mut resp = ApiError(CoreError::MethodNotAllowed(format!(
+        "this endpoint allows only {allow}"
+    )))
+    .into_response();
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     Ok(resp)
 }
 
@@ -102,11 +106,17 @@ fn discovery_doc(r: &ScimRequest, doc: Value) -> HResult {
 
 fn scim_json(status: StatusCode, body: String) -> Response {
     let mut resp = (status, body).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     resp
 }
 
-fn resource_response(status: StatusCode, res: &StoredResource, body: String, base: &str) -> Response {
+fn resource_response(
+    status: StatusCode,
+    res: &StoredResource,
+    body: String,
+    base: &str,
+) -> Response {
     let mut resp = scim_json(status, body);
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&res.etag()) {
@@ -141,18 +151,28 @@ async fn render_one(
     if proj.is_identity() {
         return Ok(text);
     }
-    let mut obj: serde_json::Map<String, Value> =
-        serde_json::from_str(&text).map_err(|e| CoreError::Internal(format!("rendered resource is not JSON: {e}")))?;
+    let mut obj: serde_json::Map<String, Value> = serde_json::from_str(&text)
+        .map_err(|e| CoreError::Internal(format!("rendered resource is not JSON: {e}")))?;
     proj.apply(&mut obj);
     Ok(Value::Object(obj).to_string())
 }
 
 fn projection(r: &ScimRequest, kind: ResourceKind) -> Result<Projection, CoreError> {
     let p = ListParams::from_pairs(r.query_pairs());
-    Projection::parse(kind, p.attributes.as_deref(), p.excluded_attributes.as_deref())
+    Projection::parse(
+        kind,
+        p.attributes.as_deref(),
+        p.excluded_attributes.as_deref(),
+    )
 }
 
-async fn get(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, base: &str) -> HResult {
+async fn get(
+    state: &AppState,
+    r: &ScimRequest,
+    kind: ResourceKind,
+    id: &str,
+    base: &str,
+) -> HResult {
     let proj = projection(r, kind)?;
     let res = state
         .store
@@ -176,17 +196,33 @@ async fn create(state: &AppState, r: &ScimRequest, kind: ResourceKind, base: &st
     let id = state.store.new_id();
     let (prepared, members) = prepare_create(kind, &body, &id)?;
     let shown: Vec<String> = members.iter().map(|m| m.json.clone()).collect();
-    let res = state.store.create(r.tenant.id, kind, prepared, members, r.now_text()).await?;
+    let res = state
+        .store
+        .create(r.tenant.id, kind, prepared, members, r.now_text())
+        .await?;
     let text = render_one(state, r, &res, base, &proj, Some(shown)).await?;
     Ok(resource_response(StatusCode::CREATED, &res, text, base))
 }
 
-async fn put(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, base: &str) -> HResult {
+async fn put(
+    state: &AppState,
+    r: &ScimRequest,
+    kind: ResourceKind,
+    id: &str,
+    base: &str,
+) -> HResult {
     let proj = projection(r, kind)?;
     let body = r.json(state.config.limits.max_json_depth)?;
     let res = state
         .store
-        .update(r.tenant.id, kind, id, r.if_match()?, r.now_text(), replace_fn(kind, body))
+        .update(
+            r.tenant.id,
+            kind,
+            id,
+            r.if_match()?,
+            r.now_text(),
+            replace_fn(kind, body),
+        )
         .await?;
     let text = render_one(state, r, &res, base, &proj, None).await?;
     Ok(resource_response(StatusCode::OK, &res, text, base))
@@ -195,13 +231,26 @@ async fn put(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, ba
 /// Largest member list a group PATCH response carries without being asked.
 pub const MAX_INLINE_MEMBERS: usize = 1000;
 
-async fn patch(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, base: &str) -> HResult {
+async fn patch(
+    state: &AppState,
+    r: &ScimRequest,
+    kind: ResourceKind,
+    id: &str,
+    base: &str,
+) -> HResult {
     let proj = projection(r, kind)?;
     let body = r.json(state.config.limits.max_json_depth)?;
     let ops = parse_patch_request(&body)?;
     let res = state
         .store
-        .update(r.tenant.id, kind, id, r.if_match()?, r.now_text(), patch_fn(kind, ops))
+        .update(
+            r.tenant.id,
+            kind,
+            id,
+            r.if_match()?,
+            r.now_text(),
+            patch_fn(kind, ops),
+        )
         .await?;
     if prefers_minimal(r) {
         let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -216,9 +265,15 @@ async fn patch(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, 
     let mut members = None;
     let mut proj = proj;
     if kind == ResourceKind::Group && proj.attributes.is_empty() && proj.wants("members") {
-        match state.store.members_upto(r.tenant.id, &res.id, MAX_INLINE_MEMBERS).await? {
+        match state
+            .store
+            .members_upto(r.tenant.id, &res.id, MAX_INLINE_MEMBERS)
+            .await?
+        {
             Some(list) => members = Some(list),
-            None => proj.excluded.extend(Projection::parse(kind, None, Some("members"))?.excluded),
+            None => proj
+                .excluded
+                .extend(Projection::parse(kind, None, Some("members"))?.excluded),
         }
     }
     let text = render_one(state, r, &res, base, &proj, members).await?;
@@ -231,7 +286,10 @@ fn prefers_minimal(r: &ScimRequest) -> bool {
         .get_all("prefer")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+        })
 }
 
 async fn delete(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str) -> HResult {
@@ -263,7 +321,13 @@ fn list_body(total: u64, start: u64, items: &[String]) -> String {
     out
 }
 
-async fn render_page(state: &AppState, r: &ScimRequest, page: &Page, base: &str, proj: &Projection) -> Result<Vec<String>, CoreError> {
+async fn render_page(
+    state: &AppState,
+    r: &ScimRequest,
+    page: &Page,
+    base: &str,
+    proj: &Projection,
+) -> Result<Vec<String>, CoreError> {
     let mut items = Vec::with_capacity(page.items.len());
     for res in &page.items {
         items.push(render_one(state, r, res, base, proj, None).await?);
@@ -271,12 +335,21 @@ async fn render_page(state: &AppState, r: &ScimRequest, page: &Page, base: &str,
     Ok(items)
 }
 
-async fn list(state: &AppState, r: &ScimRequest, kind: ResourceKind, base: &str, params: ListParams) -> HResult {
+async fn list(
+    state: &AppState,
+    r: &ScimRequest,
+    kind: ResourceKind,
+    base: &str,
+    params: ListParams,
+) -> HResult {
     let (query, proj) = params.to_query(kind)?;
     let start = query.start_index;
     let page = state.store.query(r.tenant.id, kind, query).await?;
     let items = render_page(state, r, &page, base, &proj).await?;
-    Ok(scim_json(StatusCode::OK, list_body(page.total, start, &items)))
+    Ok(scim_json(
+        StatusCode::OK,
+        list_body(page.total, start, &items),
+    ))
 }
 
 /// `POST /.search` at the root: Users, then Groups, paged as one list. A filter that does
@@ -291,7 +364,9 @@ async fn root_search(state: &AppState, r: &ScimRequest, base: &str, params: List
         }
     }
     if plans.is_empty() {
-        return Err(first_err.unwrap_or_else(|| CoreError::InvalidFilter("invalid search".into())).into());
+        return Err(first_err
+            .unwrap_or_else(|| CoreError::InvalidFilter("invalid search".into()))
+            .into());
     }
     let start = plans[0].1.start_index;
     let mut want = plans[0].1.count;

@@ -13,7 +13,16 @@ async fn create_then_get_round_trips_the_hoxhunt_attributes() {
     assert_eq!(location, format!("{}/Users/{id}", s.base));
     let g = s.get(&format!("/Users/{id}")).await;
     assert_eq!(g.status, 200);
-    for key in ["userName", "externalId", "emails", "name", "addresses", "preferredLanguage", ENTERPRISE, "active"] {
+    for key in [
+        "userName",
+        "externalId",
+        "emails",
+        "name",
+        "addresses",
+        "preferredLanguage",
+        ENTERPRISE,
+        "active",
+    ] {
         assert_eq!(g.body[key], body[key], "{key} round-trips");
     }
     assert_eq!(g.body["meta"]["resourceType"], "User");

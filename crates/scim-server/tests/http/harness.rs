@@ -36,12 +36,21 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/scimd.db", dir.path().display());
         let store = scim_store::open(&url, &Default::default()).expect("open store");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let root = format!("http://{addr}");
         let config = ServerConfig::new(&root);
-        let tenant = store.create_tenant("acme", "2026-01-01T00:00:00.000000Z".into()).await.expect("tenant");
-        let token = store.issue_token(tenant.id, None, "2026-01-01T00:00:00.000000Z".into()).await.expect("token").token;
+        let tenant = store
+            .create_tenant("acme", "2026-01-01T00:00:00.000000Z".into())
+            .await
+            .expect("tenant");
+        let token = store
+            .issue_token(tenant.id, None, "2026-01-01T00:00:00.000000Z".into())
+            .await
+            .expect("token")
+            .token;
         let app = router(store.clone(), config.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
@@ -58,8 +67,16 @@ impl TestServer {
 
     /// A second tenant with its own token: `(base_url, token)`.
     pub async fn other_tenant(&self, name: &str) -> (String, String) {
-        let t = self.store.create_tenant(name, "2026-01-01T00:00:00.000000Z".into()).await.expect("tenant");
-        let tok = self.store.issue_token(t.id, None, "2026-01-01T00:00:00.000000Z".into()).await.expect("token");
+        let t = self
+            .store
+            .create_tenant(name, "2026-01-01T00:00:00.000000Z".into())
+            .await
+            .expect("tenant");
+        let tok = self
+            .store
+            .issue_token(t.id, None, "2026-01-01T00:00:00.000000Z".into())
+            .await
+            .expect("token");
         (format!("{}/scim/v2/{name}", self.root), tok.token)
     }
 
@@ -71,7 +88,9 @@ impl TestServer {
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token);
         if let Some(b) = body {
-            rb = rb.header("content-type", "application/scim+json").body(b.to_string());
+            rb = rb
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
         }
         Resp::from(rb.send().await.expect("request")).await
     }
@@ -113,7 +132,8 @@ impl TestServer {
     /// `GET /Users?filter=…` (or `/Groups`) with the filter form-encoded the way Entra
     /// sends it: space as `+`, quotes as `%22`.
     pub async fn filter(&self, endpoint: &str, filter: &str) -> Resp {
-        self.get(&format!("{endpoint}?filter={}", enc(filter))).await
+        self.get(&format!("{endpoint}?filter={}", enc(filter)))
+            .await
     }
 
     /// The ids in a ListResponse from `filter`.
@@ -162,7 +182,10 @@ impl Resp {
     }
 
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 
     /// The `id`s of a ListResponse's `Resources`, in order.
@@ -178,9 +201,15 @@ impl Resp {
     /// Asserts a 200 ListResponse with `totalResults == total` and returns the resources.
     pub fn assert_list(&self, total: u64) -> &Vec<Value> {
         assert_eq!(self.status, StatusCode::OK, "{}", self.text);
-        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:ListResponse", "{}", self.text);
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:ListResponse",
+            "{}",
+            self.text
+        );
         assert_eq!(self.body["totalResults"], total, "{}", self.text);
-        let items = self.body["Resources"].as_array().unwrap_or_else(|| panic!("no Resources: {}", self.text));
+        let items = self.body["Resources"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no Resources: {}", self.text));
         assert_eq!(self.body["itemsPerPage"], items.len(), "{}", self.text);
         items
     }
@@ -188,13 +217,21 @@ impl Resp {
     /// Asserts an RFC 7644 error body with this status and scimType.
     pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
-        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{}", self.text);
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{}",
+            self.text
+        );
         assert_eq!(self.body["status"], status.to_string(), "{}", self.text);
         match scim_type {
             Some(t) => assert_eq!(self.body["scimType"], t, "{}", self.text),
             None => assert!(self.body.get("scimType").is_none(), "{}", self.text),
         }
-        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "detail: {}", self.text);
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "detail: {}",
+            self.text
+        );
         assert!(self.content_type().starts_with("application/scim+json"));
     }
 }

@@ -9,4 +9,3 @@ mod errors;
 mod groups;
 mod patch_shapes;
 mod queries;
-mod probe;
