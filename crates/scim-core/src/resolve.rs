@@ -333,10 +333,10 @@ fn resolve_path(kind: ResourceKind, p: &AttrPath) -> Result<Resolved> {
             });
         }
     }
-    if p.urn.is_none() || prefix.is_empty() {
-        if let Some(r) = resolve_common(kind, p)? {
-            return Ok(r);
-        }
+    if (p.urn.is_none() || prefix.is_empty())
+        && let Some(r) = resolve_common(kind, p)?
+    {
+        return Ok(r);
     }
     // An unqualified name that only an extension defines (`manager eq "…"`, §1.4 of the
     // Entra notes) means that extension's attribute; core attributes win.

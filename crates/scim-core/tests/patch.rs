@@ -34,7 +34,8 @@ fn start_doc(key: &str) -> Value {
 }
 
 fn parse(text: &str) -> Value {
-    serde_json::from_str(&text.replace("%E", ENT)).unwrap_or_else(|e| panic!("bad test JSON {text}: {e}"))
+    serde_json::from_str(&text.replace("%E", ENT))
+        .unwrap_or_else(|e| panic!("bad test JSON {text}: {e}"))
 }
 
 enum Want {
@@ -52,6 +53,7 @@ use Want::{Err as E, Has as H, Json as J, Members as M};
 
 type Case = (&'static str, ResourceKind, &'static str, &'static str, Want);
 
+#[rustfmt::skip]
 const CASES: &[Case] = &[
     // §4 quirk 1: op in any case.
     ("capitalised Replace", U, "ALICE", r#"[{"op":"Replace","path":"displayName","value":"Alice E."}]"#, H(&[("/displayName", r#""Alice E.""#)])),
@@ -223,9 +225,21 @@ fn variant(e: &CoreError) -> &'static str {
 fn member_summary(ops: &[MemberOp]) -> String {
     ops.iter()
         .map(|op| match op {
-            MemberOp::Add(list) => format!("add({})", list.iter().map(|m| m.value.as_str()).collect::<Vec<_>>().join(",")),
+            MemberOp::Add(list) => format!(
+                "add({})",
+                list.iter()
+                    .map(|m| m.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             MemberOp::Replace(list) => {
-                format!("replace({})", list.iter().map(|m| m.value.as_str()).collect::<Vec<_>>().join(","))
+                format!(
+                    "replace({})",
+                    list.iter()
+                        .map(|m| m.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
             }
             MemberOp::Remove(ids) => format!("remove({})", ids.join(",")),
             MemberOp::RemoveAll => "removeAll".to_string(),
@@ -235,11 +249,16 @@ fn member_summary(ops: &[MemberOp]) -> String {
 }
 
 fn run(kind: ResourceKind, start: &str, ops: &str) -> Result<(Value, String)> {
-    let Value::Object(attrs) = start_doc(start) else { panic!("start document must be an object") };
+    let Value::Object(attrs) = start_doc(start) else {
+        panic!("start document must be an object")
+    };
     let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": parse(ops)});
     let ops = parse_patch_request(&body)?;
     let out = apply_patch(kind, attrs, &ops)?;
-    Ok((Value::Object(out.resource.attrs), member_summary(&out.members)))
+    Ok((
+        Value::Object(out.resource.attrs),
+        member_summary(&out.members),
+    ))
 }
 
 fn check(case: &Case) -> std::result::Result<(), String> {
@@ -259,7 +278,9 @@ fn check(case: &Case) -> std::result::Result<(), String> {
         }
         Want::Members(j, m) => {
             if attrs != parse(j) || members != *m {
-                return Err(format!("got {attrs} members {members:?}, want members {m:?}"));
+                return Err(format!(
+                    "got {attrs} members {members:?}, want members {m:?}"
+                ));
             }
         }
         Want::Has(checks) => {
@@ -269,7 +290,11 @@ fn check(case: &Case) -> std::result::Result<(), String> {
             for (ptr, v) in *checks {
                 let ptr = ptr.replace("%E", ENT);
                 let actual = attrs.pointer(&ptr);
-                let ok = if *v == ABSENT { actual.is_none() } else { actual == Some(&parse(v)) };
+                let ok = if *v == ABSENT {
+                    actual.is_none()
+                } else {
+                    actual == Some(&parse(v))
+                };
                 if !ok {
                     return Err(format!("{ptr}: got {actual:?}, want {v}; document {attrs}"));
                 }
@@ -287,7 +312,13 @@ fn patch_table() {
         .iter()
         .filter_map(|c| check(c).err().map(|e| format!("[{}] {e}", c.0)))
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -295,10 +326,22 @@ fn member_objects_are_canonical() {
     let body = json!({"Operations": [{"op": "Add", "path": "members",
         "value": [{"$ref": null, "Value": "u1", "DISPLAY": "U One", "junk": 1}, {"value": "u2", "type": "User"}]}]});
     let ops = parse_patch_request(&body).expect("body");
-    let out = apply_patch(G, start_doc("SALES").as_object().cloned().unwrap(), &ops).expect("patch");
-    let [MemberOp::Add(list)] = out.members.as_slice() else { panic!("{:?}", out.members) };
-    let jsons: Vec<Value> = list.iter().map(|m| serde_json::from_str(&m.json).unwrap()).collect();
-    assert_eq!(jsons, vec![json!({"value": "u1", "display": "U One"}), json!({"value": "u2", "type": "User"})]);
+    let out =
+        apply_patch(G, start_doc("SALES").as_object().cloned().unwrap(), &ops).expect("patch");
+    let [MemberOp::Add(list)] = out.members.as_slice() else {
+        panic!("{:?}", out.members)
+    };
+    let jsons: Vec<Value> = list
+        .iter()
+        .map(|m| serde_json::from_str(&m.json).unwrap())
+        .collect();
+    assert_eq!(
+        jsons,
+        vec![
+            json!({"value": "u1", "display": "U One"}),
+            json!({"value": "u2", "type": "User"})
+        ]
+    );
 }
 
 #[test]
@@ -309,27 +352,45 @@ fn request_bodies() {
     let cases: Vec<(Value, std::result::Result<usize, &str>)> = vec![
         (json!([op]), Err("InvalidSyntax")),
         (json!("x"), Err("InvalidSyntax")),
-        (json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}), Err("InvalidSyntax")),
+        (
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}),
+            Err("InvalidSyntax"),
+        ),
         (json!({"Operations": op}), Err("InvalidSyntax")),
         (json!({"Operations": []}), Err("InvalidSyntax")),
         (json!({"Operations": ["add"]}), Err("InvalidSyntax")),
         (json!({"Operations": [{"op": 1}]}), Err("InvalidSyntax")),
-        (json!({"Operations": [{"op": "add", "path": ["title"]}]}), Err("InvalidSyntax")),
+        (
+            json!({"Operations": [{"op": "add", "path": ["title"]}]}),
+            Err("InvalidSyntax"),
+        ),
         (json!({"Operations": [op]}), Ok(1)),
         (json!({"operations": [op, op]}), Ok(2)),
-        (json!({"OPERATIONS": [{"op": "remove", "path": null}]}), Ok(1)),
+        (
+            json!({"OPERATIONS": [{"op": "remove", "path": null}]}),
+            Ok(1),
+        ),
         (many(MAX_PATCH_OPS), Ok(MAX_PATCH_OPS)),
         (many(MAX_PATCH_OPS + 1), Err("TooMany")),
     ];
     for (body, want) in cases {
-        let got = parse_patch_request(&body).map(|ops| ops.len()).map_err(|e| variant(&e));
+        let got = parse_patch_request(&body)
+            .map(|ops| ops.len())
+            .map_err(|e| variant(&e));
         let short: String = body.to_string().chars().take(80).collect();
         assert_eq!(got, want, "parse_patch_request({short})");
     }
-    let ops = parse_patch_request(&json!({"Operations": [{"Op": "Replace", "PATH": "title", "Value": null}]})).unwrap();
+    let ops = parse_patch_request(
+        &json!({"Operations": [{"Op": "Replace", "PATH": "title", "Value": null}]}),
+    )
+    .unwrap();
     assert_eq!(ops[0].op, "Replace");
     assert_eq!(ops[0].path.as_deref(), Some("title"));
-    assert_eq!(ops[0].value, Some(Value::Null), "an explicit null value is kept (it means clear)");
+    assert_eq!(
+        ops[0].value,
+        Some(Value::Null),
+        "an explicit null value is kept (it means clear)"
+    );
 }
 
 #[test]
@@ -337,6 +398,8 @@ fn errors_name_the_failing_operation() {
     let body = json!({"Operations": [{"op": "add", "path": "title", "value": "x"}, {"op": "add", "path": "foo", "value": 1}]});
     let ops = parse_patch_request(&body).unwrap();
     let e = apply_patch(U, start_doc("BOB").as_object().cloned().unwrap(), &ops).unwrap_err();
-    assert!(matches!(&e, CoreError::InvalidPath(m) if m.starts_with("Operations[1]")), "{e:?}");
+    assert!(
+        matches!(&e, CoreError::InvalidPath(m) if m.starts_with("Operations[1]")),
+        "{e:?}"
+    );
 }
-

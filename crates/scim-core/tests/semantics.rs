@@ -15,7 +15,8 @@ use serde_json::Value;
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn expand(text: &str) -> String {
-    text.replace("%E", ENT).replace("%e", &ENT.to_ascii_lowercase())
+    text.replace("%E", ENT)
+        .replace("%e", &ENT.to_ascii_lowercase())
 }
 
 fn parse(text: &str) -> Value {
@@ -37,13 +38,17 @@ fn variant(e: &CoreError) -> &'static str {
 /// `Ok(text)` compared with the rendered result, or `Err(variant)`.
 type Want = std::result::Result<&'static str, &'static str>;
 
-fn outcome<T>(got: Result<T>, render: impl Fn(T) -> String) -> std::result::Result<String, &'static str> {
+fn outcome<T>(
+    got: Result<T>,
+    render: impl Fn(T) -> String,
+) -> std::result::Result<String, &'static str> {
     got.map(render).map_err(|e| variant(&e))
 }
 
 // ---------------------------------------------------------------------------------------
 // normalize
 
+#[rustfmt::skip]
 const NORMALIZE: &[(&str, ResourceKind, &str, Want)] = &[
     ("string boolean True", U, r#"{"userName":"a","active":"True"}"#, Ok(r#"{"userName":"a","active":true}"#)),
     ("string boolean false", U, r#"{"userName":"a","active":"false"}"#, Ok(r#"{"userName":"a","active":false}"#)),
@@ -90,7 +95,9 @@ const NORMALIZE: &[(&str, ResourceKind, &str, Want)] = &[
 fn normalize_table() {
     let mut failures = Vec::new();
     for (name, kind, input, want) in NORMALIZE {
-        let got = outcome(normalize(*kind, &parse(input)), |n| Value::Object(n.attrs).to_string());
+        let got = outcome(normalize(*kind, &parse(input)), |n| {
+            Value::Object(n.attrs).to_string()
+        });
         let ok = match (&got, want) {
             (Ok(g), Ok(w)) => parse(g) == parse(w),
             (Err(g), Err(w)) => g == w,
@@ -100,7 +107,12 @@ fn normalize_table() {
             failures.push(format!("[{name}] got {got:?}, want {want:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -123,8 +135,19 @@ fn normalize_members() {
             ("u2".to_string(), parse(r#"{"value":"u2"}"#)),
         ]
     );
-    assert!(normalize(G, &parse(r#"{"displayName":"S"}"#)).unwrap().members.is_none(), "no members key → None");
-    assert_eq!(normalize(U, &parse(r#"{"userName":"Alice"}"#)).unwrap().name_key(U), "alice");
+    assert!(
+        normalize(G, &parse(r#"{"displayName":"S"}"#))
+            .unwrap()
+            .members
+            .is_none(),
+        "no members key → None"
+    );
+    assert_eq!(
+        normalize(U, &parse(r#"{"userName":"Alice"}"#))
+            .unwrap()
+            .name_key(U),
+        "alice"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -144,7 +167,11 @@ fn show(f: &RFilter) -> String {
         IndexValue::Bool(b) => b.to_string(),
     };
     match f {
-        RFilter::Cmp { target: t, op, value: v } => format!("{} {} {}", target(t), op.as_str(), value(v)),
+        RFilter::Cmp {
+            target: t,
+            op,
+            value: v,
+        } => format!("{} {} {}", target(t), op.as_str(), value(v)),
         RFilter::Present(t) => format!("{} pr", target(t)),
         RFilter::And(a, b) => format!("({} and {})", show(a), show(b)),
         RFilter::Or(a, b) => format!("({} or {})", show(a), show(b)),
@@ -154,6 +181,7 @@ fn show(f: &RFilter) -> String {
     }
 }
 
+#[rustfmt::skip]
 const RESOLVE: &[(ResourceKind, &str, Want)] = &[
     (U, r#"userName eq "Alice@X.com""#, Ok(r#"NameKey eq "alice@x.com""#)),
     (U, r#"USERNAME Eq "A""#, Ok(r#"NameKey eq "a""#)),
@@ -235,14 +263,24 @@ fn resolve_table() {
             failures.push(format!("{kind:?} {src:?}: got {got:?}, want {want:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------------
 // eval::element_matches
 
 fn def(attrs: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
-    Some(attrs.iter().find(|d| d.name == name).expect("attribute in schema"))
+    Some(
+        attrs
+            .iter()
+            .find(|d| d.name == name)
+            .expect("attribute in schema"),
+    )
 }
 
 #[test]
@@ -250,37 +288,98 @@ fn element_matches_table() {
     let emails = def(USER_ATTRS, "emails");
     let members = def(GROUP_ATTRS, "members");
     // (definition, filter, element, Ok(matches) or Err(variant))
-    let cases: &[(Option<&'static AttrDef>, &str, &str, std::result::Result<bool, &str>)] = &[
-        (emails, r#"type eq "work""#, r#"{"type":"Work","value":"a@x"}"#, Ok(true)),
+    type MatchCase = (
+        Option<&'static AttrDef>,
+        &'static str,
+        &'static str,
+        std::result::Result<bool, &'static str>,
+    );
+    let cases: &[MatchCase] = &[
+        (
+            emails,
+            r#"type eq "work""#,
+            r#"{"type":"Work","value":"a@x"}"#,
+            Ok(true),
+        ),
         (emails, r#"type eq "work""#, r#"{"type":"home"}"#, Ok(false)),
         (emails, r#"TYPE eq "work""#, r#"{"Type":"work"}"#, Ok(true)),
         (emails, r#"type ne "work""#, r#"{"type":"home"}"#, Ok(true)),
         (emails, r#"type ne "work""#, r#"{"value":"a@x"}"#, Ok(true)),
         (emails, r#"type eq "work""#, r#"{"value":"a@x"}"#, Ok(false)),
-        (emails, r#"value co "@X""#, r#"{"value":"a@x.io"}"#, Ok(true)),
+        (
+            emails,
+            r#"value co "@X""#,
+            r#"{"value":"a@x.io"}"#,
+            Ok(true),
+        ),
         (emails, r#"value sw "A""#, r#"{"value":"a@x.io"}"#, Ok(true)),
-        (emails, r#"value ew ".IO""#, r#"{"value":"a@x.io"}"#, Ok(true)),
-        (emails, r#"value ew ".com""#, r#"{"value":"a@x.io"}"#, Ok(false)),
+        (
+            emails,
+            r#"value ew ".IO""#,
+            r#"{"value":"a@x.io"}"#,
+            Ok(true),
+        ),
+        (
+            emails,
+            r#"value ew ".com""#,
+            r#"{"value":"a@x.io"}"#,
+            Ok(false),
+        ),
         (emails, r#"value gt "a""#, r#"{"value":"b"}"#, Ok(true)),
         (emails, r#"value lt "a""#, r#"{"value":"b"}"#, Ok(false)),
         (emails, r#"value ge "b""#, r#"{"value":"B"}"#, Ok(true)),
         (emails, r#"value le "a""#, r#"{"value":"b"}"#, Ok(false)),
-        (members, r#"value eq "ABC""#, r#"{"value":"abc"}"#, Ok(false)),
+        (
+            members,
+            r#"value eq "ABC""#,
+            r#"{"value":"abc"}"#,
+            Ok(false),
+        ),
         (members, r#"value eq "abc""#, r#"{"value":"abc"}"#, Ok(true)),
-        (members, r#"display eq "ABC""#, r#"{"display":"abc"}"#, Ok(true)),
+        (
+            members,
+            r#"display eq "ABC""#,
+            r#"{"display":"abc"}"#,
+            Ok(true),
+        ),
         (None, r#"value eq "ABC""#, r#"{"value":"abc"}"#, Ok(true)),
         (emails, "primary eq true", r#"{"primary":true}"#, Ok(true)),
         (emails, "primary eq false", r#"{"primary":true}"#, Ok(false)),
-        (emails, r#"primary eq "True""#, r#"{"primary":true}"#, Ok(true)),
+        (
+            emails,
+            r#"primary eq "True""#,
+            r#"{"primary":true}"#,
+            Ok(true),
+        ),
         (emails, "primary ne true", r#"{"primary":false}"#, Ok(true)),
         (emails, "primary pr", r#"{"primary":false}"#, Ok(true)),
         (emails, "value pr", r#"{"value":""}"#, Ok(false)),
         (emails, "value pr", r#"{"value":"x"}"#, Ok(true)),
         (emails, "value pr", r#"{"type":"work"}"#, Ok(false)),
-        (emails, r#"not (type eq "work")"#, r#"{"type":"home"}"#, Ok(true)),
-        (emails, r#"type eq "work" and value co "@x""#, r#"{"type":"work","value":"a@x"}"#, Ok(true)),
-        (emails, r#"type eq "work" and value co "@y""#, r#"{"type":"work","value":"a@x"}"#, Ok(false)),
-        (emails, r#"type eq "home" or value co "@x""#, r#"{"type":"work","value":"a@x"}"#, Ok(true)),
+        (
+            emails,
+            r#"not (type eq "work")"#,
+            r#"{"type":"home"}"#,
+            Ok(true),
+        ),
+        (
+            emails,
+            r#"type eq "work" and value co "@x""#,
+            r#"{"type":"work","value":"a@x"}"#,
+            Ok(true),
+        ),
+        (
+            emails,
+            r#"type eq "work" and value co "@y""#,
+            r#"{"type":"work","value":"a@x"}"#,
+            Ok(false),
+        ),
+        (
+            emails,
+            r#"type eq "home" or value co "@x""#,
+            r#"{"type":"work","value":"a@x"}"#,
+            Ok(true),
+        ),
         (emails, r#"value eq "x""#, r#""x""#, Ok(true)),
         (emails, r#"type eq "x""#, r#""x""#, Ok(false)),
         (None, "value gt 3", r#"{"value":5}"#, Ok(true)),
@@ -291,17 +390,40 @@ fn element_matches_table() {
         (emails, "display eq null", r#"{"display":"d"}"#, Ok(false)),
         (emails, "display ne null", r#"{"display":"d"}"#, Ok(true)),
         (emails, "display ne null", r#"{"value":"x"}"#, Ok(false)),
-        (emails, r#"type.sub eq "x""#, r#"{"type":"x"}"#, Err("InvalidFilter")),
-        (emails, r#"urn:a:b eq "x""#, r#"{"b":"x"}"#, Err("InvalidFilter")),
-        (emails, r#"emails[type eq "x"]"#, r#"{"type":"x"}"#, Err("InvalidFilter")),
+        (
+            emails,
+            r#"type.sub eq "x""#,
+            r#"{"type":"x"}"#,
+            Err("InvalidFilter"),
+        ),
+        (
+            emails,
+            r#"urn:a:b eq "x""#,
+            r#"{"b":"x"}"#,
+            Err("InvalidFilter"),
+        ),
+        (
+            emails,
+            r#"emails[type eq "x"]"#,
+            r#"{"type":"x"}"#,
+            Err("InvalidFilter"),
+        ),
     ];
     let mut failures = Vec::new();
     for (d, src, element, want) in cases {
         let f = parse_filter(src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
         let got = element_matches(*d, &f, &parse(element)).map_err(|e| variant(&e));
         if got != *want {
-            failures.push(format!("{:?} {src:?} on {element}: got {got:?}, want {want:?}", d.map(|d| d.name)));
+            failures.push(format!(
+                "{:?} {src:?} on {element}: got {got:?}, want {want:?}",
+                d.map(|d| d.name)
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -15,7 +15,8 @@ use serde_json::{Map, Value, json};
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn expand(text: &str) -> String {
-    text.replace("%E", ENT).replace("%e", &ENT.to_ascii_lowercase())
+    text.replace("%E", ENT)
+        .replace("%e", &ENT.to_ascii_lowercase())
 }
 
 fn parse(text: &str) -> Value {
@@ -50,6 +51,7 @@ const FULL: &str = r#"{"id":"u1","userName":"alice","displayName":"Alice","name"
   "meta":{"resourceType":"User","created":"2020-01-01T00:00:00.000000Z"}}"#;
 
 /// (attributes, excludedAttributes, resulting document without `schemas`, or the error).
+#[rustfmt::skip]
 const PROJECTIONS: &[(Option<&str>, Option<&str>, Want)] = &[
     (None, None, Ok(FULL)),
     (Some(""), Some(" , "), Ok(FULL)),
@@ -96,7 +98,9 @@ fn projection_table() {
         let attributes = attributes.map(expand);
         let excluded = excluded.map(expand);
         let got = Projection::parse(U, attributes.as_deref(), excluded.as_deref()).map(|p| {
-            let Value::Object(mut doc) = parse(USER_DOC) else { unreachable!() };
+            let Value::Object(mut doc) = parse(USER_DOC) else {
+                unreachable!()
+            };
             p.apply(&mut doc);
             let schemas = doc.shift_remove("schemas");
             (Value::Object(doc), schemas)
@@ -107,16 +111,30 @@ fn projection_table() {
             _ => false,
         };
         if !ok {
-            failures.push(format!("attributes={attributes:?} excluded={excluded:?}: got {got:?}, want {want:?}"));
+            failures.push(format!(
+                "attributes={attributes:?} excluded={excluded:?}: got {got:?}, want {want:?}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn projection_wants() {
     // (kind, attributes, excludedAttributes, attribute asked about, expected)
-    let cases: &[(ResourceKind, Option<&str>, Option<&str>, &str, bool)] = &[
+    type WantsCase = (
+        ResourceKind,
+        Option<&'static str>,
+        Option<&'static str>,
+        &'static str,
+        bool,
+    );
+    let cases: &[WantsCase] = &[
         (G, None, None, "members", true),
         (G, None, Some("members"), "members", false),
         (G, None, Some("MEMBERS"), "members", false),
@@ -129,7 +147,11 @@ fn projection_wants() {
     ];
     for (kind, attributes, excluded, top, want) in cases {
         let p = Projection::parse(*kind, *attributes, *excluded).unwrap();
-        assert_eq!(p.wants(top), *want, "{kind:?} attributes={attributes:?} excluded={excluded:?} wants({top})");
+        assert_eq!(
+            p.wants(top),
+            *want,
+            "{kind:?} attributes={attributes:?} excluded={excluded:?} wants({top})"
+        );
         assert_eq!(p.is_identity(), attributes.is_none() && excluded.is_none());
     }
 }
@@ -137,17 +159,24 @@ fn projection_wants() {
 // ---------------------------------------------------------------------------------------
 // ListParams::to_query
 
-fn query_summary(kind: ResourceKind, pairs: &[(&str, &str)]) -> std::result::Result<String, &'static str> {
+fn query_summary(
+    kind: ResourceKind,
+    pairs: &[(&str, &str)],
+) -> std::result::Result<String, &'static str> {
     let params = ListParams::from_pairs(pairs.iter().copied());
     let (q, _) = params.to_query(kind).map_err(|e| variant(&e))?;
     let filter = if q.filter.is_some() { "some" } else { "none" };
-    Ok(format!("start={} count={} order={:?} sort={:?} filter={filter}", q.start_index, q.count, q.order, q.sort))
+    Ok(format!(
+        "start={} count={} order={:?} sort={:?} filter={filter}",
+        q.start_index, q.count, q.order, q.sort
+    ))
 }
 
 #[test]
 fn list_params_table() {
     let d = |over: &str| -> String {
-        let mut s = format!("start=1 count={DEFAULT_COUNT} order=Ascending sort=Created filter=none");
+        let mut s =
+            format!("start=1 count={DEFAULT_COUNT} order=Ascending sort=Created filter=none");
         for part in over.split(' ').filter(|p| !p.is_empty()) {
             let key = part.split('=').next().unwrap();
             let start = s.find(&format!("{key}=")).unwrap();
@@ -158,7 +187,11 @@ fn list_params_table() {
     };
     let max = format!("count={MAX_COUNT}");
     // (pairs, Ok(fields that differ from the defaults) or Err(variant))
-    let cases: Vec<(Vec<(&str, &str)>, std::result::Result<String, &str>)> = vec![
+    type QueryCase = (
+        Vec<(&'static str, &'static str)>,
+        std::result::Result<String, &'static str>,
+    );
+    let cases: Vec<QueryCase> = vec![
         (vec![], Ok(d(""))),
         (vec![("aadOptscim062020", "")], Ok(d(""))),
         (vec![("startIndex", "6")], Ok(d("start=6"))),
@@ -166,7 +199,10 @@ fn list_params_table() {
         (vec![("startIndex", "0")], Ok(d("start=1"))),
         (vec![("startIndex", "-5")], Ok(d("start=1"))),
         (vec![("startIndex", "")], Ok(d(""))),
-        (vec![("STARTINDEX", "3"), ("Count", "7")], Ok(d("start=3 count=7"))),
+        (
+            vec![("STARTINDEX", "3"), ("Count", "7")],
+            Ok(d("start=3 count=7")),
+        ),
         (vec![("startIndex", "abc")], Err("InvalidValue")),
         (vec![("startIndex", "1.5")], Err("InvalidValue")),
         (vec![("count", "0")], Ok(d("count=0"))),
@@ -184,11 +220,23 @@ fn list_params_table() {
         (vec![("sortOrder", "up")], Err("InvalidValue")),
         (vec![("sortBy", "userName")], Ok(d("sort=Column(NameKey)"))),
         (vec![("sortBy", "id")], Ok(d("sort=Column(Id)"))),
-        (vec![("sortBy", "meta.created")], Ok(d("sort=Column(Created)"))),
-        (vec![("sortBy", "name.familyName")], Ok(d(r#"sort=Index("name.familyname")"#))),
-        (vec![("sortBy", "emails")], Ok(d(r#"sort=Index("emails.value")"#))),
+        (
+            vec![("sortBy", "meta.created")],
+            Ok(d("sort=Column(Created)")),
+        ),
+        (
+            vec![("sortBy", "name.familyName")],
+            Ok(d(r#"sort=Index("name.familyname")"#)),
+        ),
+        (
+            vec![("sortBy", "emails")],
+            Ok(d(r#"sort=Index("emails.value")"#)),
+        ),
         (vec![("sortBy", "foo")], Err("InvalidValue")),
-        (vec![("sortBy", r#"emails[type eq "work"]"#)], Err("InvalidValue")),
+        (
+            vec![("sortBy", r#"emails[type eq "work"]"#)],
+            Err("InvalidValue"),
+        ),
         (vec![("filter", r#"userName eq "x""#)], Ok(d("filter=some"))),
         (vec![("filter", "  ")], Ok(d(""))),
         (vec![("filter", "(")], Err("InvalidFilter")),
@@ -202,13 +250,24 @@ fn list_params_table() {
             failures.push(format!("{pairs:?}: got {got:?}, want {want:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     let ext = format!("{ENT}:department");
     assert_eq!(
         query_summary(U, &[("sortBy", &ext)]).unwrap(),
-        d(&format!("sort=Index(\"{}:department\")", ENT.to_ascii_lowercase()))
+        d(&format!(
+            "sort=Index(\"{}:department\")",
+            ENT.to_ascii_lowercase()
+        ))
     );
-    assert_eq!(query_summary(G, &[("sortBy", "displayName")]).unwrap(), d("sort=Column(NameKey)"));
+    assert_eq!(
+        query_summary(G, &[("sortBy", "displayName")]).unwrap(),
+        d("sort=Column(NameKey)")
+    );
 }
 
 #[test]
@@ -219,21 +278,29 @@ fn search_body() {
     let params = ListParams::from_search_body(&body).unwrap();
     assert_eq!(params.attributes.as_deref(), Some("userName,emails"));
     let (q, proj) = params.to_query(U).unwrap();
-    assert_eq!((q.start_index, q.count, q.order), (2, 10, SortOrder::Descending));
+    assert_eq!(
+        (q.start_index, q.count, q.order),
+        (2, 10, SortOrder::Descending)
+    );
     assert!(q.filter.is_some());
     assert_eq!(q.sort, SortKey::Created);
     assert_eq!(proj.attributes.len(), 2);
     assert!(proj.excluded.is_empty());
     let bad: Result<ListParams> = ListParams::from_search_body(&json!(["filter"]));
     assert!(matches!(bad, Err(CoreError::InvalidSyntax(_))), "{bad:?}");
-    assert_eq!(SortKey::Column(Column::NameKey), SortKey::Column(Column::NameKey));
+    assert_eq!(
+        SortKey::Column(Column::NameKey),
+        SortKey::Column(Column::NameKey)
+    );
 }
 
 // ---------------------------------------------------------------------------------------
 // index::entries
 
 fn rows(kind: ResourceKind, attrs: &str) -> Vec<String> {
-    let Value::Object(attrs) = parse(attrs) else { panic!("attrs must be an object") };
+    let Value::Object(attrs) = parse(attrs) else {
+        panic!("attrs must be an object")
+    };
     let attrs: Map<String, Value> = attrs;
     let mut out: Vec<String> = entries(kind, &attrs)
         .into_iter()
@@ -255,9 +322,17 @@ fn rows(kind: ResourceKind, attrs: &str) -> Vec<String> {
 fn index_entries_table() {
     let cases: &[(ResourceKind, &str, &[&str])] = &[
         (U, r#"{"userName":"Alice","externalId":"X"}"#, &[]),
-        (U, r#"{"userName":"Alice","displayName":"Bob"}"#, &[r#"displayname[0]="bob""#]),
+        (
+            U,
+            r#"{"userName":"Alice","displayName":"Bob"}"#,
+            &[r#"displayname[0]="bob""#],
+        ),
         (U, r#"{"userName":"a","active":true}"#, &["active[0]=true"]),
-        (U, r#"{"userName":"a","name":{"givenName":"Al","familyName":"B"}}"#, &[r#"name.familyname[0]="b""#, r#"name.givenname[0]="al""#]),
+        (
+            U,
+            r#"{"userName":"a","name":{"givenName":"Al","familyName":"B"}}"#,
+            &[r#"name.familyname[0]="b""#, r#"name.givenname[0]="al""#],
+        ),
         (
             U,
             r#"{"userName":"a","emails":[{"value":"A@x.io","type":"Work","primary":true},{"value":"b@x.io","type":"home"}]}"#,
@@ -269,15 +344,20 @@ fn index_entries_table() {
                 r#"emails.value[1]="b@x.io""#,
             ],
         ),
-        (U, r#"{"userName":"a","addresses":[{"type":"work","country":"FI","locality":"Helsinki"}]}"#, &[
-            r#"addresses.country[0]="fi""#,
-            r#"addresses.locality[0]="helsinki""#,
-            r#"addresses.type[0]="work""#,
-        ]),
-        (U, r#"{"userName":"a","%E":{"department":"Sales","manager":{"value":"M1"}}}"#, &[
-            r#"%e:department[0]="sales""#,
-            r#"%e:manager.value[0]="m1""#,
-        ]),
+        (
+            U,
+            r#"{"userName":"a","addresses":[{"type":"work","country":"FI","locality":"Helsinki"}]}"#,
+            &[
+                r#"addresses.country[0]="fi""#,
+                r#"addresses.locality[0]="helsinki""#,
+                r#"addresses.type[0]="work""#,
+            ],
+        ),
+        (
+            U,
+            r#"{"userName":"a","%E":{"department":"Sales","manager":{"value":"M1"}}}"#,
+            &[r#"%e:department[0]="sales""#, r#"%e:manager.value[0]="m1""#],
+        ),
         (U, r#"{"userName":"a","password":"Secret"}"#, &[]),
         (U, r#"{"userName":"a","foo":"bar"}"#, &[]),
         (
@@ -300,8 +380,15 @@ fn index_entries_table() {
         let got = rows(*kind, attrs);
         let want: Vec<String> = want.iter().map(|w| expand(w)).collect();
         if got != want {
-            failures.push(format!("{kind:?} {attrs}:\n   got {got:?}\n  want {want:?}"));
+            failures.push(format!(
+                "{kind:?} {attrs}:\n   got {got:?}\n  want {want:?}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

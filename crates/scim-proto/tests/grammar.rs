@@ -3,12 +3,14 @@
 //! and message, the length / depth limits, and a deterministic fuzz loop.
 
 use scim_proto::{
-    AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_DEPTH, MAX_FILTER_LEN, parse_filter, parse_patch_path,
+    AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_DEPTH, MAX_FILTER_LEN, parse_filter,
+    parse_patch_path,
 };
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// (input, expected Display form).
+#[rustfmt::skip]
 const VALID: &[(&str, &str)] = &[
     // Every comparison operator, in lower, upper and mixed case.
     (r#"userName eq "bjensen""#, r#"userName eq "bjensen""#),
@@ -174,11 +176,20 @@ fn valid_filters_print_and_round_trip() {
         }
         match parse_filter(&printed) {
             Ok(again) if again == f => {}
-            Ok(again) => failures.push(format!("#{i} {src:?}: round trip changed the tree: {f:?} -> {again:?}")),
-            Err(e) => failures.push(format!("#{i} {src:?}: printed form {printed:?} does not parse: {e}")),
+            Ok(again) => failures.push(format!(
+                "#{i} {src:?}: round trip changed the tree: {f:?} -> {again:?}"
+            )),
+            Err(e) => failures.push(format!(
+                "#{i} {src:?}: printed form {printed:?} does not parse: {e}"
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn p(name: &str) -> AttrPath {
@@ -221,15 +232,24 @@ fn filter_trees() {
     let cases: Vec<(&str, Filter)> = vec![
         ("a pr or b pr and c pr", or(pr("a"), and(pr("b"), pr("c")))),
         ("a pr and b pr or c pr", or(and(pr("a"), pr("b")), pr("c"))),
-        ("a pr and b pr and c pr", and(and(pr("a"), pr("b")), pr("c"))),
+        (
+            "a pr and b pr and c pr",
+            and(and(pr("a"), pr("b")), pr("c")),
+        ),
         ("a pr or b pr or c pr", or(or(pr("a"), pr("b")), pr("c"))),
         ("not (a pr) or b pr", or(not(pr("a")), pr("b"))),
-        ("not (a pr or b pr) and c pr", and(not(or(pr("a"), pr("b"))), pr("c"))),
+        (
+            "not (a pr or b pr) and c pr",
+            and(not(or(pr("a"), pr("b"))), pr("c")),
+        ),
         (
             r#"emails[type eq "work"].value eq "x""#,
             Filter::ValuePath {
                 path: p("emails"),
-                filter: Box::new(and(cmp(p("type"), CompareOp::Eq, s("work")), cmp(p("value"), CompareOp::Eq, s("x")))),
+                filter: Box::new(and(
+                    cmp(p("type"), CompareOp::Eq, s("work")),
+                    cmp(p("value"), CompareOp::Eq, s("x")),
+                )),
             },
         ),
         (
@@ -252,14 +272,29 @@ fn filter_trees() {
                 s("A"),
             ),
         ),
-        ("x eq 42", cmp(p("x"), CompareOp::Eq, CompValue::Num(42.into()))),
-        ("x eq -7", cmp(p("x"), CompareOp::Eq, CompValue::Num((-7).into()))),
-        ("x eq true", cmp(p("x"), CompareOp::Eq, CompValue::Bool(true))),
-        ("x eq fAlSe", cmp(p("x"), CompareOp::Eq, CompValue::Bool(false))),
+        (
+            "x eq 42",
+            cmp(p("x"), CompareOp::Eq, CompValue::Num(42.into())),
+        ),
+        (
+            "x eq -7",
+            cmp(p("x"), CompareOp::Eq, CompValue::Num((-7).into())),
+        ),
+        (
+            "x eq true",
+            cmp(p("x"), CompareOp::Eq, CompValue::Bool(true)),
+        ),
+        (
+            "x eq fAlSe",
+            cmp(p("x"), CompareOp::Eq, CompValue::Bool(false)),
+        ),
         ("x eq null", cmp(p("x"), CompareOp::Eq, CompValue::Null)),
         (r#"x eq "null""#, cmp(p("x"), CompareOp::Eq, s("null"))),
         (r#"x eq "42""#, cmp(p("x"), CompareOp::Eq, s("42"))),
-        ("x le 2015-10-10T14:38:21Z", cmp(p("x"), CompareOp::Le, s("2015-10-10T14:38:21Z"))),
+        (
+            "x le 2015-10-10T14:38:21Z",
+            cmp(p("x"), CompareOp::Le, s("2015-10-10T14:38:21Z")),
+        ),
         ("x eq -", cmp(p("x"), CompareOp::Eq, s("-"))),
     ];
     for (src, want) in cases {
@@ -269,6 +304,7 @@ fn filter_trees() {
 }
 
 /// (input, error byte offset, text the message must contain).
+#[rustfmt::skip]
 const INVALID: &[(&str, usize, &str)] = &[
     ("", 0, "empty filter"),
     ("   ", 3, "empty filter"),
@@ -335,7 +371,12 @@ fn invalid_filters_report_offset_and_expectation() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn nested_parens(depth: usize) -> String {
@@ -354,14 +395,20 @@ fn length_limit() {
     };
     let at_limit = pad(MAX_FILTER_LEN);
     assert_eq!(at_limit.len(), MAX_FILTER_LEN);
-    assert!(parse_filter(&at_limit).is_ok(), "a filter of exactly MAX_FILTER_LEN bytes is accepted");
+    assert!(
+        parse_filter(&at_limit).is_ok(),
+        "a filter of exactly MAX_FILTER_LEN bytes is accepted"
+    );
     let over = pad(MAX_FILTER_LEN + 1);
     let e = parse_filter(&over).expect_err("one byte over the limit");
     assert_eq!(e.offset, MAX_FILTER_LEN);
     assert!(e.message.contains("limit"), "{e}");
     let huge = "a pr or ".repeat(100_000) + "a pr";
     assert!(parse_filter(&huge).is_err(), "an 800 kB filter is rejected");
-    assert!(parse_patch_path(&format!("emails[{huge}]")).is_err(), "an 800 kB path is rejected");
+    assert!(
+        parse_patch_path(&format!("emails[{huge}]")).is_err(),
+        "an 800 kB path is rejected"
+    );
 }
 
 #[test]
@@ -381,8 +428,22 @@ fn depth_limit() {
         ("(".repeat(100_000), false),
         ("not (".repeat(100_000), false),
         ("not(".repeat(1000), false),
-        (format!("emails[{}type pr{}]", "(".repeat(MAX_FILTER_DEPTH - 1), ")".repeat(MAX_FILTER_DEPTH - 1)), true),
-        (format!("emails[{}type pr{}]", "(".repeat(MAX_FILTER_DEPTH), ")".repeat(MAX_FILTER_DEPTH)), false),
+        (
+            format!(
+                "emails[{}type pr{}]",
+                "(".repeat(MAX_FILTER_DEPTH - 1),
+                ")".repeat(MAX_FILTER_DEPTH - 1)
+            ),
+            true,
+        ),
+        (
+            format!(
+                "emails[{}type pr{}]",
+                "(".repeat(MAX_FILTER_DEPTH),
+                ")".repeat(MAX_FILTER_DEPTH)
+            ),
+            false,
+        ),
     ];
     for (src, ok) in &cases {
         let short = &src[..src.len().min(40)];
@@ -397,10 +458,20 @@ fn depth_limit() {
         }
     }
     let e = parse_filter(&nested_parens(MAX_FILTER_DEPTH + 1)).unwrap_err();
-    assert_eq!(e.offset, MAX_FILTER_DEPTH + 1, "depth error at the first paren too many: {e}");
+    assert_eq!(
+        e.offset,
+        MAX_FILTER_DEPTH + 1,
+        "depth error at the first paren too many: {e}"
+    );
     assert!(e.message.contains(&MAX_FILTER_DEPTH.to_string()), "{e}");
-    for src in [format!("members[{}]", "(".repeat(100_000)), format!("members[{}]", "(".repeat(2000))] {
-        assert!(parse_patch_path(&src).is_err(), "deep patch path must be an error");
+    for src in [
+        format!("members[{}]", "(".repeat(100_000)),
+        format!("members[{}]", "(".repeat(2000)),
+    ] {
+        assert!(
+            parse_patch_path(&src).is_err(),
+            "deep patch path must be an error"
+        );
     }
 }
 
@@ -422,6 +493,7 @@ impl Rng {
     }
 }
 
+#[rustfmt::skip]
 const TOKENS: &[&str] = &[
     "userName", "emails", "name", ".", "value", "type", "givenName", "members", "$ref", "urn:", ENT, ":", "manager",
     " ", " ", " ", "\t", "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ", "and", "or", "not", "AND",
@@ -446,9 +518,26 @@ fn random_input(rng: &mut Rng) -> String {
 
 /// Sentences that are more likely to be valid, so the round-trip check gets exercised.
 fn random_filter(rng: &mut Rng, depth: usize) -> String {
-    let attrs = ["userName", "emails.value", "title", "name.givenName", "x", "urn:acme:ext:1.0:badge"];
+    let attrs = [
+        "userName",
+        "emails.value",
+        "title",
+        "name.givenName",
+        "x",
+        "urn:acme:ext:1.0:badge",
+    ];
     let ops = ["eq", "NE", "co", "sw", "ew", "gt", "ge", "lt", "le"];
-    let values = ["\"a b\"", "jyoung", "42", "-3.5", "true", "NULL", "\"é\\\"\"", "2015-10-10T14:38:21Z", "\"\""];
+    let values = [
+        "\"a b\"",
+        "jyoung",
+        "42",
+        "-3.5",
+        "true",
+        "NULL",
+        "\"é\\\"\"",
+        "2015-10-10T14:38:21Z",
+        "\"\"",
+    ];
     match if depth > 3 { 0 } else { rng.below(7) } {
         0 => format!(
             "{} {} {}",
@@ -457,13 +546,30 @@ fn random_filter(rng: &mut Rng, depth: usize) -> String {
             values[rng.below(values.len())]
         ),
         1 => format!("{} pr", attrs[rng.below(attrs.len())]),
-        2 => format!("{} and {}", random_filter(rng, depth + 1), random_filter(rng, depth + 1)),
-        3 => format!("{} or {}", random_filter(rng, depth + 1), random_filter(rng, depth + 1)),
+        2 => format!(
+            "{} and {}",
+            random_filter(rng, depth + 1),
+            random_filter(rng, depth + 1)
+        ),
+        3 => format!(
+            "{} or {}",
+            random_filter(rng, depth + 1),
+            random_filter(rng, depth + 1)
+        ),
         4 => format!("not ({})", random_filter(rng, depth + 1)),
         5 => format!("({})", random_filter(rng, depth + 1)),
         _ => {
-            let inner = ["type eq \"work\"", "value co x", "primary eq true or type pr", "not (display pr)"];
-            let tail = if rng.below(2) == 0 { ".value eq \"v\"" } else { "" };
+            let inner = [
+                "type eq \"work\"",
+                "value co x",
+                "primary eq true or type pr",
+                "not (display pr)",
+            ];
+            let tail = if rng.below(2) == 0 {
+                ".value eq \"v\""
+            } else {
+                ""
+            };
             format!("emails[{}]{tail}", inner[rng.below(inner.len())])
         }
     }
@@ -474,23 +580,42 @@ fn fuzz_no_panics_and_stable_round_trip() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut parsed, mut paths) = (0usize, 0usize);
     for i in 0..20_000 {
-        let src = if i % 2 == 0 { random_input(&mut rng) } else { random_filter(&mut rng, 0) };
+        let src = if i % 2 == 0 {
+            random_input(&mut rng)
+        } else {
+            random_filter(&mut rng, 0)
+        };
         if let Ok(f) = parse_filter(&src) {
             parsed += 1;
             let printed = f.to_string();
-            let again = parse_filter(&printed).unwrap_or_else(|e| panic!("{src:?} printed as {printed:?}: {e}"));
+            let again = parse_filter(&printed)
+                .unwrap_or_else(|e| panic!("{src:?} printed as {printed:?}: {e}"));
             assert_eq!(again, f, "round trip of {src:?} via {printed:?}");
             assert_eq!(again.to_string(), printed, "printing is stable for {src:?}");
         }
-        let path_src = if i % 3 == 0 { format!("emails[{src}].value") } else { src.clone() };
+        let path_src = if i % 3 == 0 {
+            format!("emails[{src}].value")
+        } else {
+            src.clone()
+        };
         if let Ok(pp) = parse_patch_path(&path_src) {
             paths += 1;
             let printed = pp.to_string();
-            let again = parse_patch_path(&printed).unwrap_or_else(|e| panic!("{path_src:?} printed as {printed:?}: {e}"));
-            assert_eq!(again, pp, "patch path round trip of {path_src:?} via {printed:?}");
+            let again = parse_patch_path(&printed)
+                .unwrap_or_else(|e| panic!("{path_src:?} printed as {printed:?}: {e}"));
+            assert_eq!(
+                again, pp,
+                "patch path round trip of {path_src:?} via {printed:?}"
+            );
         }
     }
     // The generator must actually reach the success paths.
-    assert!(parsed > 5_000, "only {parsed} of 20000 inputs parsed as filters");
-    assert!(paths > 100, "only {paths} of 20000 inputs parsed as patch paths");
+    assert!(
+        parsed > 5_000,
+        "only {parsed} of 20000 inputs parsed as filters"
+    );
+    assert!(
+        paths > 100,
+        "only {paths} of 20000 inputs parsed as patch paths"
+    );
 }

@@ -47,7 +47,11 @@ const VALID_PATHS: &[PathCase] = &[
     },
     PathCase {
         filter: Some(r#"value eq "id""#),
-        ..ok(r#"members[value eq "id"]"#, "members", r#"members[value eq "id"]"#)
+        ..ok(
+            r#"members[value eq "id"]"#,
+            "members",
+            r#"members[value eq "id"]"#,
+        )
     },
     PathCase {
         filter: Some(r#"value eq "2819c223-7f76-453a-919d-413861904646""#),
@@ -67,27 +71,47 @@ const VALID_PATHS: &[PathCase] = &[
     },
     PathCase {
         filter: Some(r#"value eq "abc""#),
-        ..ok("members[value eq abc]", "members", r#"members[value eq "abc"]"#)
+        ..ok(
+            "members[value eq abc]",
+            "members",
+            r#"members[value eq "abc"]"#,
+        )
     },
     PathCase {
         filter: Some(r#"type eq "work""#),
         sub: Some("value"),
-        ..ok(r#"emails[type eq "work"].value"#, "emails", r#"emails[type eq "work"].value"#)
+        ..ok(
+            r#"emails[type eq "work"].value"#,
+            "emails",
+            r#"emails[type eq "work"].value"#,
+        )
     },
     PathCase {
         filter: Some(r#"TYPE eq "Work""#),
         sub: Some("Value"),
-        ..ok(r#"emails[TYPE EQ "Work"].Value"#, "emails", r#"emails[TYPE eq "Work"].Value"#)
+        ..ok(
+            r#"emails[TYPE EQ "Work"].Value"#,
+            "emails",
+            r#"emails[TYPE eq "Work"].Value"#,
+        )
     },
     PathCase {
         filter: Some(r#"type eq "work""#),
         sub: Some("country"),
-        ..ok(r#"addresses[type eq "work"].country"#, "addresses", r#"addresses[type eq "work"].country"#)
+        ..ok(
+            r#"addresses[type eq "work"].country"#,
+            "addresses",
+            r#"addresses[type eq "work"].country"#,
+        )
     },
     PathCase {
         filter: Some(r#"type eq "work""#),
         sub: Some("locality"),
-        ..ok("addresses[type eq work].locality", "addresses", r#"addresses[type eq "work"].locality"#)
+        ..ok(
+            "addresses[type eq work].locality",
+            "addresses",
+            r#"addresses[type eq "work"].locality"#,
+        )
     },
     PathCase {
         filter: Some(r#"type eq "work" and primary eq true"#),
@@ -99,15 +123,27 @@ const VALID_PATHS: &[PathCase] = &[
     },
     PathCase {
         filter: Some(r#"not (type eq "work")"#),
-        ..ok(r#"emails[not (type eq "work")]"#, "emails", r#"emails[not (type eq "work")]"#)
+        ..ok(
+            r#"emails[not (type eq "work")]"#,
+            "emails",
+            r#"emails[not (type eq "work")]"#,
+        )
     },
     PathCase {
         filter: Some(r#"value co "@x""#),
-        ..ok(r#"  emails[ value co "@x" ]  "#, "emails", r#"emails[value co "@x"]"#)
+        ..ok(
+            r#"  emails[ value co "@x" ]  "#,
+            "emails",
+            r#"emails[value co "@x"]"#,
+        )
     },
     PathCase {
         filter: Some(r#"value eq "m1""#),
-        ..ok(r#"manager[value eq "m1"]"#, "manager", r#"manager[value eq "m1"]"#)
+        ..ok(
+            r#"manager[value eq "m1"]"#,
+            "manager",
+            r#"manager[value eq "m1"]"#,
+        )
     },
     PathCase {
         urn: Some(ENT),
@@ -164,7 +200,11 @@ const VALID_PATHS: &[PathCase] = &[
     },
     PathCase {
         urn: Some("urn:acme:ext:1.0:User"),
-        ..ok("urn:acme:ext:1.0:User:badge", "badge", "urn:acme:ext:1.0:User:badge")
+        ..ok(
+            "urn:acme:ext:1.0:User:badge",
+            "badge",
+            "urn:acme:ext:1.0:User:badge",
+        )
     },
 ];
 
@@ -201,13 +241,22 @@ fn valid_patch_paths() {
         }
         match parse_patch_path(&pp.to_string()) {
             Ok(again) if again == pp => {}
-            other => failures.push(format!("{:?}: printed form does not round-trip: {other:?}", c.src)),
+            other => failures.push(format!(
+                "{:?}: printed form does not round-trip: {other:?}",
+                c.src
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// (input, error offset, text the message must contain).
+#[rustfmt::skip]
 const INVALID_PATHS: &[(&str, usize, &str)] = &[
     ("", 0, "expected an attribute path"),
     ("   ", 3, "expected an attribute path"),
@@ -250,7 +299,12 @@ fn invalid_patch_paths() {
             )),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -265,13 +319,17 @@ fn patch_path_length_limit() {
 #[test]
 fn attribute_paths() {
     // (input, Ok((urn, name, sub)) or Err((offset, needle))).
-    type Want = Result<(Option<&'static str>, &'static str, Option<&'static str>), (usize, &'static str)>;
+    type Want =
+        Result<(Option<&'static str>, &'static str, Option<&'static str>), (usize, &'static str)>;
     let cases: &[(&str, Want)] = &[
         ("userName", Ok((None, "userName", None))),
         ("  title  ", Ok((None, "title", None))),
         ("name.givenName", Ok((None, "name", Some("givenName")))),
         ("emails.value", Ok((None, "emails", Some("value")))),
-        ("meta.lastModified", Ok((None, "meta", Some("lastModified")))),
+        (
+            "meta.lastModified",
+            Ok((None, "meta", Some("lastModified"))),
+        ),
         (
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
             Ok((Some(ENT), "manager", Some("value"))),
@@ -292,14 +350,19 @@ fn attribute_paths() {
         ("urn:x:y:", Err((0, "URN without an attribute name"))),
     ];
     for (src, want) in cases {
-        let got = parse_attr_path(src).map(|p| (p.urn, p.name, p.sub)).map_err(|e| (e.offset, e.message));
+        let got = parse_attr_path(src)
+            .map(|p| (p.urn, p.name, p.sub))
+            .map_err(|e| (e.offset, e.message));
         let want = want
             .map(|(u, n, s)| (u.map(str::to_string), n.to_string(), s.map(str::to_string)))
             .map_err(|(o, n)| (o, n.to_string()));
         match (&got, &want) {
             (Ok(g), Ok(w)) => assert_eq!(g, w, "{src:?}"),
             (Err((off, msg)), Err((woff, needle))) => {
-                assert!(off == woff && msg.contains(needle.as_str()), "{src:?}: got ({off}, {msg:?}), want ({woff}, {needle:?})")
+                assert!(
+                    off == woff && msg.contains(needle.as_str()),
+                    "{src:?}: got ({off}, {msg:?}), want ({woff}, {needle:?})"
+                )
             }
             _ => panic!("{src:?}: got {got:?}, want {want:?}"),
         }
@@ -337,7 +400,11 @@ fn json_depth() {
         ("{\"a\":\"\\u005b\"}", 1, false),
     ];
     for (body, max, want) in cases {
-        assert_eq!(json_depth_exceeds(body.as_bytes(), *max), *want, "json_depth_exceeds({body:?}, {max})");
+        assert_eq!(
+            json_depth_exceeds(body.as_bytes(), *max),
+            *want,
+            "json_depth_exceeds({body:?}, {max})"
+        );
     }
     let deep = "[".repeat(100_000);
     assert!(json_depth_exceeds(deep.as_bytes(), 64));
