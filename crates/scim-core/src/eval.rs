@@ -23,9 +23,7 @@ pub fn element_matches(def: Option<&'static AttrDef>, filter: &Filter, element: 
                     "'{path}': inside a value filter name a sub-attribute only"
                 )));
             }
-            let exact = def
-                .and_then(|d| d.sub_attr(&path.name))
-                .is_some_and(|s| s.case_exact);
+            let exact = def.and_then(|d| d.sub_attr(&path.name)).is_some_and(|s| s.case_exact);
             let actual = get_ci(element, &path.name);
             if *value == CompValue::Null {
                 // RFC 7643 §2.5: absent and null are one state (as in resolve's `eq null`).

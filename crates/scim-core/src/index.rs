@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::normalize::is_urn;
-use crate::schema::{AttrDef, AttrType, Returned, ResourceKind};
+use crate::schema::{AttrDef, AttrType, ResourceKind, Returned};
 use crate::time_fmt::canonical_ts;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +83,13 @@ fn walk_unknown(path: &str, val: &Value, ord: u32, depth: usize, out: &mut Vec<I
         Value::Object(obj) if depth < 3 => {
             for (k, v) in obj {
                 let sep = if depth == 0 { ':' } else { '.' };
-                walk_unknown(&format!("{path}{sep}{}", k.to_ascii_lowercase()), v, ord, depth + 1, out);
+                walk_unknown(
+                    &format!("{path}{sep}{}", k.to_ascii_lowercase()),
+                    v,
+                    ord,
+                    depth + 1,
+                    out,
+                );
             }
         }
         Value::Array(items) if depth < 3 => {

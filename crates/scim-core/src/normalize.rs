@@ -246,12 +246,7 @@ fn normalize_complex(def: &'static AttrDef, val: &Value, path: &str) -> Result<O
 
 /// Coerces a simple value to the attribute's type, keeping strings exactly as sent.
 pub fn coerce_simple(ty: AttrType, val: &Value, path: &str) -> Result<Option<Value>> {
-    let bad = |what: &str| {
-        CoreError::InvalidValue(format!(
-            "'{path}' must be {what}, got {}",
-            describe(val)
-        ))
-    };
+    let bad = |what: &str| CoreError::InvalidValue(format!("'{path}' must be {what}, got {}", describe(val)));
     Ok(match (ty, val) {
         (_, Value::Null) => None,
         (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(s)) => {

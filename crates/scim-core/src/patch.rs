@@ -4,9 +4,7 @@
 //! attributes, Remove with a value, the three manager shapes, and member changes as set
 //! operations that never load the member list.
 
-use scim_proto::{
-    CompValue, CompareOp, Filter, PatchOpKind, PatchOperation, PatchPath, parse_patch_path,
-};
+use scim_proto::{CompValue, CompareOp, Filter, PatchOpKind, PatchOperation, PatchPath, parse_patch_path};
 use serde_json::{Map, Value};
 
 use crate::error::{CoreError, Result};
@@ -40,13 +38,10 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>> {
             "a PATCH body must be a JSON object with \"schemas\" and \"Operations\"".into(),
         ));
     };
-    let ops = crate::eval::get_ci_map(obj, "Operations").ok_or_else(|| {
-        CoreError::InvalidSyntax("the PATCH body has no \"Operations\" array".into())
-    })?;
+    let ops = crate::eval::get_ci_map(obj, "Operations")
+        .ok_or_else(|| CoreError::InvalidSyntax("the PATCH body has no \"Operations\" array".into()))?;
     let Value::Array(items) = ops else {
-        return Err(CoreError::InvalidSyntax(
-            "\"Operations\" must be an array".into(),
-        ));
+        return Err(CoreError::InvalidSyntax("\"Operations\" must be an array".into()));
     };
     if items.is_empty() {
         return Err(CoreError::InvalidSyntax(
@@ -64,9 +59,7 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>> {
         .enumerate()
         .map(|(i, item)| {
             let Value::Object(o) = item else {
-                return Err(CoreError::InvalidSyntax(format!(
-                    "Operations[{i}] must be an object"
-                )));
+                return Err(CoreError::InvalidSyntax(format!("Operations[{i}] must be an object")));
             };
             let op = match crate::eval::get_ci_map(o, "op") {
                 Some(Value::String(s)) => s.clone(),
@@ -93,11 +86,7 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>> {
 
 /// Applies `ops` to a resource's attributes (without `schemas`/`id`), then validates and
 /// normalises the result as a whole.
-pub fn apply_patch(
-    kind: ResourceKind,
-    attrs: Map<String, Value>,
-    ops: &[PatchOperation],
-) -> Result<PatchOutcome> {
+pub fn apply_patch(kind: ResourceKind, attrs: Map<String, Value>, ops: &[PatchOperation]) -> Result<PatchOutcome> {
     let mut p = Patcher {
         kind,
         attrs,
@@ -178,10 +167,7 @@ impl Patcher {
     /// `urn:…:User:department`) or a whole extension block.
     fn apply_object(&mut self, kind: PatchOpKind, obj: &Map<String, Value>) -> Result<()> {
         for (key, val) in obj {
-            if ["schemas", "meta", "id"]
-                .iter()
-                .any(|k| key.eq_ignore_ascii_case(k))
-            {
+            if ["schemas", "meta", "id"].iter().any(|k| key.eq_ignore_ascii_case(k)) {
                 continue;
             }
             self.apply_path_str(kind, key, Some(val))?;
@@ -189,12 +175,7 @@ impl Patcher {
         Ok(())
     }
 
-    fn apply_path_str(
-        &mut self,
-        kind: PatchOpKind,
-        path: &str,
-        value: Option<&Value>,
-    ) -> Result<()> {
+    fn apply_path_str(&mut self, kind: PatchOpKind, path: &str, value: Option<&Value>) -> Result<()> {
         if let Some(ext) = self.kind.extension(path) {
             return self.apply_block(kind, ext, value);
         }
@@ -224,9 +205,7 @@ impl Patcher {
             Loc::Ignored => Ok(()),
             Loc::ExternalId => {
                 if pp.filter.is_some() || pp.attr.sub.is_some() {
-                    return Err(CoreError::InvalidPath(
-                        "'externalId' has no sub-attributes".into(),
-                    ));
+                    return Err(CoreError::InvalidPath("'externalId' has no sub-attributes".into()));
                 }
                 set_simple(&mut self.attrs, "externalId", kind, value);
                 Ok(())
@@ -255,11 +234,7 @@ impl Patcher {
                 Ok(())
             }
             Loc::Attr { ext, def } => {
-                if kind == PatchOpKind::Remove
-                    && def.required
-                    && pp.attr.sub.is_none()
-                    && pp.filter.is_none()
-                {
+                if kind == PatchOpKind::Remove && def.required && pp.attr.sub.is_none() && pp.filter.is_none() {
                     return Err(CoreError::Mutability(format!(
                         "'{}' is required and cannot be removed",
                         def.name
@@ -278,12 +253,7 @@ impl Patcher {
         }
     }
 
-    fn apply_block(
-        &mut self,
-        kind: PatchOpKind,
-        ext: &'static SchemaDef,
-        value: Option<&Value>,
-    ) -> Result<()> {
+    fn apply_block(&mut self, kind: PatchOpKind, ext: &'static SchemaDef, value: Option<&Value>) -> Result<()> {
         if kind == PatchOpKind::Remove {
             self.attrs.shift_remove(ext.id);
             return Ok(());
@@ -291,10 +261,7 @@ impl Patcher {
         match value {
             Some(Value::Object(obj)) => {
                 for (k, v) in obj {
-                    if ["schemas", "meta", "id"]
-                        .iter()
-                        .any(|x| k.eq_ignore_ascii_case(x))
-                    {
+                    if ["schemas", "meta", "id"].iter().any(|x| k.eq_ignore_ascii_case(x)) {
                         continue;
                     }
                     self.apply_path_str(kind, &format!("{}:{k}", ext.id), Some(v))?;
@@ -316,10 +283,7 @@ impl Patcher {
     /// attributes: it is the key of a block the resource has, or it ends in the resource
     /// type's name like `urn:…:2.0:User` does.
     fn custom_block_key(&self, path: &str) -> Option<String> {
-        if !crate::normalize::is_urn(path)
-            || path.eq_ignore_ascii_case(self.kind.core().id)
-            || path.contains('[')
-        {
+        if !crate::normalize::is_urn(path) || path.eq_ignore_ascii_case(self.kind.core().id) || path.contains('[') {
             return None;
         }
         if let Some(k) = self.attrs.keys().find(|k| k.eq_ignore_ascii_case(path)) {
@@ -336,12 +300,7 @@ impl Patcher {
 
     /// Add/Replace merge the value's keys into the block (empty values remove a key);
     /// Remove, `null` and `{}` drop the block.
-    fn apply_custom_block(
-        &mut self,
-        kind: PatchOpKind,
-        key: String,
-        value: Option<&Value>,
-    ) -> Result<()> {
+    fn apply_custom_block(&mut self, kind: PatchOpKind, key: String, value: Option<&Value>) -> Result<()> {
         match (kind, value) {
             (PatchOpKind::Remove, _) | (_, None | Some(Value::Null)) => {
                 self.attrs.shift_remove(&key);
@@ -410,20 +369,12 @@ impl Patcher {
             ))
         })?;
         if def.mutability == Mutability::ReadOnly {
-            return Err(CoreError::Mutability(format!(
-                "'{}' is read-only",
-                def.name
-            )));
+            return Err(CoreError::Mutability(format!("'{}' is read-only", def.name)));
         }
         Ok(Loc::Attr { ext, def })
     }
 
-    fn apply_members(
-        &mut self,
-        kind: PatchOpKind,
-        pp: &PatchPath,
-        value: Option<&Value>,
-    ) -> Result<()> {
+    fn apply_members(&mut self, kind: PatchOpKind, pp: &PatchPath, value: Option<&Value>) -> Result<()> {
         if pp.attr.sub.is_some() || pp.sub.is_some() {
             return Err(CoreError::InvalidPath(
                 "member changes take the path 'members' or 'members[value eq \"<id>\"]'".into(),
@@ -432,8 +383,7 @@ impl Patcher {
         if let Some(filter) = &pp.filter {
             if kind != PatchOpKind::Remove {
                 return Err(CoreError::InvalidPath(
-                    "a filtered 'members[…]' path is supported for remove only; add members with path 'members'"
-                        .into(),
+                    "a filtered 'members[…]' path is supported for remove only; add members with path 'members'".into(),
                 ));
             }
             let mut ids = Vec::new();
@@ -454,9 +404,7 @@ impl Patcher {
                 }
             }
             (_, None) => {
-                return Err(CoreError::InvalidSyntax(
-                    "add and replace need a \"value\"".into(),
-                ));
+                return Err(CoreError::InvalidSyntax("add and replace need a \"value\"".into()));
             }
         };
         self.members.push(op);
@@ -486,9 +434,7 @@ fn member_ids(f: &Filter, out: &mut Vec<String>) -> Result<()> {
 
 /// The object stored under `key`, created empty if missing or not an object.
 fn slot_map<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
-    let entry = m
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Object(Map::new()));
+    let entry = m.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
     if !entry.is_object() {
         *entry = Value::Object(Map::new());
     }
@@ -568,11 +514,7 @@ fn apply_attr(
                 format!(
                     "'{}' has no sub-attribute '{s}'; known: {}",
                     def.name,
-                    def.sub
-                        .iter()
-                        .map(|d| d.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    def.sub.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
                 )
             } else {
                 format!("'{}' is not complex and has no sub-attributes", def.name)
@@ -583,10 +525,7 @@ fn apply_attr(
     if let Some(s) = sub
         && s.mutability == Mutability::ReadOnly
     {
-        return Err(CoreError::Mutability(format!(
-            "'{}.{}' is read-only",
-            def.name, s.name
-        )));
+        return Err(CoreError::Mutability(format!("'{}.{}' is read-only", def.name, s.name)));
     }
     if def.ty != AttrType::Complex {
         if pp.filter.is_some() && !def.multi {
@@ -692,10 +631,7 @@ fn apply_multi(
 fn is_hollow(el: &Value) -> bool {
     match el {
         Value::Object(o) => o.iter().all(|(k, v)| {
-            is_empty_value(v)
-                || ["type", "primary", "display"]
-                    .iter()
-                    .any(|l| l.eq_ignore_ascii_case(k))
+            is_empty_value(v) || ["type", "primary", "display"].iter().any(|l| l.eq_ignore_ascii_case(k))
         }),
         other => is_empty_value(other),
     }
@@ -749,9 +685,7 @@ fn apply_multi_items(
         }
         // emails[type eq "work"] = {…}
         // emails[type eq "work"] = "" / null: clears those elements.
-        (PatchOpKind::Add | PatchOpKind::Replace, None, Some(_))
-            if value.is_some_and(is_empty_value) =>
-        {
+        (PatchOpKind::Add | PatchOpKind::Replace, None, Some(_)) if value.is_some_and(is_empty_value) => {
             if kind == PatchOpKind::Replace {
                 remove_selected(items, &selected);
             }
@@ -838,9 +772,8 @@ fn push_values(items: &mut Vec<Value>, v: &Value) {
 
 /// Adds an element, replacing one with the same `value`; a new primary demotes the others.
 fn add_element(items: &mut Vec<Value>, el: Value) {
-    let is_primary = get_ci(&el, "primary").is_some_and(|p| {
-        p == &Value::Bool(true) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
-    });
+    let is_primary = get_ci(&el, "primary")
+        .is_some_and(|p| p == &Value::Bool(true) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")));
     if is_primary {
         for other in items.iter_mut() {
             if let Value::Object(o) = other {

@@ -103,8 +103,14 @@ pub trait ResourceStore: Send + Sync + 'static {
         now: String,
         f: UpdateFn,
     ) -> Result<StoredResource>;
-    async fn delete(&self, tenant: TenantId, kind: ResourceKind, id: &str, if_version: Option<i64>, now: String)
-    -> Result<()>;
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<i64>,
+        now: String,
+    ) -> Result<()>;
     async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> Result<Page>;
 }
 

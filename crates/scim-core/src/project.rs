@@ -24,11 +24,7 @@ pub struct Projection {
 }
 
 impl Projection {
-    pub fn parse(
-        kind: ResourceKind,
-        attributes: Option<&str>,
-        excluded: Option<&str>,
-    ) -> Result<Self> {
+    pub fn parse(kind: ResourceKind, attributes: Option<&str>, excluded: Option<&str>) -> Result<Self> {
         Ok(Projection {
             attributes: parse_list(kind, attributes)?,
             excluded: parse_list(kind, excluded)?,
@@ -46,10 +42,7 @@ impl Projection {
         if !self.attributes.is_empty() {
             return self.attributes.iter().any(|p| p.top == top);
         }
-        !self
-            .excluded
-            .iter()
-            .any(|p| p.top == top && p.second.is_none())
+        !self.excluded.iter().any(|p| p.top == top && p.second.is_none())
     }
 
     pub fn apply(&self, obj: &mut Map<String, Value>) {
@@ -60,8 +53,7 @@ impl Projection {
                 if lk == "id" || lk == "schemas" {
                     continue;
                 }
-                let wanted: Vec<&ProjPath> =
-                    self.attributes.iter().filter(|p| p.top == lk).collect();
+                let wanted: Vec<&ProjPath> = self.attributes.iter().filter(|p| p.top == lk).collect();
                 if wanted.is_empty() {
                     obj.shift_remove(&key);
                 } else if wanted.iter().all(|p| p.second.is_some())
@@ -78,11 +70,7 @@ impl Projection {
             if p.top == "id" || p.top == "schemas" {
                 continue;
             }
-            let Some(key) = obj
-                .keys()
-                .find(|k| k.to_ascii_lowercase() == p.top)
-                .cloned()
-            else {
+            let Some(key) = obj.keys().find(|k| k.to_ascii_lowercase() == p.top).cloned() else {
                 continue;
             };
             match &p.second {

@@ -75,11 +75,7 @@ impl ListParams {
                 Value::Number(n) => n.to_string(),
                 Value::Array(items) => items
                     .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| i.to_string())
-                    })
+                    .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
                     .collect::<Vec<_>>()
                     .join(","),
                 Value::Null => continue,
@@ -119,9 +115,7 @@ impl ListParams {
             Some(s) => s
                 .trim()
                 .parse::<i64>()
-                .map_err(|_| {
-                    CoreError::InvalidValue(format!("startIndex must be an integer, got {s:?}"))
-                })?
+                .map_err(|_| CoreError::InvalidValue(format!("startIndex must be an integer, got {s:?}")))?
                 .max(1) as u64,
         };
         let count = match self.count.as_deref() {
@@ -129,29 +123,21 @@ impl ListParams {
             Some(s) => (s
                 .trim()
                 .parse::<i64>()
-                .map_err(|_| {
-                    CoreError::InvalidValue(format!("count must be an integer, got {s:?}"))
-                })?
+                .map_err(|_| CoreError::InvalidValue(format!("count must be an integer, got {s:?}")))?
                 .max(0) as u64)
                 .min(MAX_COUNT),
         };
         let order = match self.sort_order.as_deref() {
             None | Some("") => SortOrder::Ascending,
             Some(s) => SortOrder::parse(s).ok_or_else(|| {
-                CoreError::InvalidValue(format!(
-                    "sortOrder must be \"ascending\" or \"descending\", got {s:?}"
-                ))
+                CoreError::InvalidValue(format!("sortOrder must be \"ascending\" or \"descending\", got {s:?}"))
             })?,
         };
         let sort = match self.sort_by.as_deref().map(str::trim) {
             None | Some("") => SortKey::Created,
             Some(s) => sort_key(kind, s)?,
         };
-        let projection = Projection::parse(
-            kind,
-            self.attributes.as_deref(),
-            self.excluded_attributes.as_deref(),
-        )?;
+        let projection = Projection::parse(kind, self.attributes.as_deref(), self.excluded_attributes.as_deref())?;
         Ok((
             Query {
                 filter,
@@ -166,16 +152,13 @@ impl ListParams {
 }
 
 fn sort_key(kind: ResourceKind, s: &str) -> Result<SortKey> {
-    let path = parse_attr_path(s)
-        .map_err(|e| CoreError::InvalidValue(format!("invalid sortBy {s:?}: {e}")))?;
+    let path = parse_attr_path(s).map_err(|e| CoreError::InvalidValue(format!("invalid sortBy {s:?}: {e}")))?;
     let probe = scim_proto::Filter::Present(path);
     match resolve_filter(kind, &probe) {
         Ok(RFilter::Present(Target::Column(c))) => Ok(SortKey::Column(c)),
         Ok(RFilter::Present(Target::Index(p))) => Ok(SortKey::Index(p)),
         Ok(RFilter::Present(Target::IndexPrefix(p))) => Ok(SortKey::Index(format!("{p}value"))),
         Ok(_) => Err(CoreError::InvalidValue(format!("cannot sort by {s:?}"))),
-        Err(e) => Err(CoreError::InvalidValue(format!(
-            "cannot sort by {s:?}: {e}"
-        ))),
+        Err(e) => Err(CoreError::InvalidValue(format!("cannot sort by {s:?}: {e}"))),
     }
 }

@@ -63,14 +63,8 @@ struct Resolved {
 
 pub fn resolve_filter(kind: ResourceKind, f: &Filter) -> Result<RFilter> {
     Ok(match f {
-        Filter::And(a, b) => RFilter::And(
-            Box::new(resolve_filter(kind, a)?),
-            Box::new(resolve_filter(kind, b)?),
-        ),
-        Filter::Or(a, b) => RFilter::Or(
-            Box::new(resolve_filter(kind, a)?),
-            Box::new(resolve_filter(kind, b)?),
-        ),
+        Filter::And(a, b) => RFilter::And(Box::new(resolve_filter(kind, a)?), Box::new(resolve_filter(kind, b)?)),
+        Filter::Or(a, b) => RFilter::Or(Box::new(resolve_filter(kind, a)?), Box::new(resolve_filter(kind, b)?)),
         Filter::Not(a) => RFilter::Not(Box::new(resolve_filter(kind, a)?)),
         Filter::Present(path) => {
             if is_resource_type(path) {
@@ -85,11 +79,7 @@ pub fn resolve_filter(kind: ResourceKind, f: &Filter) -> Result<RFilter> {
                     CompValue::Str(s) => s.eq_ignore_ascii_case(kind.name()),
                     _ => false,
                 };
-                return Ok(RFilter::Const(if *op == CompareOp::Ne {
-                    !hit
-                } else {
-                    hit
-                }));
+                return Ok(RFilter::Const(if *op == CompareOp::Ne { !hit } else { hit }));
             }
             let r = resolve_path(kind, path)?;
             compare(r, *op, value)?
@@ -136,9 +126,7 @@ fn resolve_element(def: &'static AttrDef, prefix: &str, f: &Filter) -> Result<RF
         Filter::Present(p) => RFilter::Present(sub_of(def, prefix, p)?.target),
         Filter::Compare { path, op, value } => compare(sub_of(def, prefix, path)?, *op, value)?,
         Filter::ValuePath { .. } => {
-            return Err(CoreError::InvalidFilter(
-                "value filters cannot be nested".into(),
-            ));
+            return Err(CoreError::InvalidFilter("value filters cannot be nested".into()));
         }
     })
 }
@@ -149,11 +137,7 @@ fn sub_of(def: &'static AttrDef, prefix: &str, p: &AttrPath) -> Result<Resolved>
             "'{}' has no sub-attribute '{}'; known: {}",
             def.name,
             p.name,
-            def.sub
-                .iter()
-                .map(|s| s.name)
-                .collect::<Vec<_>>()
-                .join(", ")
+            def.sub.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
         ))
     })?;
     let path = format!("{prefix}.{}", sub.name.to_ascii_lowercase());
@@ -178,13 +162,9 @@ fn members_filter(f: &Filter) -> Result<RFilter> {
             op: CompareOp::Eq,
             value: IndexValue::Text(v.clone()),
         }),
-        Filter::Or(a, b) => Ok(RFilter::Or(
-            Box::new(members_filter(a)?),
-            Box::new(members_filter(b)?),
-        )),
+        Filter::Or(a, b) => Ok(RFilter::Or(Box::new(members_filter(a)?), Box::new(members_filter(b)?))),
         _ => Err(CoreError::InvalidFilter(
-            "filters on 'members' support only 'value eq \"<id>\"' (optionally joined with 'or')"
-                .into(),
+            "filters on 'members' support only 'value eq \"<id>\"' (optionally joined with 'or')".into(),
         )),
     }
 }
@@ -231,10 +211,7 @@ fn compare(r: Resolved, op: CompareOp, value: &CompValue) -> Result<RFilter> {
             }
         });
     }
-    let ordering = matches!(
-        op,
-        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
-    );
+    let ordering = matches!(op, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le);
     let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
     let v = match r.ty {
         AttrType::Boolean => {
@@ -259,9 +236,7 @@ fn compare(r: Resolved, op: CompareOp, value: &CompValue) -> Result<RFilter> {
                 )));
             }
             match value {
-                CompValue::Num(n) => {
-                    index_value(r.ty, true, &Value::Number(n.clone())).unwrap_or(IndexValue::Int(0))
-                }
+                CompValue::Num(n) => index_value(r.ty, true, &Value::Number(n.clone())).unwrap_or(IndexValue::Int(0)),
                 CompValue::Str(s) => match s.parse::<f64>() {
                     Ok(f) => IndexValue::Real(f),
                     Err(_) => return Err(type_err(&r.path, "a number", value)),
@@ -289,11 +264,7 @@ fn compare(r: Resolved, op: CompareOp, value: &CompValue) -> Result<RFilter> {
                 CompValue::Bool(b) => b.to_string(),
                 CompValue::Null => unreachable!("handled above"),
             };
-            IndexValue::Text(if r.case_exact {
-                text
-            } else {
-                text.to_lowercase()
-            })
+            IndexValue::Text(if r.case_exact { text } else { text.to_lowercase() })
         }
     };
     Ok(RFilter::Cmp {
@@ -316,11 +287,7 @@ fn resolve_path(kind: ResourceKind, p: &AttrPath) -> Result<Resolved> {
             prefix = format!("{}:", ext.id.to_ascii_lowercase());
         } else if !urn.eq_ignore_ascii_case(kind.core().id) {
             // A custom extension without a schema: case-insensitive strings.
-            let mut path = format!(
-                "{}:{}",
-                urn.to_ascii_lowercase(),
-                p.name.to_ascii_lowercase()
-            );
+            let mut path = format!("{}:{}", urn.to_ascii_lowercase(), p.name.to_ascii_lowercase());
             if let Some(sub) = &p.sub {
                 path = format!("{path}.{}", sub.to_ascii_lowercase());
             }
@@ -358,15 +325,10 @@ fn resolve_path(kind: ResourceKind, p: &AttrPath) -> Result<Resolved> {
         ))
     })?;
     if def.name == "password" {
-        return Err(CoreError::InvalidFilter(
-            "'password' cannot be filtered on".into(),
-        ));
+        return Err(CoreError::InvalidFilter("'password' cannot be filtered on".into()));
     }
     if kind == ResourceKind::Group && def.name == "members" {
-        if p.sub
-            .as_deref()
-            .is_some_and(|s| !s.eq_ignore_ascii_case("value"))
-        {
+        if p.sub.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("value")) {
             return Err(CoreError::InvalidFilter(
                 "on 'members' only 'members.value' can be filtered".into(),
             ));
@@ -410,9 +372,9 @@ fn resolve_path(kind: ResourceKind, p: &AttrPath) -> Result<Resolved> {
             path: base,
         }),
         (Some(sub), AttrType::Complex) => {
-            let s = def.sub_attr(sub).ok_or_else(|| {
-                CoreError::InvalidFilter(format!("'{}' has no sub-attribute '{sub}'", def.name))
-            })?;
+            let s = def
+                .sub_attr(sub)
+                .ok_or_else(|| CoreError::InvalidFilter(format!("'{}' has no sub-attribute '{sub}'", def.name)))?;
             let path = format!("{base}.{}", s.name.to_ascii_lowercase());
             Ok(Resolved {
                 target: Target::Index(path.clone()),
@@ -443,22 +405,12 @@ fn resolve_common(kind: ResourceKind, p: &AttrPath) -> Result<Option<Resolved>> 
         return Ok(Some(col(Column::Id, AttrType::String, true, "id")));
     }
     if name.eq_ignore_ascii_case("externalId") && p.sub.is_none() {
-        return Ok(Some(col(
-            Column::ExternalId,
-            AttrType::String,
-            true,
-            "externalId",
-        )));
+        return Ok(Some(col(Column::ExternalId, AttrType::String, true, "externalId")));
     }
     if name.eq_ignore_ascii_case("meta") {
         let sub = p.sub.as_deref().unwrap_or_default();
         if sub.eq_ignore_ascii_case("created") {
-            return Ok(Some(col(
-                Column::Created,
-                AttrType::DateTime,
-                true,
-                "meta.created",
-            )));
+            return Ok(Some(col(Column::Created, AttrType::DateTime, true, "meta.created")));
         }
         if sub.eq_ignore_ascii_case("lastModified") {
             return Ok(Some(col(

@@ -97,9 +97,7 @@ pub fn attrs_of(mut doc: Map<String, Value>) -> Map<String, Value> {
 pub fn render(res: &StoredResource, base_url: &str, members: Option<&[String]>) -> String {
     let doc = res.doc.trim_end();
     let body = doc.strip_suffix('}').unwrap_or(doc);
-    let mut out = String::with_capacity(
-        doc.len() + 256 + members.map_or(0, |m| m.iter().map(|s| s.len() + 1).sum()),
-    );
+    let mut out = String::with_capacity(doc.len() + 256 + members.map_or(0, |m| m.iter().map(|s| s.len() + 1).sum()));
     out.push_str(body);
     if let Some(members) = members {
         out.push_str(",\"members\":[");
@@ -126,10 +124,7 @@ fn meta_json(res: &StoredResource, base_url: &str) -> String {
     meta.insert("resourceType".into(), res.kind.name().into());
     meta.insert("created".into(), res.created.clone().into());
     meta.insert("lastModified".into(), res.last_modified.clone().into());
-    meta.insert(
-        "location".into(),
-        location(res.kind, base_url, &res.id).into(),
-    );
+    meta.insert("location".into(), location(res.kind, base_url, &res.id).into());
     meta.insert("version".into(), res.etag().into());
     Value::Object(meta).to_string()
 }

@@ -151,7 +151,10 @@ macro_rules! mv_sub {
             s("value", "The attribute's value."),
             s("display", "A human-readable name, primarily used for display purposes."),
             typed("type", $types),
-            b("primary", "A Boolean value indicating the 'primary' or preferred attribute value."),
+            b(
+                "primary",
+                "A Boolean value indicating the 'primary' or preferred attribute value.",
+            ),
         ]
     };
 }
@@ -168,7 +171,10 @@ pub static USER_ATTRS: &[AttrDef] = &[
     complex(
         "name",
         &[
-            s("formatted", "The full name, including all middle names, titles, and suffixes."),
+            s(
+                "formatted",
+                "The full name, including all middle names, titles, and suffixes.",
+            ),
             s("familyName", "The family name of the User."),
             s("givenName", "The given name of the User."),
             s("middleName", "The middle name(s) of the User."),
@@ -177,14 +183,33 @@ pub static USER_ATTRS: &[AttrDef] = &[
         ],
         "The components of the user's real name.",
     ),
-    s("displayName", "The name of the User, suitable for display to end-users."),
+    s(
+        "displayName",
+        "The name of the User, suitable for display to end-users.",
+    ),
     s("nickName", "The casual way to address the user in real life."),
-    r("profileUrl", &["external"], "A fully qualified URL pointing to a page representing the User's online profile."),
+    r(
+        "profileUrl",
+        &["external"],
+        "A fully qualified URL pointing to a page representing the User's online profile.",
+    ),
     s("title", "The user's title, such as \"Vice President.\""),
-    s("userType", "Used to identify the relationship between the organization and the user."),
-    s("preferredLanguage", "Indicates the User's preferred written or spoken language."),
-    s("locale", "Used to indicate the User's default location for purposes of localizing items."),
-    s("timezone", "The User's time zone in the 'Olson' time zone database format."),
+    s(
+        "userType",
+        "Used to identify the relationship between the organization and the user.",
+    ),
+    s(
+        "preferredLanguage",
+        "Indicates the User's preferred written or spoken language.",
+    ),
+    s(
+        "locale",
+        "Used to indicate the User's default location for purposes of localizing items.",
+    ),
+    s(
+        "timezone",
+        "The User's time zone in the 'Olson' time zone database format.",
+    ),
     b("active", "A Boolean value indicating the User's administrative status."),
     AttrDef {
         mutability: Mutability::WriteOnly,
@@ -192,34 +217,51 @@ pub static USER_ATTRS: &[AttrDef] = &[
         case_exact: true,
         ..s("password", "The User's cleartext password.")
     },
-    multi("emails", mv_sub!(&["work", "home", "other"]), "Email addresses for the user."),
+    multi(
+        "emails",
+        mv_sub!(&["work", "home", "other"]),
+        "Email addresses for the user.",
+    ),
     multi(
         "phoneNumbers",
         mv_sub!(&["work", "home", "mobile", "fax", "pager", "other"]),
         "Phone numbers for the User.",
     ),
-    multi("ims", mv_sub!(&["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]), "Instant messaging addresses for the User."),
+    multi(
+        "ims",
+        mv_sub!(&["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]),
+        "Instant messaging addresses for the User.",
+    ),
     multi(
         "photos",
         &[
             r("value", &["external"], "URL of a photo of the User."),
             s("display", "A human-readable name, primarily used for display purposes."),
             typed("type", &["photo", "thumbnail"]),
-            b("primary", "A Boolean value indicating the 'primary' or preferred attribute value."),
+            b(
+                "primary",
+                "A Boolean value indicating the 'primary' or preferred attribute value.",
+            ),
         ],
         "URLs of photos of the User.",
     ),
     multi(
         "addresses",
         &[
-            s("formatted", "The full mailing address, formatted for display or use with a mailing label."),
+            s(
+                "formatted",
+                "The full mailing address, formatted for display or use with a mailing label.",
+            ),
             s("streetAddress", "The full street address component."),
             s("locality", "The city or locality component."),
             s("region", "The state or region component."),
             s("postalCode", "The zip code or postal code component."),
             s("country", "The country name component."),
             typed("type", &["work", "home", "other"]),
-            b("primary", "A Boolean value indicating the 'primary' or preferred attribute value."),
+            b(
+                "primary",
+                "A Boolean value indicating the 'primary' or preferred attribute value.",
+            ),
         ],
         "A physical mailing address for this User.",
     ),
@@ -227,8 +269,15 @@ pub static USER_ATTRS: &[AttrDef] = &[
         "groups",
         &[
             ro(s("value", "The identifier of the User's group.")),
-            ro(r("$ref", &["User", "Group"], "The URI of the corresponding 'Group' resource.")),
-            ro(s("display", "A human-readable name, primarily used for display purposes.")),
+            ro(r(
+                "$ref",
+                &["User", "Group"],
+                "The URI of the corresponding 'Group' resource.",
+            )),
+            ro(s(
+                "display",
+                "A human-readable name, primarily used for display purposes.",
+            )),
             ro(typed("type", &["direct", "indirect"])),
         ],
         "A list of groups to which the user belongs.",
@@ -241,14 +290,20 @@ pub static USER_ATTRS: &[AttrDef] = &[
             attr("value", AttrType::Binary, "The value of an X.509 certificate."),
             s("display", "A human-readable name, primarily used for display purposes."),
             typed("type", &[]),
-            b("primary", "A Boolean value indicating the 'primary' or preferred attribute value."),
+            b(
+                "primary",
+                "A Boolean value indicating the 'primary' or preferred attribute value.",
+            ),
         ],
         "A list of certificates issued to the User.",
     ),
 ];
 
 pub static ENTERPRISE_ATTRS: &[AttrDef] = &[
-    s("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+    s(
+        "employeeNumber",
+        "Numeric or alphanumeric identifier assigned to a person.",
+    ),
     s("costCenter", "Identifies the name of a cost center."),
     s("organization", "Identifies the name of an organization."),
     s("division", "Identifies the name of a division."),
@@ -257,7 +312,11 @@ pub static ENTERPRISE_ATTRS: &[AttrDef] = &[
         "manager",
         &[
             s("value", "The id of the SCIM resource representing the User's manager."),
-            r("$ref", &["User"], "The URI of the SCIM resource representing the User's manager."),
+            r(
+                "$ref",
+                &["User"],
+                "The URI of the SCIM resource representing the User's manager.",
+            ),
             ro(s("displayName", "The displayName of the User's manager.")),
         ],
         "The User's manager.",
@@ -279,7 +338,11 @@ pub static GROUP_ATTRS: &[AttrDef] = &[
             },
             AttrDef {
                 mutability: Mutability::Immutable,
-                ..r("$ref", &["User", "Group"], "The URI corresponding to a SCIM resource that is a member of this Group.")
+                ..r(
+                    "$ref",
+                    &["User", "Group"],
+                    "The URI corresponding to a SCIM resource that is a member of this Group.",
+                )
             },
             s("display", "A human-readable name, primarily used for display purposes."),
             AttrDef {

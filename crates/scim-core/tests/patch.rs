@@ -34,8 +34,7 @@ fn start_doc(key: &str) -> Value {
 }
 
 fn parse(text: &str) -> Value {
-    serde_json::from_str(&text.replace("%E", ENT))
-        .unwrap_or_else(|e| panic!("bad test JSON {text}: {e}"))
+    serde_json::from_str(&text.replace("%E", ENT)).unwrap_or_else(|e| panic!("bad test JSON {text}: {e}"))
 }
 
 enum Want {
@@ -227,18 +226,12 @@ fn member_summary(ops: &[MemberOp]) -> String {
         .map(|op| match op {
             MemberOp::Add(list) => format!(
                 "add({})",
-                list.iter()
-                    .map(|m| m.value.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
+                list.iter().map(|m| m.value.as_str()).collect::<Vec<_>>().join(",")
             ),
             MemberOp::Replace(list) => {
                 format!(
                     "replace({})",
-                    list.iter()
-                        .map(|m| m.value.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
+                    list.iter().map(|m| m.value.as_str()).collect::<Vec<_>>().join(",")
                 )
             }
             MemberOp::Remove(ids) => format!("remove({})", ids.join(",")),
@@ -255,10 +248,7 @@ fn run(kind: ResourceKind, start: &str, ops: &str) -> Result<(Value, String)> {
     let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": parse(ops)});
     let ops = parse_patch_request(&body)?;
     let out = apply_patch(kind, attrs, &ops)?;
-    Ok((
-        Value::Object(out.resource.attrs),
-        member_summary(&out.members),
-    ))
+    Ok((Value::Object(out.resource.attrs), member_summary(&out.members)))
 }
 
 fn check(case: &Case) -> std::result::Result<(), String> {
@@ -278,9 +268,7 @@ fn check(case: &Case) -> std::result::Result<(), String> {
         }
         Want::Members(j, m) => {
             if attrs != parse(j) || members != *m {
-                return Err(format!(
-                    "got {attrs} members {members:?}, want members {m:?}"
-                ));
+                return Err(format!("got {attrs} members {members:?}, want members {m:?}"));
             }
         }
         Want::Has(checks) => {
@@ -326,15 +314,11 @@ fn member_objects_are_canonical() {
     let body = json!({"Operations": [{"op": "Add", "path": "members",
         "value": [{"$ref": null, "Value": "u1", "DISPLAY": "U One", "junk": 1}, {"value": "u2", "type": "User"}]}]});
     let ops = parse_patch_request(&body).expect("body");
-    let out =
-        apply_patch(G, start_doc("SALES").as_object().cloned().unwrap(), &ops).expect("patch");
+    let out = apply_patch(G, start_doc("SALES").as_object().cloned().unwrap(), &ops).expect("patch");
     let [MemberOp::Add(list)] = out.members.as_slice() else {
         panic!("{:?}", out.members)
     };
-    let jsons: Vec<Value> = list
-        .iter()
-        .map(|m| serde_json::from_str(&m.json).unwrap())
-        .collect();
+    let jsons: Vec<Value> = list.iter().map(|m| serde_json::from_str(&m.json).unwrap()).collect();
     assert_eq!(
         jsons,
         vec![
@@ -366,24 +350,16 @@ fn request_bodies() {
         ),
         (json!({"Operations": [op]}), Ok(1)),
         (json!({"operations": [op, op]}), Ok(2)),
-        (
-            json!({"OPERATIONS": [{"op": "remove", "path": null}]}),
-            Ok(1),
-        ),
+        (json!({"OPERATIONS": [{"op": "remove", "path": null}]}), Ok(1)),
         (many(MAX_PATCH_OPS), Ok(MAX_PATCH_OPS)),
         (many(MAX_PATCH_OPS + 1), Err("TooMany")),
     ];
     for (body, want) in cases {
-        let got = parse_patch_request(&body)
-            .map(|ops| ops.len())
-            .map_err(|e| variant(&e));
+        let got = parse_patch_request(&body).map(|ops| ops.len()).map_err(|e| variant(&e));
         let short: String = body.to_string().chars().take(80).collect();
         assert_eq!(got, want, "parse_patch_request({short})");
     }
-    let ops = parse_patch_request(
-        &json!({"Operations": [{"Op": "Replace", "PATH": "title", "Value": null}]}),
-    )
-    .unwrap();
+    let ops = parse_patch_request(&json!({"Operations": [{"Op": "Replace", "PATH": "title", "Value": null}]})).unwrap();
     assert_eq!(ops[0].op, "Replace");
     assert_eq!(ops[0].path.as_deref(), Some("title"));
     assert_eq!(
@@ -395,7 +371,8 @@ fn request_bodies() {
 
 #[test]
 fn errors_name_the_failing_operation() {
-    let body = json!({"Operations": [{"op": "add", "path": "title", "value": "x"}, {"op": "add", "path": "foo", "value": 1}]});
+    let body =
+        json!({"Operations": [{"op": "add", "path": "title", "value": "x"}, {"op": "add", "path": "foo", "value": 1}]});
     let ops = parse_patch_request(&body).unwrap();
     let e = apply_patch(U, start_doc("BOB").as_object().cloned().unwrap(), &ops).unwrap_err();
     assert!(

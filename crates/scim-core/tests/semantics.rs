@@ -15,8 +15,7 @@ use serde_json::Value;
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn expand(text: &str) -> String {
-    text.replace("%E", ENT)
-        .replace("%e", &ENT.to_ascii_lowercase())
+    text.replace("%E", ENT).replace("%e", &ENT.to_ascii_lowercase())
 }
 
 fn parse(text: &str) -> Value {
@@ -38,10 +37,7 @@ fn variant(e: &CoreError) -> &'static str {
 /// `Ok(text)` compared with the rendered result, or `Err(variant)`.
 type Want = std::result::Result<&'static str, &'static str>;
 
-fn outcome<T>(
-    got: Result<T>,
-    render: impl Fn(T) -> String,
-) -> std::result::Result<String, &'static str> {
+fn outcome<T>(got: Result<T>, render: impl Fn(T) -> String) -> std::result::Result<String, &'static str> {
     got.map(render).map_err(|e| variant(&e))
 }
 
@@ -95,9 +91,7 @@ const NORMALIZE: &[(&str, ResourceKind, &str, Want)] = &[
 fn normalize_table() {
     let mut failures = Vec::new();
     for (name, kind, input, want) in NORMALIZE {
-        let got = outcome(normalize(*kind, &parse(input)), |n| {
-            Value::Object(n.attrs).to_string()
-        });
+        let got = outcome(normalize(*kind, &parse(input)), |n| Value::Object(n.attrs).to_string());
         let ok = match (&got, want) {
             (Ok(g), Ok(w)) => parse(g) == parse(w),
             (Err(g), Err(w)) => g == w,
@@ -143,9 +137,7 @@ fn normalize_members() {
         "no members key → None"
     );
     assert_eq!(
-        normalize(U, &parse(r#"{"userName":"Alice"}"#))
-            .unwrap()
-            .name_key(U),
+        normalize(U, &parse(r#"{"userName":"Alice"}"#)).unwrap().name_key(U),
         "alice"
     );
 }
@@ -275,12 +267,7 @@ fn resolve_table() {
 // eval::element_matches
 
 fn def(attrs: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
-    Some(
-        attrs
-            .iter()
-            .find(|d| d.name == name)
-            .expect("attribute in schema"),
-    )
+    Some(attrs.iter().find(|d| d.name == name).expect("attribute in schema"))
 }
 
 #[test]
@@ -306,62 +293,27 @@ fn element_matches_table() {
         (emails, r#"type ne "work""#, r#"{"type":"home"}"#, Ok(true)),
         (emails, r#"type ne "work""#, r#"{"value":"a@x"}"#, Ok(true)),
         (emails, r#"type eq "work""#, r#"{"value":"a@x"}"#, Ok(false)),
-        (
-            emails,
-            r#"value co "@X""#,
-            r#"{"value":"a@x.io"}"#,
-            Ok(true),
-        ),
+        (emails, r#"value co "@X""#, r#"{"value":"a@x.io"}"#, Ok(true)),
         (emails, r#"value sw "A""#, r#"{"value":"a@x.io"}"#, Ok(true)),
-        (
-            emails,
-            r#"value ew ".IO""#,
-            r#"{"value":"a@x.io"}"#,
-            Ok(true),
-        ),
-        (
-            emails,
-            r#"value ew ".com""#,
-            r#"{"value":"a@x.io"}"#,
-            Ok(false),
-        ),
+        (emails, r#"value ew ".IO""#, r#"{"value":"a@x.io"}"#, Ok(true)),
+        (emails, r#"value ew ".com""#, r#"{"value":"a@x.io"}"#, Ok(false)),
         (emails, r#"value gt "a""#, r#"{"value":"b"}"#, Ok(true)),
         (emails, r#"value lt "a""#, r#"{"value":"b"}"#, Ok(false)),
         (emails, r#"value ge "b""#, r#"{"value":"B"}"#, Ok(true)),
         (emails, r#"value le "a""#, r#"{"value":"b"}"#, Ok(false)),
-        (
-            members,
-            r#"value eq "ABC""#,
-            r#"{"value":"abc"}"#,
-            Ok(false),
-        ),
+        (members, r#"value eq "ABC""#, r#"{"value":"abc"}"#, Ok(false)),
         (members, r#"value eq "abc""#, r#"{"value":"abc"}"#, Ok(true)),
-        (
-            members,
-            r#"display eq "ABC""#,
-            r#"{"display":"abc"}"#,
-            Ok(true),
-        ),
+        (members, r#"display eq "ABC""#, r#"{"display":"abc"}"#, Ok(true)),
         (None, r#"value eq "ABC""#, r#"{"value":"abc"}"#, Ok(true)),
         (emails, "primary eq true", r#"{"primary":true}"#, Ok(true)),
         (emails, "primary eq false", r#"{"primary":true}"#, Ok(false)),
-        (
-            emails,
-            r#"primary eq "True""#,
-            r#"{"primary":true}"#,
-            Ok(true),
-        ),
+        (emails, r#"primary eq "True""#, r#"{"primary":true}"#, Ok(true)),
         (emails, "primary ne true", r#"{"primary":false}"#, Ok(true)),
         (emails, "primary pr", r#"{"primary":false}"#, Ok(true)),
         (emails, "value pr", r#"{"value":""}"#, Ok(false)),
         (emails, "value pr", r#"{"value":"x"}"#, Ok(true)),
         (emails, "value pr", r#"{"type":"work"}"#, Ok(false)),
-        (
-            emails,
-            r#"not (type eq "work")"#,
-            r#"{"type":"home"}"#,
-            Ok(true),
-        ),
+        (emails, r#"not (type eq "work")"#, r#"{"type":"home"}"#, Ok(true)),
         (
             emails,
             r#"type eq "work" and value co "@x""#,
@@ -390,18 +342,8 @@ fn element_matches_table() {
         (emails, "display eq null", r#"{"display":"d"}"#, Ok(false)),
         (emails, "display ne null", r#"{"display":"d"}"#, Ok(true)),
         (emails, "display ne null", r#"{"value":"x"}"#, Ok(false)),
-        (
-            emails,
-            r#"type.sub eq "x""#,
-            r#"{"type":"x"}"#,
-            Err("InvalidFilter"),
-        ),
-        (
-            emails,
-            r#"urn:a:b eq "x""#,
-            r#"{"b":"x"}"#,
-            Err("InvalidFilter"),
-        ),
+        (emails, r#"type.sub eq "x""#, r#"{"type":"x"}"#, Err("InvalidFilter")),
+        (emails, r#"urn:a:b eq "x""#, r#"{"b":"x"}"#, Err("InvalidFilter")),
         (
             emails,
             r#"emails[type eq "x"]"#,

@@ -15,8 +15,7 @@ use serde_json::{Map, Value, json};
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn expand(text: &str) -> String {
-    text.replace("%E", ENT)
-        .replace("%e", &ENT.to_ascii_lowercase())
+    text.replace("%E", ENT).replace("%e", &ENT.to_ascii_lowercase())
 }
 
 fn parse(text: &str) -> Value {
@@ -159,10 +158,7 @@ fn projection_wants() {
 // ---------------------------------------------------------------------------------------
 // ListParams::to_query
 
-fn query_summary(
-    kind: ResourceKind,
-    pairs: &[(&str, &str)],
-) -> std::result::Result<String, &'static str> {
+fn query_summary(kind: ResourceKind, pairs: &[(&str, &str)]) -> std::result::Result<String, &'static str> {
     let params = ListParams::from_pairs(pairs.iter().copied());
     let (q, _) = params.to_query(kind).map_err(|e| variant(&e))?;
     let filter = if q.filter.is_some() { "some" } else { "none" };
@@ -175,8 +171,7 @@ fn query_summary(
 #[test]
 fn list_params_table() {
     let d = |over: &str| -> String {
-        let mut s =
-            format!("start=1 count={DEFAULT_COUNT} order=Ascending sort=Created filter=none");
+        let mut s = format!("start=1 count={DEFAULT_COUNT} order=Ascending sort=Created filter=none");
         for part in over.split(' ').filter(|p| !p.is_empty()) {
             let key = part.split('=').next().unwrap();
             let start = s.find(&format!("{key}=")).unwrap();
@@ -199,10 +194,7 @@ fn list_params_table() {
         (vec![("startIndex", "0")], Ok(d("start=1"))),
         (vec![("startIndex", "-5")], Ok(d("start=1"))),
         (vec![("startIndex", "")], Ok(d(""))),
-        (
-            vec![("STARTINDEX", "3"), ("Count", "7")],
-            Ok(d("start=3 count=7")),
-        ),
+        (vec![("STARTINDEX", "3"), ("Count", "7")], Ok(d("start=3 count=7"))),
         (vec![("startIndex", "abc")], Err("InvalidValue")),
         (vec![("startIndex", "1.5")], Err("InvalidValue")),
         (vec![("count", "0")], Ok(d("count=0"))),
@@ -220,23 +212,14 @@ fn list_params_table() {
         (vec![("sortOrder", "up")], Err("InvalidValue")),
         (vec![("sortBy", "userName")], Ok(d("sort=Column(NameKey)"))),
         (vec![("sortBy", "id")], Ok(d("sort=Column(Id)"))),
-        (
-            vec![("sortBy", "meta.created")],
-            Ok(d("sort=Column(Created)")),
-        ),
+        (vec![("sortBy", "meta.created")], Ok(d("sort=Column(Created)"))),
         (
             vec![("sortBy", "name.familyName")],
             Ok(d(r#"sort=Index("name.familyname")"#)),
         ),
-        (
-            vec![("sortBy", "emails")],
-            Ok(d(r#"sort=Index("emails.value")"#)),
-        ),
+        (vec![("sortBy", "emails")], Ok(d(r#"sort=Index("emails.value")"#))),
         (vec![("sortBy", "foo")], Err("InvalidValue")),
-        (
-            vec![("sortBy", r#"emails[type eq "work"]"#)],
-            Err("InvalidValue"),
-        ),
+        (vec![("sortBy", r#"emails[type eq "work"]"#)], Err("InvalidValue")),
         (vec![("filter", r#"userName eq "x""#)], Ok(d("filter=some"))),
         (vec![("filter", "  ")], Ok(d(""))),
         (vec![("filter", "(")], Err("InvalidFilter")),
@@ -259,10 +242,7 @@ fn list_params_table() {
     let ext = format!("{ENT}:department");
     assert_eq!(
         query_summary(U, &[("sortBy", &ext)]).unwrap(),
-        d(&format!(
-            "sort=Index(\"{}:department\")",
-            ENT.to_ascii_lowercase()
-        ))
+        d(&format!("sort=Index(\"{}:department\")", ENT.to_ascii_lowercase()))
     );
     assert_eq!(
         query_summary(G, &[("sortBy", "displayName")]).unwrap(),
@@ -278,20 +258,14 @@ fn search_body() {
     let params = ListParams::from_search_body(&body).unwrap();
     assert_eq!(params.attributes.as_deref(), Some("userName,emails"));
     let (q, proj) = params.to_query(U).unwrap();
-    assert_eq!(
-        (q.start_index, q.count, q.order),
-        (2, 10, SortOrder::Descending)
-    );
+    assert_eq!((q.start_index, q.count, q.order), (2, 10, SortOrder::Descending));
     assert!(q.filter.is_some());
     assert_eq!(q.sort, SortKey::Created);
     assert_eq!(proj.attributes.len(), 2);
     assert!(proj.excluded.is_empty());
     let bad: Result<ListParams> = ListParams::from_search_body(&json!(["filter"]));
     assert!(matches!(bad, Err(CoreError::InvalidSyntax(_))), "{bad:?}");
-    assert_eq!(
-        SortKey::Column(Column::NameKey),
-        SortKey::Column(Column::NameKey)
-    );
+    assert_eq!(SortKey::Column(Column::NameKey), SortKey::Column(Column::NameKey));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -380,9 +354,7 @@ fn index_entries_table() {
         let got = rows(*kind, attrs);
         let want: Vec<String> = want.iter().map(|w| expand(w)).collect();
         if got != want {
-            failures.push(format!(
-                "{kind:?} {attrs}:\n   got {got:?}\n  want {want:?}"
-            ));
+            failures.push(format!("{kind:?} {attrs}:\n   got {got:?}\n  want {want:?}"));
         }
     }
     assert!(

@@ -194,9 +194,10 @@ pub fn parse_filter(src: &str) -> Result<Filter, ParseError> {
     let f = p.or_expr()?;
     p.cur.skip_ws();
     if !p.cur.at_end() {
-        return Err(p
-            .cur
-            .err(format!("expected 'and', 'or' or end of filter, found {}", p.cur.found())));
+        return Err(p.cur.err(format!(
+            "expected 'and', 'or' or end of filter, found {}",
+            p.cur.found()
+        )));
     }
     Ok(f)
 }
@@ -318,10 +319,7 @@ impl<'a> Parser<'a> {
                 let sub_start = self.cur.pos;
                 let sub = self.cur.word();
                 if sub.is_empty() || !valid_name(sub) {
-                    return Err(ParseError::new(
-                        sub_start,
-                        "expected a sub-attribute name after ']'.",
-                    ));
+                    return Err(ParseError::new(sub_start, "expected a sub-attribute name after ']'."));
                 }
                 let cond = self.comparison(AttrPath::simple(sub))?;
                 return Ok(Filter::ValuePath {
@@ -424,7 +422,10 @@ pub(crate) fn parse_attr_word(word: &str, offset: usize) -> Result<AttrPath, Par
     let name = parts.next().unwrap_or_default();
     let sub = parts.next();
     if !valid_name(name) {
-        return Err(ParseError::new(rest_off, format!("'{name}' is not a valid attribute name")));
+        return Err(ParseError::new(
+            rest_off,
+            format!("'{name}' is not a valid attribute name"),
+        ));
     }
     if let Some(sub) = sub
         && !valid_name(sub)

@@ -50,7 +50,10 @@ pub fn parse_attr_path(src: &str) -> Result<AttrPath, ParseError> {
 /// Parses a PATCH `path`.
 pub fn parse_patch_path(src: &str) -> Result<PatchPath, ParseError> {
     if src.len() > MAX_FILTER_LEN {
-        return Err(ParseError::new(0, format!("path is longer than {MAX_FILTER_LEN} bytes")));
+        return Err(ParseError::new(
+            0,
+            format!("path is longer than {MAX_FILTER_LEN} bytes"),
+        ));
     }
     let mut cur = Cursor::new(src);
     cur.skip_ws();

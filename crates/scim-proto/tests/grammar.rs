@@ -3,8 +3,7 @@
 //! and message, the length / depth limits, and a deterministic fuzz loop.
 
 use scim_proto::{
-    AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_DEPTH, MAX_FILTER_LEN, parse_filter,
-    parse_patch_path,
+    AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_DEPTH, MAX_FILTER_LEN, parse_filter, parse_patch_path,
 };
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -176,12 +175,8 @@ fn valid_filters_print_and_round_trip() {
         }
         match parse_filter(&printed) {
             Ok(again) if again == f => {}
-            Ok(again) => failures.push(format!(
-                "#{i} {src:?}: round trip changed the tree: {f:?} -> {again:?}"
-            )),
-            Err(e) => failures.push(format!(
-                "#{i} {src:?}: printed form {printed:?} does not parse: {e}"
-            )),
+            Ok(again) => failures.push(format!("#{i} {src:?}: round trip changed the tree: {f:?} -> {again:?}")),
+            Err(e) => failures.push(format!("#{i} {src:?}: printed form {printed:?} does not parse: {e}")),
         }
     }
     assert!(
@@ -232,16 +227,10 @@ fn filter_trees() {
     let cases: Vec<(&str, Filter)> = vec![
         ("a pr or b pr and c pr", or(pr("a"), and(pr("b"), pr("c")))),
         ("a pr and b pr or c pr", or(and(pr("a"), pr("b")), pr("c"))),
-        (
-            "a pr and b pr and c pr",
-            and(and(pr("a"), pr("b")), pr("c")),
-        ),
+        ("a pr and b pr and c pr", and(and(pr("a"), pr("b")), pr("c"))),
         ("a pr or b pr or c pr", or(or(pr("a"), pr("b")), pr("c"))),
         ("not (a pr) or b pr", or(not(pr("a")), pr("b"))),
-        (
-            "not (a pr or b pr) and c pr",
-            and(not(or(pr("a"), pr("b"))), pr("c")),
-        ),
+        ("not (a pr or b pr) and c pr", and(not(or(pr("a"), pr("b"))), pr("c"))),
         (
             r#"emails[type eq "work"].value eq "x""#,
             Filter::ValuePath {
@@ -252,14 +241,8 @@ fn filter_trees() {
                 )),
             },
         ),
-        (
-            &mgr,
-            cmp(urn_path("manager", Some("value")), CompareOp::Eq, s("m1")),
-        ),
-        (
-            &dept,
-            cmp(urn_path("department", None), CompareOp::Eq, s("Sales")),
-        ),
+        (&mgr, cmp(urn_path("manager", Some("value")), CompareOp::Eq, s("m1"))),
+        (&dept, cmp(urn_path("department", None), CompareOp::Eq, s("Sales"))),
         (
             "name.givenName sw \"A\"",
             cmp(
@@ -272,22 +255,10 @@ fn filter_trees() {
                 s("A"),
             ),
         ),
-        (
-            "x eq 42",
-            cmp(p("x"), CompareOp::Eq, CompValue::Num(42.into())),
-        ),
-        (
-            "x eq -7",
-            cmp(p("x"), CompareOp::Eq, CompValue::Num((-7).into())),
-        ),
-        (
-            "x eq true",
-            cmp(p("x"), CompareOp::Eq, CompValue::Bool(true)),
-        ),
-        (
-            "x eq fAlSe",
-            cmp(p("x"), CompareOp::Eq, CompValue::Bool(false)),
-        ),
+        ("x eq 42", cmp(p("x"), CompareOp::Eq, CompValue::Num(42.into()))),
+        ("x eq -7", cmp(p("x"), CompareOp::Eq, CompValue::Num((-7).into()))),
+        ("x eq true", cmp(p("x"), CompareOp::Eq, CompValue::Bool(true))),
+        ("x eq fAlSe", cmp(p("x"), CompareOp::Eq, CompValue::Bool(false))),
         ("x eq null", cmp(p("x"), CompareOp::Eq, CompValue::Null)),
         (r#"x eq "null""#, cmp(p("x"), CompareOp::Eq, s("null"))),
         (r#"x eq "42""#, cmp(p("x"), CompareOp::Eq, s("42"))),
@@ -468,10 +439,7 @@ fn depth_limit() {
         format!("members[{}]", "(".repeat(100_000)),
         format!("members[{}]", "(".repeat(2000)),
     ] {
-        assert!(
-            parse_patch_path(&src).is_err(),
-            "deep patch path must be an error"
-        );
+        assert!(parse_patch_path(&src).is_err(), "deep patch path must be an error");
     }
 }
 
@@ -551,11 +519,7 @@ fn random_filter(rng: &mut Rng, depth: usize) -> String {
             random_filter(rng, depth + 1),
             random_filter(rng, depth + 1)
         ),
-        3 => format!(
-            "{} or {}",
-            random_filter(rng, depth + 1),
-            random_filter(rng, depth + 1)
-        ),
+        3 => format!("{} or {}", random_filter(rng, depth + 1), random_filter(rng, depth + 1)),
         4 => format!("not ({})", random_filter(rng, depth + 1)),
         5 => format!("({})", random_filter(rng, depth + 1)),
         _ => {
@@ -565,11 +529,7 @@ fn random_filter(rng: &mut Rng, depth: usize) -> String {
                 "primary eq true or type pr",
                 "not (display pr)",
             ];
-            let tail = if rng.below(2) == 0 {
-                ".value eq \"v\""
-            } else {
-                ""
-            };
+            let tail = if rng.below(2) == 0 { ".value eq \"v\"" } else { "" };
             format!("emails[{}]{tail}", inner[rng.below(inner.len())])
         }
     }
@@ -588,8 +548,7 @@ fn fuzz_no_panics_and_stable_round_trip() {
         if let Ok(f) = parse_filter(&src) {
             parsed += 1;
             let printed = f.to_string();
-            let again = parse_filter(&printed)
-                .unwrap_or_else(|e| panic!("{src:?} printed as {printed:?}: {e}"));
+            let again = parse_filter(&printed).unwrap_or_else(|e| panic!("{src:?} printed as {printed:?}: {e}"));
             assert_eq!(again, f, "round trip of {src:?} via {printed:?}");
             assert_eq!(again.to_string(), printed, "printing is stable for {src:?}");
         }
@@ -601,21 +560,12 @@ fn fuzz_no_panics_and_stable_round_trip() {
         if let Ok(pp) = parse_patch_path(&path_src) {
             paths += 1;
             let printed = pp.to_string();
-            let again = parse_patch_path(&printed)
-                .unwrap_or_else(|e| panic!("{path_src:?} printed as {printed:?}: {e}"));
-            assert_eq!(
-                again, pp,
-                "patch path round trip of {path_src:?} via {printed:?}"
-            );
+            let again =
+                parse_patch_path(&printed).unwrap_or_else(|e| panic!("{path_src:?} printed as {printed:?}: {e}"));
+            assert_eq!(again, pp, "patch path round trip of {path_src:?} via {printed:?}");
         }
     }
     // The generator must actually reach the success paths.
-    assert!(
-        parsed > 5_000,
-        "only {parsed} of 20000 inputs parsed as filters"
-    );
-    assert!(
-        paths > 100,
-        "only {paths} of 20000 inputs parsed as patch paths"
-    );
+    assert!(parsed > 5_000, "only {parsed} of 20000 inputs parsed as filters");
+    assert!(paths > 100, "only {paths} of 20000 inputs parsed as patch paths");
 }

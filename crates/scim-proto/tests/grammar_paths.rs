@@ -47,11 +47,7 @@ const VALID_PATHS: &[PathCase] = &[
     },
     PathCase {
         filter: Some(r#"value eq "id""#),
-        ..ok(
-            r#"members[value eq "id"]"#,
-            "members",
-            r#"members[value eq "id"]"#,
-        )
+        ..ok(r#"members[value eq "id"]"#, "members", r#"members[value eq "id"]"#)
     },
     PathCase {
         filter: Some(r#"value eq "2819c223-7f76-453a-919d-413861904646""#),
@@ -71,11 +67,7 @@ const VALID_PATHS: &[PathCase] = &[
     },
     PathCase {
         filter: Some(r#"value eq "abc""#),
-        ..ok(
-            "members[value eq abc]",
-            "members",
-            r#"members[value eq "abc"]"#,
-        )
+        ..ok("members[value eq abc]", "members", r#"members[value eq "abc"]"#)
     },
     PathCase {
         filter: Some(r#"type eq "work""#),
@@ -131,19 +123,11 @@ const VALID_PATHS: &[PathCase] = &[
     },
     PathCase {
         filter: Some(r#"value co "@x""#),
-        ..ok(
-            r#"  emails[ value co "@x" ]  "#,
-            "emails",
-            r#"emails[value co "@x"]"#,
-        )
+        ..ok(r#"  emails[ value co "@x" ]  "#, "emails", r#"emails[value co "@x"]"#)
     },
     PathCase {
         filter: Some(r#"value eq "m1""#),
-        ..ok(
-            r#"manager[value eq "m1"]"#,
-            "manager",
-            r#"manager[value eq "m1"]"#,
-        )
+        ..ok(r#"manager[value eq "m1"]"#, "manager", r#"manager[value eq "m1"]"#)
     },
     PathCase {
         urn: Some(ENT),
@@ -200,11 +184,7 @@ const VALID_PATHS: &[PathCase] = &[
     },
     PathCase {
         urn: Some("urn:acme:ext:1.0:User"),
-        ..ok(
-            "urn:acme:ext:1.0:User:badge",
-            "badge",
-            "urn:acme:ext:1.0:User:badge",
-        )
+        ..ok("urn:acme:ext:1.0:User:badge", "badge", "urn:acme:ext:1.0:User:badge")
     },
 ];
 
@@ -241,10 +221,7 @@ fn valid_patch_paths() {
         }
         match parse_patch_path(&pp.to_string()) {
             Ok(again) if again == pp => {}
-            other => failures.push(format!(
-                "{:?}: printed form does not round-trip: {other:?}",
-                c.src
-            )),
+            other => failures.push(format!("{:?}: printed form does not round-trip: {other:?}", c.src)),
         }
     }
     assert!(
@@ -319,17 +296,13 @@ fn patch_path_length_limit() {
 #[test]
 fn attribute_paths() {
     // (input, Ok((urn, name, sub)) or Err((offset, needle))).
-    type Want =
-        Result<(Option<&'static str>, &'static str, Option<&'static str>), (usize, &'static str)>;
+    type Want = Result<(Option<&'static str>, &'static str, Option<&'static str>), (usize, &'static str)>;
     let cases: &[(&str, Want)] = &[
         ("userName", Ok((None, "userName", None))),
         ("  title  ", Ok((None, "title", None))),
         ("name.givenName", Ok((None, "name", Some("givenName")))),
         ("emails.value", Ok((None, "emails", Some("value")))),
-        (
-            "meta.lastModified",
-            Ok((None, "meta", Some("lastModified"))),
-        ),
+        ("meta.lastModified", Ok((None, "meta", Some("lastModified")))),
         (
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
             Ok((Some(ENT), "manager", Some("value"))),

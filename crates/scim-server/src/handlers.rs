@@ -60,10 +60,14 @@ pub async fn dispatch(state: &AppState, r: ScimRequest) -> HResult {
         }
         (Some("resourcetypes"), _, 1) => discovery_doc(&r, discovery::resource_types(&base)),
         (Some("resourcetypes"), _, 2) => {
-            let k = discovery::KINDS.iter().find(|k| k.name().eq_ignore_ascii_case(&segs[1]));
+            let k = discovery::KINDS
+                .iter()
+                .find(|k| k.name().eq_ignore_ascii_case(&segs[1]));
             match k {
                 Some(k) => discovery_doc(&r, discovery::resource_type(*k, &base)),
-                None => Err(CoreError::NotFound(format!("no resource type {:?}; there are User and Group", segs[1])).into()),
+                None => {
+                    Err(CoreError::NotFound(format!("no resource type {:?}; there are User and Group", segs[1])).into())
+                }
             }
         }
         (Some("schemas"), _, 1) => discovery_doc(&r, discovery::schemas(&base)),
@@ -111,12 +115,7 @@ fn scim_json(status: StatusCode, body: String) -> Response {
     resp
 }
 
-fn resource_response(
-    status: StatusCode,
-    res: &StoredResource,
-    body: String,
-    base: &str,
-) -> Response {
+fn resource_response(status: StatusCode, res: &StoredResource, body: String, base: &str) -> Response {
     let mut resp = scim_json(status, body);
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&res.etag()) {
@@ -151,28 +150,18 @@ async fn render_one(
     if proj.is_identity() {
         return Ok(text);
     }
-    let mut obj: serde_json::Map<String, Value> = serde_json::from_str(&text)
-        .map_err(|e| CoreError::Internal(format!("rendered resource is not JSON: {e}")))?;
+    let mut obj: serde_json::Map<String, Value> =
+        serde_json::from_str(&text).map_err(|e| CoreError::Internal(format!("rendered resource is not JSON: {e}")))?;
     proj.apply(&mut obj);
     Ok(Value::Object(obj).to_string())
 }
 
 fn projection(r: &ScimRequest, kind: ResourceKind) -> Result<Projection, CoreError> {
     let p = ListParams::from_pairs(r.query_pairs());
-    Projection::parse(
-        kind,
-        p.attributes.as_deref(),
-        p.excluded_attributes.as_deref(),
-    )
+    Projection::parse(kind, p.attributes.as_deref(), p.excluded_attributes.as_deref())
 }
 
-async fn get(
-    state: &AppState,
-    r: &ScimRequest,
-    kind: ResourceKind,
-    id: &str,
-    base: &str,
-) -> HResult {
+async fn get(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, base: &str) -> HResult {
     let proj = projection(r, kind)?;
     let res = state
         .store
@@ -204,13 +193,7 @@ async fn create(state: &AppState, r: &ScimRequest, kind: ResourceKind, base: &st
     Ok(resource_response(StatusCode::CREATED, &res, text, base))
 }
 
-async fn put(
-    state: &AppState,
-    r: &ScimRequest,
-    kind: ResourceKind,
-    id: &str,
-    base: &str,
-) -> HResult {
+async fn put(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, base: &str) -> HResult {
     let proj = projection(r, kind)?;
     let body = r.json(state.config.limits.max_json_depth)?;
     let res = state
@@ -231,26 +214,13 @@ async fn put(
 /// Largest member list a group PATCH response carries without being asked.
 pub const MAX_INLINE_MEMBERS: usize = 1000;
 
-async fn patch(
-    state: &AppState,
-    r: &ScimRequest,
-    kind: ResourceKind,
-    id: &str,
-    base: &str,
-) -> HResult {
+async fn patch(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, base: &str) -> HResult {
     let proj = projection(r, kind)?;
     let body = r.json(state.config.limits.max_json_depth)?;
     let ops = parse_patch_request(&body)?;
     let res = state
         .store
-        .update(
-            r.tenant.id,
-            kind,
-            id,
-            r.if_match()?,
-            r.now_text(),
-            patch_fn(kind, ops),
-        )
+        .update(r.tenant.id, kind, id, r.if_match()?, r.now_text(), patch_fn(kind, ops))
         .await?;
     if prefers_minimal(r) {
         let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -286,10 +256,7 @@ fn prefers_minimal(r: &ScimRequest) -> bool {
         .get_all("prefer")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
-        })
+        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
 }
 
 async fn delete(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str) -> HResult {
@@ -335,21 +302,12 @@ async fn render_page(
     Ok(items)
 }
 
-async fn list(
-    state: &AppState,
-    r: &ScimRequest,
-    kind: ResourceKind,
-    base: &str,
-    params: ListParams,
-) -> HResult {
+async fn list(state: &AppState, r: &ScimRequest, kind: ResourceKind, base: &str, params: ListParams) -> HResult {
     let (query, proj) = params.to_query(kind)?;
     let start = query.start_index;
     let page = state.store.query(r.tenant.id, kind, query).await?;
     let items = render_page(state, r, &page, base, &proj).await?;
-    Ok(scim_json(
-        StatusCode::OK,
-        list_body(page.total, start, &items),
-    ))
+    Ok(scim_json(StatusCode::OK, list_body(page.total, start, &items)))
 }
 
 /// `POST /.search` at the root: Users, then Groups, paged as one list. A filter that does

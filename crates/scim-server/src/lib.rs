@@ -89,7 +89,9 @@ async fn scim(State(state): State<AppState>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let resp = match request::ScimRequest::read(&state, req).await {
-        Ok(r) => handlers::dispatch(&state, r).await.unwrap_or_else(IntoResponse::into_response),
+        Ok(r) => handlers::dispatch(&state, r)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
         Err(e) => e.into_response(),
     };
     tracing::debug!(%method, %path, status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "scim request");

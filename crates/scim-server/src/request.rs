@@ -21,7 +21,8 @@ pub struct ScimRequest {
     pub now: time::OffsetDateTime,
 }
 
-const UNAUTHORIZED: &str = "missing or invalid bearer token for this tenant; send 'Authorization: Bearer <secret token>'";
+const UNAUTHORIZED: &str =
+    "missing or invalid bearer token for this tenant; send 'Authorization: Bearer <secret token>'";
 
 impl ScimRequest {
     pub async fn read(state: &AppState, req: Request) -> Result<ScimRequest, ApiError> {
@@ -64,7 +65,10 @@ impl ScimRequest {
         {
             let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
             let mime = ct.split(';').next().unwrap_or_default().trim();
-            if !(mime == "application/scim+json" || mime == "application/json" || mime.ends_with("+json") || mime.is_empty())
+            if !(mime == "application/scim+json"
+                || mime == "application/json"
+                || mime.ends_with("+json")
+                || mime.is_empty())
             {
                 return Err(CoreError::UnsupportedMediaType(format!(
                     "Content-Type {mime:?} is not accepted; send application/scim+json or application/json"
@@ -90,7 +94,9 @@ impl ScimRequest {
     /// The body as JSON, after the depth check.
     pub fn json(&self, max_depth: usize) -> Result<Value, CoreError> {
         if self.body.is_empty() {
-            return Err(CoreError::InvalidSyntax("the request body is empty; a JSON object is required".into()));
+            return Err(CoreError::InvalidSyntax(
+                "the request body is empty; a JSON object is required".into(),
+            ));
         }
         if scim_proto::json_depth_exceeds(&self.body, max_depth) {
             return Err(CoreError::InvalidSyntax(format!(
@@ -107,13 +113,17 @@ impl ScimRequest {
 
     /// `If-Match: W/"3"` → `Some(3)`; `*` or absent → `None`.
     pub fn if_match(&self) -> Result<Option<i64>, CoreError> {
-        let Some(v) = self.headers.get(header::IF_MATCH) else { return Ok(None) };
+        let Some(v) = self.headers.get(header::IF_MATCH) else {
+            return Ok(None);
+        };
         let text = v.to_str().unwrap_or_default().trim();
         if text == "*" {
             return Ok(None);
         }
         parse_etag(text).map(Some).ok_or_else(|| {
-            CoreError::PreconditionFailed(format!("If-Match {text:?} is not an ETag this server issued (like W/\"3\")"))
+            CoreError::PreconditionFailed(format!(
+                "If-Match {text:?} is not an ETag this server issued (like W/\"3\")"
+            ))
         })
     }
 

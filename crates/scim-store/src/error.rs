@@ -19,7 +19,10 @@ impl From<StoreError> for CoreError {
         match e {
             StoreError::Core(c) => c,
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
-                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
             {
                 CoreError::Unavailable("the database is busy; retry shortly".into())
             }

@@ -39,9 +39,7 @@ pub fn open_sqlite(url: &str, opts: &StoreOptions) -> Result<sqlite::SqliteStore
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     if path.is_empty() { None } else { Some(path.to_string()) }
 }

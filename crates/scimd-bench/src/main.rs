@@ -107,7 +107,12 @@ async fn main() -> anyhow::Result<()> {
         client,
         auth: format!("Bearer {}", args.token),
         base,
-        run: format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis()),
+        run: format!(
+            "{:x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis()
+        ),
     });
 
     // Test Connection first: fails fast on a wrong URL or token.
@@ -204,7 +209,13 @@ async fn main() -> anyhow::Result<()> {
                 let ctx = ctx.clone();
                 async move {
                     let start = 1 + (i * 997) % max_start;
-                    let resp = send(&ctx, reqwest::Method::GET, &format!("/Users?startIndex={start}&count=100"), None).await?;
+                    let resp = send(
+                        &ctx,
+                        reqwest::Method::GET,
+                        &format!("/Users?startIndex={start}&count=100"),
+                        None,
+                    )
+                    .await?;
                     if resp.0 != 200 || !resp.1.contains("\"itemsPerPage\":100") {
                         bail!("list: HTTP {}", resp.0);
                     }
@@ -226,7 +237,10 @@ async fn main() -> anyhow::Result<()> {
     if g.0 != 201 {
         bail!("group create: HTTP {} {}", g.0, g.1);
     }
-    let gid = serde_json::from_str::<Value>(&g.1)?["id"].as_str().unwrap_or_default().to_string();
+    let gid = serde_json::from_str::<Value>(&g.1)?["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let per = args.members_per_patch.max(1);
     let batches = n.div_ceil(per);
     results.push(
@@ -451,7 +465,7 @@ fn entra_patch(i: usize) -> String {
             {"op": "Replace", "path": "displayName", "value": format!("Patched {i}")},
             {"op": "Replace", "path": "name.familyName", "value": format!("Family{i}")},
             {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": format!("Dept{}", i % 17)},
-            {"op": "Replace", "path": "active", "value": if i % 2 == 0 { "False" } else { "True" }}
+            {"op": "Replace", "path": "active", "value": if i.is_multiple_of(2) { "False" } else { "True" }}
         ]
     })
     .to_string()

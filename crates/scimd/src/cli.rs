@@ -12,7 +12,11 @@ use serde_json::json;
 use crate::config::{self, FileConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "scimd", version, about = "Multi-tenant SCIM 2.0 server for Entra ID, Okta and other identity providers")]
+#[command(
+    name = "scimd",
+    version,
+    about = "Multi-tenant SCIM 2.0 server for Entra ID, Okta and other identity providers"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -127,7 +131,11 @@ impl Settings {
     /// The public URL for printing tenant URLs outside `serve`.
     fn public_url_or_default(&self) -> String {
         self.public_url.clone().unwrap_or_else(|| {
-            let listen = self.file.listen.clone().unwrap_or_else(|| config::DEFAULT_LISTEN.to_string());
+            let listen = self
+                .file
+                .listen
+                .clone()
+                .unwrap_or_else(|| config::DEFAULT_LISTEN.to_string());
             format!("http://{listen}")
         })
     }

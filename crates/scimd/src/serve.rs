@@ -10,7 +10,9 @@ fn init_tracing(format: &str) {
     let filter = EnvFilter::try_from_env("SCIMD_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format.eq_ignore_ascii_case("json") {
         let _ = builder.json().try_init();
     } else {
@@ -50,7 +52,10 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         println!("  Secret token:  {}", out["token"].as_str().unwrap_or_default());
         println!("  (shown once; issue more with `scimd token issue default`)");
     }
-    println!("scimd listening on {local} (public URL {public_url}, database {})", settings.database);
+    println!(
+        "scimd listening on {local} (public URL {public_url}, database {})",
+        settings.database
+    );
     tracing::info!(%local, %public_url, database = %settings.database, "scimd serving");
 
     let app = scim_server::router(store, server_config);

@@ -58,7 +58,10 @@ impl Server {
     }
 
     fn signal(&self, sig: &str) {
-        let ok = Command::new("kill").args([sig, &self.child.id().to_string()]).status().expect("kill");
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
         assert!(ok.success());
     }
 }
@@ -71,16 +74,27 @@ impl Drop for Server {
 }
 
 fn get(url: &str, token: &str) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let r = reqwest::Client::new().get(url).bearer_auth(token).send().await.expect("get");
+        let r = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     })
 }
 
 fn post(url: &str, token: &str, body: &Value) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let r = reqwest::Client::new()
             .post(url)
@@ -103,7 +117,16 @@ fn db_url(dir: &tempfile::TempDir) -> String {
 fn tenant_create_json_prints_exactly_one_object_with_url_and_token() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_url(&dir);
-    let (ok, out, err) = run(&["tenant", "create", "acme", "--json", "--database", &db, "--public-url", "https://scim.example.com/"]);
+    let (ok, out, err) = run(&[
+        "tenant",
+        "create",
+        "acme",
+        "--json",
+        "--database",
+        &db,
+        "--public-url",
+        "https://scim.example.com/",
+    ]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "exactly one line: {out}");
@@ -111,7 +134,12 @@ fn tenant_create_json_prints_exactly_one_object_with_url_and_token() {
     assert_eq!(v["tenant"], "acme");
     assert_eq!(v["scim_url"], "https://scim.example.com/scim/v2/acme");
     assert!(v["token"].as_str().unwrap().starts_with("scimd_"));
-    assert!(v["token"].as_str().unwrap().starts_with(v["token_prefix"].as_str().unwrap()));
+    assert!(
+        v["token"]
+            .as_str()
+            .unwrap()
+            .starts_with(v["token_prefix"].as_str().unwrap())
+    );
 
     let (ok, _, err) = run(&["tenant", "create", "acme", "--database", &db]);
     assert!(!ok, "a second tenant with the same name fails");
@@ -133,17 +161,38 @@ fn tokens_issue_list_revoke_against_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_url(&dir);
     let server = Server::start(&db, &["--no-bootstrap"]);
-    assert!(!server.stdout_lines.iter().any(|l| l.contains("Secret token")), "--no-bootstrap creates no tenant");
+    assert!(
+        !server.stdout_lines.iter().any(|l| l.contains("Secret token")),
+        "--no-bootstrap creates no tenant"
+    );
     let public = format!("http://{}", server.addr);
 
     // Commands work while the server runs.
-    let (ok, out, err) = run(&["tenant", "create", "acme", "--json", "--database", &db, "--public-url", &public]);
+    let (ok, out, err) = run(&[
+        "tenant",
+        "create",
+        "acme",
+        "--json",
+        "--database",
+        &db,
+        "--public-url",
+        &public,
+    ]);
     assert!(ok, "{err}");
     let created: Value = serde_json::from_str(out.trim()).unwrap();
     let url = created["scim_url"].as_str().unwrap().to_string();
     let first = created["token"].as_str().unwrap().to_string();
 
-    let (ok, out, err) = run(&["token", "issue", "acme", "--expires-in", "90d", "--json", "--database", &db]);
+    let (ok, out, err) = run(&[
+        "token",
+        "issue",
+        "acme",
+        "--expires-in",
+        "90d",
+        "--json",
+        "--database",
+        &db,
+    ]);
     assert!(ok, "{err}");
     let issued: Value = serde_json::from_str(out.trim()).unwrap();
     let second = issued["token"].as_str().unwrap().to_string();
@@ -156,7 +205,10 @@ fn tokens_issue_list_revoke_against_a_running_server() {
     let (ok, out, _) = run(&["token", "list", "acme", "--database", &db]);
     assert!(ok);
     assert_eq!(out.lines().count(), 2);
-    assert!(!out.contains(&first) && !out.contains(&second), "secrets are never listed");
+    assert!(
+        !out.contains(&first) && !out.contains(&second),
+        "secrets are never listed"
+    );
 
     let prefix = created["token_prefix"].as_str().unwrap();
     let (ok, out, err) = run(&["token", "revoke", "acme", prefix, "--database", &db]);
@@ -213,7 +265,11 @@ fn an_acknowledged_create_survives_kill_9() {
     let base = format!("http://{}/scim/v2/default", server.addr);
     let mut ids = Vec::new();
     for i in 0..20 {
-        let (status, body) = post(&format!("{base}/Users"), &token, &serde_json::json!({"userName": format!("u{i}@x.example")}));
+        let (status, body) = post(
+            &format!("{base}/Users"),
+            &token,
+            &serde_json::json!({"userName": format!("u{i}@x.example")}),
+        );
         assert_eq!(status, 201);
         ids.push(body["id"].as_str().unwrap().to_string());
     }
@@ -235,7 +291,11 @@ fn config_file_and_env_layering() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("scimd.toml");
     let db = db_url(&dir);
-    std::fs::write(&cfg, format!("database = \"{db}\"\npublic_url = \"https://from-file.example\"\n")).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("database = \"{db}\"\npublic_url = \"https://from-file.example\"\n"),
+    )
+    .unwrap();
     let (ok, out, err) = run(&["tenant", "create", "acme", "--json", "--config", cfg.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.contains("https://from-file.example/scim/v2/acme"), "{out}");
@@ -247,7 +307,15 @@ fn config_file_and_env_layering() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("https://from-env.example/scim/v2/acme"));
     let out = scimd()
-        .args(["tenant", "list", "--json", "--config", cfg.to_str().unwrap(), "--public-url", "https://from-flag.example"])
+        .args([
+            "tenant",
+            "list",
+            "--json",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--public-url",
+            "https://from-flag.example",
+        ])
         .env("SCIMD_PUBLIC_URL", "https://from-env.example")
         .output()
         .unwrap();

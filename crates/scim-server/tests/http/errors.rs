@@ -7,13 +7,7 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-fn raw(
-    s: &TestServer,
-    m: Method,
-    path: &str,
-    ct: &str,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::RequestBuilder {
+fn raw(s: &TestServer, m: Method, path: &str, ct: &str, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
     s.request(m, path).header("content-type", ct).body(body)
 }
 
@@ -98,24 +92,14 @@ async fn missing_or_empty_user_name_is_400() {
     ] {
         let r = s.post("/Users", &body).await;
         r.assert_error(400, Some("invalidValue"));
-        assert!(
-            r.body["detail"].as_str().unwrap().contains("userName"),
-            "{}",
-            r.text
-        );
+        assert!(r.body["detail"].as_str().unwrap().contains("userName"), "{}", r.text);
     }
     let id = s.create_user(min_user("alice@contoso.com")).await;
-    s.put(
-        &format!("/Users/{id}"),
-        &json!({"userame": "alice@contoso.com"}),
-    )
-    .await
-    .assert_error(400, Some("invalidValue"));
+    s.put(&format!("/Users/{id}"), &json!({"userame": "alice@contoso.com"}))
+        .await
+        .assert_error(400, Some("invalidValue"));
     let r = s
-        .patch_ops(
-            &format!("/Users/{id}"),
-            json!([{"op": "remove", "path": "userName"}]),
-        )
+        .patch_ops(&format!("/Users/{id}"), json!([{"op": "remove", "path": "userName"}]))
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(
@@ -146,23 +130,15 @@ async fn bad_filters_are_invalid_filter() {
         r.assert_error(400, Some("invalidFilter"));
     }
     let long = format!("userName eq \"{}\"", "a".repeat(20_000));
-    s.filter("/Users", &long)
-        .await
-        .assert_error(400, Some("invalidFilter"));
+    s.filter("/Users", &long).await.assert_error(400, Some("invalidFilter"));
     let deep = format!("{}userName eq \"a\"{}", "(".repeat(500), ")".repeat(500));
-    s.filter("/Users", &deep)
-        .await
-        .assert_error(400, Some("invalidFilter"));
+    s.filter("/Users", &deep).await.assert_error(400, Some("invalidFilter"));
     // A long `or` chain is refused with a reason (it used to be a 500 past ~400 terms).
     for n in [201, 455] {
         let chain = vec!["id pr"; n].join(" or ");
         let r = s.filter("/Users", &chain).await;
         r.assert_error(400, Some("invalidFilter"));
-        assert!(
-            r.body["detail"].as_str().unwrap().contains("conditions"),
-            "{}",
-            r.text
-        );
+        assert!(r.body["detail"].as_str().unwrap().contains("conditions"), "{}", r.text);
     }
     let ids = (0..80)
         .map(|i| format!("id eq \"{i:032}\""))
@@ -178,9 +154,7 @@ async fn bad_filters_are_invalid_filter() {
     s.get("/Users?startIndex=abc")
         .await
         .assert_error(400, Some("invalidValue"));
-    s.get("/Users?count=1e3")
-        .await
-        .assert_error(400, Some("invalidValue"));
+    s.get("/Users?count=1e3").await.assert_error(400, Some("invalidValue"));
 }
 
 #[tokio::test]
@@ -208,10 +182,7 @@ async fn bad_patch_paths_and_ops() {
         );
     }
     let r = s
-        .patch_ops(
-            &path,
-            json!([{"op": "move", "path": "title", "value": "x"}]),
-        )
+        .patch_ops(&path, json!([{"op": "move", "path": "title", "value": "x"}]))
         .await;
     r.assert_error(400, Some("invalidSyntax"));
     assert!(r.body["detail"].as_str().unwrap().contains("move"));
@@ -225,9 +196,7 @@ async fn bad_patch_paths_and_ops() {
         json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "title"}]}),
         json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": "not an object"}]}),
     ] {
-        s.patch(&path, &body)
-            .await
-            .assert_error(400, Some("invalidSyntax"));
+        s.patch(&path, &body).await.assert_error(400, Some("invalidSyntax"));
     }
     s.patch_ops(&path, json!([{"op": "remove"}]))
         .await
@@ -240,14 +209,14 @@ async fn bad_patch_paths_and_ops() {
         .assert_error(400, Some("tooMany"));
     // A failing op rolls back the ops before it.
     let r = s
-        .patch_ops(&path, json!([{"op": "replace", "path": "title", "value": "set"}, {"op": "replace", "path": "bogus", "value": 1}]))
+        .patch_ops(
+            &path,
+            json!([{"op": "replace", "path": "title", "value": "set"}, {"op": "replace", "path": "bogus", "value": 1}]),
+        )
         .await;
     r.assert_error(400, Some("invalidPath"));
     assert!(r.body["detail"].as_str().unwrap().contains("Operations[1]"));
-    assert!(
-        s.get(&path).await.body.get("title").is_none(),
-        "nothing applied"
-    );
+    assert!(s.get(&path).await.body.get("title").is_none(), "nothing applied");
 }
 
 #[tokio::test]
@@ -262,12 +231,15 @@ async fn read_only_attributes_are_mutability_errors() {
         ("replace", "groups"),
         ("Replace", "ID"),
     ] {
-        let r = s
-            .patch_ops(&path, json!([{"op": op, "path": p, "value": "x"}]))
-            .await;
+        let r = s.patch_ops(&path, json!([{"op": op, "path": p, "value": "x"}])).await;
         r.assert_error(400, Some("mutability"));
     }
-    let r = s.patch_ops(&path, json!([{"op": "replace", "path": format!("{ENTERPRISE}:manager.displayName"), "value": "x"}])).await;
+    let r = s
+        .patch_ops(
+            &path,
+            json!([{"op": "replace", "path": format!("{ENTERPRISE}:manager.displayName"), "value": "x"}]),
+        )
+        .await;
     r.assert_error(400, Some("mutability"));
     // Read-only keys inside a pathless value or a PUT body are ignored, as clients echo them.
     let r = s
@@ -298,23 +270,15 @@ async fn oversized_and_too_deep_bodies() {
     for _ in 0..40 {
         deep = json!([deep]);
     }
-    let r = s
-        .post("/Users", &json!({"userName": "deep@x.com", "x": deep}))
-        .await;
+    let r = s.post("/Users", &json!({"userName": "deep@x.com", "x": deep})).await;
     r.assert_error(400, Some("invalidSyntax"));
-    assert!(
-        r.body["detail"].as_str().unwrap().contains("deep"),
-        "{}",
-        r.text
-    );
+    assert!(r.body["detail"].as_str().unwrap().contains("deep"), "{}", r.text);
     // Nesting just inside the limit is fine (and the unknown key ignored).
     let mut ok = json!("leaf");
     for _ in 0..20 {
         ok = json!([ok]);
     }
-    let r = s
-        .post("/Users", &json!({"userName": "ok@x.com", "x": ok}))
-        .await;
+    let r = s.post("/Users", &json!({"userName": "ok@x.com", "x": ok})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     s.get("/Users").await.assert_list(1);
 }
@@ -328,14 +292,7 @@ async fn wrong_content_type_is_415() {
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ] {
-        let r = send(raw(
-            &s,
-            Method::POST,
-            "/Users",
-            ct,
-            min_user("a@x.com").to_string(),
-        ))
-        .await;
+        let r = send(raw(&s, Method::POST, "/Users", ct, min_user("a@x.com").to_string())).await;
         r.assert_error(415, None);
     }
     s.get("/Users").await.assert_list(0);
@@ -373,14 +330,7 @@ async fn discovery_endpoints_are_read_only() {
         }
         assert_eq!(s.get(path).await.status, 200, "GET {path}");
     }
-    let r = send(raw(
-        &s,
-        Method::DELETE,
-        "/Users",
-        "application/scim+json",
-        "",
-    ))
-    .await;
+    let r = send(raw(&s, Method::DELETE, "/Users", "application/scim+json", "")).await;
     r.assert_error(405, None);
     assert_eq!(r.headers["allow"], "GET, POST");
     let r = s.get("/Users/.search").await;
@@ -394,12 +344,9 @@ async fn unknown_ids_and_endpoints_are_404() {
         let p = format!("/{kind}/00000000-0000-0000-0000-000000000000");
         s.get(&p).await.assert_error(404, None);
         s.delete(&p).await.assert_error(404, None);
-        s.patch_ops(
-            &p,
-            json!([{"op": "replace", "path": "displayName", "value": "x"}]),
-        )
-        .await
-        .assert_error(404, None);
+        s.patch_ops(&p, json!([{"op": "replace", "path": "displayName", "value": "x"}]))
+            .await
+            .assert_error(404, None);
         s.put(&p, &json!({"userName": "x", "displayName": "x"}))
             .await
             .assert_error(404, None);
@@ -411,203 +358,4 @@ async fn unknown_ids_and_endpoints_are_404() {
     s.get("/Users/a/b").await.assert_error(404, None);
     s.get("/Schemas/urn:nope").await.assert_error(404, None);
     s.get("/ResourceTypes/Widget").await.assert_error(404, None);
-}
-
-#[tokio::test]
-async fn bad_tokens_are_401_and_reveal_nothing() {
-    let s = TestServer::start().await;
-    s.create_user(min_user("alice@contoso.com")).await;
-    let (other_base, other_token) = s.other_tenant("globex").await;
-    let users = format!("{}/Users", s.base);
-    let ghost = format!("{}/scim/v2/ghost/Users", s.root);
-    let cases = [
-        s.client.get(&users),
-        s.client.get(&users).bearer_auth("wrong"),
-        s.client.get(&users).bearer_auth(format!("{}x", s.token)),
-        s.client
-            .get(&users)
-            .header("authorization", format!("Token {}", s.token)),
-        s.client.get(&users).bearer_auth(&other_token),
-        s.client.get(&ghost).bearer_auth(&s.token),
-        s.client.get(&ghost).bearer_auth("wrong"),
-        s.client
-            .post(&users)
-            .bearer_auth(&other_token)
-            .header("content-type", "application/scim+json")
-            .body("{"),
-        s.client
-            .delete(format!("{other_base}/Users/x"))
-            .bearer_auth(&s.token),
-    ];
-    let mut details = std::collections::HashSet::new();
-    for rb in cases {
-        let r = send(rb).await;
-        r.assert_error(401, None);
-        details.insert(r.text.clone());
-        assert!(
-            !r.text.contains("alice") && !r.text.contains("globex") && !r.text.contains("ghost"),
-            "{}",
-            r.text
-        );
-    }
-    assert_eq!(
-        details.len(),
-        1,
-        "every 401 is the same, so it tells nothing apart: {details:?}"
-    );
-    // The scheme name is case-insensitive.
-    let r = send(
-        s.client
-            .get(&users)
-            .header("authorization", format!("bearer {}", s.token)),
-    )
-    .await;
-    assert_eq!(r.status, 200);
-}
-
-#[tokio::test]
-async fn no_user_agent_flags_trailing_slash_and_double_slash_are_served() {
-    let s = TestServer::start().await;
-    // reqwest sends no User-Agent unless told to, as Entra may.
-    let id = s.create_user(entra_user("alice@contoso.com")).await;
-    let r = s.get("/Users?aadOptscim062020").await;
-    r.assert_list(1);
-    let r = s
-        .get(&format!(
-            "/Users?aadOptscim062020&filter={}",
-            enc("userName eq \"alice@contoso.com\"")
-        ))
-        .await;
-    r.assert_list(1);
-    let r = s
-        .get("/Users?AzureAdScimPatch2017&unknownParam=1&filter=userName+eq+%22nobody%22")
-        .await;
-    r.assert_list(0);
-    let r = s
-        .patch_ops(
-            &format!("/Users/{id}?aadOptscim062020"),
-            json!([{"op": "replace", "path": "title", "value": "T"}]),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let r = s
-        .post("/Users?aadOptscim062020", &min_user("bob@contoso.com"))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    for p in [
-        "/Users/",
-        "//Users",
-        "//Users/",
-        "/Users?",
-        "/Users/?filter=userName+eq+%22alice%40contoso.com%22",
-    ] {
-        let r = s.get(p).await;
-        assert_eq!(r.status, 200, "{p}: {}", r.text);
-        assert!(r.body["totalResults"].as_u64().is_some());
-    }
-    assert_eq!(s.get(&format!("/Users/{id}/")).await.body["id"], json!(id));
-    assert_eq!(s.get(&format!("//Users//{id}")).await.body["id"], json!(id));
-    assert_eq!(
-        s.get("/users").await.status,
-        200,
-        "endpoint names are case-insensitive"
-    );
-    assert_eq!(
-        s.get("/serviceConfiguration").await.status,
-        200,
-        "the Postman suite's name"
-    );
-    // A tenant URL with a trailing slash, as admins paste it.
-    let r = send(s.client.get(format!("{}/", s.base)).bearer_auth(&s.token)).await;
-    r.assert_error(404, None);
-    assert!(
-        r.body["detail"].as_str().unwrap().contains("/Users"),
-        "detail says where to go"
-    );
-}
-
-#[tokio::test]
-async fn no_request_yields_a_500() {
-    let s = TestServer::start().await;
-    let u = s.create_user(entra_user("alice@contoso.com")).await;
-    let g = s.create_group(entra_group("Sales")).await;
-    let weird_filters = [
-        "userName eq \"\u{0}\"",
-        "userName eq \"'; DROP TABLE resources; --\"",
-        "userName co \"%\"",
-        "userName sw \"_\"",
-        "emails[value co \"\\\\\"]",
-        "id eq \"🙂\"",
-        "meta.created gt \"9999-12-31T23:59:59Z\"",
-        "meta.resourceType eq \"User\"",
-        "active eq null",
-        "urn:x:y eq 1",
-        "name.givenName gt 5",
-        "members pr",
-    ];
-    for f in weird_filters {
-        for ep in ["/Users", "/Groups"] {
-            let r = s.filter(ep, f).await;
-            assert!(r.status.as_u16() < 500, "{ep} {f}: {} {}", r.status, r.text);
-        }
-    }
-    let weird_ops = [
-        json!([{"op": "add", "path": "emails", "value": [null, 5, "x", {"value": null}]}]),
-        json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": {"nested": true}}]),
-        json!([{"op": "add", "path": "addresses", "value": "Main St"}]),
-        json!([{"op": "add", "path": "roles", "value": {"value": ["a"]}}]),
-        json!([{"op": "replace", "path": "name", "value": [1, 2]}]),
-        json!([{"op": "replace", "value": {"": "x", "urn:": 1, "name.": "y"}}]),
-        json!([{"op": "add", "path": "urn:x:y:z:User:a.b.c", "value": 1}]),
-        json!([{"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": 5}]),
-        json!([{"op": "remove", "path": "emails[value pr]"}]),
-        json!([{"op": "replace", "path": "members", "value": [{"value": u}]}]),
-    ];
-    for ops in weird_ops {
-        for p in [format!("/Users/{u}"), format!("/Groups/{g}")] {
-            let r = s.patch_ops(&p, ops.clone()).await;
-            assert!(
-                r.status.as_u16() < 500,
-                "{p} {ops}: {} {}",
-                r.status,
-                r.text
-            );
-        }
-    }
-    let r = s
-        .patch_ops(
-            &format!("/Groups/{g}"),
-            json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]),
-        )
-        .await;
-    assert!(r.status.as_u16() < 500, "{}", r.text);
-    for q in [
-        "startIndex=99999999999999999999",
-        "count=99999999999",
-        "sortBy=emails",
-        "sortBy=meta",
-        "attributes=%5B",
-        "excludedAttributes=a..b",
-    ] {
-        let r = s.get(&format!("/Users?{q}")).await;
-        assert!(r.status.as_u16() < 500, "{q}: {} {}", r.status, r.text);
-    }
-    for p in [
-        "/Users/%00",
-        "/Users/..%2F..",
-        "/Users/%FF",
-        &format!("/Users/{}", "a".repeat(5000)),
-    ] {
-        let r = s.get(p).await;
-        assert!(r.status.as_u16() < 500, "{p}: {} {}", r.status, r.text);
-    }
-    let r = s.post("/Bulk", &json!({"Operations": []})).await;
-    assert_eq!(
-        r.status, 501,
-        "bulk is not implemented, and says so: {}",
-        r.text
-    );
-    assert!(r.content_type().starts_with("application/scim+json"));
-    // The server still works afterwards.
-    assert_eq!(s.get(&format!("/Users/{u}")).await.status, 200);
 }

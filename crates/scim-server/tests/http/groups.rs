@@ -4,16 +4,12 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::entra_rules::member_ids;
 use crate::harness::*;
 
 async fn users(s: &TestServer, n: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        out.push(
-            s.create_user(min_user(&format!("member{i:03}@contoso.com")))
-                .await,
-        );
+        out.push(s.create_user(min_user(&format!("member{i:03}@contoso.com"))).await);
     }
     out
 }
@@ -42,11 +38,7 @@ async fn create_without_members_and_read_with_excluded_members() {
         json!(["urn:ietf:params:scim:schemas:core:2.0:Group"]),
         "unknown ADSCIM URI ignored"
     );
-    assert!(
-        r.body["members"].as_array().is_none_or(|m| m.is_empty()),
-        "{}",
-        r.text
-    );
+    assert!(r.body["members"].as_array().is_none_or(|m| m.is_empty()), "{}", r.text);
     let g = r.body["id"].as_str().unwrap().to_string();
     assert!(
         r.headers["location"]
@@ -62,9 +54,7 @@ async fn create_without_members_and_read_with_excluded_members() {
         json!([{"op": "Add", "path": "members", "value": [{"value": u[0]}]}]),
     )
     .await;
-    let r = s
-        .get(&format!("/Groups/{g}?excludedAttributes=members"))
-        .await;
+    let r = s.get(&format!("/Groups/{g}?excludedAttributes=members")).await;
     assert_eq!(r.status, 200);
     assert!(r.body.get("members").is_none(), "{}", r.text);
     assert_eq!(r.body["displayName"], "Sales");
@@ -94,19 +84,10 @@ async fn add_two_members_in_one_op_then_remove_one_by_value_array() {
         json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": u[0]}, {"value": u[1], "display": "VP"}]}]),
     )
     .await;
-    assert_eq!(
-        member_ids(&r.body),
-        u,
-        "the PATCH response carries the members"
-    );
-    assert_eq!(
-        r.body["members"][1]["display"], "VP",
-        "member display is echoed"
-    );
+    assert_eq!(member_ids(&r.body), u, "the PATCH response carries the members");
+    assert_eq!(r.body["members"][1]["display"], "VP", "member display is echoed");
     assert!(
-        r.body["members"][0]
-            .get("$ref")
-            .is_none_or(|v| !v.is_null()),
+        r.body["members"][0].get("$ref").is_none_or(|v| !v.is_null()),
         "no null $ref: {}",
         r.text
     );
@@ -125,11 +106,7 @@ async fn add_two_members_in_one_op_then_remove_one_by_value_array() {
         json!([{"op": "Remove", "path": "members", "value": [{"$ref": null, "value": u[0]}]}]),
     )
     .await;
-    assert_eq!(
-        member_ids(&r.body),
-        vec![u[1].clone()],
-        "the other member stays"
-    );
+    assert_eq!(member_ids(&r.body), vec![u[1].clone()], "the other member stays");
     assert_eq!(members_of(&s, &g).await, vec![u[1].clone()]);
     // Removing someone who is not a member changes nothing.
     ok_patch(
@@ -147,12 +124,7 @@ async fn remove_via_value_filter_path_and_remove_all() {
     let u = users(&s, 4).await;
     let g = s.create_group(entra_group("Sales")).await;
     let all: Vec<Value> = u.iter().map(|id| json!({"value": id})).collect();
-    ok_patch(
-        &s,
-        &g,
-        json!([{"op": "add", "path": "members", "value": all}]),
-    )
-    .await;
+    ok_patch(&s, &g, json!([{"op": "add", "path": "members", "value": all}])).await;
     ok_patch(
         &s,
         &g,
@@ -246,15 +218,10 @@ async fn rename_group_and_filter_by_new_name() {
     .await;
     assert_eq!(r.body["displayName"], "Sales EMEA");
     assert_eq!(
-        s.filter_ids("/Groups", "displayName eq \"Sales EMEA\"")
-            .await,
+        s.filter_ids("/Groups", "displayName eq \"Sales EMEA\"").await,
         vec![g.clone()]
     );
-    assert!(
-        s.filter_ids("/Groups", "displayName eq \"Sales\"")
-            .await
-            .is_empty()
-    );
+    assert!(s.filter_ids("/Groups", "displayName eq \"Sales\"").await.is_empty());
     // The old name is free again (ory/polis#3559).
     s.create_group(entra_group("Sales")).await;
     // Renaming onto another group's name (any case) conflicts.
@@ -275,9 +242,7 @@ async fn duplicate_display_name_is_409() {
     r.assert_error(409, Some("uniqueness"));
     let r = s.post("/Groups", &entra_group("sALES")).await;
     r.assert_error(409, Some("uniqueness"));
-    s.filter("/Groups", "displayName eq \"Sales\"")
-        .await
-        .assert_list(1);
+    s.filter("/Groups", "displayName eq \"Sales\"").await.assert_list(1);
     let r = s
         .post(
             "/Groups",
@@ -329,16 +294,8 @@ async fn one_hundred_members_in_one_patch() {
     let s = TestServer::start().await;
     let u = users(&s, 100).await;
     let g = s.create_group(entra_group("Everyone")).await;
-    let value: Vec<Value> = u
-        .iter()
-        .map(|id| json!({"$ref": null, "value": id}))
-        .collect();
-    let r = ok_patch(
-        &s,
-        &g,
-        json!([{"op": "Add", "path": "members", "value": value}]),
-    )
-    .await;
+    let value: Vec<Value> = u.iter().map(|id| json!({"$ref": null, "value": id})).collect();
+    let r = ok_patch(&s, &g, json!([{"op": "Add", "path": "members", "value": value}])).await;
     assert_eq!(
         r.body["members"].as_array().map(Vec::len),
         Some(100),
@@ -356,12 +313,7 @@ async fn one_hundred_members_in_one_patch() {
     );
     // Removing 50 in one op leaves the other 50.
     let half: Vec<Value> = u[..50].iter().map(|id| json!({"value": id})).collect();
-    let r = ok_patch(
-        &s,
-        &g,
-        json!([{"op": "Remove", "path": "members", "value": half}]),
-    )
-    .await;
+    let r = ok_patch(&s, &g, json!([{"op": "Remove", "path": "members", "value": half}])).await;
     assert_eq!(r.body["members"].as_array().map(Vec::len), Some(50));
     assert!(!members_of(&s, &g).await.contains(&u[0]));
 }
@@ -382,7 +334,8 @@ async fn group_patch_answers_200_with_group_or_204_when_minimal() {
     assert!(r.headers.get("etag").is_some());
     assert_eq!(member_ids(&r.body), u);
 
-    let ops = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "displayName", "value": "Sales 2"}]});
+    let ops =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "displayName", "value": "Sales 2"}]});
     let r = send(
         s.request(Method::PATCH, &format!("/Groups/{g}"))
             .header("content-type", "application/scim+json")
@@ -416,12 +369,7 @@ async fn validator_member_shapes_bare_string_and_extra_keys() {
     let u = users(&s, 2).await;
     let g = s.create_group(entra_group("Validators")).await;
     // The validator adds members with a bare string value and stray keys.
-    ok_patch(
-        &s,
-        &g,
-        json!([{"op": "add", "path": "members", "value": u[0]}]),
-    )
-    .await;
+    ok_patch(&s, &g, json!([{"op": "add", "path": "members", "value": u[0]}])).await;
     ok_patch(
         &s,
         &g,

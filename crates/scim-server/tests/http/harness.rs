@@ -36,9 +36,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/scimd.db", dir.path().display());
         let store = scim_store::open(&url, &Default::default()).expect("open store");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let root = format!("http://{addr}");
         let config = ServerConfig::new(&root);
@@ -88,9 +86,7 @@ impl TestServer {
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token);
         if let Some(b) = body {
-            rb = rb
-                .header("content-type", "application/scim+json")
-                .body(b.to_string());
+            rb = rb.header("content-type", "application/scim+json").body(b.to_string());
         }
         Resp::from(rb.send().await.expect("request")).await
     }
@@ -132,8 +128,7 @@ impl TestServer {
     /// `GET /Users?filter=…` (or `/Groups`) with the filter form-encoded the way Entra
     /// sends it: space as `+`, quotes as `%22`.
     pub async fn filter(&self, endpoint: &str, filter: &str) -> Resp {
-        self.get(&format!("{endpoint}?filter={}", enc(filter)))
-            .await
+        self.get(&format!("{endpoint}?filter={}", enc(filter))).await
     }
 
     /// The ids in a ListResponse from `filter`.
@@ -252,6 +247,14 @@ pub fn entra_user(user_name: &str) -> Value {
         "meta": {"resourceType": "User"},
         "roles": []
     })
+}
+
+/// The member ids of a rendered group, in the order returned.
+pub fn member_ids(group: &Value) -> Vec<String> {
+    group["members"]
+        .as_array()
+        .map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 /// The smallest valid user.

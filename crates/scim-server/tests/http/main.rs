@@ -4,8 +4,11 @@
 mod harness;
 
 mod basics;
+mod entra_quirks;
 mod entra_rules;
 mod errors;
 mod groups;
+mod patch_extras;
 mod patch_shapes;
 mod queries;
+mod transport;

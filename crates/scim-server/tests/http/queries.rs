@@ -24,18 +24,11 @@ async fn pagination_over_twelve_users() {
         let r = s.get(&format!("/Users?startIndex={start}&count=5")).await;
         let items = r.assert_list(12);
         assert_eq!(items.len(), want, "startIndex={start}");
-        assert_eq!(
-            r.body["startIndex"],
-            json!(start),
-            "startIndex echoed as an integer"
-        );
+        assert_eq!(r.body["startIndex"], json!(start), "startIndex echoed as an integer");
         assert_eq!(r.body["itemsPerPage"], json!(want));
         seen.extend(r.ids());
     }
-    assert_eq!(
-        seen, ids,
-        "pages are disjoint, complete and in a stable order"
-    );
+    assert_eq!(seen, ids, "pages are disjoint, complete and in a stable order");
     // Past the end: an empty page with the right total.
     let r = s.get("/Users?startIndex=13&count=5").await;
     assert!(r.assert_list(12).is_empty());
@@ -81,9 +74,7 @@ async fn sort_by_and_sort_order() {
         by(&["alice@x.com", "bob@x.com", "carol@x.com"])
     );
     assert_eq!(
-        s.get("/Users?sortBy=userName&sortOrder=descending")
-            .await
-            .ids(),
+        s.get("/Users?sortBy=userName&sortOrder=descending").await.ids(),
         by(&["carol@x.com", "bob@x.com", "alice@x.com"])
     );
     assert_eq!(
@@ -91,9 +82,7 @@ async fn sort_by_and_sort_order() {
         by(&["alice@x.com", "bob@x.com", "carol@x.com"])
     );
     assert_eq!(
-        s.get("/Users?SORTBY=Name.FamilyName&sortOrder=DESCENDING")
-            .await
-            .ids(),
+        s.get("/Users?SORTBY=Name.FamilyName&sortOrder=DESCENDING").await.ids(),
         by(&["carol@x.com", "bob@x.com", "alice@x.com"])
     );
     assert_eq!(
@@ -125,23 +114,16 @@ async fn attributes_and_excluded_attributes() {
     let u = &r.assert_list(1)[0];
     assert_eq!(keys(u), ["emails", "id", "schemas", "userName"], "{u}");
     let r = s
-        .get(&format!(
-            "/Users/{id}?attributes=USERNAME,name.givenName,emails.value"
-        ))
+        .get(&format!("/Users/{id}?attributes=USERNAME,name.givenName,emails.value"))
         .await;
     assert_eq!(r.body["userName"], "alice@contoso.com");
     assert_eq!(r.body["name"], json!({"givenName": "Alice"}));
     assert_eq!(r.body["emails"], json!([{"value": "alice@contoso.com"}]));
     assert!(r.body.get("displayName").is_none());
-    let r = s
-        .get(&format!("/Users/{id}?attributes={ENTERPRISE}:department"))
-        .await;
+    let r = s.get(&format!("/Users/{id}?attributes={ENTERPRISE}:department")).await;
     assert_eq!(r.body[ENTERPRISE], json!({"department": "Sales"}));
     let r = s
-        .get(&format!(
-            "/Users/{id}?attributes={}",
-            enc("emails[type eq \"work\"]")
-        ))
+        .get(&format!("/Users/{id}?attributes={}", enc("emails[type eq \"work\"]")))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["emails"][0]["value"], "alice@contoso.com");
@@ -157,9 +139,7 @@ async fn attributes_and_excluded_attributes() {
         json!({"formatted": "Alice Example", "familyName": "Example"})
     );
     assert_eq!(r.body["userName"], "alice@contoso.com");
-    let r = s
-        .get(&format!("/Users/{id}?excludedAttributes=id,schemas"))
-        .await;
+    let r = s.get(&format!("/Users/{id}?excludedAttributes=id,schemas")).await;
     assert_eq!(r.body["id"], json!(id), "id can't be excluded");
     // On POST /Users/.search, with arrays and numbers in the body.
     let r = s
@@ -173,10 +153,7 @@ async fn attributes_and_excluded_attributes() {
     let u = &r.assert_list(1)[0];
     assert_eq!(keys(u), ["active", "id", "schemas", "userName"], "{u}");
     let r = s
-        .post(
-            "/Users/.Search",
-            &json!({"excludedAttributes": "emails,addresses"}),
-        )
+        .post("/Users/.Search", &json!({"excludedAttributes": "emails,addresses"}))
         .await;
     let u = &r.assert_list(1)[0];
     assert!(u.get("emails").is_none() && u.get("addresses").is_none());
@@ -186,9 +163,7 @@ async fn attributes_and_excluded_attributes() {
     let r = s.post("/.search", &json!({"attributes": ["id"]})).await;
     assert_eq!(r.assert_list(2).len(), 2);
     // On the create response too.
-    let r = s
-        .post("/Users?attributes=userName", &min_user("bob@contoso.com"))
-        .await;
+    let r = s.post("/Users?attributes=userName", &min_user("bob@contoso.com")).await;
     assert_eq!(r.status, 201);
     assert_eq!(keys(&r.body), ["id", "schemas", "userName"]);
 }
@@ -196,18 +171,24 @@ async fn attributes_and_excluded_attributes() {
 /// Three users for the operator tests; returns (alice, bob, carol).
 async fn trio(s: &TestServer) -> (String, String, String) {
     let a = s
-        .create_user(json!({"userName": "alice@contoso.com", "title": "Engineer", "nickName": "Al", "active": true,
+        .create_user(
+            json!({"userName": "alice@contoso.com", "title": "Engineer", "nickName": "Al", "active": true,
             "name": {"familyName": "Anderson"}, "displayName": "Alice",
             "emails": [{"type": "work", "value": "alice@contoso.com"}],
-            ENTERPRISE: {"department": "Sales"}}))
+            ENTERPRISE: {"department": "Sales"}}),
+        )
         .await;
     let b = s
-        .create_user(json!({"userName": "bob@example.org", "title": "Manager", "active": "True", "name": {"familyName": "Brown"},
-            "emails": [{"type": "home", "value": "bob@contoso.com"}, {"type": "work", "value": "bob@example.org"}]}))
+        .create_user(
+            json!({"userName": "bob@example.org", "title": "Manager", "active": "True", "name": {"familyName": "Brown"},
+            "emails": [{"type": "home", "value": "bob@contoso.com"}, {"type": "work", "value": "bob@example.org"}]}),
+        )
         .await;
     let c = s
-        .create_user(json!({"userName": "carol@contoso.com", "title": "Engineer II", "active": false,
-            "name": {"familyName": "Clark"}, "emails": [{"type": "work", "value": "carol@contoso.com"}]}))
+        .create_user(
+            json!({"userName": "carol@contoso.com", "title": "Engineer II", "active": false,
+            "name": {"familyName": "Clark"}, "emails": [{"type": "work", "value": "carol@contoso.com"}]}),
+        )
         .await;
     (a, b, c)
 }
@@ -236,12 +217,7 @@ async fn every_filter_operator() {
     expect(&s, "nickName pr", &[&a]).await;
     expect(&s, "name pr", &[&a, &b, &c]).await;
     expect(&s, "not (nickName pr)", &[&b, &c]).await;
-    expect(
-        &s,
-        "title eq \"Engineer\" or title eq \"Manager\"",
-        &[&a, &b],
-    )
-    .await;
+    expect(&s, "title eq \"Engineer\" or title eq \"Manager\"", &[&a, &b]).await;
     expect(&s, "userName co \"contoso\" and active eq true", &[&a]).await;
     expect(&s, "active eq false", &[&c]).await;
     expect(
@@ -257,38 +233,18 @@ async fn every_filter_operator() {
     )
     .await;
     // Value paths: the conditions hold on one element.
-    expect(
-        &s,
-        "emails[type eq \"work\" and value co \"contoso\"]",
-        &[&a, &c],
-    )
-    .await;
+    expect(&s, "emails[type eq \"work\" and value co \"contoso\"]", &[&a, &c]).await;
     expect(&s, "emails[type eq \"home\"]", &[&b]).await;
     // …on the same element: bob's contoso address is his home one, not his work one.
-    expect(
-        &s,
-        "emails[type eq \"work\"].value eq \"bob@contoso.com\"",
-        &[],
-    )
-    .await;
-    expect(
-        &s,
-        "emails[type eq \"home\" and value eq \"bob@example.org\"]",
-        &[],
-    )
-    .await;
+    expect(&s, "emails[type eq \"work\"].value eq \"bob@contoso.com\"", &[]).await;
+    expect(&s, "emails[type eq \"home\" and value eq \"bob@example.org\"]", &[]).await;
     expect(
         &s,
         "emails.type eq \"home\" and emails.value eq \"bob@example.org\"",
         &[&b],
     )
     .await;
-    expect(
-        &s,
-        "emails[type eq \"work\"].value ew \"example.org\"",
-        &[&b],
-    )
-    .await;
+    expect(&s, "emails[type eq \"work\"].value ew \"example.org\"", &[&b]).await;
     expect(&s, "emails.value co \"contoso\"", &[&a, &b, &c]).await;
     expect(&s, "emails co \"example\"", &[&b]).await;
     expect(&s, &format!("{ENTERPRISE}:department eq \"sales\""), &[&a]).await;
@@ -300,12 +256,7 @@ async fn every_filter_operator() {
         &[&a, &b, &c],
     )
     .await;
-    expect(
-        &s,
-        "meta.Created gt 2015-10-10T14:38:21.8617979-07:00",
-        &[&a, &b, &c],
-    )
-    .await;
+    expect(&s, "meta.Created gt 2015-10-10T14:38:21.8617979-07:00", &[&a, &b, &c]).await;
     expect(&s, "meta.created lt \"2015-10-10T14:38:21Z\"", &[]).await;
     let created = s.get(&format!("/Users/{c}")).await.body["meta"]["created"]
         .as_str()
@@ -335,19 +286,9 @@ async fn attribute_names_and_operators_are_case_insensitive() {
     expect(&s, "USERNAME SW \"A\"", &[&a]).await;
     expect(&s, "Name.FamilyName Eq \"anderson\"", &[&a]).await;
     expect(&s, "DisplayName eq \"ALICE\"", &[&a]).await;
-    expect(
-        &s,
-        "Emails.Value CO \"example\" Or TITLE Eq \"engineer ii\"",
-        &[&b, &c],
-    )
-    .await;
+    expect(&s, "Emails.Value CO \"example\" Or TITLE Eq \"engineer ii\"", &[&b, &c]).await;
     expect(&s, "NOT (Active EQ True) AND title PR", &[&c]).await;
-    expect(
-        &s,
-        "EMAILS[TYPE EQ \"WORK\"].VALUE EQ \"Carol@Contoso.com\"",
-        &[&c],
-    )
-    .await;
+    expect(&s, "EMAILS[TYPE EQ \"WORK\"].VALUE EQ \"Carol@Contoso.com\"", &[&c]).await;
     expect(
         &s,
         &format!("{}:Department eq \"Sales\"", ENTERPRISE.to_uppercase()),
@@ -355,10 +296,14 @@ async fn attribute_names_and_operators_are_case_insensitive() {
     )
     .await;
     // The Postman suite's mixed filter.
-    s.create_user(json!({"userName": "emp1", "name": {"familyName": "Employee"}, "emails": [{"value": "e1@example.com"}]}))
-        .await;
-    s.create_user(json!({"userName": "emp2", "name": {"familyName": "Employee"}, "emails": [{"value": "e2@example.net"}]}))
-        .await;
+    s.create_user(
+        json!({"userName": "emp1", "name": {"familyName": "Employee"}, "emails": [{"value": "e1@example.com"}]}),
+    )
+    .await;
+    s.create_user(
+        json!({"userName": "emp2", "name": {"familyName": "Employee"}, "emails": [{"value": "e2@example.net"}]}),
+    )
+    .await;
     let hits = s
         .filter_ids(
             "/Users",
@@ -368,10 +313,7 @@ async fn attribute_names_and_operators_are_case_insensitive() {
     assert_eq!(hits.len(), 1);
     // Query parameter names are case-insensitive too.
     let r = s
-        .get(&format!(
-            "/Users?FILTER={}&Count=1",
-            enc("userName sw \"emp\"")
-        ))
+        .get(&format!("/Users?FILTER={}&Count=1", enc("userName sw \"emp\"")))
         .await;
     assert_eq!(r.assert_list(2).len(), 1);
 }
@@ -383,19 +325,13 @@ async fn etag_if_match_and_if_none_match() {
     let path = format!("/Users/{id}");
     let g = s.get(&path).await;
     let v1 = g.headers["etag"].to_str().unwrap().to_string();
-    assert_eq!(
-        g.body["meta"]["version"],
-        json!(v1),
-        "meta.version is the ETag"
-    );
+    assert_eq!(g.body["meta"]["version"], json!(v1), "meta.version is the ETag");
 
     let patch_body = |title: &str| json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": title}]});
     let with = |m: Method, h: &str, v: &str, body: Option<Value>| {
         let mut rb = s.request(m, &path).header(h, v);
         if let Some(b) = body {
-            rb = rb
-                .header("content-type", "application/scim+json")
-                .body(b.to_string());
+            rb = rb.header("content-type", "application/scim+json").body(b.to_string());
         }
         send(rb)
     };
@@ -406,30 +342,16 @@ async fn etag_if_match_and_if_none_match() {
     with(Method::PATCH, "if-match", &v1, Some(patch_body("B")))
         .await
         .assert_error(412, None);
-    with(
-        Method::PUT,
-        "if-match",
-        &v1,
-        Some(min_user("alice@contoso.com")),
-    )
-    .await
-    .assert_error(412, None);
+    with(Method::PUT, "if-match", &v1, Some(min_user("alice@contoso.com")))
+        .await
+        .assert_error(412, None);
     with(Method::DELETE, "if-match", &v1, None)
         .await
         .assert_error(412, None);
-    with(
-        Method::PATCH,
-        "if-match",
-        "\"garbage\"",
-        Some(patch_body("B")),
-    )
-    .await
-    .assert_error(412, None);
-    assert_eq!(
-        s.get(&path).await.body["title"],
-        "A",
-        "rejected writes changed nothing"
-    );
+    with(Method::PATCH, "if-match", "\"garbage\"", Some(patch_body("B")))
+        .await
+        .assert_error(412, None);
+    assert_eq!(s.get(&path).await.body["title"], "A", "rejected writes changed nothing");
     let r = with(Method::PATCH, "if-match", "*", Some(patch_body("C"))).await;
     assert_eq!(r.status, 200);
     let v3 = r.headers["etag"].to_str().unwrap().to_string();
@@ -450,11 +372,7 @@ async fn case_variant_user_name_is_409_on_post_put_and_patch() {
     let s = TestServer::start().await;
     s.create_user(min_user("alice@contoso.com")).await;
     let bob = s.create_user(min_user("bob@contoso.com")).await;
-    for name in [
-        "alice@contoso.com",
-        "ALICE@CONTOSO.COM",
-        "Alice@Contoso.Com",
-    ] {
+    for name in ["alice@contoso.com", "ALICE@CONTOSO.COM", "Alice@Contoso.Com"] {
         let r = s.post("/Users", &min_user(name)).await;
         r.assert_error(409, Some("uniqueness"));
     }

@@ -78,7 +78,7 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    tune(&conn)?;
+    tune(conn)?;
     // Checkpoint less often: a page rewritten by many commits is copied back once.
     conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     conn.set_prepared_statement_cache_capacity(128);

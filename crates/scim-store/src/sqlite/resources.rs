@@ -10,9 +10,9 @@ use scim_core::index::{IndexEntry, IndexValue};
 use scim_core::normalize::Member;
 use scim_core::patch::MemberOp;
 use scim_core::ports::{Page, Query, ResourceStore, SortKey, TenantId, UpdateFn};
+use scim_core::resolve::{Column, RFilter, Target};
 use scim_core::resource::{Prepared, StoredResource};
 use scim_core::{CoreError, ResourceKind};
-use scim_core::resolve::{Column, RFilter, Target};
 use scim_proto::{CompareOp, SortOrder};
 
 use super::sql::{SqlBuf, compile, sql_value};
@@ -66,7 +66,8 @@ fn load(conn: &Connection, tenant: TenantId, kind: ResourceKind, id: &str) -> Re
 
 fn insert_index(conn: &Connection, tenant: TenantId, kind: ResourceKind, seq: i64, rows: &[&IndexEntry]) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
-        let mut sql = String::from("INSERT OR REPLACE INTO value_index (res, path, ord, tenant_id, rtype, val) VALUES ");
+        let mut sql =
+            String::from("INSERT OR REPLACE INTO value_index (res, path, ord, tenant_id, rtype, val) VALUES ");
         let mut params: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 6);
         for (i, e) in chunk.iter().enumerate() {
             if i > 0 {
@@ -94,9 +95,19 @@ fn bump_count(conn: &Connection, tenant: TenantId, kind: ResourceKind, delta: i6
     Ok(())
 }
 
-fn journal(conn: &Connection, tenant: TenantId, kind: ResourceKind, id: &str, op: &str, version: i64, at: &str) -> Result<()> {
-    conn.prepare_cached("INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![tenant, kind.code(), id, op, version, at])?;
+fn journal(
+    conn: &Connection,
+    tenant: TenantId,
+    kind: ResourceKind,
+    id: &str,
+    op: &str,
+    version: i64,
+    at: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![tenant, kind.code(), id, op, version, at])?;
     Ok(())
 }
 
@@ -127,7 +138,8 @@ fn remove_members(conn: &Connection, group_seq: i64, ids: &[String]) -> Result<(
             sql.push_str(if i == 0 { "?" } else { ",?" });
         }
         sql.push(')');
-        let params = std::iter::once(SqlValue::Integer(group_seq)).chain(chunk.iter().map(|s| SqlValue::Text(s.clone())));
+        let params =
+            std::iter::once(SqlValue::Integer(group_seq)).chain(chunk.iter().map(|s| SqlValue::Text(s.clone())));
         conn.prepare_cached(&sql)?.execute(params_from_iter(params))?;
     }
     Ok(())
@@ -139,10 +151,12 @@ fn apply_member_ops(conn: &Connection, tenant: TenantId, group_seq: i64, ops: &[
             MemberOp::Add(list) => add_members(conn, tenant, group_seq, list)?,
             MemberOp::Remove(ids) => remove_members(conn, group_seq, ids)?,
             MemberOp::RemoveAll => {
-                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?.execute([group_seq])?;
+                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
+                    .execute([group_seq])?;
             }
             MemberOp::Replace(list) => {
-                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?.execute([group_seq])?;
+                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
+                    .execute([group_seq])?;
                 add_members(conn, tenant, group_seq, list)?;
             }
         }
@@ -161,7 +175,14 @@ fn entry_key(e: &IndexEntry) -> (String, u32, String) {
 }
 
 /// Writes only the index rows that changed.
-fn diff_index(conn: &Connection, tenant: TenantId, kind: ResourceKind, seq: i64, old: &[IndexEntry], new: &[IndexEntry]) -> Result<()> {
+fn diff_index(
+    conn: &Connection,
+    tenant: TenantId,
+    kind: ResourceKind,
+    seq: i64,
+    old: &[IndexEntry],
+    new: &[IndexEntry],
+) -> Result<()> {
     let old_keys: HashSet<_> = old.iter().map(entry_key).collect();
     let new_slots: HashSet<(&str, u32)> = new.iter().map(|e| (e.path.as_str(), e.ord)).collect();
     let mut del = conn.prepare_cached("DELETE FROM value_index WHERE res = ?1 AND path = ?2 AND ord = ?3")?;
@@ -335,8 +356,14 @@ impl ResourceStore for SqliteStore {
             .await
     }
 
-    async fn get(&self, tenant: TenantId, kind: ResourceKind, id: &str) -> std::result::Result<Option<StoredResource>, CoreError> {
-        self.readers.read(|conn| Ok(load(conn, tenant, kind, id)?.map(|r| r.res)))
+    async fn get(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+    ) -> std::result::Result<Option<StoredResource>, CoreError> {
+        self.readers
+            .read(|conn| Ok(load(conn, tenant, kind, id)?.map(|r| r.res)))
     }
 
     async fn members(&self, tenant: TenantId, group_id: &str) -> std::result::Result<Vec<String>, CoreError> {
@@ -457,10 +484,13 @@ impl ResourceStore for SqliteStore {
                         cur.etag()
                     ))));
                 }
-                conn.prepare_cached("DELETE FROM resources WHERE seq = ?1")?.execute([seq])?;
-                conn.prepare_cached("DELETE FROM value_index WHERE res = ?1")?.execute([seq])?;
+                conn.prepare_cached("DELETE FROM resources WHERE seq = ?1")?
+                    .execute([seq])?;
+                conn.prepare_cached("DELETE FROM value_index WHERE res = ?1")?
+                    .execute([seq])?;
                 if kind == ResourceKind::Group {
-                    conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?.execute([seq])?;
+                    conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
+                        .execute([seq])?;
                 }
                 // A deleted user or group leaves every group it was in.
                 conn.prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND member_id = ?2")?

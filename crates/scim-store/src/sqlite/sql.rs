@@ -100,14 +100,23 @@ fn cmp(b: &mut SqlBuf, expr: &str, op: CompareOp, v: &IndexValue) {
                 other => format!("{other:?}"),
             };
             b.push("(").push(expr).push(" >= ").bind(SqlValue::Text(text.clone()));
-            b.push(" AND ").push(expr).push(" < ").bind(SqlValue::Text(format!("{text}\u{10FFFF}"))).push(")");
+            b.push(" AND ")
+                .push(expr)
+                .push(" < ")
+                .bind(SqlValue::Text(format!("{text}\u{10FFFF}")))
+                .push(")");
         }
         CompareOp::Ew => {
             let n = match v {
                 IndexValue::Text(s) => s.chars().count() as i64,
                 _ => 0,
             };
-            b.push("substr(").push(expr).push(", ").bind(SqlValue::Integer(-n)).push(") = ").bind(val);
+            b.push("substr(")
+                .push(expr)
+                .push(", ")
+                .bind(SqlValue::Integer(-n))
+                .push(") = ")
+                .bind(val);
         }
     }
 }
@@ -169,7 +178,9 @@ pub fn compile(f: &RFilter, b: &mut SqlBuf) {
                 }
                 b.push("SELECT x.res AS s FROM value_index x WHERE ");
                 b.scope("x");
-                b.push(" AND x.path = ").bind(SqlValue::Text(path.clone())).push(" AND ");
+                b.push(" AND x.path = ")
+                    .bind(SqlValue::Text(path.clone()))
+                    .push(" AND ");
                 cmp(b, "x.val", *op, value);
             }
             Target::IndexPrefix(_) => {
@@ -217,7 +228,10 @@ fn present(t: &Target, b: &mut SqlBuf) {
 /// ` AND path >= 'emails.' AND path < 'emails/'` (`/` follows `.` in ASCII).
 fn prefix_range(b: &mut SqlBuf, expr: &str, prefix: &str) {
     let upper = format!("{}/", prefix.trim_end_matches('.'));
-    b.push(" AND ").push(expr).push(" >= ").bind(SqlValue::Text(prefix.to_string()));
+    b.push(" AND ")
+        .push(expr)
+        .push(" >= ")
+        .bind(SqlValue::Text(prefix.to_string()));
     b.push(" AND ").push(expr).push(" < ").bind(SqlValue::Text(upper));
 }
 
@@ -255,7 +269,11 @@ fn element(prefix: &str, f: &RFilter, b: &mut SqlBuf) {
         b.push("SELECT x0.res AS s FROM value_index x0");
         for (i, leaf) in leaves.iter().enumerate().skip(1) {
             let a = format!("x{i}");
-            b.push(" JOIN value_index ").push(&a).push(" ON ").push(&a).push(".res = x0.res AND ");
+            b.push(" JOIN value_index ")
+                .push(&a)
+                .push(" ON ")
+                .push(&a)
+                .push(".res = x0.res AND ");
             leaf_cond(leaf, &a, b);
             b.push(" AND ").push(&a).push(".ord = x0.ord");
         }
@@ -279,7 +297,10 @@ fn leaf_cond(leaf: &RFilter, alias: &str, b: &mut SqlBuf) {
             op,
             value,
         } => {
-            b.push(alias).push(".path = ").bind(SqlValue::Text(path.clone())).push(" AND ");
+            b.push(alias)
+                .push(".path = ")
+                .bind(SqlValue::Text(path.clone()))
+                .push(" AND ");
             cmp(b, &format!("{alias}.val"), *op, value);
         }
         RFilter::Present(Target::Index(path)) => {

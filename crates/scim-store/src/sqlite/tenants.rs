@@ -14,7 +14,9 @@ pub fn check_tenant_name(name: &str) -> Result<(), CoreError> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -57,7 +59,9 @@ impl TenantStore for SqliteStore {
                     .execute(params![name, now]);
                 match res {
                     Err(e) if is_unique_violation(&e) => {
-                        return Err(StoreError::Core(CoreError::Uniqueness(format!("tenant {name:?} already exists"))));
+                        return Err(StoreError::Core(CoreError::Uniqueness(format!(
+                            "tenant {name:?} already exists"
+                        ))));
                     }
                     other => other?,
                 };
@@ -87,7 +91,12 @@ impl TenantStore for SqliteStore {
         })
     }
 
-    async fn issue_token(&self, tenant: TenantId, expires: Option<String>, now: String) -> Result<IssuedToken, CoreError> {
+    async fn issue_token(
+        &self,
+        tenant: TenantId,
+        expires: Option<String>,
+        now: String,
+    ) -> Result<IssuedToken, CoreError> {
         let secret = token::generate();
         let prefix = token::display_prefix(&secret);
         let hash = token::hash(&secret);
@@ -98,8 +107,10 @@ impl TenantStore for SqliteStore {
         };
         self.writer
             .write(move |conn| {
-                conn.prepare_cached("INSERT INTO tokens (tenant_id, prefix, hash, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                    .execute(params![tenant, prefix, &hash[..], now, expires])?;
+                conn.prepare_cached(
+                    "INSERT INTO tokens (tenant_id, prefix, hash, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![tenant, prefix, &hash[..], now, expires])?;
                 Ok(())
             })
             .await?;
@@ -108,8 +119,9 @@ impl TenantStore for SqliteStore {
 
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>, CoreError> {
         self.readers.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT prefix, created, expires, revoked FROM tokens WHERE tenant_id = ?1 ORDER BY id")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT prefix, created, expires, revoked FROM tokens WHERE tenant_id = ?1 ORDER BY id",
+            )?;
             let rows = stmt.query_map([tenant], |r| {
                 Ok(TokenInfo {
                     prefix: r.get(0)?,

@@ -43,9 +43,7 @@ impl Writer {
                 let _ = otx.send(commit.and(res));
             })
         });
-        self.tx
-            .send(job)
-            .map_err(|_| CoreError::from(StoreError::WriterGone))?;
+        self.tx.send(job).map_err(|_| CoreError::from(StoreError::WriterGone))?;
         orx.await.map_err(|_| CoreError::from(StoreError::WriterGone))?
     }
 }
@@ -60,7 +58,9 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, S
     exec("SAVEPOINT job")?;
     let res = match catch_unwind(AssertUnwindSafe(|| f(conn))) {
         Ok(r) => r.map_err(CoreError::from),
-        Err(_) => Err(CoreError::Internal("a storage job panicked; the change was rolled back".into())),
+        Err(_) => Err(CoreError::Internal(
+            "a storage job panicked; the change was rolled back".into(),
+        )),
     };
     if res.is_err() {
         exec("ROLLBACK TO job")?;
