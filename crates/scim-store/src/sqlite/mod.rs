@@ -105,7 +105,10 @@ fn tune(conn: &Connection) -> Result<()> {
 /// checkpoint, which never blocks the writer or readers. Latency spikes from checkpoints thus
 /// stay off the write path.
 fn spawn_checkpointer(path: &str) -> Result<()> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     conn.busy_timeout(Duration::from_millis(100))?;
     std::thread::Builder::new()
         .name("scimd-sqlite-checkpoint".into())

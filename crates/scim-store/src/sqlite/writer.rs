@@ -49,7 +49,9 @@ impl Writer {
         let job: Job = Box::new(move |conn: Result<&Connection, CoreError>| {
             let res = conn.and_then(|conn| match catch_unwind(AssertUnwindSafe(|| f(conn))) {
                 Ok(r) => r.map_err(CoreError::from),
-                Err(_) => Err(CoreError::Internal("a storage job panicked; its batch was rolled back".into())),
+                Err(_) => Err(CoreError::Internal(
+                    "a storage job panicked; its batch was rolled back".into(),
+                )),
             });
             let ok = res.is_ok();
             let reply: Reply = Box::new(move |commit: Result<(), CoreError>| {
