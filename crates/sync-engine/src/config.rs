@@ -1,0 +1,336 @@
+//! The job file (TOML, `version = 1`). Unknown keys are rejected; secrets come from the
+//! environment (`*_env`) or a file (`*_file`), or inline for tests.
+//!
+//! ```toml
+//! version = 1
+//! [job]
+//! name = "hoxhunt"
+//! interval = "40m"
+//! [source]
+//! type = "file"
+//! path = "directory.json"
+//! [target]
+//! url = "https://scim.example.com/scim/v2/acme"
+//! token_env = "HOXHUNT_TOKEN"
+//! [[users.mappings]]
+//! target = "userName"
+//! source = "userPrincipalName"
+//! matching = 1
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::EngineError;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    pub version: u32,
+    pub job: JobSection,
+    pub source: SourceConfig,
+    pub target: TargetConfig,
+    #[serde(default)]
+    pub scope: ScopeConfig,
+    pub users: ObjectMapping,
+    #[serde(default)]
+    pub groups: Option<ObjectMapping>,
+    #[serde(default)]
+    pub safety: SafetyConfig,
+    #[serde(default)]
+    pub notify: NotifyConfig,
+    #[serde(default)]
+    pub state: StateConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSection {
+    /// Identifies the job's state and logs; keep it stable.
+    pub name: String,
+    /// Time between incremental cycles, e.g. `40m` (Entra's fixed interval).
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    /// Requests in flight against the target.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_interval() -> String {
+    "40m".into()
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+/// A secret given inline, by environment variable, or by file. Exactly one must be set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub token: Option<String>,
+    pub token_env: Option<String>,
+    pub token_file: Option<PathBuf>,
+}
+
+impl SecretRef {
+    pub fn is_set(&self) -> bool {
+        self.token.is_some() || self.token_env.is_some() || self.token_file.is_some()
+    }
+
+    /// Reads the secret. `base` resolves a relative `token_file` against the job file.
+    pub fn resolve(&self, what: &str, base: &Path) -> Result<String, EngineError> {
+        let set = [self.token.is_some(), self.token_env.is_some(), self.token_file.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if set != 1 {
+            return Err(EngineError::Config(format!(
+                "{what}: set exactly one of token, token_env, token_file"
+            )));
+        }
+        if let Some(t) = &self.token {
+            return Ok(t.clone());
+        }
+        if let Some(var) = &self.token_env {
+            return std::env::var(var)
+                .map(|v| v.trim().to_string())
+                .map_err(|_| EngineError::Config(format!("{what}: environment variable {var} is not set")));
+        }
+        let path = self.token_file.as_ref().map(|p| base.join(p)).unwrap_or_default();
+        std::fs::read_to_string(&path)
+            .map(|v| v.trim().to_string())
+            .map_err(|e| EngineError::Config(format!("{what}: cannot read token_file {}: {e}", path.display())))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// Users and groups from a file: a JSON array or `{"users": [...], "groups": [...]}` in
+    /// Graph's shape, JSON lines, or CSV (users only). The format follows the extension
+    /// unless `format` says otherwise.
+    File {
+        path: PathBuf,
+        #[serde(default)]
+        format: Option<String>,
+    },
+    /// Another SCIM server (for example a scimd tenant), read with paging.
+    Scim {
+        url: String,
+        #[serde(flatten)]
+        secret: SecretRef,
+        #[serde(default)]
+        page_size: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// The Tenant URL: the SCIM base that holds `/Users`.
+    pub url: String,
+    #[serde(flatten)]
+    pub secret: SecretRef,
+    /// Per-request timeout, e.g. `60s`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeMode {
+    /// Only users assigned through a listed group or app role (Entra's default).
+    #[default]
+    Assigned,
+    /// Every user and group in the source.
+    All,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeConfig {
+    #[serde(default)]
+    pub mode: ScopeMode,
+    /// Groups (by id or displayName) whose direct members are assigned.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// App role values that assign a user; "Default Access" never qualifies.
+    #[serde(default)]
+    pub app_roles: Vec<String>,
+    /// Attribute scoping filters: clauses ANDed within a filter, filters ORed.
+    #[serde(default)]
+    pub filters: Vec<ScopingFilter>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopingFilter {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub clauses: Vec<Clause>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clause {
+    pub attribute: String,
+    /// One of the operators in `scope::Operator` (Entra's spelling, case-insensitive).
+    pub operator: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectMapping {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub actions: Actions,
+    pub mappings: Vec<AttributeMapping>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actions {
+    #[serde(default = "yes")]
+    pub create: bool,
+    #[serde(default = "yes")]
+    pub update: bool,
+    #[serde(default = "yes")]
+    pub delete: bool,
+}
+
+impl Default for Actions {
+    fn default() -> Self {
+        Actions {
+            create: true,
+            update: true,
+            delete: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MappingKind {
+    #[default]
+    Direct,
+    Constant,
+    Expression,
+    /// The target is left alone, except that an empty target gets the default value.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Apply {
+    #[default]
+    Always,
+    /// Only when the object is created ("Only during creation").
+    Create,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeMapping {
+    /// The SCIM target path: `userName`, `emails[type eq "work"].value`,
+    /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`.
+    pub target: String,
+    #[serde(rename = "type", default)]
+    pub kind: MappingKind,
+    /// Direct: the source attribute.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Constant: the value.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Expression: the expression (sync-expr).
+    #[serde(default)]
+    pub expression: Option<String>,
+    /// Default value if null; used only when the object is created.
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub apply: Apply,
+    /// Matching precedence: set on the attributes used to find an existing target object,
+    /// 1 is tried first.
+    #[serde(default)]
+    pub matching: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// Stop a cycle before it deletes or disables more than this many objects…
+    #[serde(default)]
+    pub deletion_threshold: Option<u64>,
+    /// …or more than this percentage of the objects the job manages.
+    #[serde(default)]
+    pub deletion_threshold_percent: Option<f64>,
+    /// Objects that leave scope are left alone instead of disabled.
+    #[serde(default)]
+    pub skip_out_of_scope_deletions: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    #[serde(default)]
+    pub webhook: Option<WebhookConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    /// The HMAC-SHA256 key that signs each POST (`X-Scimd-Signature: sha256=<hex>`).
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Where the job keeps links, watermarks, escrows and logs; default
+    /// `sqlite://scimd-sync.db` next to the job file.
+    #[serde(default)]
+    pub database: Option<String>,
+}
+
+/// Parses a duration such as `40m`, `90s`, `1h 30m`.
+pub fn duration(what: &str, text: &str) -> Result<Duration, EngineError> {
+    humantime::parse_duration(text)
+        .map_err(|e| EngineError::Config(format!("{what}: {text:?} is not a duration like 40m or 90s ({e})")))
+}
+
+impl JobConfig {
+    /// Parses a job file's text. Semantic checks are in [`JobConfig::validate`].
+    pub fn parse(text: &str) -> Result<JobConfig, EngineError> {
+        let cfg: JobConfig = toml::from_str(text).map_err(|e| EngineError::Config(e.to_string()))?;
+        if cfg.version != 1 {
+            return Err(EngineError::Config(format!(
+                "version = {} is not supported; this scimd reads version = 1",
+                cfg.version
+            )));
+        }
+        Ok(cfg)
+    }
+
+    pub fn load(path: &Path) -> Result<JobConfig, EngineError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EngineError::Config(format!("cannot read {}: {e}", path.display())))?;
+        JobConfig::parse(&text)
+    }
+}

@@ -1,0 +1,13 @@
+//! The provisioning engine: what Entra's provisioning service does, as a library.
+//!
+//! A cycle reads a [`source`], evaluates scope ([`scope`]) and attribute mappings
+//! ([`mapping`], written in `sync-expr`), and computes a [`plan`] of actions against the
+//! job's state — a pure step. `execute` then applies the actions to a SCIM target.
+
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod scope;
+pub mod source;
+
+pub use error::EngineError;

@@ -1,0 +1,1 @@
+//! Scoping: assignment (groups, app roles) and attribute scoping filters.
