@@ -32,6 +32,14 @@ pub fn open(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Store>, StoreError
     Err(StoreError::BadUrl(url.to_string()))
 }
 
+/// Opens the engine's state store (the same backends and schema as the server's store).
+pub fn open_state(url: &str, opts: &StoreOptions) -> Result<Arc<dyn scim_core::ports::sync::SyncStateStore>, StoreError> {
+    if let Some(path) = sqlite_path(url) {
+        return Ok(Arc::new(sqlite::SqliteStore::open(&path, opts)?));
+    }
+    Err(StoreError::BadUrl(url.to_string()))
+}
+
 /// Opens a SQLite store directly (for tests and tools that need the concrete type).
 pub fn open_sqlite(url: &str, opts: &StoreOptions) -> Result<sqlite::SqliteStore, StoreError> {
     let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_string()))?;

@@ -69,6 +69,59 @@ CREATE TABLE journal (
     version   INTEGER NOT NULL,
     at        TEXT NOT NULL
 );
+"#, r#"
+CREATE TABLE sync_links (
+    job       TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    vals      TEXT NOT NULL,
+    disabled  INTEGER NOT NULL,
+    updated   TEXT NOT NULL,
+    PRIMARY KEY (job, kind, source_id)
+) WITHOUT ROWID;
+CREATE TABLE sync_status (
+    job                 TEXT PRIMARY KEY,
+    watermark           TEXT,
+    initial_done        INTEGER NOT NULL,
+    quarantine_reason   TEXT,
+    quarantine_since    TEXT,
+    next_run            TEXT,
+    quarantine_attempts INTEGER NOT NULL,
+    disabled            INTEGER NOT NULL,
+    last_cycle          TEXT,
+    updated             TEXT NOT NULL
+);
+CREATE TABLE sync_escrow (
+    job          TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    source_id    TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    error_code   TEXT NOT NULL,
+    message      TEXT NOT NULL,
+    attempts     INTEGER NOT NULL,
+    first_failed TEXT NOT NULL,
+    next_attempt TEXT NOT NULL,
+    PRIMARY KEY (job, kind, source_id)
+) WITHOUT ROWID;
+CREATE TABLE sync_log (
+    seq           INTEGER PRIMARY KEY,
+    job           TEXT NOT NULL,
+    cycle_id      TEXT NOT NULL,
+    change_id     TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    source_id     TEXT NOT NULL,
+    target_id     TEXT,
+    action        TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    steps         TEXT NOT NULL,
+    modified      TEXT NOT NULL,
+    error_code    TEXT,
+    error_message TEXT
+);
+CREATE INDEX sync_log_job ON sync_log(job, cycle_id);
 "#];
 
 /// Brings the schema up to date. The version is read inside the write transaction, so a

@@ -4,6 +4,7 @@
 mod migrate;
 mod resources;
 mod sql;
+mod sync_state;
 mod tenants;
 mod writer;
 

@@ -1,6 +1,8 @@
 //! Storage ports: what the server needs from a store. Adapters (SQLite, PostgreSQL) live in
 //! `scim-store`; callers see only these traits.
 
+pub mod sync;
+
 use async_trait::async_trait;
 use scim_proto::SortOrder;
 

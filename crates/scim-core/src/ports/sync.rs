@@ -1,0 +1,115 @@
+//! The provisioning engine's state port: links (source object → target id and the values
+//! last pushed), job status (watermark, quarantine, last cycle), escrows and the
+//! provisioning log. It lives here, beside the server's ports, so one store backend serves
+//! both and SQL stays in `scim-store`.
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+
+/// What the engine knows about one source object it manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// `user` or `group`.
+    pub kind: String,
+    pub source_id: String,
+    pub target_id: String,
+    /// Hash of `values`, to skip unchanged objects without comparing documents.
+    pub hash: String,
+    /// The values last pushed, as a JSON object keyed by target path.
+    pub values: String,
+    /// The engine disabled the target object (scope loss or disabled in the source).
+    pub disabled: bool,
+    pub updated: String,
+}
+
+/// A failed object action waiting for a later cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escrow {
+    pub kind: String,
+    pub source_id: String,
+    pub action: String,
+    pub error_code: String,
+    pub message: String,
+    pub attempts: u32,
+    pub first_failed: String,
+    pub next_attempt: String,
+}
+
+/// A job's persistent status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobStatus {
+    pub job: String,
+    /// Where the next incremental read continues.
+    pub watermark: Option<String>,
+    /// Set once an initial cycle completed.
+    pub initial_done: bool,
+    /// Quarantine reason (`EncounteredQuarantineException`, …) while quarantined.
+    pub quarantine_reason: Option<String>,
+    pub quarantine_since: Option<String>,
+    /// When the next cycle may run (quarantine back-off).
+    pub next_run: Option<String>,
+    /// Quarantine attempts so far (drives the +6 h, +12 h, +24 h, daily schedule).
+    pub quarantine_attempts: u32,
+    /// The job was disabled after 4 weeks of quarantine.
+    pub disabled: bool,
+    /// JSON summary of the last cycle.
+    pub last_cycle: Option<String>,
+    pub updated: String,
+}
+
+/// One record of the provisioning log: one object action in one cycle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogRecord {
+    pub job: String,
+    pub cycle_id: String,
+    pub change_id: String,
+    pub at: String,
+    pub kind: String,
+    pub source_id: String,
+    pub target_id: Option<String>,
+    /// Create, Update, Disable, Delete, StagedDelete, Other.
+    pub action: String,
+    /// Success, Failure, Skipped, Warning.
+    pub status: String,
+    /// JSON array of steps.
+    pub steps: String,
+    /// JSON array of modified properties (redacted where asked).
+    pub modified: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogQuery {
+    pub job: String,
+    pub cycle_id: Option<String>,
+    pub status: Option<String>,
+    pub limit: usize,
+}
+
+/// What `sync restart` clears.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClearScope {
+    /// Links and watermark: the next cycle is an initial one and re-matches everything.
+    pub state: bool,
+    pub escrow: bool,
+    pub quarantine: bool,
+}
+
+#[async_trait]
+pub trait SyncStateStore: Send + Sync + 'static {
+    async fn links(&self, job: &str) -> Result<Vec<Link>>;
+    /// Inserts or replaces links (keyed by job, kind, source id).
+    async fn put_links(&self, job: &str, links: Vec<Link>) -> Result<()>;
+    async fn remove_links(&self, job: &str, keys: Vec<(String, String)>) -> Result<()>;
+    async fn status(&self, job: &str) -> Result<JobStatus>;
+    async fn put_status(&self, status: JobStatus) -> Result<()>;
+    async fn escrows(&self, job: &str) -> Result<Vec<Escrow>>;
+    /// Replaces the escrow entries of the given objects; `remove` lists objects that succeeded.
+    async fn put_escrows(&self, job: &str, put: Vec<Escrow>, remove: Vec<(String, String)>) -> Result<()>;
+    async fn append_log(&self, records: Vec<LogRecord>) -> Result<()>;
+    async fn log(&self, q: LogQuery) -> Result<Vec<LogRecord>>;
+    async fn jobs(&self) -> Result<Vec<JobStatus>>;
+    async fn clear(&self, job: &str, scope: ClearScope) -> Result<()>;
+}

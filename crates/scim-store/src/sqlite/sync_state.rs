@@ -1,0 +1,316 @@
+//! `SyncStateStore` on SQLite: the provisioning engine's links, status, escrows and log.
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, params, params_from_iter};
+use scim_core::CoreError;
+use scim_core::ports::sync::{ClearScope, Escrow, JobStatus, Link, LogQuery, LogRecord, SyncStateStore};
+
+use super::SqliteStore;
+
+type R<T> = Result<T, CoreError>;
+
+/// Rows per multi-row INSERT.
+const CHUNK: usize = 100;
+
+fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobStatus> {
+    Ok(JobStatus {
+        job: r.get(0)?,
+        watermark: r.get(1)?,
+        initial_done: r.get(2)?,
+        quarantine_reason: r.get(3)?,
+        quarantine_since: r.get(4)?,
+        next_run: r.get(5)?,
+        quarantine_attempts: r.get(6)?,
+        disabled: r.get(7)?,
+        last_cycle: r.get(8)?,
+        updated: r.get(9)?,
+    })
+}
+
+const STATUS_COLS: &str = "job, watermark, initial_done, quarantine_reason, quarantine_since, next_run, \
+                           quarantine_attempts, disabled, last_cycle, updated";
+
+fn log_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
+    Ok(LogRecord {
+        job: r.get(0)?,
+        cycle_id: r.get(1)?,
+        change_id: r.get(2)?,
+        at: r.get(3)?,
+        kind: r.get(4)?,
+        source_id: r.get(5)?,
+        target_id: r.get(6)?,
+        action: r.get(7)?,
+        status: r.get(8)?,
+        steps: r.get(9)?,
+        modified: r.get(10)?,
+        error_code: r.get(11)?,
+        error_message: r.get(12)?,
+    })
+}
+
+#[async_trait]
+impl SyncStateStore for SqliteStore {
+    async fn links(&self, job: &str) -> R<Vec<Link>> {
+        let readers = self.readers.clone();
+        let job = job.to_string();
+        tokio::task::spawn_blocking(move || {
+            readers.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT kind, source_id, target_id, hash, vals, disabled, updated FROM sync_links WHERE job = ?1",
+                )?;
+                let rows = stmt.query_map([&job], |r| {
+                    Ok(Link {
+                        kind: r.get(0)?,
+                        source_id: r.get(1)?,
+                        target_id: r.get(2)?,
+                        hash: r.get(3)?,
+                        values: r.get(4)?,
+                        disabled: r.get(5)?,
+                        updated: r.get(6)?,
+                    })
+                })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+    }
+
+    async fn put_links(&self, job: &str, links: Vec<Link>) -> R<()> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let job = job.to_string();
+        self.writer
+            .write(move |conn| {
+                for chunk in links.chunks(CHUNK) {
+                    let mut sql = String::from(
+                        "INSERT OR REPLACE INTO sync_links (job, kind, source_id, target_id, hash, vals, disabled, updated) VALUES ",
+                    );
+                    let mut p: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 8);
+                    for (i, l) in chunk.iter().enumerate() {
+                        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?)" });
+                        p.extend([
+                            SqlValue::Text(job.clone()),
+                            SqlValue::Text(l.kind.clone()),
+                            SqlValue::Text(l.source_id.clone()),
+                            SqlValue::Text(l.target_id.clone()),
+                            SqlValue::Text(l.hash.clone()),
+                            SqlValue::Text(l.values.clone()),
+                            SqlValue::Integer(l.disabled as i64),
+                            SqlValue::Text(l.updated.clone()),
+                        ]);
+                    }
+                    conn.prepare_cached(&sql)?.execute(params_from_iter(p))?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn remove_links(&self, job: &str, keys: Vec<(String, String)>) -> R<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let job = job.to_string();
+        self.writer
+            .write(move |conn| {
+                let mut stmt = conn.prepare_cached("DELETE FROM sync_links WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
+                for (kind, id) in &keys {
+                    stmt.execute(params![job, kind, id])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn status(&self, job: &str) -> R<JobStatus> {
+        self.readers.read(|conn| {
+            let found = conn
+                .prepare_cached(&format!("SELECT {STATUS_COLS} FROM sync_status WHERE job = ?1"))?
+                .query_row([job], status_row)
+                .optional()?;
+            Ok(found.unwrap_or_else(|| JobStatus {
+                job: job.to_string(),
+                ..Default::default()
+            }))
+        })
+    }
+
+    async fn put_status(&self, s: JobStatus) -> R<()> {
+        self.writer
+            .write(move |conn| {
+                conn.prepare_cached(&format!(
+                    "INSERT OR REPLACE INTO sync_status ({STATUS_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                ))?
+                .execute(params![
+                    s.job,
+                    s.watermark,
+                    s.initial_done,
+                    s.quarantine_reason,
+                    s.quarantine_since,
+                    s.next_run,
+                    s.quarantine_attempts,
+                    s.disabled,
+                    s.last_cycle,
+                    s.updated
+                ])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn escrows(&self, job: &str) -> R<Vec<Escrow>> {
+        self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT kind, source_id, action, error_code, message, attempts, first_failed, next_attempt \
+                 FROM sync_escrow WHERE job = ?1 ORDER BY kind, source_id",
+            )?;
+            let rows = stmt.query_map([job], |r| {
+                Ok(Escrow {
+                    kind: r.get(0)?,
+                    source_id: r.get(1)?,
+                    action: r.get(2)?,
+                    error_code: r.get(3)?,
+                    message: r.get(4)?,
+                    attempts: r.get(5)?,
+                    first_failed: r.get(6)?,
+                    next_attempt: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    async fn put_escrows(&self, job: &str, put: Vec<Escrow>, remove: Vec<(String, String)>) -> R<()> {
+        if put.is_empty() && remove.is_empty() {
+            return Ok(());
+        }
+        let job = job.to_string();
+        self.writer
+            .write(move |conn| {
+                let mut del = conn.prepare_cached("DELETE FROM sync_escrow WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
+                for (kind, id) in &remove {
+                    del.execute(params![job, kind, id])?;
+                }
+                let mut ins = conn.prepare_cached(
+                    "INSERT OR REPLACE INTO sync_escrow \
+                     (job, kind, source_id, action, error_code, message, attempts, first_failed, next_attempt) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                for e in &put {
+                    ins.execute(params![
+                        job,
+                        e.kind,
+                        e.source_id,
+                        e.action,
+                        e.error_code,
+                        e.message,
+                        e.attempts,
+                        e.first_failed,
+                        e.next_attempt
+                    ])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn append_log(&self, records: Vec<LogRecord>) -> R<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .write(move |conn| {
+                let mut ins = conn.prepare_cached(
+                    "INSERT INTO sync_log (job, cycle_id, change_id, at, kind, source_id, target_id, action, status, \
+                     steps, modified, error_code, error_message) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )?;
+                for r in &records {
+                    ins.execute(params![
+                        r.job,
+                        r.cycle_id,
+                        r.change_id,
+                        r.at,
+                        r.kind,
+                        r.source_id,
+                        r.target_id,
+                        r.action,
+                        r.status,
+                        r.steps,
+                        r.modified,
+                        r.error_code,
+                        r.error_message
+                    ])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn log(&self, q: LogQuery) -> R<Vec<LogRecord>> {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            readers.read(|conn| {
+                let mut sql = String::from(
+                    "SELECT job, cycle_id, change_id, at, kind, source_id, target_id, action, status, steps, modified, \
+                     error_code, error_message FROM sync_log WHERE job = ?",
+                );
+                let mut p = vec![SqlValue::Text(q.job.clone())];
+                if let Some(c) = &q.cycle_id {
+                    sql.push_str(" AND cycle_id = ?");
+                    p.push(SqlValue::Text(c.clone()));
+                }
+                if let Some(s) = &q.status {
+                    sql.push_str(" AND lower(status) = lower(?)");
+                    p.push(SqlValue::Text(s.clone()));
+                }
+                sql.push_str(" ORDER BY seq DESC LIMIT ?");
+                p.push(SqlValue::Integer(q.limit.max(1) as i64));
+                let mut stmt = conn.prepare(&sql)?;
+                let rows = stmt.query_map(params_from_iter(p), log_row)?;
+                let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+                out.reverse();
+                Ok(out)
+            })
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+    }
+
+    async fn jobs(&self) -> R<Vec<JobStatus>> {
+        self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!("SELECT {STATUS_COLS} FROM sync_status ORDER BY job"))?;
+            let rows = stmt.query_map([], status_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    async fn clear(&self, job: &str, scope: ClearScope) -> R<()> {
+        let job = job.to_string();
+        self.writer
+            .write(move |conn| {
+                if scope.state {
+                    conn.execute("DELETE FROM sync_links WHERE job = ?1", [&job])?;
+                    conn.execute(
+                        "UPDATE sync_status SET watermark = NULL, initial_done = 0 WHERE job = ?1",
+                        [&job],
+                    )?;
+                }
+                if scope.escrow {
+                    conn.execute("DELETE FROM sync_escrow WHERE job = ?1", [&job])?;
+                }
+                if scope.quarantine {
+                    conn.execute(
+                        "UPDATE sync_status SET quarantine_reason = NULL, quarantine_since = NULL, next_run = NULL, \
+                         quarantine_attempts = 0, disabled = 0 WHERE job = ?1",
+                        [&job],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+    }
+}
