@@ -1,0 +1,400 @@
+//! The pure planning step: source objects + scope decisions + the job's links → actions.
+//! No I/O, no clock (time is an input), so every decision is unit-testable and
+//! `sync plan` can show exactly what a cycle would do.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use scim_proto::PatchOperation;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use crate::error::EngineError;
+use crate::mapping::{self, Mapped, Modified, ObjectMapper, Values};
+use crate::model::{ObjectKind, SourceBatch, SourceObject};
+
+/// What the engine remembers about a linked object (the JSON in `Link::values`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pushed {
+    pub values: Values,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkState {
+    pub target_id: String,
+    pub hash: String,
+    pub pushed: Pushed,
+    pub disabled: bool,
+}
+
+pub type Key = (ObjectKind, String);
+
+/// Why an object is or is not in scope, as the planner needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub in_scope: bool,
+    /// Disabled or soft-deleted in the source: linked targets are disabled, not deleted.
+    pub inactive: bool,
+    /// A short reason for the log ("not effectively entitled", …).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Match on the matching attributes first; create only if nothing matched (and creation
+    /// is allowed), otherwise link and update.
+    Create {
+        body: Json,
+        mapped: Mapped,
+        matchers: Vec<(String, String)>,
+        create_allowed: bool,
+        update_allowed: bool,
+    },
+    Update {
+        ops: Vec<PatchOperation>,
+        modified: Vec<Modified>,
+        pushed: Pushed,
+    },
+    /// `active = false` (users) because the object left scope or was disabled in the source.
+    Disable { reason: String },
+    Delete { reason: String },
+    /// Second pass: set or clear the manager reference (a source id, resolved at execution).
+    Manager { manager: Option<String> },
+    /// Second pass: membership changes, as source ids.
+    Members { add: Vec<String>, remove: Vec<String> },
+    /// Logged, nothing sent.
+    Skip { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    pub kind: ObjectKind,
+    pub source_id: String,
+    pub target_id: Option<String>,
+    /// `userName` / `displayName`, for humans.
+    pub display: String,
+    pub op: Op,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self.op {
+            Op::Create { .. } => "Create",
+            Op::Update { .. } => "Update",
+            Op::Disable { .. } => "Disable",
+            Op::Delete { .. } => "Delete",
+            Op::Manager { .. } | Op::Members { .. } => "Update",
+            Op::Skip { .. } => "Other",
+        }
+    }
+
+    pub fn is_deletion(&self) -> bool {
+        matches!(self.op, Op::Disable { .. } | Op::Delete { .. })
+    }
+
+    /// Reference changes run after every object exists.
+    pub fn is_second_pass(&self) -> bool {
+        matches!(self.op, Op::Manager { .. } | Op::Members { .. })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub read: usize,
+    pub in_scope: usize,
+    pub create: usize,
+    pub update: usize,
+    pub disable: usize,
+    pub delete: usize,
+    pub references: usize,
+    pub skip: usize,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub counts: Counts,
+    /// Objects the job manages before this cycle (for the percentage threshold).
+    pub managed: usize,
+}
+
+impl Plan {
+    pub fn deletions(&self) -> usize {
+        self.actions.iter().filter(|a| a.is_deletion()).count()
+    }
+
+    pub fn writes(&self) -> usize {
+        self.actions.iter().filter(|a| !matches!(a.op, Op::Skip { .. })).count()
+    }
+}
+
+pub struct Planner<'a> {
+    pub users: &'a ObjectMapper,
+    pub groups: Option<&'a ObjectMapper>,
+    pub skip_out_of_scope_deletions: bool,
+    /// Log out-of-scope objects that were never provisioned (initial cycles, on demand).
+    pub log_skips: bool,
+}
+
+pub struct PlanInput<'a> {
+    pub batch: &'a SourceBatch,
+    pub decisions: &'a HashMap<Key, Decision>,
+    pub links: &'a HashMap<Key, LinkState>,
+    /// Objects whose escrow back-off has not expired: left for a later cycle.
+    pub held: &'a HashSet<Key>,
+    pub now: OffsetDateTime,
+}
+
+fn display_of(obj: &SourceObject) -> String {
+    let attr = |n: &str| obj.attr(n).and_then(Json::as_str).map(str::to_string);
+    match obj.kind {
+        ObjectKind::User => attr("userPrincipalName").or_else(|| attr("mail")),
+        ObjectKind::Group => attr("displayName"),
+    }
+    .unwrap_or_else(|| obj.id.clone())
+}
+
+impl Planner<'_> {
+    fn mapper(&self, kind: ObjectKind) -> Option<&ObjectMapper> {
+        match kind {
+            ObjectKind::User => Some(self.users),
+            ObjectKind::Group => self.groups.filter(|g| g.enabled),
+        }
+    }
+
+    pub fn plan(&self, input: &PlanInput<'_>, rng: &mut dyn FnMut() -> u64) -> Result<Plan, EngineError> {
+        let mut plan = Plan {
+            managed: input.links.len(),
+            ..Default::default()
+        };
+        let mut seen: HashSet<Key> = HashSet::with_capacity(input.batch.objects.len());
+        let mut second: Vec<Action> = Vec::new();
+        // Desired member sets need every member's scope decision.
+        let in_scope = |k: &Key| input.decisions.get(k).is_some_and(|d| d.in_scope);
+
+        for obj in &input.batch.objects {
+            let key: Key = (obj.kind, obj.id.clone());
+            seen.insert(key.clone());
+            plan.counts.read += 1;
+            let Some(mapper) = self.mapper(obj.kind) else { continue };
+            if input.held.contains(&key) {
+                continue;
+            }
+            let link = input.links.get(&key);
+            let action = |op: Op| Action {
+                kind: obj.kind,
+                source_id: obj.id.clone(),
+                target_id: link.map(|l| l.target_id.clone()),
+                display: display_of(obj),
+                op,
+            };
+            if obj.deleted {
+                if link.is_some() {
+                    plan.actions.push(action(removal(mapper, obj.kind, "deleted in the source")));
+                }
+                continue;
+            }
+            let decision = input.decisions.get(&key).cloned().unwrap_or(Decision {
+                in_scope: false,
+                inactive: false,
+                reason: "no scope decision".into(),
+            });
+            match (link, decision.in_scope) {
+                (Some(l), false) => {
+                    if self.skip_out_of_scope_deletions && !decision.inactive {
+                        plan.actions.push(action(Op::Skip {
+                            reason: format!("out of scope ({}); skip-out-of-scope-deletions is set", decision.reason),
+                        }));
+                    } else if obj.kind == ObjectKind::User && !l.disabled {
+                        plan.actions.push(action(Op::Disable {
+                            reason: decision.reason.clone(),
+                        }));
+                    } else if obj.kind == ObjectKind::Group && mapper.actions.delete {
+                        plan.actions.push(action(Op::Delete {
+                            reason: decision.reason.clone(),
+                        }));
+                    }
+                }
+                (None, false) => {
+                    if self.log_skips {
+                        plan.actions.push(action(Op::Skip {
+                            reason: decision.reason.clone(),
+                        }));
+                    }
+                }
+                (None, true) => {
+                    plan.counts.in_scope += 1;
+                    let mapped = mapper.map(obj, false, true, input.now, rng)?;
+                    let matchers = mapper.matchers(&mapped);
+                    if matchers.is_empty() {
+                        return Err(EngineError::Mapping {
+                            target: "(matching)".into(),
+                            message: format!("{} {} has no value for any matching attribute", obj.kind.as_str(), obj.id),
+                        });
+                    }
+                    let body = mapping::create_body(obj.kind, &mapped.values)?;
+                    let manager = mapped.manager.clone();
+                    plan.actions.push(action(Op::Create {
+                        body,
+                        mapped,
+                        matchers,
+                        create_allowed: mapper.actions.create,
+                        update_allowed: mapper.actions.update,
+                    }));
+                    if manager.is_some() {
+                        second.push(action(Op::Manager { manager }));
+                    }
+                    if obj.kind == ObjectKind::Group {
+                        let add: Vec<String> = obj
+                            .members
+                            .iter()
+                            .filter(|m| in_scope(&(ObjectKind::User, (*m).clone())) || in_scope(&(ObjectKind::Group, (*m).clone())))
+                            .cloned()
+                            .collect();
+                        if !add.is_empty() {
+                            second.push(action(Op::Members { add, remove: vec![] }));
+                        }
+                    }
+                }
+                (Some(l), true) => {
+                    plan.counts.in_scope += 1;
+                    let mapped = mapper.map(obj, false, false, input.now, rng)?;
+                    let values = mapping::merged_values(&l.pushed.values, &mapped);
+                    let members: Option<BTreeSet<String>> = (obj.kind == ObjectKind::Group).then(|| {
+                        obj.members
+                            .iter()
+                            .filter(|m| in_scope(&(ObjectKind::User, (*m).clone())) || in_scope(&(ObjectKind::Group, (*m).clone())))
+                            .cloned()
+                            .collect()
+                    });
+                    let hash = mapping::hash(&values, mapped.manager.as_deref(), members.as_ref());
+                    if hash == l.hash && !l.disabled {
+                        plan.counts.unchanged += 1;
+                        continue;
+                    }
+                    let (mut ops, mut modified) = mapping::diff(&l.pushed.values, &mapped);
+                    if l.disabled && obj.kind == ObjectKind::User && !mapped.values.contains_key("active") {
+                        // Back in scope: undo our disable even if `active` is not mapped.
+                        ops.push(PatchOperation {
+                            op: "replace".into(),
+                            path: Some("active".into()),
+                            value: Some(Json::Bool(true)),
+                        });
+                        modified.push(Modified {
+                            name: "active".into(),
+                            old: Some("false".into()),
+                            new: Some("true".into()),
+                        });
+                    }
+                    if (!ops.is_empty() || l.disabled) && mapper.actions.update {
+                        plan.actions.push(action(Op::Update {
+                            ops,
+                            modified,
+                            pushed: Pushed {
+                                values,
+                                manager: l.pushed.manager.clone(),
+                                members: l.pushed.members.clone(),
+                            },
+                        }));
+                    }
+                    if mapped.manager != l.pushed.manager {
+                        second.push(action(Op::Manager {
+                            manager: mapped.manager.clone(),
+                        }));
+                    }
+                    if let Some(want) = members {
+                        let have = l.pushed.members.clone().unwrap_or_default();
+                        let add: Vec<String> = want.difference(&have).cloned().collect();
+                        let remove: Vec<String> = have.difference(&want).cloned().collect();
+                        if !add.is_empty() || !remove.is_empty() {
+                            second.push(action(Op::Members { add, remove }));
+                        }
+                    }
+                }
+            }
+        }
+
+        // A complete snapshot without a linked object means it was deleted in the source.
+        if input.batch.complete {
+            let mut gone: Vec<(&Key, &LinkState)> = input.links.iter().filter(|(k, _)| !seen.contains(*k)).collect();
+            gone.sort_by(|a, b| a.0.cmp(b.0));
+            for ((kind, id), l) in gone {
+                let Some(mapper) = self.mapper(*kind) else { continue };
+                if input.held.contains(&(*kind, id.clone())) {
+                    continue;
+                }
+                plan.actions.push(Action {
+                    kind: *kind,
+                    source_id: id.clone(),
+                    target_id: Some(l.target_id.clone()),
+                    display: id.clone(),
+                    op: removal(mapper, *kind, "no longer in the source"),
+                });
+            }
+        }
+
+        plan.actions.extend(second);
+        for a in &plan.actions {
+            match &a.op {
+                Op::Create { .. } => plan.counts.create += 1,
+                Op::Update { .. } => plan.counts.update += 1,
+                Op::Disable { .. } => plan.counts.disable += 1,
+                Op::Delete { .. } => plan.counts.delete += 1,
+                Op::Manager { .. } | Op::Members { .. } => plan.counts.references += 1,
+                Op::Skip { .. } => plan.counts.skip += 1,
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// Delete when the mapping allows it; otherwise users are disabled and groups left alone.
+fn removal(mapper: &ObjectMapper, kind: ObjectKind, reason: &str) -> Op {
+    if mapper.actions.delete {
+        Op::Delete { reason: reason.into() }
+    } else if kind == ObjectKind::User {
+        Op::Disable { reason: reason.into() }
+    } else {
+        Op::Skip {
+            reason: format!("{reason}; the delete action is off"),
+        }
+    }
+}
+
+/// Parses stored links into the planner's view.
+pub fn link_states(links: &[scim_core::ports::sync::Link]) -> HashMap<Key, LinkState> {
+    links
+        .iter()
+        .filter_map(|l| {
+            let kind = match l.kind.as_str() {
+                "user" => ObjectKind::User,
+                "group" => ObjectKind::Group,
+                _ => return None,
+            };
+            let pushed: Pushed = serde_json::from_str(&l.values).unwrap_or_default();
+            Some((
+                (kind, l.source_id.clone()),
+                LinkState {
+                    target_id: l.target_id.clone(),
+                    hash: l.hash.clone(),
+                    pushed,
+                    disabled: l.disabled,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Counts of a plan by action, for `sync plan` summaries.
+pub fn summary(plan: &Plan) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for a in &plan.actions {
+        *m.entry(a.name()).or_insert(0) += 1;
+    }
+    m
+}
