@@ -5,8 +5,14 @@
 //! job's state — a pure step. `execute` then applies the actions to a SCIM target.
 
 pub mod config;
+pub mod cycle;
 pub mod error;
+pub mod execute;
+pub mod mapping;
 pub mod model;
+pub mod quarantine;
+pub mod notify;
+pub mod plan;
 pub mod scope;
 pub mod source;
 

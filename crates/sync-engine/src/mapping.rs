@@ -138,7 +138,9 @@ impl ObjectMapper {
                 match (&m.default, creating) {
                     (Some(d), true) => sync_expr::Value::String(d.clone()),
                     _ => {
-                        if m.kind == MappingKind::None {
+                        // A None mapping never touches the target after creation, and a
+                        // default given at creation is not cleared later.
+                        if m.kind == MappingKind::None || m.default.is_some() {
                             out.untouched.insert(m.target.clone());
                         }
                         continue;

@@ -3,6 +3,9 @@
 
 use async_trait::async_trait;
 
+pub mod file;
+pub mod sample;
+
 use crate::error::EngineError;
 use crate::model::{ObjectKind, SourceBatch, SourceObject};
 
