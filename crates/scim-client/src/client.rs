@@ -3,13 +3,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
+use hyper::http::Method;
+use hyper::http::header::{HeaderValue, LOCATION, RETRY_AFTER};
 use scim_proto::PatchOperation;
 use serde_json::{Value, json};
 
 use crate::error::parse_retry_after;
-use crate::{ClientError, ClientOptions, ConnectionReport, Endpoint, ListResponse, PATCH_OP_SCHEMA, SCIM_JSON};
+use crate::transport::Transport;
+use crate::{ClientError, ClientOptions, ConnectionReport, Endpoint, ListResponse, PATCH_OP_SCHEMA};
 
 /// A SCIM 2.0 client bound to one tenant base URL and bearer token. Cheap to clone.
 #[derive(Clone)]
@@ -18,14 +19,15 @@ pub struct ScimClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    transport: Transport,
     base_url: String,
-    auth: HeaderValue,
 }
 
 impl std::fmt::Debug for ScimClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScimClient").field("base_url", &self.inner.base_url).finish_non_exhaustive()
+        f.debug_struct("ScimClient")
+            .field("base_url", &self.inner.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,14 +77,18 @@ impl ScimClient {
     /// non-header-safe token, or when the HTTP client cannot be built.
     pub fn new(base_url: &str, token: &str, opts: ClientOptions) -> Result<ScimClient, ClientError> {
         let base_url = base_url.trim().trim_end_matches('/').to_string();
-        let url = reqwest::Url::parse(&base_url).map_err(|e| ClientError::Config(format!("base URL {base_url:?}: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ClientError::Config(format!("base URL {base_url:?}: scheme must be http or https")));
+        let bad = |why: &str| ClientError::Config(format!("base URL {base_url:?}: {why}"));
+        let uri: hyper::Uri = base_url.parse().map_err(|e| bad(&format!("{e}")))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(bad("scheme must be http or https")),
+        };
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(bad("no host"));
         }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(ClientError::Config(format!(
-                "base URL {base_url:?}: must not have a query or fragment"
-            )));
+        if uri.query().is_some() || base_url.contains('#') {
+            return Err(bad("must not have a query or fragment"));
         }
         if token.trim().is_empty() {
             return Err(ClientError::Config("empty bearer token".into()));
@@ -90,15 +96,9 @@ impl ScimClient {
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
             .map_err(|_| ClientError::Config("bearer token contains characters not allowed in a header".into()))?;
         auth.set_sensitive(true);
-        crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(opts.timeout)
-            .user_agent(opts.user_agent)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))?;
+        let transport = Transport::new(https, auth, &opts)?;
         Ok(ScimClient {
-            inner: Arc::new(Inner { http, base_url, auth }),
+            inner: Arc::new(Inner { transport, base_url }),
         })
     }
 
@@ -216,7 +216,11 @@ impl ScimClient {
     pub async fn test_connection(&self, random_guid: &str) -> Result<ConnectionReport, ClientError> {
         let escaped = random_guid.replace('\\', "\\\\").replace('"', "\\\"");
         let filter = format!("userName eq \"{escaped}\"");
-        let url = format!("{}?{}", self.endpoint_url(Endpoint::Users), query(&[("filter", &filter)]));
+        let url = format!(
+            "{}?{}",
+            self.endpoint_url(Endpoint::Users),
+            query(&[("filter", &filter)])
+        );
         let probe = self.send(Method::GET, url, None).await?;
         let mut report = ConnectionReport {
             probe_status: probe.status,
@@ -229,10 +233,8 @@ impl ScimClient {
                     report.probe_detail = "200 OK, totalResults 0".into();
                 }
                 Ok(l) => {
-                    report.probe_detail = format!(
-                        "expected totalResults 0 for a random userName, got {}",
-                        l.total_results
-                    )
+                    report.probe_detail =
+                        format!("expected totalResults 0 for a random userName, got {}", l.total_results)
                 }
                 Err(e) => report.probe_detail = e.to_string(),
             }
@@ -258,26 +260,19 @@ impl ScimClient {
     }
 
     async fn send(&self, method: Method, url: String, body: Option<&Value>) -> Result<Reply, ClientError> {
-        let mut rb = self
+        let raw = self
             .inner
-            .http
-            .request(method, url)
-            .header(AUTHORIZATION, self.inner.auth.clone())
-            .header(ACCEPT, SCIM_JSON);
-        if let Some(b) = body {
-            rb = rb.header(CONTENT_TYPE, SCIM_JSON).body(b.to_string());
-        }
-        let resp = rb.send().await.map_err(ClientError::from_reqwest)?;
-        let status = resp.status().as_u16();
-        let header = |name| resp.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+            .transport
+            .send(method, &url, body.map(Value::to_string))
+            .await?;
+        let header = |name| raw.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
         let location = header(LOCATION).map(str::to_string);
-        let body = resp.text().await.map_err(ClientError::from_reqwest)?;
         Ok(Reply {
-            status,
+            status: raw.status,
             retry_after,
             location,
-            body,
+            body: String::from_utf8_lossy(&raw.body).into_owned(),
         })
     }
 }
@@ -320,8 +315,8 @@ fn parse_list(v: &Value, requested_start: u64) -> Result<ListResponse, ClientErr
         Some(Value::Array(a)) => a.clone(),
         Some(_) => return Err(ClientError::Decode("ListResponse Resources is not an array".into())),
     };
-    let total_results = num("totalResults")
-        .ok_or_else(|| ClientError::Decode("ListResponse has no valid totalResults".into()))?;
+    let total_results =
+        num("totalResults").ok_or_else(|| ClientError::Decode("ListResponse has no valid totalResults".into()))?;
     Ok(ListResponse {
         total_results,
         start_index: num("startIndex").unwrap_or(requested_start),
@@ -352,10 +347,16 @@ mod tests {
             1,
         )
         .unwrap();
-        assert_eq!((l.total_results, l.start_index, l.items_per_page, l.resources.len()), (5, 3, 1, 1));
+        assert_eq!(
+            (l.total_results, l.start_index, l.items_per_page, l.resources.len()),
+            (5, 3, 1, 1)
+        );
         let l = parse_list(&json!({"totalResults": "0"}), 7).unwrap();
         assert_eq!((l.total_results, l.start_index, l.items_per_page), (0, 7, 0));
-        assert!(matches!(parse_list(&json!({"Resources": []}), 1), Err(ClientError::Decode(_))));
+        assert!(matches!(
+            parse_list(&json!({"Resources": []}), 1),
+            Err(ClientError::Decode(_))
+        ));
         assert!(matches!(
             parse_list(&json!({"totalResults": 1, "Resources": {}}), 1),
             Err(ClientError::Decode(_))
@@ -373,9 +374,14 @@ mod tests {
             ("http://h/x?y=1", "tok"),
             ("http://h/x", ""),
             ("http://h/x", "bad\ntoken"),
+            ("http:///x", "tok"),
+            ("http://h/x#frag", "tok"),
         ] {
             assert!(
-                matches!(ScimClient::new(url, tok, ClientOptions::default()), Err(ClientError::Config(_))),
+                matches!(
+                    ScimClient::new(url, tok, ClientOptions::default()),
+                    Err(ClientError::Config(_))
+                ),
                 "{url:?} {tok:?}"
             );
         }

@@ -57,20 +57,6 @@ impl ClientError {
         }
     }
 
-    /// Maps a reqwest failure (which never carries a response status here).
-    pub(crate) fn from_reqwest(e: reqwest::Error) -> ClientError {
-        if e.is_timeout() {
-            return ClientError::Timeout;
-        }
-        if e.is_builder() {
-            return ClientError::Config(chain(&e));
-        }
-        if e.is_decode() {
-            return ClientError::Decode(chain(&e));
-        }
-        ClientError::Transport(chain(&e))
-    }
-
     /// A `Status` error from a non-success response's status, `Retry-After` and body text.
     pub(crate) fn from_response(status: u16, retry_after: Option<Duration>, body: &str) -> ClientError {
         let parsed: Option<Value> = serde_json::from_str(body).ok();
@@ -90,7 +76,7 @@ impl ClientError {
                 (!t.is_empty()).then(|| truncate(t, 500))
             })
             .unwrap_or_else(|| {
-                reqwest::StatusCode::from_u16(status)
+                hyper::http::StatusCode::from_u16(status)
                     .ok()
                     .and_then(|s| s.canonical_reason())
                     .unwrap_or("error")
@@ -118,7 +104,7 @@ impl ClientError {
 }
 
 /// An error and its sources, joined with `": "`.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

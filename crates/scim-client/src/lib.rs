@@ -1,4 +1,4 @@
-//! A typed async SCIM 2.0 client (RFC 7644) on reqwest with rustls (ring provider).
+//! A typed async SCIM 2.0 client (RFC 7644) on hyper with rustls (ring provider).
 //!
 //! Every request carries `Authorization: Bearer <token>` and `Accept: application/scim+json`;
 //! bodies are sent as `application/scim+json`. Non-2xx answers become
@@ -7,6 +7,7 @@
 
 mod client;
 mod error;
+mod transport;
 
 use std::time::Duration;
 
@@ -102,7 +103,10 @@ impl ConnectionReport {
         self.filter = supported("filter");
         self.sort = supported("sort");
         self.etag = supported("etag");
-        self.max_results = spc.get("filter").and_then(|f| f.get("maxResults")).and_then(Value::as_u64);
+        self.max_results = spc
+            .get("filter")
+            .and_then(|f| f.get("maxResults"))
+            .and_then(Value::as_u64);
         self.auth_schemes = spc
             .get("authenticationSchemes")
             .and_then(Value::as_array)
@@ -117,9 +121,9 @@ impl ConnectionReport {
 }
 
 /// Installs rustls' ring provider as the process default, once; an already installed
-/// provider (ring or another) is kept. [`ScimClient::new`] calls this itself; call it
-/// before building any other `reqwest::Client` in a process that links this crate, because
-/// reqwest is built with `rustls-no-provider` and panics without a default provider.
+/// provider (ring or another) is kept. [`ScimClient::new`] calls this for `https` URLs, so
+/// that other rustls users in the process (e.g. a `reqwest` built with
+/// `rustls-no-provider`) find a provider too.
 pub fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

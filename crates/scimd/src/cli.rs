@@ -47,6 +47,11 @@ pub enum Command {
     /// Manage a tenant's secret tokens
     #[command(subcommand)]
     Token(TokenCmd),
+    /// The provisioning engine: sync a directory into any SCIM app
+    #[command(subcommand)]
+    Sync(crate::sync_cmd::SyncCmd),
+    /// A one-command tour: an in-process server and a sample directory synced into it
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +156,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => crate::serve::serve(settings, args).await,
         Command::Tenant(cmd) => tenant(settings, cmd).await,
         Command::Token(cmd) => token(settings, cmd).await,
+        Command::Sync(cmd) => crate::sync_cmd::run(cmd, cli.global.database.as_deref()).await,
+        Command::Demo(args) => crate::demo::demo(args).await,
     }
 }
 

@@ -2,7 +2,9 @@
 
 mod cli;
 mod config;
+mod demo;
 mod serve;
+mod sync_cmd;
 
 use clap::Parser;
 

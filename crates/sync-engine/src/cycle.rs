@@ -50,6 +50,7 @@ impl Job {
 
     pub fn load(path: &Path) -> Result<Job, EngineError> {
         let cfg = JobConfig::load(path)?;
+        crate::validate::validate(&cfg)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Job::from_config(cfg, &dir)
     }
@@ -77,8 +78,10 @@ pub struct Runtime {
     pub policy: Policy,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CycleOptions {
+    /// Provision on demand: act on this one object only (and its references).
+    pub only: Option<(ObjectKind, String)>,
     /// Plan only: read the source and the state, change nothing.
     pub dry_run: bool,
     /// Run even while quarantine back-off says wait.
@@ -116,6 +119,12 @@ pub struct CycleReport {
     pub duration_ms: u64,
     #[serde(skip)]
     pub plan: Option<Plan>,
+    /// With `only`: the object's steps (scope, match, provision).
+    #[serde(skip)]
+    pub steps: Vec<crate::execute::Step>,
+    /// With `only`: the logged action and status.
+    #[serde(skip)]
+    pub outcome: Option<(String, String)>,
 }
 
 fn ts(t: OffsetDateTime) -> String {
@@ -225,6 +234,30 @@ pub async fn run_cycle(
     }
 
     let (mut plan, batch, mut status) = plan_cycle(job, rt, now, rng).await?;
+    if let Some((kind, id)) = &opts.only {
+        plan = only(plan, *kind, id);
+        let obj = batch.objects.iter().find(|o| o.kind == *kind && &o.id == id);
+        let Some(obj) = obj else {
+            return Err(EngineError::Source(format!("no {} with id {id:?} in {}", kind.as_str(), rt.source.describe())));
+        };
+        report.steps.push(step(
+            "Import",
+            Status::Success,
+            format!("read {} attributes from {}", obj.attrs.len(), rt.source.describe()),
+        ));
+        let index = ScopeIndex::new(batch.objects.iter());
+        for s in job.scope.evaluate(obj, &index).steps {
+            report.steps.push(step(
+                "Determine scope",
+                if s.passed { Status::Success } else { Status::Skipped },
+                format!("{}: {}", s.name, s.detail),
+            ));
+        }
+        if plan.actions.is_empty() {
+            report.steps.push(step("Provision", Status::Skipped, "nothing to do: the target is up to date"));
+            report.outcome = Some(("Other".into(), "Skipped".into()));
+        }
+    }
     report.counts = plan.counts.clone();
     if opts.dry_run {
         report.plan = Some(plan);
@@ -308,6 +341,14 @@ pub async fn run_cycle(
         .map(|(k, l)| (k, l.target_id))
         .collect();
     let outcomes = rt.executor.run(plan.actions.clone(), links_map, progress).await;
+    if opts.only.is_some() {
+        for o in &outcomes {
+            report.steps.extend(o.steps.iter().cloned());
+            if !o.action_is_reference() {
+                report.outcome = Some((o.logged_action.clone(), o.status.as_str().to_string()));
+            }
+        }
+    }
 
     // Persist links, escrows and logs.
     let old = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
@@ -425,6 +466,11 @@ pub async fn run_cycle(
     rt.state.put_escrows(job.name(), put_escrow, done_escrow).await.map_err(state_err)?;
     rt.state.append_log(logs).await.map_err(state_err)?;
 
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    if opts.only.is_some() {
+        // On-demand provisioning neither completes a cycle nor moves quarantine.
+        return Ok(report);
+    }
     if batch.complete || batch.watermark.is_some() {
         status.watermark = batch.watermark.clone();
     }

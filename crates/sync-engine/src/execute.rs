@@ -138,6 +138,10 @@ impl Outcome {
         }
     }
 
+    pub fn action_is_reference(&self) -> bool {
+        self.reference
+    }
+
     fn fail(&mut self, e: EngineError) {
         self.status = Status::Failure;
         self.steps.push(step("Provision", Status::Failure, e.to_string()));

@@ -12,8 +12,10 @@ pub mod mapping;
 pub mod model;
 pub mod quarantine;
 pub mod notify;
+pub mod ondemand;
 pub mod plan;
 pub mod scope;
 pub mod source;
+pub mod validate;
 
 pub use error::EngineError;

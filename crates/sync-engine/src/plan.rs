@@ -229,7 +229,8 @@ impl Planner<'_> {
                 }
                 (None, true) => {
                     plan.counts.in_scope += 1;
-                    let mapped = mapper.map(obj, false, true, input.now, rng)?;
+                    let mut mapped = mapper.map(obj, false, true, input.now, rng)?;
+                    effective_manager(&mut mapped, &in_scope);
                     let matchers = mapper.matchers(&mapped);
                     if matchers.is_empty() {
                         return Err(EngineError::Mapping {
@@ -263,7 +264,8 @@ impl Planner<'_> {
                 }
                 (Some(l), true) => {
                     plan.counts.in_scope += 1;
-                    let mapped = mapper.map(obj, false, false, input.now, rng)?;
+                    let mut mapped = mapper.map(obj, false, false, input.now, rng)?;
+                    effective_manager(&mut mapped, &in_scope);
                     let values = mapping::merged_values(&l.pushed.values, &mapped);
                     let members: Option<BTreeSet<String>> = (obj.kind == ObjectKind::Group).then(|| {
                         obj.members
@@ -350,6 +352,16 @@ impl Planner<'_> {
             }
         }
         Ok(plan)
+    }
+}
+
+/// A manager out of scope is never provisioned, so the reference is planned only while
+/// the manager is in scope; when the manager enters scope the reference follows.
+fn effective_manager(mapped: &mut Mapped, in_scope: &dyn Fn(&Key) -> bool) {
+    if let Some(m) = &mapped.manager
+        && !in_scope(&(ObjectKind::User, m.clone()))
+    {
+        mapped.manager = None;
     }
 }
 

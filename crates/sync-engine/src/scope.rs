@@ -24,7 +24,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 
 use regex::Regex;
 use serde_json::Value;
@@ -33,135 +32,11 @@ use crate::config::{Clause, ScopeConfig, ScopeMode};
 use crate::error::EngineError;
 use crate::model::{DEFAULT_ACCESS, ObjectKind, SourceObject};
 
+mod operator;
 #[cfg(test)]
 mod tests;
 
-/// A scoping-filter operator, in Entra's spelling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operator {
-    /// `&`: the attribute's value occurs in the clause value.
-    In,
-    /// `!&`
-    NotIn,
-    EndsWith,
-    NotEndsWith,
-    StartsWith,
-    NotStartsWith,
-    Equals,
-    NotEquals,
-    GreaterThan,
-    GreaterThanOrEquals,
-    LessThan,
-    LessThanOrEquals,
-    Includes,
-    NotIncludes,
-    IsTrue,
-    IsFalse,
-    IsNull,
-    IsNotNull,
-    RegexMatch,
-    NotRegexMatch,
-}
-
-impl Operator {
-    pub const ALL: [Operator; 20] = [
-        Operator::In,
-        Operator::NotIn,
-        Operator::EndsWith,
-        Operator::NotEndsWith,
-        Operator::StartsWith,
-        Operator::NotStartsWith,
-        Operator::Equals,
-        Operator::NotEquals,
-        Operator::GreaterThan,
-        Operator::GreaterThanOrEquals,
-        Operator::LessThan,
-        Operator::LessThanOrEquals,
-        Operator::Includes,
-        Operator::NotIncludes,
-        Operator::IsTrue,
-        Operator::IsFalse,
-        Operator::IsNull,
-        Operator::IsNotNull,
-        Operator::RegexMatch,
-        Operator::NotRegexMatch,
-    ];
-
-    /// Entra's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operator::In => "&",
-            Operator::NotIn => "!&",
-            Operator::EndsWith => "ENDS_WITH",
-            Operator::NotEndsWith => "NOT ENDS_WITH",
-            Operator::StartsWith => "STARTS_WITH",
-            Operator::NotStartsWith => "NOT STARTS_WITH",
-            Operator::Equals => "EQUALS",
-            Operator::NotEquals => "NOT EQUALS",
-            Operator::GreaterThan => "Greater_Than",
-            Operator::GreaterThanOrEquals => "Greater_Than_OR_EQUALS",
-            Operator::LessThan => "Less_Than",
-            Operator::LessThanOrEquals => "Less_Than_OR_EQUALS",
-            Operator::Includes => "Includes",
-            Operator::NotIncludes => "NOT Includes",
-            Operator::IsTrue => "IS TRUE",
-            Operator::IsFalse => "IS FALSE",
-            Operator::IsNull => "IS NULL",
-            Operator::IsNotNull => "IS NOT NULL",
-            Operator::RegexMatch => "REGEX MATCH",
-            Operator::NotRegexMatch => "NOT REGEX MATCH",
-        }
-    }
-
-    /// Whether the clause needs a value (all but the `IS …` operators).
-    pub fn takes_value(self) -> bool {
-        !matches!(
-            self,
-            Operator::IsTrue | Operator::IsFalse | Operator::IsNull | Operator::IsNotNull
-        )
-    }
-
-    fn is_integer(self) -> bool {
-        matches!(
-            self,
-            Operator::GreaterThan | Operator::GreaterThanOrEquals | Operator::LessThan | Operator::LessThanOrEquals
-        )
-    }
-
-    fn is_regex(self) -> bool {
-        matches!(self, Operator::RegexMatch | Operator::NotRegexMatch)
-    }
-}
-
-/// Upper case with `_`, `-` and whitespace removed: `Greater_Than_OR_EQUALS`,
-/// `greater than or equals` and `GREATERTHANOREQUALS` all become the same key.
-fn operator_key(s: &str) -> String {
-    s.chars()
-        .filter(|c| !(c.is_whitespace() || *c == '_' || *c == '-'))
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
-impl FromStr for Operator {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let key = operator_key(s);
-        Operator::ALL
-            .into_iter()
-            .find(|op| operator_key(op.as_str()) == key)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Operator::ALL.iter().map(|o| o.as_str()).collect();
-                format!("unknown operator {s:?} (expected one of: {})", names.join(", "))
-            })
-    }
-}
-
-impl fmt::Display for Operator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use operator::Operator;
 
 /// Graph user attributes that are multi-valued (or references/role lists Entra documents as
 /// unsupported in scoping filters): a clause on one of them is a configuration error.
@@ -340,7 +215,10 @@ impl ScopeIndex {
     }
 
     fn name_of(&self, group_id: &str) -> &str {
-        self.groups.get(group_id).map(|g| g.display_name.as_str()).unwrap_or_default()
+        self.groups
+            .get(group_id)
+            .map(|g| g.display_name.as_str())
+            .unwrap_or_default()
     }
 }
 
@@ -369,7 +247,12 @@ fn compile_clause(fi: usize, name: &str, ci: usize, c: &Clause) -> Result<Compil
         };
         if operator.is_integer() {
             let n = value.trim().parse::<i64>().map_err(|_| {
-                config_err(fi, name, ci, format!("operator {operator} needs an integer value, not {value:?}"))
+                config_err(
+                    fi,
+                    name,
+                    ci,
+                    format!("operator {operator} needs an integer value, not {value:?}"),
+                )
             })?;
             int = Some(n);
         }
@@ -488,7 +371,9 @@ impl CompiledScope {
                 _ => format!("Scoping filter {}", fi + 1),
             };
             if f.clauses.is_empty() {
-                return Err(EngineError::Config(format!("scope.filters[{fi}] ({name:?}) has no clauses")));
+                return Err(EngineError::Config(format!(
+                    "scope.filters[{fi}] ({name:?}) has no clauses"
+                )));
             }
             let clauses = f
                 .clauses
@@ -579,10 +464,13 @@ impl CompiledScope {
     /// Assigned mode: the "Assigned to application" and "User has required role" steps.
     fn assignment(&self, obj: &SourceObject, index: &ScopeIndex, steps: &mut Vec<ScopeStep>) -> Option<ScopeReason> {
         let own_roles = obj.app_roles.iter().map(|r| (r.value.as_str(), None));
-        let (via_group, inherited): (Option<(&str, &str)>, Vec<(&str, Option<&str>)>) = match obj.kind {
+        let (via_group, inherited): (Option<GroupRef>, Vec<RoleRef>) = match obj.kind {
             ObjectKind::Group => {
                 let name = obj.attr("displayName").and_then(Value::as_str).unwrap_or_default();
-                (self.group_listed(&obj.id, name).then_some((obj.id.as_str(), name)), Vec::new())
+                (
+                    self.group_listed(&obj.id, name).then_some((obj.id.as_str(), name)),
+                    Vec::new(),
+                )
             }
             ObjectKind::User => {
                 let gids = index.groups_of(&obj.id);
@@ -598,8 +486,8 @@ impl CompiledScope {
                 (listed, inherited)
             }
         };
-        let roles: Vec<(&str, Option<&str>)> = own_roles.chain(inherited).collect();
-        let show = |(role, group): &(&str, Option<&str>)| match group {
+        let roles: Vec<RoleRef> = own_roles.chain(inherited).collect();
+        let show = |(role, group): &RoleRef| match group {
             Some(g) => format!("{role} (through group {})", group_label(index, g)),
             None => role.to_string(),
         };
@@ -609,7 +497,10 @@ impl CompiledScope {
             Some((id, "")) => format!("direct member of assigned group {id}"),
             Some((id, name)) => format!("direct member of assigned group {name} ({id})"),
             None if assigned => {
-                format!("app role assignments: {}", roles.iter().map(show).collect::<Vec<_>>().join(", "))
+                format!(
+                    "app role assignments: {}",
+                    roles.iter().map(show).collect::<Vec<_>>().join(", ")
+                )
             }
             None => "no app role assignment and not a direct member of an assigned group".to_string(),
         };
@@ -617,16 +508,25 @@ impl CompiledScope {
 
         let qualifying = roles.iter().find(|(r, _)| self.role_qualifies(r));
         let (entitled, detail) = if let Some((_, name)) = via_group {
-            (true, format!("assigned through group {name}; a group assignment needs no role"))
+            (
+                true,
+                format!("assigned through group {name}; a group assignment needs no role"),
+            )
         } else if let Some(q) = qualifying {
             (true, format!("role {}", show(q)))
         } else if roles.is_empty() {
             (false, "no role assigned".to_string())
         } else if roles.iter().all(|(r, _)| *r == DEFAULT_ACCESS) {
-            (false, "only Default Access, which never qualifies: not effectively entitled".to_string())
+            (
+                false,
+                "only Default Access, which never qualifies: not effectively entitled".to_string(),
+            )
         } else {
             let names: Vec<String> = roles.iter().map(show).collect();
-            (false, format!("roles {} are not among {:?}", names.join(", "), self.app_roles))
+            (
+                false,
+                format!("roles {} are not among {:?}", names.join(", "), self.app_roles),
+            )
         };
         steps.push(ScopeStep::new("User has required role", entitled, detail));
 
@@ -641,6 +541,11 @@ impl CompiledScope {
         }
     }
 }
+
+/// An assigned group: (id, displayName).
+type GroupRef<'a> = (&'a str, &'a str);
+/// A role value and the id of the group it was inherited from, if any.
+type RoleRef<'a> = (&'a str, Option<&'a str>);
 
 fn group_label(index: &ScopeIndex, id: &str) -> String {
     match index.name_of(id) {

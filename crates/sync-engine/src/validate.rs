@@ -121,7 +121,9 @@ impl Checks {
         match set.iter().filter(|b| **b).count() {
             1 => {}
             0 => self.err(format!("{what}: set one of token, token_env, token_file")),
-            _ => self.err(format!("{what}: set exactly one of token, token_env, token_file, not several")),
+            _ => self.err(format!(
+                "{what}: set exactly one of token, token_env, token_file, not several"
+            )),
         }
         if s.token_env.as_deref().is_some_and(|e| e.trim().is_empty()) {
             self.err(format!("{what}.token_env is empty"));
@@ -138,8 +140,13 @@ impl Checks {
         let name = &cfg.job.name;
         if name.is_empty() || name.len() > 64 {
             self.err("job.name must be 1 to 64 characters");
-        } else if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
-            self.err(format!("job.name {name:?}: {c:?} is not allowed (use letters, digits, '_', '.', '-')"));
+        } else if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        {
+            self.err(format!(
+                "job.name {name:?}: {c:?} is not allowed (use letters, digits, '_', '.', '-')"
+            ));
         }
         match duration("job.interval", &cfg.job.interval) {
             Ok(d) if d.is_zero() => self.err("job.interval must be more than zero"),
@@ -187,14 +194,19 @@ impl Checks {
 
     fn mappings(&mut self, what: &str, om: &ObjectMapping) {
         if om.enabled && om.mappings.is_empty() {
-            self.err(format!("{what}.mappings: an enabled object mapping needs at least one mapping"));
+            self.err(format!(
+                "{what}.mappings: an enabled object mapping needs at least one mapping"
+            ));
         }
         let mut targets: HashMap<String, usize> = HashMap::new();
         let mut precedences: HashMap<u32, usize> = HashMap::new();
         for (i, m) in om.mappings.iter().enumerate() {
             let at = format!("{what}.mappings[{i}] (target {:?})", m.target);
             match scim_proto::parse_patch_path(&m.target) {
-                Err(e) => self.err(format!("{at}: not a SCIM attribute path: {e}{}", caret(&m.target, e.offset))),
+                Err(e) => self.err(format!(
+                    "{at}: not a SCIM attribute path: {e}{}",
+                    caret(&m.target, e.offset)
+                )),
                 Ok(path) => {
                     if path.attr.urn.is_none() && path.attr.name.eq_ignore_ascii_case("id") {
                         self.err(format!("{at}: the target assigns id; map externalId instead"));
@@ -213,12 +225,16 @@ impl Checks {
                     self.err(format!("{at}: matching = {p} is also used by {what}.mappings[{first}]"));
                 }
                 if m.kind == MappingKind::Constant {
-                    self.err(format!("{at}: a constant cannot be a matching attribute (every object would match)"));
+                    self.err(format!(
+                        "{at}: a constant cannot be a matching attribute (every object would match)"
+                    ));
                 }
             }
             if m.default.is_some() {
                 match (m.kind, m.apply) {
-                    (MappingKind::Constant, _) => self.warn(format!("{at}: default is never used: a constant is never null")),
+                    (MappingKind::Constant, _) => {
+                        self.warn(format!("{at}: default is never used: a constant is never null"))
+                    }
                     (MappingKind::None, _) => {}
                     (_, Apply::Create) => self.warn(format!(
                         "{at}: default with apply = \"create\": an object created with the default keeps it, \
@@ -260,13 +276,17 @@ impl Checks {
             }
         }
         if kind == MappingKind::None && m.default.is_none() {
-            self.err(format!("{at}: type = \"none\" needs default (it only fills an empty target)"));
+            self.err(format!(
+                "{at}: type = \"none\" needs default (it only fills an empty target)"
+            ));
         }
         if let Some(src) = m.source.as_deref().filter(|_| kind == MappingKind::Direct) {
             if src.trim().is_empty() {
                 self.err(format!("{at}: source is empty"));
             } else if src.contains(['[', ']']) {
-                self.err(format!("{at}: source {src:?}: write the attribute name without brackets"));
+                self.err(format!(
+                    "{at}: source {src:?}: write the attribute name without brackets"
+                ));
             }
         }
         if let Some(text) = m.expression.as_deref().filter(|_| kind == MappingKind::Expression) {
@@ -314,7 +334,9 @@ impl Checks {
         if let Some(p) = s.deletion_threshold_percent
             && !(p > 0.0 && p <= 100.0)
         {
-            self.err(format!("safety.deletion_threshold_percent = {p}: must be more than 0 and at most 100"));
+            self.err(format!(
+                "safety.deletion_threshold_percent = {p}: must be more than 0 and at most 100"
+            ));
         }
         if s.deletion_threshold.is_none() && s.deletion_threshold_percent.is_none() {
             self.warn("safety: no deletion threshold; a cycle may disable or delete any number of objects");

@@ -120,7 +120,9 @@ impl Shared {
     /// The action of the first live rule matching the request, consuming one of its uses.
     fn take_fault(&self, method: &str, path_and_query: &str) -> Option<FaultAction> {
         let mut faults = lock(&self.faults);
-        let i = faults.iter().position(|f| f.times > 0 && f.matches(method, path_and_query))?;
+        let i = faults
+            .iter()
+            .position(|f| f.times > 0 && f.matches(method, path_and_query))?;
         let action = faults[i].action.clone();
         faults[i].times -= 1;
         if faults[i].times == 0 {
@@ -181,7 +183,9 @@ impl FaultyTarget {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/target.db", dir.path().display());
         let store = scim_store::open(&url, &Default::default()).expect("open store");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let root = format!("http://{}", listener.local_addr().expect("local addr"));
         let config = ServerConfig::new(&root);
         let shared = Arc::new(Shared::default());
@@ -326,7 +330,8 @@ async fn handle(shared: Arc<Shared>, req: Request, next: Next, _guard: InFlight)
         Some(FaultAction::Status(s)) => error_response(s, &format!("injected fault: HTTP {s}")),
         Some(FaultAction::TooManyRequests { retry_after_secs }) => {
             let mut r = error_response(429, "injected fault: too many requests");
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             r
         }
         Some(FaultAction::Delay(d)) => {

@@ -44,7 +44,9 @@ async fn passthrough_records_every_request() {
     assert!(!reqs[0].faulted);
     assert_eq!(reqs[1].method, "GET");
     assert!(
-        reqs[1].path_and_query.starts_with("/scim/v2/target/Users?filter=userName+eq+%22a%40x.com%22"),
+        reqs[1]
+            .path_and_query
+            .starts_with("/scim/v2/target/Users?filter=userName+eq+%22a%40x.com%22"),
         "{}",
         reqs[1].path_and_query
     );
@@ -52,8 +54,6 @@ async fn passthrough_records_every_request() {
     assert_eq!(reqs[2].status, 404);
 
     // writes(): only the POST, not the GETs nor a POST /.search.
-    // reqwest is built with rustls-no-provider in this workspace: a provider must be installed.
-    scim_client::install_crypto_provider();
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{}/Users/.search", t.base_url))
@@ -96,7 +96,11 @@ async fn status_fault_is_not_forwarded_and_expires() {
 
     let posts: Vec<(u16, bool)> = t.writes().iter().map(|r| (r.status, r.faulted)).collect();
     assert_eq!(posts, vec![(503, true), (503, true), (201, false)]);
-    assert_eq!(t.writes()[0].body.as_ref().unwrap()["userName"], "a@x.com", "faulted bodies recorded");
+    assert_eq!(
+        t.writes()[0].body.as_ref().unwrap()["userName"],
+        "a@x.com",
+        "faulted bodies recorded"
+    );
 }
 
 #[tokio::test]
@@ -165,17 +169,34 @@ async fn delay_triggers_client_timeout_but_still_completes() {
         ..Default::default()
     };
     let impatient = ScimClient::new(&t.base_url, &t.token, opts).unwrap();
-    t.inject(fault("POST", "/Users", 1, FaultAction::Delay(Duration::from_millis(1500))));
-    let err = impatient.create(Endpoint::Users, &user("slow@x.com")).await.unwrap_err();
+    t.inject(fault(
+        "POST",
+        "/Users",
+        1,
+        FaultAction::Delay(Duration::from_millis(1500)),
+    ));
+    let err = impatient
+        .create(Endpoint::Users, &user("slow@x.com"))
+        .await
+        .unwrap_err();
     assert_eq!(err, ClientError::Timeout);
     t.wait_idle().await;
     let c = client(&t);
-    assert_eq!(count_users(&c).await, 1, "the delayed create was applied after the timeout");
+    assert_eq!(
+        count_users(&c).await,
+        1,
+        "the delayed create was applied after the timeout"
+    );
     let w = t.writes();
     assert_eq!((w[0].status, w[0].faulted), (201, true));
 
     // A patient client just sees a slow success.
-    t.inject(fault("GET", "/Users", 1, FaultAction::Delay(Duration::from_millis(200))));
+    t.inject(fault(
+        "GET",
+        "/Users",
+        1,
+        FaultAction::Delay(Duration::from_millis(200)),
+    ));
     let list = c.search(Endpoint::Users, None, None, 1, 10).await.unwrap();
     assert_eq!(list.total_results, 1);
     let last = t.requests().pop().unwrap();
@@ -202,11 +223,20 @@ async fn rules_match_by_method_and_path_in_order() {
     let id = u["id"].as_str().unwrap();
     assert!(c.get(Endpoint::Users, id, None).await.unwrap().is_some());
     // Group POST: the GET rule does not match, the any-method rule does.
-    let err = c.create(Endpoint::Groups, &json!({"displayName": "G"})).await.unwrap_err();
+    let err = c
+        .create(Endpoint::Groups, &json!({"displayName": "G"}))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(502));
     let err = c.search(Endpoint::Groups, None, None, 1, 10).await.unwrap_err();
     assert_eq!(err.status(), Some(500));
-    assert_eq!(c.search(Endpoint::Groups, None, None, 1, 10).await.unwrap().total_results, 0);
+    assert_eq!(
+        c.search(Endpoint::Groups, None, None, 1, 10)
+            .await
+            .unwrap()
+            .total_results,
+        0
+    );
 
     assert_eq!(c.delete(Endpoint::Users, id).await.unwrap_err().status(), Some(503));
     assert_eq!(t.faults()[0].times, 2, "one use consumed");
@@ -228,12 +258,18 @@ async fn extra_tenant_as_source() {
     assert_eq!(count_users(&client(&t)).await, 0, "tenants are isolated");
     // The target's token does not open the source tenant.
     let cross = ScimClient::new(&src_url, &t.token, ClientOptions::default()).unwrap();
-    assert_eq!(cross.get(Endpoint::Users, "x", None).await.unwrap_err().status(), Some(401));
+    assert_eq!(
+        cross.get(Endpoint::Users, "x", None).await.unwrap_err().status(),
+        Some(401)
+    );
     // Faults can be scoped to one tenant by path.
     t.inject(fault("GET", "/scim/v2/source/", 1, FaultAction::Status(500)));
     assert_eq!(count_users(&client(&t)).await, 0);
     assert_eq!(
-        src.search(Endpoint::Users, None, None, 1, 1).await.unwrap_err().status(),
+        src.search(Endpoint::Users, None, None, 1, 1)
+            .await
+            .unwrap_err()
+            .status(),
         Some(500)
     );
     assert!(t.requests().iter().any(|r| r.path().starts_with("/scim/v2/source/")));

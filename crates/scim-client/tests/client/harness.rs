@@ -23,7 +23,11 @@ impl Server {
         let root = format!("http://{}", listener.local_addr().expect("addr"));
         let config = ServerConfig::new(&root);
         let tenant = store.create_tenant("acme", NOW.into()).await.expect("tenant");
-        let token = store.issue_token(tenant.id, None, NOW.into()).await.expect("token").token;
+        let token = store
+            .issue_token(tenant.id, None, NOW.into())
+            .await
+            .expect("token")
+            .token;
         let app = router(store.clone(), config.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         Server {

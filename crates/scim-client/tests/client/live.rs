@@ -65,7 +65,10 @@ async fn user_lifecycle_create_get_search_patch_replace_delete() {
     let replaced = c.replace(Endpoint::Users, &id, &body).await.unwrap();
     assert_eq!(replaced["displayName"], "Alice Replaced");
     assert_eq!(replaced["active"], true);
-    assert!(replaced["name"].get("familyName").is_none(), "PUT replaced name: {replaced}");
+    assert!(
+        replaced["name"].get("familyName").is_none(),
+        "PUT replaced name: {replaced}"
+    );
 
     c.delete(Endpoint::Users, &id).await.unwrap();
     assert_eq!(c.get(Endpoint::Users, &id, None).await.unwrap(), None, "404 is None");
@@ -120,7 +123,13 @@ async fn group_lifecycle_with_members() {
     assert_eq!(got["members"][0]["value"], json!(u2));
 
     let found = c
-        .search(Endpoint::Groups, Some("displayName eq \"Sales\""), Some("displayName"), 1, 10)
+        .search(
+            Endpoint::Groups,
+            Some("displayName eq \"Sales\""),
+            Some("displayName"),
+            1,
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(found.total_results, 1);
@@ -142,7 +151,9 @@ async fn search_pages_and_encodes_filters() {
     let odd = "o'dd+a&b=c#d%e@contoso.com";
     let odd_id = id_of(&c.create(Endpoint::Users, &user(odd)).await.unwrap());
     for i in 0..4 {
-        c.create(Endpoint::Users, &user(&format!("page{i}@contoso.com"))).await.unwrap();
+        c.create(Endpoint::Users, &user(&format!("page{i}@contoso.com")))
+            .await
+            .unwrap();
     }
     let hit = c
         .search(Endpoint::Users, Some(&format!("userName eq \"{odd}\"")), None, 1, 10)
@@ -170,9 +181,15 @@ async fn search_pages_and_encodes_filters() {
         .unwrap();
     assert_eq!((none.total_results, none.resources.len()), (0, 0));
 
-    let bad = c.search(Endpoint::Users, Some("userName eq"), None, 1, 10).await.unwrap_err();
+    let bad = c
+        .search(Endpoint::Users, Some("userName eq"), None, 1, 10)
+        .await
+        .unwrap_err();
     assert_eq!(bad.status(), Some(400), "{bad}");
-    assert!(matches!(&bad, ClientError::Status { scim_type: Some(t), .. } if t == "invalidFilter"), "{bad}");
+    assert!(
+        matches!(&bad, ClientError::Status { scim_type: Some(t), .. } if t == "invalidFilter"),
+        "{bad}"
+    );
 }
 
 #[tokio::test]
@@ -204,13 +221,22 @@ async fn conflicts_and_missing_resources() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404));
-    let err = c.replace(Endpoint::Users, missing, &user("x@contoso.com")).await.unwrap_err();
+    let err = c
+        .replace(Endpoint::Users, missing, &user("x@contoso.com"))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(404));
     // An id with path-significant characters stays one segment: a 404, not another route.
     assert_eq!(c.get(Endpoint::Users, "../Groups", None).await.unwrap(), None);
-    assert!(matches!(c.get(Endpoint::Users, "", None).await, Err(ClientError::Config(_))));
+    assert!(matches!(
+        c.get(Endpoint::Users, "", None).await,
+        Err(ClientError::Config(_))
+    ));
 
-    let invalid = c.create(Endpoint::Users, &json!({"schemas": [USER]})).await.unwrap_err();
+    let invalid = c
+        .create(Endpoint::Users, &json!({"schemas": [USER]}))
+        .await
+        .unwrap_err();
     assert_eq!(invalid.status(), Some(400), "{invalid}");
 }
 
@@ -251,7 +277,10 @@ async fn service_provider_config_and_test_connection() {
 
     // A wrong token: reported, not an Err.
     let bad = ScimClient::new(&s.base, "wrong", ClientOptions::default()).unwrap();
-    let r = bad.test_connection("9b2d1c4e-1111-4222-8333-944455556666").await.unwrap();
+    let r = bad
+        .test_connection("9b2d1c4e-1111-4222-8333-944455556666")
+        .await
+        .unwrap();
     assert_eq!(r.probe_status, 401);
     assert!(!r.probe_ok);
     assert!(r.probe_detail.contains("401"), "{}", r.probe_detail);
@@ -281,5 +310,21 @@ async fn clones_share_the_connection_settings() {
     let a = c.create(Endpoint::Users, &one).await;
     let b = task.await.unwrap();
     assert_ne!(id_of(&a.unwrap()), id_of(&b.unwrap()));
-    assert_eq!(c.search(Endpoint::Users, None, None, 1, 10).await.unwrap().total_results, 2);
+    assert_eq!(
+        c.search(Endpoint::Users, None, None, 1, 10)
+            .await
+            .unwrap()
+            .total_results,
+        2
+    );
+}
+
+#[tokio::test]
+async fn https_to_a_plain_http_server_fails_the_handshake() {
+    let s = Server::start().await;
+    let https = s.base.replacen("http://", "https://", 1);
+    let c = ScimClient::new(&https, &s.token, ClientOptions::default()).expect("TLS client with system roots");
+    assert!(c.base_url().starts_with("https://"));
+    let err = c.search(Endpoint::Users, None, None, 1, 1).await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport(_)), "{err:?}");
 }

@@ -84,7 +84,11 @@ async fn handle(State(log): State<Log>, req: Request) -> Response {
         ),
         ("GET", "/t/Users/dated") => {
             let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
-            reply(503, &[("retry-after", at)], r#"{"status":"503","detail":"maintenance"}"#)
+            reply(
+                503,
+                &[("retry-after", at)],
+                r#"{"status":"503","detail":"maintenance"}"#,
+            )
         }
         ("GET", "/t/Users/not-impl") => reply(501, &[], "nope"),
         ("GET", "/t/Users/moved") => reply(302, &[("location", "https://elsewhere.example/scim".into())], ""),
@@ -109,7 +113,11 @@ async fn request_headers_and_body_shape() {
         path: Some("active".into()),
         value: Some(json!(false)),
     }];
-    assert_eq!(c.patch(Endpoint::Users, "no-content", &ops).await.unwrap(), None, "204 is None");
+    assert_eq!(
+        c.patch(Endpoint::Users, "no-content", &ops).await.unwrap(),
+        None,
+        "204 is None"
+    );
     let seen = s.last();
     assert_eq!(seen.method, "PATCH");
     assert_eq!(seen.headers["authorization"], "Bearer s3cret");
@@ -135,7 +143,13 @@ async fn search_query_is_form_encoded() {
     let s = Stub::start().await;
     let c = s.client(Duration::from_secs(30));
     let l = c
-        .search(Endpoint::Users, Some("userName eq \"a b&c\""), Some("id,userName"), 3, 50)
+        .search(
+            Endpoint::Users,
+            Some("userName eq \"a b&c\""),
+            Some("id,userName"),
+            3,
+            50,
+        )
         .await
         .unwrap();
     assert_eq!((l.total_results, l.start_index, l.items_per_page), (0, 3, 0));
@@ -191,7 +205,10 @@ async fn unexpected_success_shapes() {
     let s = Stub::start().await;
     let c = s.client(Duration::from_secs(30));
     let err = c.create(Endpoint::Users, &json!({"userName": "x"})).await.unwrap_err();
-    assert!(matches!(&err, ClientError::Decode(d) if d.contains("not json")), "{err:?}");
+    assert!(
+        matches!(&err, ClientError::Decode(d) if d.contains("not json")),
+        "{err:?}"
+    );
     assert!(!err.is_transient());
     assert_eq!(s.last().body, r#"{"userName":"x"}"#);
 

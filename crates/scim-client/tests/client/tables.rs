@@ -24,9 +24,9 @@ fn retry_after_table() {
         ("86400", Some(86_400)),
         ("Wed, 21 Oct 2015 07:28:00 GMT", Some(0)),
         ("Wed, 21 Oct 2015 07:30:30 GMT", Some(150)),
-        ("Wed, 21 Oct 2015 06:00:00 GMT", Some(0)), // in the past
+        ("Wed, 21 Oct 2015 06:00:00 GMT", Some(0)),         // in the past
         ("Thursday, 22-Oct-15 07:28:00 GMT", Some(86_400)), // RFC 850
-        ("Thu Oct 22 07:28:00 2015", Some(86_400)), // asctime
+        ("Thu Oct 22 07:28:00 2015", Some(86_400)),         // asctime
         ("", None),
         ("   ", None),
         ("-5", None),
@@ -45,7 +45,10 @@ fn retry_after_table() {
     // Relative to the real clock too.
     let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
     let got = parse_retry_after(&soon, SystemTime::now()).unwrap();
-    assert!(got <= Duration::from_secs(30) && got >= Duration::from_secs(28), "{got:?}");
+    assert!(
+        got <= Duration::from_secs(30) && got >= Duration::from_secs(28),
+        "{got:?}"
+    );
 }
 
 #[test]

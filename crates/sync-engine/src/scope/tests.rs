@@ -274,7 +274,10 @@ fn compile_errors_name_filter_and_clause() {
         ..ScopeConfig::default()
     };
     let err = CompiledScope::compile(&cfg).unwrap_err().to_string();
-    assert!(err.contains("scope.filters[0] (\"Scoping filter 1\") has no clauses"), "{err}");
+    assert!(
+        err.contains("scope.filters[0] (\"Scoping filter 1\") has no clauses"),
+        "{err}"
+    );
 }
 
 fn scope(mode: ScopeMode, groups: &[&str], app_roles: &[&str], filters: Vec<ScopingFilter>) -> CompiledScope {
@@ -386,7 +389,8 @@ fn trace_shows_entra_steps() {
     assert_eq!(d.steps[1].detail, "direct member of assigned group Sales (g1)");
     assert_eq!(d.steps[4].detail, "jobTitle is null");
 
-    let d = scope(ScopeMode::Assigned, &[], &[], vec![]).evaluate(&with_roles(user("u9", json!({})), &[DEFAULT_ACCESS]), &index);
+    let d = scope(ScopeMode::Assigned, &[], &[], vec![])
+        .evaluate(&with_roles(user("u9", json!({})), &[DEFAULT_ACCESS]), &index);
     assert!(d.steps[2].detail.contains("not effectively entitled"), "{:?}", d.steps);
     assert_eq!(d.reason.code(), "NotEffectivelyEntitled");
 

@@ -58,7 +58,9 @@ impl FileFormat {
 
     /// The format a path's extension names.
     pub fn from_path(path: &Path) -> Option<FileFormat> {
-        path.extension().and_then(|e| e.to_str()).and_then(FileFormat::from_name)
+        path.extension()
+            .and_then(|e| e.to_str())
+            .and_then(FileFormat::from_name)
     }
 }
 
@@ -117,7 +119,11 @@ impl FileSource {
         if meta.len() > self.max_bytes {
             return Err(src_err(
                 &name,
-                format!("is {} bytes, more than the limit of {} bytes", meta.len(), self.max_bytes),
+                format!(
+                    "is {} bytes, more than the limit of {} bytes",
+                    meta.len(),
+                    self.max_bytes
+                ),
             ));
         }
         let bytes = std::fs::read(&self.path).map_err(|e| src_err(&name, format!("cannot read: {e}")))?;
@@ -169,7 +175,10 @@ pub fn parse_text(text: &str, format: FileFormat, name: &str) -> Result<Vec<Sour
 fn record(value: Value, hint: Option<ObjectKind>, name: &str, at: &str) -> Result<SourceObject, EngineError> {
     match value {
         Value::Object(map) => object_from_graph(map, hint).map_err(|e| src_err(name, format!("{at}: {e}"))),
-        other => Err(src_err(name, format!("{at}: expected an object, found {}", type_name(&other)))),
+        other => Err(src_err(
+            name,
+            format!("{at}: expected an object, found {}", type_name(&other)),
+        )),
     }
 }
 
@@ -183,14 +192,25 @@ fn parse_json(text: &str, name: &str) -> Result<Vec<SourceObject>, EngineError> 
                 .map(|(i, item)| record(item, hint, name, &format!("{key}[{i}]")))
                 .collect(),
             Value::Null => Ok(Vec::new()),
-            other => Err(src_err(name, format!("{key} must be an array, found {}", type_name(&other)))),
+            other => Err(src_err(
+                name,
+                format!("{key} must be an array, found {}", type_name(&other)),
+            )),
         }
     };
     match value {
         Value::Array(_) => list(value, "", None),
         Value::Object(mut map) if map.contains_key("users") || map.contains_key("groups") => {
-            let mut out = list(map.remove("users").unwrap_or(Value::Null), "users", Some(ObjectKind::User))?;
-            out.extend(list(map.remove("groups").unwrap_or(Value::Null), "groups", Some(ObjectKind::Group))?);
+            let mut out = list(
+                map.remove("users").unwrap_or(Value::Null),
+                "users",
+                Some(ObjectKind::User),
+            )?;
+            out.extend(list(
+                map.remove("groups").unwrap_or(Value::Null),
+                "groups",
+                Some(ObjectKind::Group),
+            )?);
             Ok(out)
         }
         Value::Object(mut map) if map.contains_key("value") => list(map.remove("value").unwrap(), "value", None),
@@ -211,8 +231,7 @@ fn parse_json_lines(text: &str, name: &str) -> Result<Vec<SourceObject>, EngineE
             continue;
         }
         let at = format!("line {}", i + 1);
-        let value: Value =
-            serde_json::from_str(line).map_err(|e| src_err(name, format!("{at}: invalid JSON: {e}")))?;
+        let value: Value = serde_json::from_str(line).map_err(|e| src_err(name, format!("{at}: invalid JSON: {e}")))?;
         out.push(record(value, None, name, &at)?);
     }
     Ok(out)
@@ -256,7 +275,12 @@ fn parse_csv(text: &str, name: &str) -> Result<Vec<SourceObject>, EngineError> {
                 "accountEnabled" => match cell.to_ascii_lowercase().as_str() {
                     "true" => Value::Bool(true),
                     "false" => Value::Bool(false),
-                    _ => return Err(src_err(name, format!("{at}: accountEnabled must be true or false, not {cell:?}"))),
+                    _ => {
+                        return Err(src_err(
+                            name,
+                            format!("{at}: accountEnabled must be true or false, not {cell:?}"),
+                        ));
+                    }
                 },
                 "appRoleAssignments" => cell
                     .split(';')
@@ -306,12 +330,20 @@ fn detect_kind(map: &Map<String, Value>, hint: Option<ObjectKind>) -> Result<Obj
         Some(Value::String(t)) => match t.trim_start_matches('#').to_ascii_lowercase().as_str() {
             "microsoft.graph.user" => Some(ObjectKind::User),
             "microsoft.graph.group" => Some(ObjectKind::Group),
-            _ => return Err(format!("unsupported @odata.type {t:?} (expected #microsoft.graph.user or .group)")),
+            _ => {
+                return Err(format!(
+                    "unsupported @odata.type {t:?} (expected #microsoft.graph.user or .group)"
+                ));
+            }
         },
         Some(other) => return Err(format!("@odata.type must be a string, found {}", type_name(other))),
     };
     match (from_type, hint) {
-        (Some(k), Some(h)) if k != h => Err(format!("@odata.type says {} but the record is in {}", k.as_str(), kind_name(h))),
+        (Some(k), Some(h)) if k != h => Err(format!(
+            "@odata.type says {} but the record is in {}",
+            k.as_str(),
+            kind_name(h)
+        )),
         (Some(k), _) | (None, Some(k)) => Ok(k),
         (None, None) => {
             let has = |keys: &[&str]| keys.iter().any(|k| map.contains_key(*k));
@@ -351,7 +383,10 @@ fn app_role(i: usize, v: Value) -> Result<AppRoleAssignment, String> {
                 display_name,
             })
         }
-        other => Err(format!("{at}: expected an object or a role value, found {}", type_name(&other))),
+        other => Err(format!(
+            "{at}: expected an object or a role value, found {}",
+            type_name(&other)
+        )),
     }
 }
 
@@ -360,12 +395,16 @@ pub fn object_from_graph(mut map: Map<String, Value>, hint: Option<ObjectKind>) 
     let kind = detect_kind(&map, hint)?;
     let id = match map.remove("id") {
         None | Some(Value::Null) => return Err("record has no \"id\"".into()),
-        Some(v) => id_of(&v).filter(|_| !v.is_object()).ok_or_else(|| format!("id must be a non-empty string, found {v}"))?,
+        Some(v) => id_of(&v)
+            .filter(|_| !v.is_object())
+            .ok_or_else(|| format!("id must be a non-empty string, found {v}"))?,
     };
     let removed = map.remove("@removed");
     let members = match map.remove("members") {
         None | Some(Value::Null) => Vec::new(),
-        Some(_) if kind == ObjectKind::User => return Err(format!("user {id} has \"members\"; only groups have members")),
+        Some(_) if kind == ObjectKind::User => {
+            return Err(format!("user {id} has \"members\"; only groups have members"));
+        }
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
@@ -380,7 +419,12 @@ pub fn object_from_graph(mut map: Map<String, Value>, hint: Option<ObjectKind>) 
             .enumerate()
             .map(|(i, v)| app_role(i, v))
             .collect::<Result<Vec<_>, _>>()?,
-        Some(other) => return Err(format!("appRoleAssignments must be an array, found {}", type_name(&other))),
+        Some(other) => {
+            return Err(format!(
+                "appRoleAssignments must be an array, found {}",
+                type_name(&other)
+            ));
+        }
     };
     match map.remove("manager") {
         None | Some(Value::Null) => {}
@@ -389,10 +433,10 @@ pub fn object_from_graph(mut map: Map<String, Value>, hint: Option<ObjectKind>) 
             map.insert("manager".into(), Value::String(manager));
         }
     }
-    if let Some(Value::String(s)) = map.get("accountEnabled") {
-        if let Ok(b) = s.to_ascii_lowercase().parse::<bool>() {
-            map.insert("accountEnabled".into(), Value::Bool(b));
-        }
+    if let Some(Value::String(s)) = map.get("accountEnabled")
+        && let Ok(b) = s.to_ascii_lowercase().parse::<bool>()
+    {
+        map.insert("accountEnabled".into(), Value::Bool(b));
     }
     map.retain(|k, _| !k.contains('@'));
     let soft = kind == ObjectKind::User
@@ -419,10 +463,16 @@ pub fn to_graph_json(objects: &[SourceObject]) -> Value {
         m.insert("id".into(), Value::String(o.id.clone()));
         m.extend(o.attrs.iter().map(|(k, v)| (k.clone(), v.clone())));
         if o.kind == ObjectKind::Group {
-            m.insert("members".into(), o.members.iter().map(|id| Value::String(id.clone())).collect());
+            m.insert(
+                "members".into(),
+                o.members.iter().map(|id| Value::String(id.clone())).collect(),
+            );
         }
         if !o.app_roles.is_empty() {
-            let roles = o.app_roles.iter().map(|r| json!({"id": r.id, "value": r.value, "displayName": r.display_name}));
+            let roles = o
+                .app_roles
+                .iter()
+                .map(|r| json!({"id": r.id, "value": r.value, "displayName": r.display_name}));
             m.insert("appRoleAssignments".into(), roles.collect());
         }
         if o.deleted {

@@ -33,3 +33,38 @@ pub trait Source: Send + Sync {
             .find(|o| o.kind == kind && o.id == id))
     }
 }
+
+/// A source held in memory: the demo's sample directory, and tests.
+pub struct MemorySource {
+    pub name: String,
+    pub objects: std::sync::Mutex<Vec<SourceObject>>,
+}
+
+impl MemorySource {
+    pub fn new(name: &str, objects: Vec<SourceObject>) -> MemorySource {
+        MemorySource {
+            name: name.to_string(),
+            objects: std::sync::Mutex::new(objects),
+        }
+    }
+
+    /// Replaces the directory's contents (tests change the source between cycles).
+    pub fn set(&self, objects: Vec<SourceObject>) {
+        *self.objects.lock().expect("memory source lock") = objects;
+    }
+}
+
+#[async_trait]
+impl Source for MemorySource {
+    fn describe(&self) -> String {
+        format!("memory:{}", self.name)
+    }
+
+    async fn read_all(&self) -> Result<SourceBatch, EngineError> {
+        Ok(SourceBatch {
+            objects: self.objects.lock().expect("memory source lock").clone(),
+            complete: true,
+            watermark: None,
+        })
+    }
+}

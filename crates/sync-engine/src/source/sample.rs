@@ -41,8 +41,22 @@ const REGIONS: &[Region] = &[
             "Tuomas", "Kaisa", "Ville", "Minna", "Antti", "Elina", "Lauri", "Tiina",
         ],
         last: &[
-            "Virtanen", "Korhonen", "Mäkinen", "Nieminen", "Mäkelä", "Hämäläinen", "Laine", "Heikkinen", "Koskinen",
-            "Järvinen", "Lehtonen", "Lehtinen", "Saarinen", "Salminen", "Heinonen", "Niemi",
+            "Virtanen",
+            "Korhonen",
+            "Mäkinen",
+            "Nieminen",
+            "Mäkelä",
+            "Hämäläinen",
+            "Laine",
+            "Heikkinen",
+            "Koskinen",
+            "Järvinen",
+            "Lehtonen",
+            "Lehtinen",
+            "Saarinen",
+            "Salminen",
+            "Heinonen",
+            "Niemi",
         ],
     },
     Region {
@@ -53,30 +67,70 @@ const REGIONS: &[Region] = &[
             "Astrid", "Björn", "Elsa", "Gustav", "Ingrid", "Lars", "Maja", "Nils", "Sofia", "Oskar", "Karin", "Erik",
         ],
         last: &[
-            "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson", "Persson", "Svensson",
-            "Lindqvist", "Åberg", "Öberg",
+            "Andersson",
+            "Johansson",
+            "Karlsson",
+            "Nilsson",
+            "Eriksson",
+            "Larsson",
+            "Olsson",
+            "Persson",
+            "Svensson",
+            "Lindqvist",
+            "Åberg",
+            "Öberg",
         ],
     },
     Region {
         country: "Norway",
         language: "nb-NO",
         offices: &["Oslo", "Bergen"],
-        first: &["Ingvild", "Håkon", "Sigrid", "Torbjørn", "Solveig", "Magnus", "Ragnhild", "Øystein"],
-        last: &["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Berg", "Haugen", "Bråten"],
+        first: &[
+            "Ingvild",
+            "Håkon",
+            "Sigrid",
+            "Torbjørn",
+            "Solveig",
+            "Magnus",
+            "Ragnhild",
+            "Øystein",
+        ],
+        last: &[
+            "Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Berg", "Haugen", "Bråten",
+        ],
     },
     Region {
         country: "Denmark",
         language: "da-DK",
         offices: &["Copenhagen", "Aarhus"],
         first: &["Mette", "Søren", "Freja", "Mads", "Line", "Rasmus", "Ida", "Jens"],
-        last: &["Jensen", "Nielsen", "Hansen", "Rasmussen", "Christensen", "Sørensen", "Møller", "Kjær"],
+        last: &[
+            "Jensen",
+            "Nielsen",
+            "Hansen",
+            "Rasmussen",
+            "Christensen",
+            "Sørensen",
+            "Møller",
+            "Kjær",
+        ],
     },
     Region {
         country: "United Kingdom",
         language: "en-GB",
         offices: &["London", "Manchester"],
         first: &[
-            "Oliver", "Amelia", "Harry", "Isla", "George", "Emily", "Jack", "Olivia", "Thomas", "Grace", "James",
+            "Oliver",
+            "Amelia",
+            "Harry",
+            "Isla",
+            "George",
+            "Emily",
+            "Jack",
+            "Olivia",
+            "Thomas",
+            "Grace",
+            "James",
             "Charlotte",
         ],
         last: &[
@@ -88,8 +142,12 @@ const REGIONS: &[Region] = &[
         country: "United States",
         language: "en-US",
         offices: &["New York", "Seattle"],
-        first: &["Liam", "Emma", "Noah", "Ava", "Ethan", "Mia", "Mason", "Harper", "Lucas", "Evelyn"],
-        last: &["Johnson", "Miller", "Garcia", "Martinez", "Anderson", "Clark", "Lewis", "Young", "Hall"],
+        first: &[
+            "Liam", "Emma", "Noah", "Ava", "Ethan", "Mia", "Mason", "Harper", "Lucas", "Evelyn",
+        ],
+        last: &[
+            "Johnson", "Miller", "Garcia", "Martinez", "Anderson", "Clark", "Lewis", "Young", "Hall",
+        ],
     },
 ];
 
@@ -108,8 +166,25 @@ const DEPARTMENTS: &[&str] = &[
     "Operations",
 ];
 
-const TITLES: &[&str] = &["Specialist", "Engineer", "Analyst", "Manager", "Lead", "Coordinator", "Consultant"];
-const PROJECTS: &[&str] = &["Aurora", "Sisu", "Fjord", "Northwind", "Kalevala", "Polaris", "Midsummer", "Tundra"];
+const TITLES: &[&str] = &[
+    "Specialist",
+    "Engineer",
+    "Analyst",
+    "Manager",
+    "Lead",
+    "Coordinator",
+    "Consultant",
+];
+const PROJECTS: &[&str] = &[
+    "Aurora",
+    "Sisu",
+    "Fjord",
+    "Northwind",
+    "Kalevala",
+    "Polaris",
+    "Midsummer",
+    "Tundra",
+];
 
 const ROLE_USER: (&str, &str) = ("b7d5e3a1-0000-4000-8000-000000000001", "User");
 const ROLE_ADMIN: (&str, &str) = ("b7d5e3a1-0000-4000-8000-000000000002", "Admin");
@@ -262,14 +337,23 @@ pub fn sample_directory(users: usize, groups: usize, seed: u64) -> Vec<SourceObj
     for g in 0..groups {
         let (name, members): (String, Vec<String>) = if g == 0 {
             let members = (0..users).filter(|&u| !facts[u].2 && (u == 0 || !rng.chance(3)));
-            (SAMPLE_ASSIGNED_GROUP.to_string(), members.map(|u| user_ids[u].clone()).collect())
+            (
+                SAMPLE_ASSIGNED_GROUP.to_string(),
+                members.map(|u| user_ids[u].clone()).collect(),
+            )
         } else if g <= DEPARTMENTS.len() {
             let members = (0..users).filter(|&u| facts[u].0 == g - 1);
-            (DEPARTMENTS[g - 1].to_string(), members.map(|u| user_ids[u].clone()).collect())
+            (
+                DEPARTMENTS[g - 1].to_string(),
+                members.map(|u| user_ids[u].clone()).collect(),
+            )
         } else if g <= DEPARTMENTS.len() + offices.len() {
             let office = offices[g - DEPARTMENTS.len() - 1];
             let members = (0..users).filter(|&u| facts[u].1 == office);
-            (format!("{office} Office"), members.map(|u| user_ids[u].clone()).collect())
+            (
+                format!("{office} Office"),
+                members.map(|u| user_ids[u].clone()).collect(),
+            )
         } else {
             let k = g - DEPARTMENTS.len() - offices.len() - 1;
             let name = match k / PROJECTS.len() {
@@ -342,12 +426,18 @@ mod tests {
 
         let ids: HashSet<&str> = d.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids.len(), d.len(), "ids are unique");
-        let upns: HashSet<&str> = users.iter().map(|u| u.attr("userPrincipalName").unwrap().as_str().unwrap()).collect();
+        let upns: HashSet<&str> = users
+            .iter()
+            .map(|u| u.attr("userPrincipalName").unwrap().as_str().unwrap())
+            .collect();
         assert_eq!(upns.len(), n_users, "userPrincipalNames are unique");
         for upn in &upns {
             let (local, domain) = upn.split_once('@').unwrap();
             assert_eq!(domain, SAMPLE_DOMAIN);
-            assert!(local.contains('.') && local.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'), "{upn}");
+            assert!(
+                local.contains('.') && local.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'),
+                "{upn}"
+            );
         }
         for g in &groups {
             for m in &g.members {
@@ -372,11 +462,20 @@ mod tests {
         assert_eq!(assigned.attr("displayName"), Some(&json!(SAMPLE_ASSIGNED_GROUP)));
         assert!(assigned.members.len() > n_users / 2);
         assert!(default_only.iter().all(|u| !assigned.members.contains(&u.id)));
-        let countries: HashSet<&str> = users.iter().map(|u| u.attr("country").unwrap().as_str().unwrap()).collect();
+        let countries: HashSet<&str> = users
+            .iter()
+            .map(|u| u.attr("country").unwrap().as_str().unwrap())
+            .collect();
         assert!(countries.contains("Finland") && countries.len() >= 5, "{countries:?}");
-        let names: HashSet<&str> = groups.iter().map(|g| g.attr("displayName").unwrap().as_str().unwrap()).collect();
+        let names: HashSet<&str> = groups
+            .iter()
+            .map(|g| g.attr("displayName").unwrap().as_str().unwrap())
+            .collect();
         assert_eq!(names.len(), n_groups, "group names are unique");
-        assert!(groups.last().unwrap().members.contains(&groups[1].id), "one nested group");
+        assert!(
+            groups.last().unwrap().members.contains(&groups[1].id),
+            "one nested group"
+        );
     }
 
     #[test]

@@ -6,7 +6,10 @@ use super::*;
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
-    std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     path
 }
 
@@ -52,7 +55,9 @@ async fn json_object_with_users_and_groups() {
     let batch = read(&path).await.unwrap();
     assert!(batch.complete);
     assert_eq!(batch.watermark, None);
-    let [u1, u2, g1] = batch.objects.as_slice() else { panic!("{:?}", batch.objects) };
+    let [u1, u2, g1] = batch.objects.as_slice() else {
+        panic!("{:?}", batch.objects)
+    };
     assert_eq!((u1.kind, u1.id.as_str()), (ObjectKind::User, "u1"));
     assert_eq!(u1.attr("manager"), Some(&json!("u2")));
     assert_eq!(u1.attr("extension_123_costCenter"), Some(&json!("CC-7")));
@@ -63,10 +68,16 @@ async fn json_object_with_users_and_groups() {
     assert_eq!(u2.attr("accountEnabled"), Some(&json!(false)));
     assert!(u2.is_disabled());
     assert_eq!(u2.attr("manager"), Some(&json!("u3")));
-    assert_eq!((g1.kind, g1.members.clone()), (ObjectKind::Group, vec!["u1".to_string(), "u2".to_string()]));
+    assert_eq!(
+        (g1.kind, g1.members.clone()),
+        (ObjectKind::Group, vec!["u1".to_string(), "u2".to_string()])
+    );
     assert_eq!(g1.app_roles[0].value, DEFAULT_ACCESS);
     assert_eq!(g1.app_roles[0].id, "a2");
-    assert_eq!(FileSource::new(&path, None).unwrap().describe(), format!("file:{}", path.display()));
+    assert_eq!(
+        FileSource::new(&path, None).unwrap().describe(),
+        format!("file:{}", path.display())
+    );
 }
 
 #[tokio::test]
@@ -82,8 +93,11 @@ async fn json_array_and_graph_list_detect_kinds() {
       {"id": "g", "@odata.type": "#microsoft.graph.group", "@removed": {"reason": "changed"}}
     ]"##;
     let batch = read(&write(&dir, "a.json", array)).await.unwrap();
-    let kinds: Vec<(ObjectKind, bool, bool)> =
-        batch.objects.iter().map(|o| (o.kind, o.deleted, o.is_disabled())).collect();
+    let kinds: Vec<(ObjectKind, bool, bool)> = batch
+        .objects
+        .iter()
+        .map(|o| (o.kind, o.deleted, o.is_disabled()))
+        .collect();
     use ObjectKind::*;
     assert_eq!(
         kinds,
@@ -139,7 +153,10 @@ async fn explicit_format_overrides_extension() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "export.txt", "id,userPrincipalName\nu1,a@x\n");
     let err = FileSource::new(&path, None).unwrap_err();
-    assert!(matches!(err, EngineError::Config(ref m) if m.contains("source.format")), "{err}");
+    assert!(
+        matches!(err, EngineError::Config(ref m) if m.contains("source.format")),
+        "{err}"
+    );
     let src = FileSource::new(&path, Some("CSV")).unwrap();
     assert_eq!(src.format(), FileFormat::Csv);
     assert_eq!(src.read_all().await.unwrap().objects.len(), 1);
@@ -197,9 +214,15 @@ async fn refuses_files_over_the_limit() {
     assert!(e.contains("is 2 bytes, more than the limit of 1 bytes"), "{e}");
     // The default limit is 1 GiB: a sparse file just over it is refused without being read.
     let big = dir.path().join("big.json");
-    std::fs::File::create(&big).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(MAX_FILE_BYTES + 1)
+        .unwrap();
     let e = err_text(read(&big).await);
-    assert!(e.contains(&format!("more than the limit of {MAX_FILE_BYTES} bytes")), "{e}");
+    assert!(
+        e.contains(&format!("more than the limit of {MAX_FILE_BYTES} bytes")),
+        "{e}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,174 @@
+//! `scimd demo`: the one-command tour. It starts a SCIM server in-process on an ephemeral
+//! port, creates a tenant, and syncs a bundled sample directory into it with the Hoxhunt
+//! mapping: an initial cycle, then an incremental one after some directory changes.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use scim_client::{ClientOptions, ScimClient};
+use sync_engine::config::JobConfig;
+use sync_engine::cycle::{CycleOptions, Job, run_cycle};
+use sync_engine::source::MemorySource;
+use sync_engine::source::sample::{SAMPLE_ASSIGNED_GROUP, sample_directory};
+
+use crate::sync_cmd::{CliProgress, print_report, runtime};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Users in the sample directory
+    #[arg(long, default_value_t = 300)]
+    pub users: usize,
+    /// Groups in the sample directory
+    #[arg(long, default_value_t = 24)]
+    pub groups: usize,
+    /// Keep the server running afterwards so you can explore it (Ctrl-C stops)
+    #[arg(long)]
+    pub keep_running: bool,
+}
+
+/// The demo job: the Hoxhunt attribute table, users assigned through the awareness group.
+fn job_toml(url: &str, token: &str) -> String {
+    format!(
+        r#"
+version = 1
+[job]
+name = "demo"
+concurrency = 8
+[source]
+type = "file"
+path = "sample-directory.json"
+[target]
+url = "{url}"
+token = "{token}"
+[scope]
+mode = "assigned"
+groups = ["{SAMPLE_ASSIGNED_GROUP}"]
+[safety]
+deletion_threshold_percent = 30
+[[users.mappings]]
+target = "userName"
+source = "userPrincipalName"
+matching = 1
+[[users.mappings]]
+target = 'emails[type eq "work"].value'
+source = "mail"
+[[users.mappings]]
+target = "active"
+type = "expression"
+expression = 'IIF([IsSoftDeleted] = "True", "False", "True")'
+[[users.mappings]]
+target = "name.givenName"
+source = "givenName"
+[[users.mappings]]
+target = "name.familyName"
+source = "surname"
+[[users.mappings]]
+target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+source = "department"
+[[users.mappings]]
+target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division"
+source = "officeLocation"
+[[users.mappings]]
+target = 'addresses[type eq "work"].country'
+source = "country"
+[[users.mappings]]
+target = "preferredLanguage"
+source = "preferredLanguage"
+[[users.mappings]]
+target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+source = "manager"
+[groups]
+[[groups.mappings]]
+target = "displayName"
+source = "displayName"
+matching = 1
+[[groups.mappings]]
+target = "externalId"
+source = "id"
+"#
+    )
+}
+
+pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = format!("sqlite://{}/demo.db", dir.path().display());
+    let store = scim_store::open(&db, &Default::default()).context("opening the demo database")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let config = scim_server::ServerConfig::new(&format!("http://{addr}"));
+    let out = crate::cli::create_tenant(&store, "demo", &config.public_url).await?;
+    let url = out["scim_url"].as_str().unwrap_or_default().to_string();
+    let token = out["token"].as_str().unwrap_or_default().to_string();
+    let app = scim_server::router(store.clone(), config);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    println!("scimd demo: a SCIM server is running in this process");
+    println!("  Tenant URL:   {url}");
+    println!("  Secret Token: {token}");
+
+    let cfg = JobConfig::parse(&job_toml(&url, &token))?;
+    sync_engine::validate::validate(&cfg)?;
+    let job = Job::from_config(cfg, dir.path())?;
+    let mut directory = sample_directory(args.users, args.groups, 42);
+    let source = Arc::new(MemorySource::new("sample-directory", directory.clone()));
+    let state = scim_store::open_state(&format!("sqlite://{}/demo-sync.db", dir.path().display()), &Default::default())?;
+    let client = ScimClient::new(&url, &token, ClientOptions::default())?;
+    let rt = runtime(&job, Box::new(SharedSource(source.clone())), state, client)?;
+    let users = directory.iter().filter(|o| o.kind == sync_engine::model::ObjectKind::User).count();
+    println!(
+        "\nInitial cycle: {users} users and {} groups in the sample directory; users are assigned through \"{SAMPLE_ASSIGNED_GROUP}\".",
+        directory.len() - users
+    );
+    let mut rng = {
+        let mut s = sync_expr::SplitMix64::new(7);
+        move || s.next_u64()
+    };
+    let progress = CliProgress::new(false);
+    let report = run_cycle(&job, &rt, time::OffsetDateTime::now_utc(), CycleOptions::default(), &progress, &mut rng).await?;
+    progress.finish();
+    print_report(&report);
+
+    // Some directory changes: a department move, a disabled account, a new colleague.
+    let mut changed = 0;
+    for o in directory.iter_mut().filter(|o| o.kind == sync_engine::model::ObjectKind::User).take(40) {
+        if changed < 5 {
+            o.attrs.insert("department".into(), "Customer Success".into());
+        } else if changed == 5 {
+            o.attrs.insert("accountEnabled".into(), false.into());
+        }
+        changed += 1;
+    }
+    source.set(directory);
+    println!("\nIncremental cycle after 5 department changes and 1 disabled account:");
+    let progress = CliProgress::new(false);
+    let report = run_cycle(&job, &rt, time::OffsetDateTime::now_utc(), CycleOptions::default(), &progress, &mut rng).await?;
+    progress.finish();
+    print_report(&report);
+    println!("\nA third cycle with no directory change sends nothing:");
+    let report = run_cycle(&job, &rt, time::OffsetDateTime::now_utc(), CycleOptions::default(), &CliProgress::new(true), &mut rng).await?;
+    print_report(&report);
+
+    println!("\nTry it:");
+    println!("  curl -s -H 'Authorization: Bearer {token}' '{url}/Users?count=2'");
+    println!("  curl -s -H 'Authorization: Bearer {token}' '{url}/Groups?excludedAttributes=members'");
+    if args.keep_running {
+        println!("\nThe server keeps running; Ctrl-C stops it.");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    server.abort();
+    Ok(())
+}
+
+/// Lets the demo change the directory between cycles while the runtime owns the source.
+struct SharedSource(Arc<MemorySource>);
+
+#[async_trait::async_trait]
+impl sync_engine::source::Source for SharedSource {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    async fn read_all(&self) -> Result<sync_engine::model::SourceBatch, sync_engine::EngineError> {
+        self.0.read_all().await
+    }
+}

@@ -1,0 +1,541 @@
+//! `scimd sync …`: the provisioning engine's commands.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use scim_client::{ClientOptions, ScimClient};
+use scim_core::ports::sync::{ClearScope, LogQuery, SyncStateStore};
+use serde_json::json;
+use sync_engine::config::{JobConfig, SourceConfig};
+use sync_engine::cycle::{CycleOptions, CycleReport, Job, Runtime, run_cycle};
+use sync_engine::execute::{ExecConfig, Executor, Progress};
+use sync_engine::plan::{Op, Plan};
+use sync_engine::source::Source;
+use sync_engine::source::file::FileSource;
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCmd {
+    /// Check a job file: syntax, mappings, expressions, scope, secrets
+    Validate { job: PathBuf },
+    /// Entra's Test Connection against the job's target, plus a capability report
+    TestConnection { job: PathBuf },
+    /// Dry run: what the next cycle would do, object by object; changes nothing
+    Plan {
+        job: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run cycles: an initial one, then incremental ones on the job's interval
+    Run {
+        job: PathBuf,
+        /// Run one cycle and exit
+        #[arg(long)]
+        once: bool,
+        /// Let this run exceed the deletion threshold
+        #[arg(long)]
+        allow_deletes: bool,
+        /// Run even while quarantine back-off says wait
+        #[arg(long)]
+        force: bool,
+    },
+    /// Provision one user now, with the step trace (import, scope, match, action)
+    Provision {
+        job: PathBuf,
+        /// The user's source id
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Job status: last cycle, quarantine, escrows
+    Status {
+        job: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The provisioning log
+    Logs {
+        job: Option<PathBuf>,
+        /// Job name (when no job file is given)
+        #[arg(long = "job")]
+        job_name: Option<String>,
+        #[arg(long)]
+        cycle: Option<String>,
+        /// success, failure, skipped, warning
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear state, escrows or quarantine
+    Restart {
+        job: PathBuf,
+        /// Forget links and watermark: the next cycle is an initial one
+        #[arg(long)]
+        clear_state: bool,
+        #[arg(long)]
+        clear_escrow: bool,
+        #[arg(long)]
+        lift_quarantine: bool,
+    },
+}
+
+pub const DEFAULT_STATE_DB: &str = "scimd-sync.db";
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+fn rng() -> impl FnMut() -> u64 {
+    use rand::RngCore;
+    let mut r = rand::rng();
+    move || r.next_u64()
+}
+
+/// The state database: the job's `[state] database`, else `scimd-sync.db` beside the job.
+fn state_url(cfg: Option<&JobConfig>, dir: &Path, global: Option<&str>) -> String {
+    if let Some(db) = cfg.and_then(|c| c.state.database.clone()) {
+        return db;
+    }
+    if let Some(g) = global {
+        return g.to_string();
+    }
+    format!("sqlite://{}", dir.join(DEFAULT_STATE_DB).display())
+}
+
+fn open_state(url: &str) -> anyhow::Result<Arc<dyn SyncStateStore>> {
+    scim_store::open_state(url, &Default::default()).with_context(|| format!("opening state database {url}"))
+}
+
+pub fn load_job(path: &Path) -> anyhow::Result<Job> {
+    let cfg = JobConfig::load(path)?;
+    let warnings = sync_engine::validate::validate(&cfg)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(Job::from_config(cfg, &dir)?)
+}
+
+fn target_client(job: &Job) -> anyhow::Result<ScimClient> {
+    let token = job.cfg.target.secret.resolve("target", &job.dir)?;
+    let mut opts = ClientOptions::default();
+    if let Some(t) = &job.cfg.target.timeout {
+        opts.timeout = sync_engine::config::duration("target.timeout", t)?;
+    }
+    Ok(ScimClient::new(&job.cfg.target.url, &token, opts)?)
+}
+
+fn source_of(job: &Job) -> anyhow::Result<Box<dyn Source>> {
+    match &job.cfg.source {
+        SourceConfig::File { path, format } => Ok(Box::new(FileSource::new(job.dir.join(path), format.as_deref())?)),
+        SourceConfig::Scim { .. } => bail!("the SCIM source is not available in this build yet; use a file source"),
+    }
+}
+
+pub fn runtime(job: &Job, source: Box<dyn Source>, state: Arc<dyn SyncStateStore>, client: ScimClient) -> anyhow::Result<Runtime> {
+    let webhook = match &job.cfg.notify.webhook {
+        Some(w) => {
+            let secret = if w.secret.is_some() || w.secret_env.is_some() || w.secret_file.is_some() {
+                let r = sync_engine::config::SecretRef {
+                    token: w.secret.clone(),
+                    token_env: w.secret_env.clone(),
+                    token_file: w.secret_file.clone(),
+                };
+                Some(r.resolve("notify.webhook secret", &job.dir)?)
+            } else {
+                None
+            };
+            Some(sync_engine::notify::Webhook::new(&w.url, secret))
+        }
+        None => None,
+    };
+    Ok(Runtime {
+        source,
+        executor: Arc::new(Executor {
+            client,
+            cfg: ExecConfig {
+                concurrency: job.cfg.job.concurrency,
+                ..Default::default()
+            },
+        }),
+        state,
+        webhook,
+        policy: Default::default(),
+    })
+}
+
+/// A progress bar on a terminal, plain lines otherwise.
+pub struct CliProgress {
+    bar: Option<indicatif::ProgressBar>,
+    total: AtomicUsize,
+    done: AtomicUsize,
+    quiet: bool,
+}
+
+impl CliProgress {
+    pub fn new(quiet: bool) -> CliProgress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b
+        });
+        CliProgress {
+            bar,
+            total: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            quiet,
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn started(&self, pass: &str, total: usize) {
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        match &self.bar {
+            Some(b) => {
+                b.set_prefix(pass.to_string());
+                b.set_length(total as u64);
+                b.set_position(0);
+            }
+            None if !self.quiet && total > 0 => eprintln!("{pass}: {total} actions"),
+            None => {}
+        }
+    }
+
+    fn advanced(&self, n: usize) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        match &self.bar {
+            Some(b) => b.set_position(done as u64),
+            None => {
+                let total = self.total.load(Ordering::Relaxed).max(1);
+                let step = (total / 10).max(1);
+                if !self.quiet && (done % step == 0 || done == total) {
+                    eprintln!("  {done}/{total} ({}%)", done * 100 / total);
+                }
+            }
+        }
+    }
+}
+
+pub fn print_report(r: &CycleReport) {
+    if let Some(why) = &r.skipped_reason {
+        println!("cycle skipped: {why}");
+        return;
+    }
+    let c = &r.counts;
+    println!(
+        "{} cycle {} of job {}: read {}, in scope {}, planned create {} update {} disable {} delete {} references {} unchanged {}",
+        r.kind, r.cycle_id, r.job, c.read, c.in_scope, c.create, c.update, c.disable, c.delete, c.references, c.unchanged
+    );
+    println!(
+        "applied: {} succeeded, {} failed (escrowed), {} skipped, {} warnings; {} requests, {} throttled (429) waits, {} ms",
+        r.applied.success, r.applied.failure, r.applied.skipped, r.applied.warning, r.requests, r.throttled, r.duration_ms
+    );
+    if r.threshold_tripped {
+        println!("deletion threshold exceeded: {} deletions/disables staged (run with --allow-deletes to apply)", r.staged);
+    }
+    if let Some(q) = &r.quarantine {
+        println!("job is in quarantine: {q}");
+    }
+}
+
+fn print_plan(plan: &Plan, json_out: bool) {
+    if json_out {
+        let actions: Vec<_> = plan
+            .actions
+            .iter()
+            .map(|a| {
+                let detail = match &a.op {
+                    Op::Create { body, matchers, .. } => json!({"body": body, "match": matchers}),
+                    Op::Update { modified, .. } => json!({"modified": modified}),
+                    Op::Disable { reason } | Op::Delete { reason } | Op::Skip { reason } => json!({"reason": reason}),
+                    Op::Manager { manager } => json!({"manager": manager}),
+                    Op::Members { add, remove } => json!({"add": add, "remove": remove}),
+                };
+                json!({"action": a.name(), "op": format!("{:?}", std::mem::discriminant(&a.op)), "kind": a.kind.as_str(),
+                       "source_id": a.source_id, "target_id": a.target_id, "display": a.display, "detail": detail})
+            })
+            .collect();
+        println!("{}", json!({"counts": plan.counts, "actions": actions}));
+        return;
+    }
+    for a in &plan.actions {
+        let who = format!("{} {} ({})", a.kind.as_str(), a.display, a.source_id);
+        match &a.op {
+            Op::Create { matchers, body, .. } => {
+                let m = matchers.first().map(|(p, v)| format!("{p} = {v:?}")).unwrap_or_default();
+                println!("+ create-or-match {who}: match on {m}");
+                if let Some(obj) = body.as_object() {
+                    for (k, v) in obj.iter().filter(|(k, _)| *k != "schemas") {
+                        println!("    {k}: {v}");
+                    }
+                }
+            }
+            Op::Update { modified, .. } => {
+                println!("~ update {who}");
+                for m in modified {
+                    println!("    {}: {} -> {}", m.name, m.old.as_deref().unwrap_or("(none)"), m.new.as_deref().unwrap_or("(removed)"));
+                }
+            }
+            Op::Disable { reason } => println!("! disable {who}: {reason}"),
+            Op::Delete { reason } => println!("- delete {who}: {reason}"),
+            Op::Manager { manager } => println!("~ manager of {who} -> {}", manager.as_deref().unwrap_or("(none)")),
+            Op::Members { add, remove } => println!("~ members of {who}: +{} -{}", add.len(), remove.len()),
+            Op::Skip { reason } => println!("  skip {who}: {reason}"),
+        }
+    }
+    let c = &plan.counts;
+    println!(
+        "plan: {} create, {} update, {} disable, {} delete, {} reference changes, {} skipped, {} unchanged ({} read, {} in scope)",
+        c.create, c.update, c.disable, c.delete, c.references, c.skip, c.unchanged, c.read, c.in_scope
+    );
+}
+
+pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
+    match cmd {
+        SyncCmd::Validate { job } => {
+            let cfg = JobConfig::load(&job)?;
+            let warnings = sync_engine::validate::validate(&cfg)?;
+            let dir = job.parent().map(Path::to_path_buf).unwrap_or_default();
+            Job::from_config(cfg, &dir)?;
+            for w in &warnings {
+                println!("warning: {w}");
+            }
+            println!("{}: valid", job.display());
+        }
+        SyncCmd::TestConnection { job } => {
+            let job = load_job(&job)?;
+            let client = target_client(&job)?;
+            let guid = uuid::Uuid::new_v4().to_string();
+            let r = client.test_connection(&guid).await?;
+            println!("probe: GET /Users?filter=userName eq \"{guid}\" → HTTP {}", r.probe_status);
+            println!("  {}", r.probe_detail);
+            let yn = |b: Option<bool>| b.map_or("unknown", |b| if b { "yes" } else { "no" });
+            println!(
+                "capabilities: patch {}, bulk {}, filter {} (max results {}), sort {}, etag {}, auth {}",
+                yn(r.patch),
+                yn(r.bulk),
+                yn(r.filter),
+                r.max_results.map_or("?".into(), |n| n.to_string()),
+                yn(r.sort),
+                yn(r.etag),
+                if r.auth_schemes.is_empty() { "?".into() } else { r.auth_schemes.join(", ") }
+            );
+            if let Some(e) = r.spc_error {
+                println!("  /ServiceProviderConfig: {e}");
+            }
+            if !r.probe_ok {
+                bail!("Test Connection failed");
+            }
+            println!("Test Connection succeeded");
+        }
+        SyncCmd::Plan { job, json } => {
+            let job = load_job(&job)?;
+            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db))?;
+            let rt = runtime(&job, source_of(&job)?, state, target_client(&job)?)?;
+            let mut r = rng();
+            let (plan, _, _) = sync_engine::cycle::plan_cycle(&job, &rt, now(), &mut r).await?;
+            print_plan(&plan, json);
+        }
+        SyncCmd::Run {
+            job,
+            once,
+            allow_deletes,
+            force,
+        } => {
+            let job = load_job(&job)?;
+            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db))?;
+            let rt = runtime(&job, source_of(&job)?, state.clone(), target_client(&job)?)?;
+            let interval = sync_engine::config::duration("job.interval", &job.cfg.job.interval)?;
+            loop {
+                let progress = CliProgress::new(false);
+                let mut r = rng();
+                let opts = CycleOptions {
+                    force,
+                    allow_deletes,
+                    ..Default::default()
+                };
+                let result = run_cycle(&job, &rt, now(), opts, &progress, &mut r).await;
+                progress.finish();
+                match result {
+                    Ok(report) => print_report(&report),
+                    Err(e) => eprintln!("cycle failed: {e}"),
+                }
+                if once {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = tokio::signal::ctrl_c() => break,
+                }
+            }
+        }
+        SyncCmd::Provision { job, user, json } => {
+            let job = load_job(&job)?;
+            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db))?;
+            let rt = runtime(&job, source_of(&job)?, state, target_client(&job)?)?;
+            let mut r = rng();
+            let trace = sync_engine::ondemand::provision(&job, &rt, &user, now(), &mut r).await?;
+            if json {
+                println!("{}", serde_json::to_string(&trace)?);
+            } else {
+                for s in &trace.steps {
+                    println!("[{}] {}: {}", s.status, s.name, s.detail);
+                }
+                println!("result: {} {}", trace.action, trace.status);
+            }
+        }
+        SyncCmd::Status { job, json } => {
+            let (url, only) = match &job {
+                Some(p) => {
+                    let cfg = JobConfig::load(p)?;
+                    let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                    (state_url(Some(&cfg), &dir, global_db), Some(cfg.job.name.clone()))
+                }
+                None => (state_url(None, Path::new("."), global_db), None),
+            };
+            let state = open_state(&url)?;
+            let mut jobs = state.jobs().await?;
+            if let Some(name) = &only {
+                jobs.retain(|j| &j.job == name);
+            }
+            let mut out = Vec::new();
+            for j in jobs {
+                let escrows = state.escrows(&j.job).await?.len();
+                let links = state.links(&j.job).await?.len();
+                let last: serde_json::Value = j.last_cycle.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+                out.push(json!({
+                    "job": j.job, "state": if j.disabled { "disabled" } else if j.quarantine_reason.is_some() { "quarantine" } else { "active" },
+                    "quarantine_reason": j.quarantine_reason, "quarantine_since": j.quarantine_since, "next_run": j.next_run,
+                    "initial_done": j.initial_done, "managed_objects": links, "escrowed": escrows, "last_cycle": last,
+                }));
+            }
+            if json {
+                println!("{}", serde_json::Value::Array(out));
+            } else if out.is_empty() {
+                println!("no jobs have run against {url}");
+            } else {
+                for j in out {
+                    println!(
+                        "{}: {} — {} managed, {} escrowed; last cycle {} ({} ok, {} failed){}",
+                        j["job"].as_str().unwrap_or_default(),
+                        j["state"].as_str().unwrap_or_default(),
+                        j["managed_objects"],
+                        j["escrowed"],
+                        j["last_cycle"]["started"].as_str().unwrap_or("never"),
+                        j["last_cycle"]["applied"]["success"],
+                        j["last_cycle"]["applied"]["failure"],
+                        j["quarantine_reason"].as_str().map(|r| format!("; quarantine: {r}, next run {}", j["next_run"].as_str().unwrap_or("?"))).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        SyncCmd::Logs {
+            job,
+            job_name,
+            cycle,
+            status,
+            limit,
+            json,
+        } => {
+            let (url, name) = match &job {
+                Some(p) => {
+                    let cfg = JobConfig::load(p)?;
+                    let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                    (state_url(Some(&cfg), &dir, global_db), cfg.job.name.clone())
+                }
+                None => {
+                    let url = state_url(None, Path::new("."), global_db);
+                    let name = match job_name {
+                        Some(n) => n,
+                        None => {
+                            let jobs = open_state(&url)?.jobs().await?;
+                            match jobs.as_slice() {
+                                [one] => one.job.clone(),
+                                [] => bail!("no jobs in {url}"),
+                                _ => bail!("several jobs in {url}; pass --job NAME"),
+                            }
+                        }
+                    };
+                    (url, name)
+                }
+            };
+            let state = open_state(&url)?;
+            let records = state
+                .log(LogQuery {
+                    job: name,
+                    cycle_id: cycle,
+                    status,
+                    limit,
+                })
+                .await?;
+            for r in records {
+                if json {
+                    println!(
+                        "{}",
+                        json!({"job": r.job, "cycleId": r.cycle_id, "changeId": r.change_id, "at": r.at, "kind": r.kind,
+                               "sourceId": r.source_id, "targetId": r.target_id, "action": r.action, "status": r.status,
+                               "steps": serde_json::from_str::<serde_json::Value>(&r.steps).unwrap_or_default(),
+                               "modifiedProperties": serde_json::from_str::<serde_json::Value>(&r.modified).unwrap_or_default(),
+                               "errorCode": r.error_code, "errorMessage": r.error_message})
+                    );
+                } else {
+                    println!(
+                        "{} {} {} {} {} → {} {}{}",
+                        r.at,
+                        r.cycle_id,
+                        r.action,
+                        r.status,
+                        r.source_id,
+                        r.target_id.as_deref().unwrap_or("-"),
+                        r.kind,
+                        r.error_code.map(|c| format!(" [{c}] {}", r.error_message.unwrap_or_default())).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        SyncCmd::Restart {
+            job,
+            clear_state,
+            clear_escrow,
+            lift_quarantine,
+        } => {
+            if !(clear_state || clear_escrow || lift_quarantine) {
+                bail!("say what to clear: --clear-state, --clear-escrow and/or --lift-quarantine");
+            }
+            let cfg = JobConfig::load(&job)?;
+            let dir = job.parent().map(Path::to_path_buf).unwrap_or_default();
+            let state = open_state(&state_url(Some(&cfg), &dir, global_db))?;
+            state
+                .clear(
+                    &cfg.job.name,
+                    ClearScope {
+                        state: clear_state,
+                        escrow: clear_escrow,
+                        quarantine: lift_quarantine,
+                    },
+                )
+                .await?;
+            println!("job {}: cleared", cfg.job.name);
+        }
+    }
+    Ok(())
+}
