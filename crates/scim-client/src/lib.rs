@@ -9,6 +9,8 @@ mod client;
 mod error;
 mod transport;
 
+pub use transport::post_json;
+
 use std::time::Duration;
 
 use serde_json::Value;

@@ -45,34 +45,65 @@ pub(crate) struct Transport {
     auth: HeaderValue,
 }
 
+/// A connection pool for plain HTTP, or for HTTPS with rustls (ring) and the platform's
+/// certificate verifier.
+fn build_pool(https: bool) -> Result<Pool, ClientError> {
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.pool_timer(TokioTimer::new()).pool_idle_timeout(POOL_IDLE);
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    if !https {
+        return Ok(Pool::Http(builder.build(http)));
+    }
+    crate::install_crypto_provider();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Config(format!("TLS: {e}")))?
+        .with_platform_verifier()
+        .map_err(|e| ClientError::Config(format!("TLS certificate verifier: {e}")))?
+        .with_no_client_auth();
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Pool::Https(builder.build(connector)))
+}
+
+/// POSTs a JSON body to any URL (webhooks), with extra headers; returns the status code.
+pub async fn post_json(url: &str, headers: &[(&str, String)], body: Vec<u8>, timeout: Duration) -> Result<u16, ClientError> {
+    let uri: hyper::Uri = url.parse().map_err(|e| ClientError::Config(format!("URL {url:?}: {e}")))?;
+    let pool = build_pool(uri.scheme_str() == Some("https"))?;
+    let mut rb = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(CONTENT_TYPE, "application/json")
+        .header(USER_AGENT, concat!("scimd/", env!("CARGO_PKG_VERSION")));
+    for (k, v) in headers {
+        rb = rb.header(*k, v.as_str());
+    }
+    let req = rb
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| ClientError::Config(format!("request to {url:?}: {e}")))?;
+    let send = async {
+        let resp = match &pool {
+            Pool::Http(c) => c.request(req).await,
+            Pool::Https(c) => c.request(req).await,
+        }
+        .map_err(|e| ClientError::Transport(chain(&e)))?;
+        Ok(resp.status().as_u16())
+    };
+    tokio::time::timeout(timeout, send).await.map_err(|_| ClientError::Timeout)?
+}
+
 impl Transport {
     /// `https` selects TLS; plain `http` base URLs never touch rustls.
     pub(crate) fn new(https: bool, auth: HeaderValue, opts: &ClientOptions) -> Result<Transport, ClientError> {
         let user_agent = HeaderValue::from_str(&opts.user_agent)
             .map_err(|_| ClientError::Config(format!("user agent {:?} is not a valid header", opts.user_agent)))?;
-        let mut builder = Client::builder(TokioExecutor::new());
-        builder.pool_timer(TokioTimer::new()).pool_idle_timeout(POOL_IDLE);
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        let pool = if https {
-            crate::install_crypto_provider();
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| ClientError::Config(format!("TLS: {e}")))?
-                .with_platform_verifier()
-                .map_err(|e| ClientError::Config(format!("TLS certificate verifier: {e}")))?
-                .with_no_client_auth();
-            http.enforce_http(false);
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(tls)
-                .https_only()
-                .enable_http1()
-                .wrap_connector(http);
-            Pool::Https(builder.build(connector))
-        } else {
-            Pool::Http(builder.build(http))
-        };
+        let pool = build_pool(https)?;
         Ok(Transport {
             pool,
             timeout: opts.timeout,

@@ -135,7 +135,11 @@ fn target_client(job: &Job) -> anyhow::Result<ScimClient> {
 fn source_of(job: &Job) -> anyhow::Result<Box<dyn Source>> {
     match &job.cfg.source {
         SourceConfig::File { path, format } => Ok(Box::new(FileSource::new(job.dir.join(path), format.as_deref())?)),
-        SourceConfig::Scim { .. } => bail!("the SCIM source is not available in this build yet; use a file source"),
+        SourceConfig::Scim { url, secret, page_size } => {
+            let token = secret.resolve("source", &job.dir)?;
+            let client = ScimClient::new(url, &token, ClientOptions::default())?;
+            Ok(Box::new(sync_engine::source::scim::ScimSource::new(client, *page_size)))
+        }
     }
 }
 

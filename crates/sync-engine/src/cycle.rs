@@ -182,9 +182,9 @@ pub async fn plan_cycle(job: &Job, rt: &Runtime, now: OffsetDateTime, rng: &mut 
         .map_err(state_err)?
         .into_iter()
         .filter(|e| e.next_attempt > ts(now))
-        .filter_map(|e| {
+        .map(|e| {
             let kind = if e.kind == "group" { ObjectKind::Group } else { ObjectKind::User };
-            Some((kind, e.source_id))
+            (kind, e.source_id)
         })
         .collect();
     let input = PlanInput {

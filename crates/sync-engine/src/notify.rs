@@ -21,7 +21,6 @@ pub struct Event {
 pub struct Webhook {
     pub url: String,
     pub secret: Option<String>,
-    client: reqwest::Client,
 }
 
 /// `sha256=<hex>` of the body under `secret`.
@@ -36,30 +35,20 @@ impl Webhook {
         Webhook {
             url: url.to_string(),
             secret,
-            client: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
         }
     }
 
     pub async fn send(&self, event: &Event) -> Result<(), EngineError> {
         let body = serde_json::to_vec(event).map_err(|e| EngineError::Config(e.to_string()))?;
-        let mut rb = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("x-scimd-event", &event.event);
+        let mut headers = vec![("x-scimd-event", event.event.clone())];
         if let Some(secret) = &self.secret {
-            rb = rb.header("x-scimd-signature", signature(secret, &body));
+            headers.push(("x-scimd-signature", signature(secret, &body)));
         }
-        let resp = rb
-            .body(body)
-            .send()
+        let status = scim_client::post_json(&self.url, &headers, body, std::time::Duration::from_secs(10))
             .await
             .map_err(|e| EngineError::Transport(format!("webhook {}: {e}", self.url)))?;
-        if !resp.status().is_success() {
-            return Err(EngineError::Transport(format!("webhook {} answered {}", self.url, resp.status())));
+        if !(200..300).contains(&status) {
+            return Err(EngineError::Transport(format!("webhook {} answered HTTP {status}", self.url)));
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 pub mod file;
 pub mod sample;
+pub mod scim;
 
 use crate::error::EngineError;
 use crate::model::{ObjectKind, SourceBatch, SourceObject};
