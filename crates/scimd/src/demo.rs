@@ -25,6 +25,9 @@ pub struct DemoArgs {
     /// Keep the server running afterwards so you can explore it (Ctrl-C stops)
     #[arg(long)]
     pub keep_running: bool,
+    /// Only write the sample directory (Microsoft Graph JSON) to this file and exit
+    #[arg(long, value_name = "FILE")]
+    pub export_directory: Option<std::path::PathBuf>,
 }
 
 /// The demo job: the Hoxhunt attribute table, users assigned through the awareness group.
@@ -91,6 +94,12 @@ source = "id"
 }
 
 pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.export_directory {
+        let json = sync_engine::source::file::to_graph_json(&sample_directory(args.users, args.groups, 42));
+        std::fs::write(path, serde_json::to_string_pretty(&json)?).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {} users and {} groups to {}", args.users, args.groups, path.display());
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
     let db = format!("sqlite://{}/demo.db", dir.path().display());
     let store = scim_store::open(&db, &Default::default()).context("opening the demo database")?;

@@ -194,7 +194,9 @@ impl Planner<'_> {
                 op,
             };
             if obj.deleted {
-                if link.is_some() {
+                if let Some(l) = link
+                    && !already_disabled(mapper, obj.kind, l)
+                {
                     plan.actions.push(action(removal(mapper, obj.kind, "deleted in the source")));
                 }
                 continue;
@@ -280,8 +282,14 @@ impl Planner<'_> {
                         continue;
                     }
                     let (mut ops, mut modified) = mapping::diff(&l.pushed.values, &mapped);
-                    if l.disabled && obj.kind == ObjectKind::User && !mapped.values.contains_key("active") {
-                        // Back in scope: undo our disable even if `active` is not mapped.
+                    let sets_active = ops.iter().any(|o| o.path.as_deref() == Some("active"));
+                    if l.disabled
+                        && obj.kind == ObjectKind::User
+                        && !sets_active
+                        && mapped.values.get("active") != Some(&Json::Bool(false))
+                    {
+                        // Back in scope: undo our disable. The mapped `active` (if any) was
+                        // last pushed as true, so the diff alone would send nothing.
                         ops.push(PatchOperation {
                             op: "replace".into(),
                             path: Some("active".into()),
@@ -293,7 +301,7 @@ impl Planner<'_> {
                             new: Some("true".into()),
                         });
                     }
-                    if (!ops.is_empty() || l.disabled) && mapper.actions.update {
+                    if !ops.is_empty() && mapper.actions.update {
                         plan.actions.push(action(Op::Update {
                             ops,
                             modified,
@@ -327,7 +335,7 @@ impl Planner<'_> {
             gone.sort_by(|a, b| a.0.cmp(b.0));
             for ((kind, id), l) in gone {
                 let Some(mapper) = self.mapper(*kind) else { continue };
-                if input.held.contains(&(*kind, id.clone())) {
+                if input.held.contains(&(*kind, id.clone())) || already_disabled(mapper, *kind, l) {
                     continue;
                 }
                 plan.actions.push(Action {
@@ -363,6 +371,11 @@ fn effective_manager(mapped: &mut Mapped, in_scope: &dyn Fn(&Key) -> bool) {
     {
         mapped.manager = None;
     }
+}
+
+/// A removal would only disable a user the engine has already disabled: nothing to send.
+fn already_disabled(mapper: &ObjectMapper, kind: ObjectKind, link: &LinkState) -> bool {
+    !mapper.actions.delete && kind == ObjectKind::User && link.disabled
 }
 
 /// Delete when the mapping allows it; otherwise users are disabled and groups left alone.

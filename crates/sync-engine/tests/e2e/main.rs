@@ -1,0 +1,12 @@
+//! End-to-end tests of the provisioning engine against a real scimd on 127.0.0.1:0
+//! (`sync_testkit::FaultyTarget`), asserting on the target's state, the recorded requests,
+//! and the engine's state and provisioning log.
+
+mod harness;
+
+mod faults;
+mod groups;
+mod lifecycle;
+mod matching;
+mod ondemand;
+mod safety;
