@@ -261,15 +261,28 @@ impl Harness {
         r
     }
 
-    /// A default cycle at [`NOW`] that must succeed.
+    /// A default cycle at [`NOW`] that must run without a single failed action.
     pub async fn cycle(&self) -> CycleReport {
-        self.run(NOW, CycleOptions::default()).await.expect("cycle runs")
+        let report = self.run(NOW, CycleOptions::default()).await.expect("cycle runs");
+        assert_eq!(report.applied.failure, 0, "failed actions: {:#?}", self.failures(&report.cycle_id).await);
+        report
     }
 
-    /// A cycle with only the recorded writes of this cycle kept in the recorder.
+    /// [`Harness::cycle`] with the recorder cleared first: `writes()` are this cycle's.
     pub async fn cycle_fresh(&self) -> CycleReport {
         self.target.clear_requests();
         self.cycle().await
+    }
+
+    /// A default cycle at [`NOW`] that may have failed actions.
+    pub async fn cycle_lenient(&self) -> CycleReport {
+        self.target.clear_requests();
+        self.run(NOW, CycleOptions::default()).await.expect("cycle runs")
+    }
+
+    async fn failures(&self, cycle_id: &str) -> Vec<LogRecord> {
+        let logs = self.cycle_logs(cycle_id).await;
+        logs.into_iter().filter(|l| l.status == "Failure").collect()
     }
 
     /// Changes the directory in place.
