@@ -1,0 +1,190 @@
+//! `scimd sync …` and `scimd demo`, run as a user would: the built binary against a real
+//! `scimd serve` on an ephemeral port.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+fn scimd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scimd"))
+}
+
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = scimd();
+    cmd.current_dir(dir).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run scimd");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let db = format!("sqlite://{}/server.db", dir.display());
+    let mut child = scimd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let (mut url, mut token) = (String::new(), String::new());
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(u) = line.trim().strip_prefix("SCIM base URL:") {
+            url = u.trim().to_string();
+        }
+        if let Some(t) = line.trim().strip_prefix("Secret token:") {
+            token = t.trim().to_string();
+        }
+        if line.starts_with("scimd listening on") {
+            break;
+        }
+    }
+    assert!(!url.is_empty() && !token.is_empty());
+    Server { child, url, token }
+}
+
+fn write_job(dir: &Path, url: &str) {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/hoxhunt.toml")).unwrap();
+    let job = example.replace("https://hoxhunt.example/scim/v2/YOUR-ORGANIZATION", url);
+    std::fs::write(dir.join("job.toml"), job).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sample-directory.json"), dir.join("sample-directory.json")).unwrap();
+}
+
+#[test]
+fn validate_accepts_the_example_and_rejects_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    write_job(dir.path(), "http://127.0.0.1:9/scim/v2/x");
+    let (ok, out, err) = run_in(dir.path(), &["sync", "validate", "job.toml"], &[("HOXHUNT_SCIM_TOKEN", "t")]);
+    assert!(ok, "{err}");
+    assert!(out.contains("valid"));
+    let broken = std::fs::read_to_string(dir.path().join("job.toml"))
+        .unwrap()
+        .replace("Switch([IsSoftDeleted]", "Switch([IsSoftDeleted]]");
+    std::fs::write(dir.path().join("bad.toml"), broken).unwrap();
+    let (ok, _, err) = run_in(dir.path(), &["sync", "validate", "bad.toml"], &[]);
+    assert!(!ok);
+    assert!(err.contains("active") && err.contains("Switch"), "the error names the mapping: {err}");
+    std::fs::write(dir.path().join("unknown.toml"), "version = 1\nbogus = 2\n").unwrap();
+    let (ok, _, err) = run_in(dir.path(), &["sync", "validate", "unknown.toml"], &[]);
+    assert!(!ok);
+    assert!(err.contains("bogus") || err.contains("unknown"), "{err}");
+}
+
+#[test]
+fn plan_run_status_logs_provision_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    write_job(dir.path(), &server.url);
+    let env = [("HOXHUNT_SCIM_TOKEN", server.token.as_str())];
+    let d = dir.path();
+
+    let (ok, out, err) = run_in(d, &["sync", "test-connection", "job.toml"], &env);
+    assert!(ok, "{err}");
+    assert!(out.contains("HTTP 200") && out.contains("patch yes"), "{out}");
+    let (ok, _, err) = run_in(d, &["sync", "test-connection", "job.toml"], &[("HOXHUNT_SCIM_TOKEN", "scimd_wrong")]);
+    assert!(!ok, "a wrong token fails Test Connection");
+    assert!(err.contains("failed"), "{err}");
+
+    // Dry run: a plan, and nothing on the target.
+    let (ok, out, err) = run_in(d, &["sync", "plan", "job.toml", "--json"], &env);
+    assert!(ok, "{err}");
+    let plan: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let creates = plan["counts"]["create"].as_u64().unwrap();
+    assert!(creates > 100, "{creates}");
+    let users = |s: &Server| -> u64 {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let r: Value = reqwest::Client::new()
+                .get(format!("{}/Users?count=0", s.url))
+                .bearer_auth(&s.token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["totalResults"].as_u64().unwrap()
+        })
+    };
+    assert_eq!(users(&server), 0, "plan changes nothing");
+
+    let (ok, out, err) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert!(ok, "{err}");
+    assert!(out.contains("initial cycle"), "{out}");
+    assert_eq!(users(&server), creates);
+    let (ok, out, _) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert!(ok);
+    assert!(out.contains("incremental cycle") && out.contains("0 requests"), "second cycle sends nothing: {out}");
+
+    let (ok, out, _) = run_in(d, &["sync", "status", "job.toml", "--json"], &env);
+    assert!(ok);
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status[0]["job"], "hoxhunt");
+    assert_eq!(status[0]["state"], "active");
+    assert_eq!(status[0]["managed_objects"].as_u64(), Some(creates));
+
+    let (ok, out, _) = run_in(d, &["sync", "logs", "job.toml", "--json", "--limit", "5000"], &env);
+    assert!(ok);
+    let records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.iter().filter(|r| r["action"] == "Create" && r["status"] == "Success").count() as u64, creates);
+    assert!(records.iter().all(|r| r["cycleId"].is_string() && r["changeId"].is_string()));
+    let entitled = records
+        .iter()
+        .any(|r| r["status"] == "Skipped" && r.to_string().contains("not effectively entitled"));
+    assert!(entitled, "Default-Access-only users are logged as not effectively entitled");
+
+    // Provision on demand: one skipped user shows its trace.
+    let skipped = records.iter().find(|r| r["status"] == "Skipped").unwrap();
+    let id = skipped["sourceId"].as_str().unwrap();
+    let (ok, out, err) = run_in(d, &["sync", "provision", "job.toml", "--user", id, "--json"], &env);
+    assert!(ok, "{err}");
+    let trace: Value = serde_json::from_str(&out).unwrap();
+    let steps: Vec<&str> = trace["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(steps.first(), Some(&"Import"));
+    assert!(steps.contains(&"Determine scope"));
+
+    let (ok, out, _) = run_in(d, &["sync", "restart", "job.toml", "--clear-state"], &env);
+    assert!(ok);
+    assert!(out.contains("cleared"));
+    let (ok, out, _) = run_in(d, &["sync", "status", "job.toml", "--json"], &env);
+    assert!(ok);
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status[0]["managed_objects"], 0, "links cleared");
+    // The next cycle re-matches instead of duplicating.
+    let (ok, out, _) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert!(ok, "{out}");
+    assert_eq!(users(&server), creates, "re-matched, no duplicates");
+}
+
+#[test]
+fn demo_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run_in(dir.path(), &["demo", "--users", "60", "--groups", "6"], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Tenant URL:"));
+    assert!(out.contains("initial cycle"));
+    assert!(out.contains("0 failed"));
+    assert!(out.contains("A third cycle with no directory change sends nothing"));
+    let third = out.lines().rev().find(|l| l.starts_with("applied:")).unwrap();
+    assert!(third.contains(" 0 requests"), "{third}");
+}
