@@ -73,8 +73,15 @@ fn build_pool(https: bool) -> Result<Pool, ClientError> {
 }
 
 /// POSTs a JSON body to any URL (webhooks), with extra headers; returns the status code.
-pub async fn post_json(url: &str, headers: &[(&str, String)], body: Vec<u8>, timeout: Duration) -> Result<u16, ClientError> {
-    let uri: hyper::Uri = url.parse().map_err(|e| ClientError::Config(format!("URL {url:?}: {e}")))?;
+pub async fn post_json(
+    url: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<u16, ClientError> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| ClientError::Config(format!("URL {url:?}: {e}")))?;
     let pool = build_pool(uri.scheme_str() == Some("https"))?;
     let mut rb = Request::builder()
         .method(Method::POST)
@@ -95,7 +102,9 @@ pub async fn post_json(url: &str, headers: &[(&str, String)], body: Vec<u8>, tim
         .map_err(|e| ClientError::Transport(chain(&e)))?;
         Ok(resp.status().as_u16())
     };
-    tokio::time::timeout(timeout, send).await.map_err(|_| ClientError::Timeout)?
+    tokio::time::timeout(timeout, send)
+        .await
+        .map_err(|_| ClientError::Timeout)?
 }
 
 impl Transport {

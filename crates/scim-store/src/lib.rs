@@ -33,7 +33,10 @@ pub fn open(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Store>, StoreError
 }
 
 /// Opens the engine's state store (the same backends and schema as the server's store).
-pub fn open_state(url: &str, opts: &StoreOptions) -> Result<Arc<dyn scim_core::ports::sync::SyncStateStore>, StoreError> {
+pub fn open_state(
+    url: &str,
+    opts: &StoreOptions,
+) -> Result<Arc<dyn scim_core::ports::sync::SyncStateStore>, StoreError> {
     if let Some(path) = sqlite_path(url) {
         return Ok(Arc::new(sqlite::SqliteStore::open(&path, opts)?));
     }

@@ -96,8 +96,14 @@ source = "id"
 pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.export_directory {
         let json = sync_engine::source::file::to_graph_json(&sample_directory(args.users, args.groups, 42));
-        std::fs::write(path, serde_json::to_string_pretty(&json)?).with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {} users and {} groups to {}", args.users, args.groups, path.display());
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "wrote {} users and {} groups to {}",
+            args.users,
+            args.groups,
+            path.display()
+        );
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
@@ -120,10 +126,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let job = Job::from_config(cfg, dir.path())?;
     let mut directory = sample_directory(args.users, args.groups, 42);
     let source = Arc::new(MemorySource::new("sample-directory", directory.clone()));
-    let state = scim_store::open_state(&format!("sqlite://{}/demo-sync.db", dir.path().display()), &Default::default())?;
+    let state = scim_store::open_state(
+        &format!("sqlite://{}/demo-sync.db", dir.path().display()),
+        &Default::default(),
+    )?;
     let client = ScimClient::new(&url, &token, ClientOptions::default())?;
     let rt = runtime(&job, Box::new(SharedSource(source.clone())), state, client)?;
-    let users = directory.iter().filter(|o| o.kind == sync_engine::model::ObjectKind::User).count();
+    let users = directory
+        .iter()
+        .filter(|o| o.kind == sync_engine::model::ObjectKind::User)
+        .count();
     println!(
         "\nInitial cycle: {users} users and {} groups in the sample directory; users are assigned through \"{SAMPLE_ASSIGNED_GROUP}\".",
         directory.len() - users
@@ -133,28 +145,58 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         move || s.next_u64()
     };
     let progress = CliProgress::new(false);
-    let report = run_cycle(&job, &rt, time::OffsetDateTime::now_utc(), CycleOptions::default(), &progress, &mut rng).await?;
+    let report = run_cycle(
+        &job,
+        &rt,
+        time::OffsetDateTime::now_utc(),
+        CycleOptions::default(),
+        &progress,
+        &mut rng,
+    )
+    .await?;
     progress.finish();
     print_report(&report);
 
-    // Some directory changes: a department move, a disabled account, a new colleague.
-    let mut changed = 0;
-    for o in directory.iter_mut().filter(|o| o.kind == sync_engine::model::ObjectKind::User).take(40) {
-        if changed < 5 {
+    // Some directory changes among assigned users: five department moves, one disabled account.
+    let assigned: std::collections::HashSet<String> = directory
+        .iter()
+        .find(|o| o.attrs.get("displayName").and_then(|v| v.as_str()) == Some(SAMPLE_ASSIGNED_GROUP))
+        .map(|g| g.members.iter().cloned().collect())
+        .unwrap_or_default();
+    let targets = directory
+        .iter_mut()
+        .filter(|o| o.kind == sync_engine::model::ObjectKind::User && assigned.contains(&o.id) && !o.is_disabled());
+    for (i, o) in targets.take(6).enumerate() {
+        if i < 5 {
             o.attrs.insert("department".into(), "Customer Success".into());
-        } else if changed == 5 {
+        } else {
             o.attrs.insert("accountEnabled".into(), false.into());
         }
-        changed += 1;
     }
     source.set(directory);
     println!("\nIncremental cycle after 5 department changes and 1 disabled account:");
     let progress = CliProgress::new(false);
-    let report = run_cycle(&job, &rt, time::OffsetDateTime::now_utc(), CycleOptions::default(), &progress, &mut rng).await?;
+    let report = run_cycle(
+        &job,
+        &rt,
+        time::OffsetDateTime::now_utc(),
+        CycleOptions::default(),
+        &progress,
+        &mut rng,
+    )
+    .await?;
     progress.finish();
     print_report(&report);
     println!("\nA third cycle with no directory change sends nothing:");
-    let report = run_cycle(&job, &rt, time::OffsetDateTime::now_utc(), CycleOptions::default(), &CliProgress::new(true), &mut rng).await?;
+    let report = run_cycle(
+        &job,
+        &rt,
+        time::OffsetDateTime::now_utc(),
+        CycleOptions::default(),
+        &CliProgress::new(true),
+        &mut rng,
+    )
+    .await?;
     print_report(&report);
 
     println!("\nTry it:");

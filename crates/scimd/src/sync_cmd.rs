@@ -143,7 +143,12 @@ fn source_of(job: &Job) -> anyhow::Result<Box<dyn Source>> {
     }
 }
 
-pub fn runtime(job: &Job, source: Box<dyn Source>, state: Arc<dyn SyncStateStore>, client: ScimClient) -> anyhow::Result<Runtime> {
+pub fn runtime(
+    job: &Job,
+    source: Box<dyn Source>,
+    state: Arc<dyn SyncStateStore>,
+    client: ScimClient,
+) -> anyhow::Result<Runtime> {
     let webhook = match &job.cfg.notify.webhook {
         Some(w) => {
             let secret = if w.secret.is_some() || w.secret_env.is_some() || w.secret_file.is_some() {
@@ -231,7 +236,7 @@ impl Progress for CliProgress {
             None => {
                 let total = self.total.load(Ordering::Relaxed).max(1);
                 let step = (total / 10).max(1);
-                if !self.quiet && (done % step == 0 || done == total) {
+                if !self.quiet && (done.is_multiple_of(step) || done == total) {
                     eprintln!("  {done}/{total} ({}%)", done * 100 / total);
                 }
             }
@@ -247,14 +252,33 @@ pub fn print_report(r: &CycleReport) {
     let c = &r.counts;
     println!(
         "{} cycle {} of job {}: read {}, in scope {}, planned create {} update {} disable {} delete {} references {} unchanged {}",
-        r.kind, r.cycle_id, r.job, c.read, c.in_scope, c.create, c.update, c.disable, c.delete, c.references, c.unchanged
+        r.kind,
+        r.cycle_id,
+        r.job,
+        c.read,
+        c.in_scope,
+        c.create,
+        c.update,
+        c.disable,
+        c.delete,
+        c.references,
+        c.unchanged
     );
     println!(
         "applied: {} succeeded, {} failed (escrowed), {} skipped, {} warnings; {} requests, {} throttled (429) waits, {} ms",
-        r.applied.success, r.applied.failure, r.applied.skipped, r.applied.warning, r.requests, r.throttled, r.duration_ms
+        r.applied.success,
+        r.applied.failure,
+        r.applied.skipped,
+        r.applied.warning,
+        r.requests,
+        r.throttled,
+        r.duration_ms
     );
     if r.threshold_tripped {
-        println!("deletion threshold exceeded: {} deletions/disables staged (run with --allow-deletes to apply)", r.staged);
+        println!(
+            "deletion threshold exceeded: {} deletions/disables staged (run with --allow-deletes to apply)",
+            r.staged
+        );
     }
     if let Some(q) = &r.quarantine {
         println!("job is in quarantine: {q}");
@@ -285,7 +309,10 @@ fn print_plan(plan: &Plan, json_out: bool) {
         let who = format!("{} {} ({})", a.kind.as_str(), a.display, a.source_id);
         match &a.op {
             Op::Create { matchers, body, .. } => {
-                let m = matchers.first().map(|(p, v)| format!("{p} = {v:?}")).unwrap_or_default();
+                let m = matchers
+                    .first()
+                    .map(|(p, v)| format!("{p} = {v:?}"))
+                    .unwrap_or_default();
                 println!("+ create-or-match {who}: match on {m}");
                 if let Some(obj) = body.as_object() {
                     for (k, v) in obj.iter().filter(|(k, _)| *k != "schemas") {
@@ -296,7 +323,12 @@ fn print_plan(plan: &Plan, json_out: bool) {
             Op::Update { modified, .. } => {
                 println!("~ update {who}");
                 for m in modified {
-                    println!("    {}: {} -> {}", m.name, m.old.as_deref().unwrap_or("(none)"), m.new.as_deref().unwrap_or("(removed)"));
+                    println!(
+                        "    {}: {} -> {}",
+                        m.name,
+                        m.old.as_deref().unwrap_or("(none)"),
+                        m.new.as_deref().unwrap_or("(removed)")
+                    );
                 }
             }
             Op::Disable { reason } => println!("! disable {who}: {reason}"),
@@ -330,7 +362,10 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let client = target_client(&job)?;
             let guid = uuid::Uuid::new_v4().to_string();
             let r = client.test_connection(&guid).await?;
-            println!("probe: GET /Users?filter=userName eq \"{guid}\" → HTTP {}", r.probe_status);
+            println!(
+                "probe: GET /Users?filter=userName eq \"{guid}\" → HTTP {}",
+                r.probe_status
+            );
             println!("  {}", r.probe_detail);
             let yn = |b: Option<bool>| b.map_or("unknown", |b| if b { "yes" } else { "no" });
             println!(
@@ -341,7 +376,11 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 r.max_results.map_or("?".into(), |n| n.to_string()),
                 yn(r.sort),
                 yn(r.etag),
-                if r.auth_schemes.is_empty() { "?".into() } else { r.auth_schemes.join(", ") }
+                if r.auth_schemes.is_empty() {
+                    "?".into()
+                } else {
+                    r.auth_schemes.join(", ")
+                }
             );
             if let Some(e) = r.spc_error {
                 println!("  /ServiceProviderConfig: {e}");
@@ -425,7 +464,11 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             for j in jobs {
                 let escrows = state.escrows(&j.job).await?.len();
                 let links = state.links(&j.job).await?.len();
-                let last: serde_json::Value = j.last_cycle.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+                let last: serde_json::Value = j
+                    .last_cycle
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or_default();
                 out.push(json!({
                     "job": j.job, "state": if j.disabled { "disabled" } else if j.quarantine_reason.is_some() { "quarantine" } else { "active" },
                     "quarantine_reason": j.quarantine_reason, "quarantine_since": j.quarantine_since, "next_run": j.next_run,
@@ -447,7 +490,10 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                         j["last_cycle"]["started"].as_str().unwrap_or("never"),
                         j["last_cycle"]["applied"]["success"],
                         j["last_cycle"]["applied"]["failure"],
-                        j["quarantine_reason"].as_str().map(|r| format!("; quarantine: {r}, next run {}", j["next_run"].as_str().unwrap_or("?"))).unwrap_or_default()
+                        j["quarantine_reason"]
+                            .as_str()
+                            .map(|r| format!("; quarantine: {r}, next run {}", j["next_run"].as_str().unwrap_or("?")))
+                            .unwrap_or_default()
                     );
                 }
             }
@@ -511,7 +557,9 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                         r.source_id,
                         r.target_id.as_deref().unwrap_or("-"),
                         r.kind,
-                        r.error_code.map(|c| format!(" [{c}] {}", r.error_message.unwrap_or_default())).unwrap_or_default()
+                        r.error_code
+                            .map(|c| format!(" [{c}] {}", r.error_message.unwrap_or_default()))
+                            .unwrap_or_default()
                     );
                 }
             }

@@ -67,14 +67,22 @@ fn write_job(dir: &Path, url: &str) {
     let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/hoxhunt.toml")).unwrap();
     let job = example.replace("https://hoxhunt.example/scim/v2/YOUR-ORGANIZATION", url);
     std::fs::write(dir.join("job.toml"), job).unwrap();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sample-directory.json"), dir.join("sample-directory.json")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sample-directory.json"),
+        dir.join("sample-directory.json"),
+    )
+    .unwrap();
 }
 
 #[test]
 fn validate_accepts_the_example_and_rejects_mistakes() {
     let dir = tempfile::tempdir().unwrap();
     write_job(dir.path(), "http://127.0.0.1:9/scim/v2/x");
-    let (ok, out, err) = run_in(dir.path(), &["sync", "validate", "job.toml"], &[("HOXHUNT_SCIM_TOKEN", "t")]);
+    let (ok, out, err) = run_in(
+        dir.path(),
+        &["sync", "validate", "job.toml"],
+        &[("HOXHUNT_SCIM_TOKEN", "t")],
+    );
     assert!(ok, "{err}");
     assert!(out.contains("valid"));
     let broken = std::fs::read_to_string(dir.path().join("job.toml"))
@@ -83,7 +91,10 @@ fn validate_accepts_the_example_and_rejects_mistakes() {
     std::fs::write(dir.path().join("bad.toml"), broken).unwrap();
     let (ok, _, err) = run_in(dir.path(), &["sync", "validate", "bad.toml"], &[]);
     assert!(!ok);
-    assert!(err.contains("active") && err.contains("Switch"), "the error names the mapping: {err}");
+    assert!(
+        err.contains("active") && err.contains("Switch"),
+        "the error names the mapping: {err}"
+    );
     std::fs::write(dir.path().join("unknown.toml"), "version = 1\nbogus = 2\n").unwrap();
     let (ok, _, err) = run_in(dir.path(), &["sync", "validate", "unknown.toml"], &[]);
     assert!(!ok);
@@ -101,7 +112,11 @@ fn plan_run_status_logs_provision_restart() {
     let (ok, out, err) = run_in(d, &["sync", "test-connection", "job.toml"], &env);
     assert!(ok, "{err}");
     assert!(out.contains("HTTP 200") && out.contains("patch yes"), "{out}");
-    let (ok, _, err) = run_in(d, &["sync", "test-connection", "job.toml"], &[("HOXHUNT_SCIM_TOKEN", "scimd_wrong")]);
+    let (ok, _, err) = run_in(
+        d,
+        &["sync", "test-connection", "job.toml"],
+        &[("HOXHUNT_SCIM_TOKEN", "scimd_wrong")],
+    );
     assert!(!ok, "a wrong token fails Test Connection");
     assert!(err.contains("failed"), "{err}");
 
@@ -112,7 +127,10 @@ fn plan_run_status_logs_provision_restart() {
     let creates = plan["counts"]["create"].as_u64().unwrap();
     assert!(creates > 100, "{creates}");
     let users = |s: &Server| -> u64 {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let r: Value = reqwest::Client::new()
                 .get(format!("{}/Users?count=0", s.url))
@@ -134,7 +152,10 @@ fn plan_run_status_logs_provision_restart() {
     assert_eq!(users(&server), creates);
     let (ok, out, _) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
     assert!(ok);
-    assert!(out.contains("incremental cycle") && out.contains("0 requests"), "second cycle sends nothing: {out}");
+    assert!(
+        out.contains("incremental cycle") && out.contains("0 requests"),
+        "second cycle sends nothing: {out}"
+    );
 
     let (ok, out, _) = run_in(d, &["sync", "status", "job.toml", "--json"], &env);
     assert!(ok);
@@ -146,12 +167,25 @@ fn plan_run_status_logs_provision_restart() {
     let (ok, out, _) = run_in(d, &["sync", "logs", "job.toml", "--json", "--limit", "5000"], &env);
     assert!(ok);
     let records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(records.iter().filter(|r| r["action"] == "Create" && r["status"] == "Success").count() as u64, creates);
-    assert!(records.iter().all(|r| r["cycleId"].is_string() && r["changeId"].is_string()));
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["action"] == "Create" && r["status"] == "Success")
+            .count() as u64,
+        creates
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["cycleId"].is_string() && r["changeId"].is_string())
+    );
     let entitled = records
         .iter()
         .any(|r| r["status"] == "Skipped" && r.to_string().contains("not effectively entitled"));
-    assert!(entitled, "Default-Access-only users are logged as not effectively entitled");
+    assert!(
+        entitled,
+        "Default-Access-only users are logged as not effectively entitled"
+    );
 
     // Provision on demand: one skipped user shows its trace.
     let skipped = records.iter().find(|r| r["status"] == "Skipped").unwrap();
@@ -159,7 +193,12 @@ fn plan_run_status_logs_provision_restart() {
     let (ok, out, err) = run_in(d, &["sync", "provision", "job.toml", "--user", id, "--json"], &env);
     assert!(ok, "{err}");
     let trace: Value = serde_json::from_str(&out).unwrap();
-    let steps: Vec<&str> = trace["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let steps: Vec<&str> = trace["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(steps.first(), Some(&"Import"));
     assert!(steps.contains(&"Determine scope"));
 

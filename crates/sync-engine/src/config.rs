@@ -82,10 +82,14 @@ impl SecretRef {
 
     /// Reads the secret. `base` resolves a relative `token_file` against the job file.
     pub fn resolve(&self, what: &str, base: &Path) -> Result<String, EngineError> {
-        let set = [self.token.is_some(), self.token_env.is_some(), self.token_file.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let set = [
+            self.token.is_some(),
+            self.token_env.is_some(),
+            self.token_file.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if set != 1 {
             return Err(EngineError::Config(format!(
                 "{what}: set exactly one of token, token_env, token_file"

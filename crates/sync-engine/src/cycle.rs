@@ -170,7 +170,12 @@ fn state_err(e: scim_core::CoreError) -> EngineError {
 }
 
 /// Plans a cycle without changing anything (also the first half of [`run_cycle`]).
-pub async fn plan_cycle(job: &Job, rt: &Runtime, now: OffsetDateTime, rng: &mut dyn FnMut() -> u64) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
+pub async fn plan_cycle(
+    job: &Job,
+    rt: &Runtime,
+    now: OffsetDateTime,
+    rng: &mut dyn FnMut() -> u64,
+) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
     let status = rt.state.status(job.name()).await.map_err(state_err)?;
     let batch = rt.source.read_all().await?;
     let decisions = decide(job, &batch);
@@ -183,7 +188,11 @@ pub async fn plan_cycle(job: &Job, rt: &Runtime, now: OffsetDateTime, rng: &mut 
         .into_iter()
         .filter(|e| e.next_attempt > ts(now))
         .map(|e| {
-            let kind = if e.kind == "group" { ObjectKind::Group } else { ObjectKind::User };
+            let kind = if e.kind == "group" {
+                ObjectKind::Group
+            } else {
+                ObjectKind::User
+            };
             (kind, e.source_id)
         })
         .collect();
@@ -219,7 +228,10 @@ pub async fn run_cycle(
     report.kind = if status.initial_done { "incremental" } else { "initial" }.into();
     if !opts.dry_run && !opts.force {
         if status.disabled {
-            report.skipped_reason = Some("the job was disabled after four weeks in quarantine; run `scimd sync restart --lift-quarantine`".into());
+            report.skipped_reason = Some(
+                "the job was disabled after four weeks in quarantine; run `scimd sync restart --lift-quarantine`"
+                    .into(),
+            );
             return Ok(report);
         }
         if !quarantine::may_run(&status, now) {
@@ -238,7 +250,11 @@ pub async fn run_cycle(
         plan = only(plan, *kind, id);
         let obj = batch.objects.iter().find(|o| o.kind == *kind && &o.id == id);
         let Some(obj) = obj else {
-            return Err(EngineError::Source(format!("no {} with id {id:?} in {}", kind.as_str(), rt.source.describe())));
+            return Err(EngineError::Source(format!(
+                "no {} with id {id:?} in {}",
+                kind.as_str(),
+                rt.source.describe()
+            )));
         };
         report.steps.push(step(
             "Import",
@@ -254,7 +270,11 @@ pub async fn run_cycle(
             ));
         }
         if plan.actions.is_empty() {
-            report.steps.push(step("Provision", Status::Skipped, "nothing to do: the target is up to date"));
+            report.steps.push(step(
+                "Provision",
+                Status::Skipped,
+                "nothing to do: the target is up to date",
+            ));
             report.outcome = Some(("Other".into(), "Skipped".into()));
         }
     }
@@ -266,7 +286,14 @@ pub async fn run_cycle(
     }
 
     let mut logs: Vec<LogRecord> = Vec::new();
-    let log = |kind: ObjectKind, source_id: &str, target_id: Option<String>, action: &str, status: Status, steps: Vec<crate::execute::Step>, modified: Vec<mapping::Modified>, err: Option<&EngineError>| LogRecord {
+    let log = |kind: ObjectKind,
+               source_id: &str,
+               target_id: Option<String>,
+               action: &str,
+               status: Status,
+               steps: Vec<crate::execute::Step>,
+               modified: Vec<mapping::Modified>,
+               err: Option<&EngineError>| LogRecord {
         job: job.name().to_string(),
         cycle_id: cycle_id.clone(),
         change_id: uuid::Uuid::now_v7().to_string(),
@@ -302,7 +329,11 @@ pub async fn run_cycle(
                 a.target_id.clone(),
                 "StagedDelete",
                 Status::Skipped,
-                vec![step("Provision", Status::Skipped, "held back: the cycle exceeds the deletion threshold")],
+                vec![step(
+                    "Provision",
+                    Status::Skipped,
+                    "held back: the cycle exceeds the deletion threshold",
+                )],
                 vec![],
                 None,
             ));
@@ -310,17 +341,39 @@ pub async fn run_cycle(
         let reason = format!(
             "{deletions} deletions/disables planned for {} managed objects exceed the threshold ({}{})",
             plan.managed,
-            job.cfg.safety.deletion_threshold.map(|n| format!("{n} objects")).unwrap_or_default(),
-            job.cfg.safety.deletion_threshold_percent.map(|p| format!(" / {p} %")).unwrap_or_default()
+            job.cfg
+                .safety
+                .deletion_threshold
+                .map(|n| format!("{n} objects"))
+                .unwrap_or_default(),
+            job.cfg
+                .safety
+                .deletion_threshold_percent
+                .map(|p| format!(" / {p} %"))
+                .unwrap_or_default()
         );
-        notify(rt, job, now, "deletion_threshold", &reason, serde_json::json!({"planned": deletions, "managed": plan.managed})).await;
+        notify(
+            rt,
+            job,
+            now,
+            "deletion_threshold",
+            &reason,
+            serde_json::json!({"planned": deletions, "managed": plan.managed}),
+        )
+        .await;
     }
 
     // Entra probes the target at the start of each cycle; bad credentials stop here.
     let probe = rt
         .executor
         .client
-        .search(scim_client::Endpoint::Users, Some(&format!("userName eq \"{}\"", uuid::Uuid::new_v4())), Some("id"), 1, 1)
+        .search(
+            scim_client::Endpoint::Users,
+            Some(&format!("userName eq \"{}\"", uuid::Uuid::new_v4())),
+            Some("id"),
+            1,
+            1,
+        )
         .await;
     if let Err(e) = &probe
         && matches!(e.status(), Some(401 | 403))
@@ -436,7 +489,11 @@ pub async fn run_cycle(
             if let Some(d) = o.disabled {
                 entry.disabled = d;
             }
-            entry.hash = mapping::hash(&entry.pushed.values, entry.pushed.manager.as_deref(), entry.pushed.members.as_ref());
+            entry.hash = mapping::hash(
+                &entry.pushed.values,
+                entry.pushed.manager.as_deref(),
+                entry.pushed.members.as_ref(),
+            );
         }
         logs.push(log(
             o.kind,
@@ -463,7 +520,10 @@ pub async fn run_cycle(
         .collect();
     rt.state.put_links(job.name(), links).await.map_err(state_err)?;
     rt.state.remove_links(job.name(), unlink).await.map_err(state_err)?;
-    rt.state.put_escrows(job.name(), put_escrow, done_escrow).await.map_err(state_err)?;
+    rt.state
+        .put_escrows(job.name(), put_escrow, done_escrow)
+        .await
+        .map_err(state_err)?;
     rt.state.append_log(logs).await.map_err(state_err)?;
 
     report.duration_ms = started.elapsed().as_millis() as u64;
@@ -526,7 +586,11 @@ async fn notify(rt: &Runtime, job: &Job, now: OffsetDateTime, event: &str, reaso
 /// Keeps only one object's actions (provision on demand).
 pub fn only(plan: Plan, kind: ObjectKind, id: &str) -> Plan {
     Plan {
-        actions: plan.actions.into_iter().filter(|a| a.kind == kind && a.source_id == id).collect(),
+        actions: plan
+            .actions
+            .into_iter()
+            .filter(|a| a.kind == kind && a.source_id == id)
+            .collect(),
         ..plan
     }
 }

@@ -338,7 +338,11 @@ impl Executor {
                         out.modified = modified.clone();
                         out.values = Some(pushed.values.clone());
                         out.disabled = Some(false);
-                        out.steps.push(step("Provision", Status::Success, format!("updated {} attribute(s)", ops.len())));
+                        out.steps.push(step(
+                            "Provision",
+                            Status::Success,
+                            format!("updated {} attribute(s)", ops.len()),
+                        ));
                     }
                     Err(e) if e.status() == Some(404) => {
                         // Deleted on the target behind our back: forget the link so the
@@ -367,12 +371,14 @@ impl Executor {
                             old: Some("true".into()),
                             new: Some("false".into()),
                         });
-                        out.steps.push(step("Provision", Status::Success, format!("disabled: {reason}")));
+                        out.steps
+                            .push(step("Provision", Status::Success, format!("disabled: {reason}")));
                     }
                     Err(e) if e.status() == Some(404) => {
                         out.unlink = true;
                         out.status = Status::Warning;
-                        out.steps.push(step("Provision", Status::Warning, "already gone from the target"));
+                        out.steps
+                            .push(step("Provision", Status::Warning, "already gone from the target"));
                     }
                     Err(e) => out.fail(target_error(e)),
                 }
@@ -385,12 +391,14 @@ impl Executor {
                 match call.result {
                     Ok(()) => {
                         out.unlink = true;
-                        out.steps.push(step("Provision", Status::Success, format!("deleted: {reason}")));
+                        out.steps
+                            .push(step("Provision", Status::Success, format!("deleted: {reason}")));
                     }
                     Err(e) if e.status() == Some(404) => {
                         out.unlink = true;
                         out.status = Status::Warning;
-                        out.steps.push(step("Provision", Status::Warning, "already gone from the target"));
+                        out.steps
+                            .push(step("Provision", Status::Warning, "already gone from the target"));
                     }
                     Err(e) => out.fail(target_error(e)),
                 }
@@ -402,21 +410,37 @@ impl Executor {
     }
 
     /// Finds an existing target object by the matching attributes, in precedence order.
-    async fn find(&self, out: &mut Outcome, ep: Endpoint, matchers: &[(String, String)]) -> Result<Option<String>, EngineError> {
+    async fn find(
+        &self,
+        out: &mut Outcome,
+        ep: Endpoint,
+        matchers: &[(String, String)],
+    ) -> Result<Option<String>, EngineError> {
         for (path, value) in matchers {
             let filter = format!("{path} eq {}", Json::String(value.clone()));
-            let call = self.retry(|| self.client.search(ep, Some(&filter), Some("id"), 1, 2)).await;
+            let call = self
+                .retry(|| self.client.search(ep, Some(&filter), Some("id"), 1, 2))
+                .await;
             out.throttled += call.throttled;
             out.requests += call.requests;
             let list = call.result.map_err(target_error)?;
             match list.resources.len() {
-                0 => out
-                    .steps
-                    .push(step("Match", Status::Success, format!("no target object with {path} = {value:?}"))),
+                0 => out.steps.push(step(
+                    "Match",
+                    Status::Success,
+                    format!("no target object with {path} = {value:?}"),
+                )),
                 1 => {
-                    let id = list.resources[0].get("id").and_then(Json::as_str).unwrap_or_default().to_string();
-                    out.steps
-                        .push(step("Match", Status::Success, format!("matched target {id} on {path} = {value:?}")));
+                    let id = list.resources[0]
+                        .get("id")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    out.steps.push(step(
+                        "Match",
+                        Status::Success,
+                        format!("matched target {id} on {path} = {value:?}"),
+                    ));
                     return Ok(Some(id));
                 }
                 n => {
@@ -460,8 +484,11 @@ impl Executor {
             }
             if !create_allowed {
                 out.status = Status::Skipped;
-                out.steps
-                    .push(step("Provision", Status::Skipped, "no matching target object and the create action is off"));
+                out.steps.push(step(
+                    "Provision",
+                    Status::Skipped,
+                    "no matching target object and the create action is off",
+                ));
                 return;
             }
             out.requests += 1;
@@ -484,7 +511,8 @@ impl Executor {
                             }),
                         })
                         .collect();
-                    out.steps.push(step("Provision", Status::Success, format!("created target {id}")));
+                    out.steps
+                        .push(step("Provision", Status::Success, format!("created target {id}")));
                     return;
                 }
                 Err(e) if e.status() == Some(429) => {
@@ -509,35 +537,46 @@ impl Executor {
         out.requests += call.requests;
         let current = match call.result {
             Ok(Some(doc)) => doc,
-            Ok(None) => return out.fail(EngineError::Target {
-                status: 404,
-                scim_type: None,
-                detail: format!("matched target {id} disappeared"),
-            }),
+            Ok(None) => {
+                return out.fail(EngineError::Target {
+                    status: 404,
+                    scim_type: None,
+                    detail: format!("matched target {id} disappeared"),
+                });
+            }
             Err(e) => return out.fail(target_error(e)),
         };
         let ops = differing_ops(ep, &current, &mapped.values);
         if ops.is_empty() {
-            out.steps.push(step("Provision", Status::Success, "linked; target already up to date"));
+            out.steps
+                .push(step("Provision", Status::Success, "linked; target already up to date"));
             return;
         }
         let call = self.retry(|| self.client.patch(ep, id, &ops)).await;
         out.throttled += call.throttled;
         out.requests += call.requests;
         match call.result {
-            Ok(_) => out
-                .steps
-                .push(step("Provision", Status::Success, format!("linked and updated {} attribute(s)", ops.len()))),
+            Ok(_) => out.steps.push(step(
+                "Provision",
+                Status::Success,
+                format!("linked and updated {} attribute(s)", ops.len()),
+            )),
             Err(e) => out.fail(target_error(e)),
         }
     }
 
     async fn manager(&self, out: &mut Outcome, manager: Option<&str>, links: &Mutex<HashMap<Key, String>>) {
         out.reference = true;
-        let Some(id) = self.resolve_self(out, links) else { return };
+        let Some(id) = self.resolve_self(out, links) else {
+            return;
+        };
         let ops = match manager {
             Some(m) => {
-                let target = links.lock().expect("links lock").get(&(ObjectKind::User, m.to_string())).cloned();
+                let target = links
+                    .lock()
+                    .expect("links lock")
+                    .get(&(ObjectKind::User, m.to_string()))
+                    .cloned();
                 let Some(mid) = target else {
                     out.status = Status::Skipped;
                     out.steps.push(step(
@@ -570,7 +609,8 @@ impl Executor {
                     old: None,
                     new: manager.map(str::to_string),
                 });
-                out.steps.push(step("Provision", Status::Success, "manager reference set"));
+                out.steps
+                    .push(step("Provision", Status::Success, "manager reference set"));
             }
             Err(e) => out.fail(target_error(e)),
         }
@@ -586,8 +626,11 @@ impl Executor {
         });
         if id.is_none() {
             out.status = Status::Skipped;
-            out.steps
-                .push(step("Provision", Status::Skipped, "the object itself was not provisioned; retried next cycle"));
+            out.steps.push(step(
+                "Provision",
+                Status::Skipped,
+                "the object itself was not provisioned; retried next cycle",
+            ));
         }
         out.target_id = id.clone();
         id
@@ -595,7 +638,9 @@ impl Executor {
 
     async fn members(&self, out: &mut Outcome, add: &[String], remove: &[String], links: &Mutex<HashMap<Key, String>>) {
         out.reference = true;
-        let Some(gid) = self.resolve_self(out, links) else { return };
+        let Some(gid) = self.resolve_self(out, links) else {
+            return;
+        };
         let (mut add_ids, mut remove_ids, mut missing) = (Vec::new(), Vec::new(), Vec::new());
         {
             let l = links.lock().expect("links lock");
@@ -656,7 +701,11 @@ impl Executor {
             out.steps.push(step(
                 "Provision",
                 Status::Warning,
-                format!("{} member(s) not provisioned yet: {}", missing.len(), missing.join(", ")),
+                format!(
+                    "{} member(s) not provisioned yet: {}",
+                    missing.len(),
+                    missing.join(", ")
+                ),
             ));
         }
     }

@@ -63,11 +63,15 @@ impl ObjectMapper {
             let path = parse_patch_path(&m.target)
                 .map_err(|e| EngineError::Config(format!("mapping target {:?}: {e}", m.target)))?;
             let expr = match (&m.kind, &m.expression) {
-                (MappingKind::Expression, Some(src)) => Some(sync_expr::parse(src).map_err(|e| {
-                    EngineError::Config(format!("mapping {:?}: expression {src:?}: {e}", m.target))
-                })?),
+                (MappingKind::Expression, Some(src)) => Some(
+                    sync_expr::parse(src)
+                        .map_err(|e| EngineError::Config(format!("mapping {:?}: expression {src:?}: {e}", m.target)))?,
+                ),
                 (MappingKind::Expression, None) => {
-                    return Err(EngineError::Config(format!("mapping {:?}: type expression needs `expression`", m.target)));
+                    return Err(EngineError::Config(format!(
+                        "mapping {:?}: type expression needs `expression`",
+                        m.target
+                    )));
                 }
                 _ => None,
             };
@@ -112,7 +116,10 @@ impl ObjectMapper {
             let (value, redacted) = match m.kind {
                 MappingKind::Direct => {
                     let name = m.source.as_deref().unwrap_or_default();
-                    (sync_expr::Source::get(&source, name).unwrap_or(sync_expr::Value::Null), false)
+                    (
+                        sync_expr::Source::get(&source, name).unwrap_or(sync_expr::Value::Null),
+                        false,
+                    )
                 }
                 MappingKind::Constant => (sync_expr::Value::String(m.constant.clone().unwrap_or_default()), false),
                 MappingKind::None => (sync_expr::Value::Null, false),
@@ -230,7 +237,11 @@ fn from_json(v: &Json) -> sync_expr::Value {
 fn to_json(path: &PatchPath, v: &sync_expr::Value) -> Json {
     let boolean_target = path.attr.name.eq_ignore_ascii_case("active")
         || path.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("primary"))
-        || path.attr.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("primary"));
+        || path
+            .attr
+            .sub
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("primary"));
     match v {
         sync_expr::Value::Null => Json::Null,
         sync_expr::Value::String(s) if boolean_target && s.eq_ignore_ascii_case("true") => Json::Bool(true),
@@ -244,7 +255,9 @@ fn to_json(path: &PatchPath, v: &sync_expr::Value) -> Json {
         ),
         sync_expr::Value::Multi(items) => Json::Array(items.iter().map(|i| to_json(path, i)).collect()),
         sync_expr::Value::AppRoleAssignments(roles) => Json::Array(roles.iter().map(|r| role_json(r, false)).collect()),
-        sync_expr::Value::ComplexRoles { roles, .. } => Json::Array(roles.iter().map(|r| role_json(r, false)).collect()),
+        sync_expr::Value::ComplexRoles { roles, .. } => {
+            Json::Array(roles.iter().map(|r| role_json(r, false)).collect())
+        }
     }
 }
 

@@ -56,9 +56,12 @@ pub struct SourceObject {
 
 impl SourceObject {
     pub fn attr(&self, name: &str) -> Option<&Value> {
-        self.attrs
-            .get(name)
-            .or_else(|| self.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+        self.attrs.get(name).or_else(|| {
+            self.attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
     }
 
     /// Soft-deleted or disabled in the source (`accountEnabled = false`).

@@ -48,7 +48,10 @@ impl Webhook {
             .await
             .map_err(|e| EngineError::Transport(format!("webhook {}: {e}", self.url)))?;
         if !(200..300).contains(&status) {
-            return Err(EngineError::Transport(format!("webhook {} answered HTTP {status}", self.url)));
+            return Err(EngineError::Transport(format!(
+                "webhook {} answered HTTP {status}",
+                self.url
+            )));
         }
         Ok(())
     }

@@ -60,14 +60,25 @@ pub enum Op {
         pushed: Pushed,
     },
     /// `active = false` (users) because the object left scope or was disabled in the source.
-    Disable { reason: String },
-    Delete { reason: String },
+    Disable {
+        reason: String,
+    },
+    Delete {
+        reason: String,
+    },
     /// Second pass: set or clear the manager reference (a source id, resolved at execution).
-    Manager { manager: Option<String> },
+    Manager {
+        manager: Option<String>,
+    },
     /// Second pass: membership changes, as source ids.
-    Members { add: Vec<String>, remove: Vec<String> },
+    Members {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
     /// Logged, nothing sent.
-    Skip { reason: String },
+    Skip {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -197,7 +208,8 @@ impl Planner<'_> {
                 if let Some(l) = link
                     && !already_disabled(mapper, obj.kind, l)
                 {
-                    plan.actions.push(action(removal(mapper, obj.kind, "deleted in the source")));
+                    let op = removal(mapper, obj.kind, "deleted in the source");
+                    plan.actions.push(action(op));
                 }
                 continue;
             }
@@ -232,12 +244,16 @@ impl Planner<'_> {
                 (None, true) => {
                     plan.counts.in_scope += 1;
                     let mut mapped = mapper.map(obj, false, true, input.now, rng)?;
-                    effective_manager(&mut mapped, &in_scope);
+                    effective_manager(&mut mapped, &in_scope, input.links);
                     let matchers = mapper.matchers(&mapped);
                     if matchers.is_empty() {
                         return Err(EngineError::Mapping {
                             target: "(matching)".into(),
-                            message: format!("{} {} has no value for any matching attribute", obj.kind.as_str(), obj.id),
+                            message: format!(
+                                "{} {} has no value for any matching attribute",
+                                obj.kind.as_str(),
+                                obj.id
+                            ),
                         });
                     }
                     let body = mapping::create_body(obj.kind, &mapped.values)?;
@@ -256,7 +272,10 @@ impl Planner<'_> {
                         let add: Vec<String> = obj
                             .members
                             .iter()
-                            .filter(|m| in_scope(&(ObjectKind::User, (*m).clone())) || in_scope(&(ObjectKind::Group, (*m).clone())))
+                            .filter(|m| {
+                                in_scope(&(ObjectKind::User, (*m).clone()))
+                                    || in_scope(&(ObjectKind::Group, (*m).clone()))
+                            })
                             .cloned()
                             .collect();
                         if !add.is_empty() {
@@ -267,12 +286,15 @@ impl Planner<'_> {
                 (Some(l), true) => {
                     plan.counts.in_scope += 1;
                     let mut mapped = mapper.map(obj, false, false, input.now, rng)?;
-                    effective_manager(&mut mapped, &in_scope);
+                    effective_manager(&mut mapped, &in_scope, input.links);
                     let values = mapping::merged_values(&l.pushed.values, &mapped);
                     let members: Option<BTreeSet<String>> = (obj.kind == ObjectKind::Group).then(|| {
                         obj.members
                             .iter()
-                            .filter(|m| in_scope(&(ObjectKind::User, (*m).clone())) || in_scope(&(ObjectKind::Group, (*m).clone())))
+                            .filter(|m| {
+                                in_scope(&(ObjectKind::User, (*m).clone()))
+                                    || in_scope(&(ObjectKind::Group, (*m).clone()))
+                            })
                             .cloned()
                             .collect()
                     });
@@ -364,12 +386,15 @@ impl Planner<'_> {
 }
 
 /// A manager out of scope is never provisioned, so the reference is planned only while
-/// the manager is in scope; when the manager enters scope the reference follows.
-fn effective_manager(mapped: &mut Mapped, in_scope: &dyn Fn(&Key) -> bool) {
-    if let Some(m) = &mapped.manager
-        && !in_scope(&(ObjectKind::User, m.clone()))
-    {
-        mapped.manager = None;
+/// the manager is in scope or still linked; when the manager enters scope the reference
+/// follows. A linked manager that leaves scope is only disabled (or its removal held by the
+/// deletion threshold), so its reports keep pointing at it.
+fn effective_manager(mapped: &mut Mapped, in_scope: &dyn Fn(&Key) -> bool, links: &HashMap<Key, LinkState>) {
+    if let Some(m) = &mapped.manager {
+        let key = (ObjectKind::User, m.clone());
+        if !in_scope(&key) && !links.contains_key(&key) {
+            mapped.manager = None;
+        }
     }
 }
 

@@ -84,7 +84,9 @@ pub fn apply(policy: &Policy, status: &mut JobStatus, stats: &CycleStats, now: O
             }
             status.quarantine_reason = Some(r.to_string());
             status.quarantine_attempts += 1;
-            status.next_run = Some(scim_core::time_fmt::format_ts(now + backoff(status.quarantine_attempts)));
+            status.next_run = Some(scim_core::time_fmt::format_ts(
+                now + backoff(status.quarantine_attempts),
+            ));
             let since = status
                 .quarantine_since
                 .as_deref()
@@ -129,16 +131,77 @@ mod tests {
     fn reasons() {
         let p = Policy::default();
         let cases = [
-            (CycleStats { operations: 10, failures: 10, auth_failures: 10, ..Default::default() }, Some(REASON_CREDENTIALS)),
-            (CycleStats { operations: 10, failures: 1, auth_failures: 1, successes: 9, ..Default::default() }, None),
-            (CycleStats { operations: 10_000, failures: 4_999, ..Default::default() }, None),
-            (CycleStats { operations: 10_000, failures: 5_000, ..Default::default() }, Some(REASON_ESCROW)),
-            (CycleStats { operations: 20_000, failures: 6_000, ..Default::default() }, None),
-            (CycleStats { operations: 200_000, failures: 40_001, ..Default::default() }, Some(REASON_ESCROW)),
+            (
+                CycleStats {
+                    operations: 10,
+                    failures: 10,
+                    auth_failures: 10,
+                    ..Default::default()
+                },
+                Some(REASON_CREDENTIALS),
+            ),
+            (
+                CycleStats {
+                    operations: 10,
+                    failures: 1,
+                    auth_failures: 1,
+                    successes: 9,
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                CycleStats {
+                    operations: 10_000,
+                    failures: 4_999,
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                CycleStats {
+                    operations: 10_000,
+                    failures: 5_000,
+                    ..Default::default()
+                },
+                Some(REASON_ESCROW),
+            ),
+            (
+                CycleStats {
+                    operations: 20_000,
+                    failures: 6_000,
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                CycleStats {
+                    operations: 200_000,
+                    failures: 40_001,
+                    ..Default::default()
+                },
+                Some(REASON_ESCROW),
+            ),
             // Reference failures do not count toward the proportion…
-            (CycleStats { operations: 10_000, failures: 6_000, reference_failures: 6_000, ..Default::default() }, None),
+            (
+                CycleStats {
+                    operations: 10_000,
+                    failures: 6_000,
+                    reference_failures: 6_000,
+                    ..Default::default()
+                },
+                None,
+            ),
             // …but do toward the absolute cap.
-            (CycleStats { operations: 1_000_000, failures: 60_001, reference_failures: 60_001, ..Default::default() }, Some(REASON_ESCROW)),
+            (
+                CycleStats {
+                    operations: 1_000_000,
+                    failures: 60_001,
+                    reference_failures: 60_001,
+                    ..Default::default()
+                },
+                Some(REASON_ESCROW),
+            ),
             (CycleStats::default(), None),
         ];
         for (stats, want) in cases {
@@ -151,12 +214,20 @@ mod tests {
         let p = Policy::default();
         let mut s = JobStatus::default();
         let t0 = datetime!(2026-01-01 00:00 UTC);
-        let bad = CycleStats { operations: 1, failures: 1, auth_failures: 1, ..Default::default() };
+        let bad = CycleStats {
+            operations: 1,
+            failures: 1,
+            auth_failures: 1,
+            ..Default::default()
+        };
         assert!(apply(&p, &mut s, &bad, t0), "entering quarantine notifies");
         assert_eq!(s.next_run.as_deref(), Some("2026-01-01T06:00:00.000000Z"));
         assert!(!may_run(&s, t0 + Duration::hours(5)));
         assert!(may_run(&s, t0 + Duration::hours(6)));
-        assert!(!apply(&p, &mut s, &bad, t0 + Duration::hours(6)), "same reason: no new notice");
+        assert!(
+            !apply(&p, &mut s, &bad, t0 + Duration::hours(6)),
+            "same reason: no new notice"
+        );
         assert_eq!(s.next_run.as_deref(), Some("2026-01-01T18:00:00.000000Z"));
         apply(&p, &mut s, &bad, t0 + Duration::hours(18));
         assert_eq!(s.next_run.as_deref(), Some("2026-01-02T18:00:00.000000Z"));
@@ -166,7 +237,11 @@ mod tests {
 
         let mut s = JobStatus::default();
         apply(&p, &mut s, &bad, t0);
-        let good = CycleStats { operations: 5, successes: 5, ..Default::default() };
+        let good = CycleStats {
+            operations: 5,
+            successes: 5,
+            ..Default::default()
+        };
         apply(&p, &mut s, &good, t0 + Duration::hours(6));
         assert_eq!(s.quarantine_reason, None, "a successful cycle lifts quarantine");
         assert!(may_run(&s, t0 + Duration::hours(6)));

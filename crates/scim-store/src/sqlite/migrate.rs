@@ -4,7 +4,8 @@ use rusqlite::Connection;
 
 use crate::error::Result;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     id      INTEGER PRIMARY KEY,
     name    TEXT NOT NULL UNIQUE,
@@ -69,7 +70,8 @@ CREATE TABLE journal (
     version   INTEGER NOT NULL,
     at        TEXT NOT NULL
 );
-"#, r#"
+"#,
+    r#"
 CREATE TABLE sync_links (
     job       TEXT NOT NULL,
     kind      TEXT NOT NULL,
@@ -122,7 +124,8 @@ CREATE TABLE sync_log (
     error_message TEXT
 );
 CREATE INDEX sync_log_job ON sync_log(job, cycle_id);
-"#];
+"#,
+];
 
 /// Brings the schema up to date. The version is read inside the write transaction, so a
 /// CLI command and the server starting together never apply a migration twice.

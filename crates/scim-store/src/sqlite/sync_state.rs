@@ -116,7 +116,8 @@ impl SyncStateStore for SqliteStore {
         let job = job.to_string();
         self.writer
             .write(move |conn| {
-                let mut stmt = conn.prepare_cached("DELETE FROM sync_links WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
+                let mut stmt =
+                    conn.prepare_cached("DELETE FROM sync_links WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
                 for (kind, id) in &keys {
                     stmt.execute(params![job, kind, id])?;
                 }
@@ -190,7 +191,8 @@ impl SyncStateStore for SqliteStore {
         let job = job.to_string();
         self.writer
             .write(move |conn| {
-                let mut del = conn.prepare_cached("DELETE FROM sync_escrow WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
+                let mut del =
+                    conn.prepare_cached("DELETE FROM sync_escrow WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
                 for (kind, id) in &remove {
                     del.execute(params![job, kind, id])?;
                 }

@@ -33,7 +33,13 @@ impl ScimSource {
         }
     }
 
-    async fn read_kind(&self, ep: Endpoint, filter: Option<&str>, out: &mut Vec<SourceObject>, wm: &mut Option<String>) -> Result<(), EngineError> {
+    async fn read_kind(
+        &self,
+        ep: Endpoint,
+        filter: Option<&str>,
+        out: &mut Vec<SourceObject>,
+        wm: &mut Option<String>,
+    ) -> Result<(), EngineError> {
         let mut start = 1u64;
         loop {
             let page = self
@@ -78,7 +84,11 @@ fn pick<'a>(items: Option<&'a Value>, ty: &str) -> Option<&'a Value> {
     let items = items?.as_array()?;
     items
         .iter()
-        .find(|e| e.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(ty)))
+        .find(|e| {
+            e.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case(ty))
+        })
         .or_else(|| items.iter().find(|e| e.get("primary") == Some(&Value::Bool(true))))
         .or_else(|| items.first())
 }
@@ -106,7 +116,10 @@ fn user(r: &Value) -> Result<SourceObject, EngineError> {
     alias("name.familyName", r.pointer("/name/familyName"));
     alias("jobTitle", r.get("title"));
     alias("mail", pick(r.get("emails"), "work").and_then(|e| e.get("value")));
-    alias("mobilePhone", pick(r.get("phoneNumbers"), "mobile").and_then(|e| e.get("value")));
+    alias(
+        "mobilePhone",
+        pick(r.get("phoneNumbers"), "mobile").and_then(|e| e.get("value")),
+    );
     let work = pick(r.get("addresses"), "work");
     alias("country", work.and_then(|a| a.get("country")));
     alias("city", work.and_then(|a| a.get("locality")));
@@ -141,7 +154,11 @@ fn group(r: &Value) -> Result<SourceObject, EngineError> {
     let members = r
         .get("members")
         .and_then(Value::as_array)
-        .map(|ms| ms.iter().filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string)).collect())
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(SourceObject {
         kind: ObjectKind::Group,
@@ -175,8 +192,10 @@ impl Source for ScimSource {
         let filter = format!("meta.lastModified gt {}", Value::String(watermark.to_string()));
         let mut objects = Vec::new();
         let mut wm = Some(watermark.to_string());
-        self.read_kind(Endpoint::Users, Some(&filter), &mut objects, &mut wm).await?;
-        self.read_kind(Endpoint::Groups, Some(&filter), &mut objects, &mut wm).await?;
+        self.read_kind(Endpoint::Users, Some(&filter), &mut objects, &mut wm)
+            .await?;
+        self.read_kind(Endpoint::Groups, Some(&filter), &mut objects, &mut wm)
+            .await?;
         Ok(Some(SourceBatch {
             objects,
             complete: false,
@@ -217,7 +236,9 @@ mod tests {
 
     #[test]
     fn scim_group_members() {
-        let g = super::group(&json!({"id": "g", "displayName": "Sales", "members": [{"value": "u1"}, {"value": "u2"}]})).unwrap();
+        let g =
+            super::group(&json!({"id": "g", "displayName": "Sales", "members": [{"value": "u1"}, {"value": "u2"}]}))
+                .unwrap();
         assert_eq!(g.members, ["u1", "u2"]);
         assert!(super::group(&json!({"displayName": "x"})).is_err(), "an id is required");
     }

@@ -29,7 +29,10 @@ async fn a_failed_create_is_escrowed_and_retried_next_cycle() {
     assert!(h.user("newbie").await.is_none());
     let escrows = h.escrows().await;
     assert_eq!(escrows.len(), 1, "{escrows:?}");
-    assert_eq!((escrows[0].kind.as_str(), escrows[0].source_id.as_str()), ("user", "u-new"));
+    assert_eq!(
+        (escrows[0].kind.as_str(), escrows[0].source_id.as_str()),
+        ("user", "u-new")
+    );
     assert_eq!(escrows[0].error_code, "TargetServerError");
     assert_eq!(escrows[0].attempts, 1);
     let logs = h.cycle_logs(&failed.cycle_id).await;
@@ -39,7 +42,10 @@ async fn a_failed_create_is_escrowed_and_retried_next_cycle() {
         .expect("a Failure record");
     assert_eq!(rec.action, "Create");
     assert_eq!(rec.error_code.as_deref(), Some("TargetServerError"));
-    assert!(rec.error_message.as_deref().unwrap_or_default().contains("500"), "{rec:?}");
+    assert!(
+        rec.error_message.as_deref().unwrap_or_default().contains("500"),
+        "{rec:?}"
+    );
     let status = h.status().await;
     assert_eq!(status.quarantine_reason, None, "one failure does not quarantine");
 
@@ -52,7 +58,10 @@ async fn a_failed_create_is_escrowed_and_retried_next_cycle() {
         "the membership follows the retried user"
     );
     let logs = h.cycle_logs(&retried.cycle_id).await;
-    assert!(logs.iter().any(|l| l.source_id == "u-new" && l.action == "Create" && l.status == "Success"));
+    assert!(
+        logs.iter()
+            .any(|l| l.source_id == "u-new" && l.action == "Create" && l.status == "Success")
+    );
     h.cycle_fresh().await;
     assert!(h.writes().is_empty(), "{:?}", h.writes());
 }
@@ -60,8 +69,10 @@ async fn a_failed_create_is_escrowed_and_retried_next_cycle() {
 #[tokio::test]
 async fn a_429_storm_completes_without_failures() {
     let h = Harness::start().await;
-    h.target.inject(fault("", "", 3, FaultAction::TooManyRequests { retry_after_secs: 1 }));
-    h.target.inject(fault("", "", 40, FaultAction::TooManyRequests { retry_after_secs: 0 }));
+    h.target
+        .inject(fault("", "", 3, FaultAction::TooManyRequests { retry_after_secs: 1 }));
+    h.target
+        .inject(fault("", "", 40, FaultAction::TooManyRequests { retry_after_secs: 0 }));
 
     let report = h.cycle().await;
     assert!(h.target.faults().is_empty(), "every 429 was answered");
@@ -75,7 +86,10 @@ async fn a_429_storm_completes_without_failures() {
     assert_eq!(h.member_ids("Team Red").await.len(), 2);
     assert!(h.escrows().await.is_empty());
     let status = h.status().await;
-    assert_eq!(status.quarantine_reason, None, "throttling is not counted toward quarantine");
+    assert_eq!(
+        status.quarantine_reason, None,
+        "throttling is not counted toward quarantine"
+    );
     assert!(h.logs().await.iter().all(|l| l.status != "Failure"));
     h.cycle_fresh().await;
     assert!(h.writes().is_empty(), "{:?}", h.writes());
@@ -83,20 +97,38 @@ async fn a_429_storm_completes_without_failures() {
 
 #[tokio::test]
 async fn bad_credentials_quarantine_the_job_until_forced_or_lifted() {
-    let h = Harness::start().await;
+    let hook = HookServer::start().await;
+    let h = Harness::with(Setup {
+        webhook: Some((hook.url.clone(), "q-secret".into())),
+        ..Default::default()
+    })
+    .await;
     h.cycle().await;
     h.target.inject(fault("", "", 100_000, FaultAction::Unauthorized));
 
-    let err = h.run(NOW, CycleOptions::default()).await.expect_err("401 fails the cycle");
+    let err = h
+        .run(NOW, CycleOptions::default())
+        .await
+        .expect_err("401 fails the cycle");
     assert_eq!(err.code(), "TargetUnauthorized");
     let status = h.status().await;
     assert_eq!(status.quarantine_reason.as_deref(), Some(REASON_CREDENTIALS));
     assert_eq!(status.next_run, Some(format_ts(NOW + Duration::hours(6))));
     assert_eq!(status.quarantine_attempts, 1);
+    let notices = hook.received();
+    assert_eq!(notices.len(), 1, "entering quarantine notifies once");
+    assert_eq!(notices[0].event_header.as_deref(), Some("quarantine"));
+    let body: serde_json::Value = serde_json::from_slice(&notices[0].body).unwrap();
+    assert_eq!(body["reason"], REASON_CREDENTIALS);
+    let signature = sync_engine::notify::signature("q-secret", &notices[0].body);
+    assert_eq!(notices[0].signature.as_deref(), Some(signature.as_str()));
 
     // An hour later the cycle is skipped without a single request.
     h.target.clear_requests();
-    let skipped = h.run(NOW + Duration::hours(1), CycleOptions::default()).await.expect("skipped");
+    let skipped = h
+        .run(NOW + Duration::hours(1), CycleOptions::default())
+        .await
+        .expect("skipped");
     assert!(skipped.skipped_reason.is_some());
     assert_eq!(skipped.quarantine.as_deref(), Some(REASON_CREDENTIALS));
     assert!(h.target.requests().is_empty(), "{:?}", h.target.requests());
@@ -110,7 +142,12 @@ async fn bad_credentials_quarantine_the_job_until_forced_or_lifted() {
     assert!(!h.target.requests().is_empty(), "force reached the target");
     let status = h.status().await;
     assert_eq!(status.quarantine_attempts, 2);
-    assert_eq!(status.next_run, Some(format_ts(NOW + Duration::hours(13))), "then +12 h");
+    assert_eq!(
+        status.next_run,
+        Some(format_ts(NOW + Duration::hours(13))),
+        "then +12 h"
+    );
+    assert_eq!(hook.received().len(), 1, "the same reason does not notify again");
 
     // Lifting by command: the next cycle runs at once and succeeds.
     let lift = ClearScope {
@@ -121,7 +158,10 @@ async fn bad_credentials_quarantine_the_job_until_forced_or_lifted() {
     assert_eq!(h.status().await.quarantine_reason, None);
     h.target.clear_faults();
     h.edit(|d| set_attr(d, "u-ada", "department", json!("Mathematics")));
-    let report = h.run(NOW + Duration::hours(1), CycleOptions::default()).await.expect("runs");
+    let report = h
+        .run(NOW + Duration::hours(1), CycleOptions::default())
+        .await
+        .expect("runs");
     assert_eq!(report.skipped_reason, None);
     assert_eq!(report.quarantine, None);
     assert_eq!(h.user("ada").await.unwrap()[ENTERPRISE]["department"], "Mathematics");
@@ -136,11 +176,17 @@ async fn quarantine_back_off_lets_a_cycle_run_once_the_time_has_passed() {
     h.target.clear_faults();
     assert!(h.users().await.is_empty(), "nothing was created under 401");
 
-    let early = h.run(NOW + Duration::minutes(359), CycleOptions::default()).await.expect("skipped");
+    let early = h
+        .run(NOW + Duration::minutes(359), CycleOptions::default())
+        .await
+        .expect("skipped");
     assert!(early.skipped_reason.is_some(), "still backing off");
     assert!(h.users().await.is_empty());
 
-    let due = h.run(NOW + Duration::hours(6), CycleOptions::default()).await.expect("runs");
+    let due = h
+        .run(NOW + Duration::hours(6), CycleOptions::default())
+        .await
+        .expect("runs");
     assert_eq!(due.skipped_reason, None);
     assert_eq!(due.applied.failure, 0);
     assert_eq!(h.users().await.len(), ASSIGNED_USERS);
@@ -165,7 +211,11 @@ async fn repeated_failures_back_off_before_the_next_retry() {
     let escrows = h.escrows().await;
     assert_eq!(escrows.len(), 1, "{escrows:?}");
     assert_eq!(escrows[0].attempts, 2);
-    assert_eq!(escrows[0].next_attempt, format_ts(NOW + Duration::hours(1)), "second retry after 1 h");
+    assert_eq!(
+        escrows[0].next_attempt,
+        format_ts(NOW + Duration::hours(1)),
+        "second retry after 1 h"
+    );
 
     // Held back at NOW: not even tried.
     let held = h.cycle_fresh().await;
@@ -175,9 +225,15 @@ async fn repeated_failures_back_off_before_the_next_retry() {
 
     // An hour later it is retried and succeeds, manager included.
     h.target.clear_requests();
-    let report = h.run(NOW + Duration::hours(1), CycleOptions::default()).await.expect("cycle");
+    let report = h
+        .run(NOW + Duration::hours(1), CycleOptions::default())
+        .await
+        .expect("cycle");
     assert_eq!(report.applied.failure, 0);
     assert!(h.escrows().await.is_empty());
     let newbie = h.user("newbie").await.expect("created");
-    assert_eq!(newbie[ENTERPRISE]["manager"]["value"], h.target_id("u-ada").await.as_str());
+    assert_eq!(
+        newbie[ENTERPRISE]["manager"]["value"],
+        h.target_id("u-ada").await.as_str()
+    );
 }

@@ -15,15 +15,28 @@ async fn groups_are_created_and_members_added_in_the_second_pass() {
     let mut want = vec![h.target_id("u-alan").await, h.target_id("u-grace").await];
     want.sort();
     assert_eq!(h.member_ids("Team Red").await, want);
-    assert_eq!(h.member_ids(ASSIGNED).await.len(), ASSIGNED_USERS, "the unassigned user is no member");
+    assert_eq!(
+        h.member_ids(ASSIGNED).await.len(),
+        ASSIGNED_USERS,
+        "the unassigned user is no member"
+    );
 
     // Members are added after the group exists: the POST carries none, a PATCH adds them.
     let writes = h.writes();
     let group_post = writes
         .iter()
-        .find(|w| w.method == "POST" && w.path().ends_with("/Groups") && w.body.as_ref().unwrap()["displayName"] == "Team Red")
+        .find(|w| {
+            w.method == "POST" && w.path().ends_with("/Groups") && w.body.as_ref().unwrap()["displayName"] == "Team Red"
+        })
         .expect("group POST");
-    assert!(group_post.body.as_ref().unwrap().get("members").is_none_or(|m| m == &json!([])));
+    assert!(
+        group_post
+            .body
+            .as_ref()
+            .unwrap()
+            .get("members")
+            .is_none_or(|m| m == &json!([]))
+    );
     let red_id = red["id"].as_str().unwrap();
     let add = writes
         .iter()
@@ -35,7 +48,10 @@ async fn groups_are_created_and_members_added_in_the_second_pass() {
         .unwrap();
     assert!(add > last_user_post, "references go after every object exists");
     let ops = patch_ops(&writes[add]);
-    assert!(ops.iter().all(|(op, path, _)| op == "add" && path == "members"), "{ops:?}");
+    assert!(
+        ops.iter().all(|(op, path, _)| op == "add" && path == "members"),
+        "{ops:?}"
+    );
 }
 
 #[tokio::test]
@@ -58,8 +74,16 @@ async fn a_member_removed_in_the_source_is_removed_on_the_target() {
     assert!(ops[0].1.contains(&grace), "{ops:?}");
 
     assert_eq!(h.member_ids("Team Red").await, vec![alan]);
-    assert_eq!(h.member_ids(ASSIGNED).await.len(), ASSIGNED_USERS, "other groups untouched");
-    assert_eq!(h.user("grace").await.unwrap()["active"], true, "grace is still in scope");
+    assert_eq!(
+        h.member_ids(ASSIGNED).await.len(),
+        ASSIGNED_USERS,
+        "other groups untouched"
+    );
+    assert_eq!(
+        h.user("grace").await.unwrap()["active"],
+        true,
+        "grace is still in scope"
+    );
 
     // And back in.
     h.edit(|d| members_mut(d, "g-red").push("u-grace".into()));
@@ -72,7 +96,11 @@ async fn a_member_removed_in_the_source_is_removed_on_the_target() {
 async fn a_second_cycle_without_source_changes_sends_zero_writes() {
     let h = Harness::start().await;
     let first = h.cycle().await;
-    assert!(first.counts.references > 0, "managers and members were set: {:?}", first.counts);
+    assert!(
+        first.counts.references > 0,
+        "managers and members were set: {:?}",
+        first.counts
+    );
     assert!(!h.writes().is_empty());
 
     let second = h.cycle_fresh().await;
@@ -87,15 +115,27 @@ async fn a_second_cycle_without_source_changes_sends_zero_writes() {
         members_mut(d, "g-red").push("u-linus".into());
     });
     h.cycle_fresh().await;
-    assert_eq!(h.writes().len(), 2, "one manager PATCH, one members PATCH: {:?}", h.writes());
+    assert_eq!(
+        h.writes().len(),
+        2,
+        "one manager PATCH, one members PATCH: {:?}",
+        h.writes()
+    );
     let linus = h.user("linus").await.unwrap();
-    assert_eq!(linus[ENTERPRISE]["manager"]["value"], h.target_id("u-grace").await.as_str());
+    assert_eq!(
+        linus[ENTERPRISE]["manager"]["value"],
+        h.target_id("u-grace").await.as_str()
+    );
     h.cycle_fresh().await;
     assert!(h.writes().is_empty(), "writes: {:?}", h.writes());
 
     // Clearing the manager removes the reference once.
     h.edit(|d| {
-        d.iter_mut().find(|o| o.id == "u-linus").unwrap().attrs.remove("manager");
+        d.iter_mut()
+            .find(|o| o.id == "u-linus")
+            .unwrap()
+            .attrs
+            .remove("manager");
     });
     h.cycle_fresh().await;
     assert_eq!(h.writes().len(), 1, "{:?}", h.writes());

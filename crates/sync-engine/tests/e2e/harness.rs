@@ -166,9 +166,20 @@ pub fn directory() -> Vec<SourceObject> {
         user("u-alan", "alan", "Alan", "Turing", "Research", Some("u-ada")),
         user("u-grace", "grace", "Grace", "Hopper", "Engineering", Some("u-ada")),
         user("u-linus", "linus", "Linus", "Torvalds", "Kernel", None),
-        user("u-margaret", "margaret", "Margaret", "Hamilton", "Apollo", Some("u-grace")),
+        user(
+            "u-margaret",
+            "margaret",
+            "Margaret",
+            "Hamilton",
+            "Apollo",
+            Some("u-grace"),
+        ),
         user("u-out", "outsider", "Otto", "Outside", "Sales", None),
-        group("g-sa", ASSIGNED, &["u-ada", "u-alan", "u-grace", "u-linus", "u-margaret"]),
+        group(
+            "g-sa",
+            ASSIGNED,
+            &["u-ada", "u-alan", "u-grace", "u-linus", "u-margaret"],
+        ),
         group("g-red", "Team Red", &["u-alan", "u-grace"]),
     ]
 }
@@ -210,10 +221,17 @@ impl Harness {
         let target = FaultyTarget::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let cfg = JobConfig::parse(&job_toml(&target.base_url, &target.token, &setup)).expect("job TOML parses");
-        let webhook = cfg.notify.webhook.as_ref().map(|w| Webhook::new(&w.url, w.secret.clone()));
+        let webhook = cfg
+            .notify
+            .webhook
+            .as_ref()
+            .map(|w| Webhook::new(&w.url, w.secret.clone()));
         let job = Job::from_config(cfg, dir.path()).expect("job compiles");
-        let state = scim_store::open_state(&format!("sqlite://{}/state.db", dir.path().display()), &Default::default())
-            .expect("open state");
+        let state = scim_store::open_state(
+            &format!("sqlite://{}/state.db", dir.path().display()),
+            &Default::default(),
+        )
+        .expect("open state");
         let opts = ClientOptions {
             timeout: setup.timeout,
             ..Default::default()
@@ -264,7 +282,12 @@ impl Harness {
     /// A default cycle at [`NOW`] that must run without a single failed action.
     pub async fn cycle(&self) -> CycleReport {
         let report = self.run(NOW, CycleOptions::default()).await.expect("cycle runs");
-        assert_eq!(report.applied.failure, 0, "failed actions: {:#?}", self.failures(&report.cycle_id).await);
+        assert_eq!(
+            report.applied.failure,
+            0,
+            "failed actions: {:#?}",
+            self.failures(&report.cycle_id).await
+        );
         report
     }
 
@@ -294,14 +317,26 @@ impl Harness {
 
     pub async fn user(&self, local: &str) -> Option<Json> {
         let filter = format!("userName eq \"{local}@contoso.test\"");
-        let list = self.reader.search(Endpoint::Users, Some(&filter), None, 1, 10).await.expect("search users");
-        assert!(list.resources.len() <= 1, "duplicate users named {local}: {:?}", list.resources);
+        let list = self
+            .reader
+            .search(Endpoint::Users, Some(&filter), None, 1, 10)
+            .await
+            .expect("search users");
+        assert!(
+            list.resources.len() <= 1,
+            "duplicate users named {local}: {:?}",
+            list.resources
+        );
         list.resources.into_iter().next()
     }
 
     pub async fn group(&self, name: &str) -> Option<Json> {
         let filter = format!("displayName eq \"{name}\"");
-        let list = self.reader.search(Endpoint::Groups, Some(&filter), None, 1, 10).await.expect("search groups");
+        let list = self
+            .reader
+            .search(Endpoint::Groups, Some(&filter), None, 1, 10)
+            .await
+            .expect("search groups");
         assert!(list.resources.len() <= 1, "duplicate groups named {name}");
         list.resources.into_iter().next()
     }
@@ -316,10 +351,17 @@ impl Harness {
 
     /// The target ids of a group's members.
     pub async fn member_ids(&self, name: &str) -> Vec<String> {
-        let g = self.group(name).await.unwrap_or_else(|| panic!("group {name} on the target"));
+        let g = self
+            .group(name)
+            .await
+            .unwrap_or_else(|| panic!("group {name} on the target"));
         let mut ids: Vec<String> = g["members"]
             .as_array()
-            .map(|a| a.iter().filter_map(|m| m["value"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m["value"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         ids.sort();
         ids
@@ -330,7 +372,10 @@ impl Harness {
     }
 
     pub async fn link(&self, kind: &str, source_id: &str) -> Option<Link> {
-        self.links().await.into_iter().find(|l| l.kind == kind && l.source_id == source_id)
+        self.links()
+            .await
+            .into_iter()
+            .find(|l| l.kind == kind && l.source_id == source_id)
     }
 
     /// The target id the engine linked to a source user.
@@ -353,7 +398,11 @@ impl Harness {
     }
 
     pub async fn cycle_logs(&self, cycle_id: &str) -> Vec<LogRecord> {
-        self.logs().await.into_iter().filter(|l| l.cycle_id == cycle_id).collect()
+        self.logs()
+            .await
+            .into_iter()
+            .filter(|l| l.cycle_id == cycle_id)
+            .collect()
     }
 
     pub async fn status(&self) -> JobStatus {
@@ -378,7 +427,10 @@ pub fn remove_user(objs: &mut Vec<SourceObject>, id: &str) {
 }
 
 pub fn set_attr(objs: &mut [SourceObject], id: &str, name: &str, value: Json) {
-    let o = objs.iter_mut().find(|o| o.id == id).unwrap_or_else(|| panic!("no object {id}"));
+    let o = objs
+        .iter_mut()
+        .find(|o| o.id == id)
+        .unwrap_or_else(|| panic!("no object {id}"));
     o.attrs.insert(name.to_string(), value);
 }
 

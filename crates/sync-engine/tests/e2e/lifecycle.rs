@@ -29,11 +29,17 @@ async fn create_lands_every_hoxhunt_attribute_and_the_manager_reference() {
     assert_eq!(ent["department"], "Research");
     assert_eq!(ent["division"], "Helsinki");
     let ada = h.user("ada").await.expect("ada created");
-    assert_eq!(ent["manager"]["value"], ada["id"], "the manager is the manager's TARGET id");
+    assert_eq!(
+        ent["manager"]["value"], ada["id"],
+        "the manager is the manager's TARGET id"
+    );
     assert_eq!(h.target_id("u-ada").await, ada["id"].as_str().unwrap());
     assert!(ada[ENTERPRISE].get("manager").is_none(), "ada has no manager");
 
-    assert!(h.user("outsider").await.is_none(), "an unassigned user is not provisioned");
+    assert!(
+        h.user("outsider").await.is_none(),
+        "an unassigned user is not provisioned"
+    );
     assert_eq!(h.users().await.len(), ASSIGNED_USERS);
 
     // The log has one Create per object, with the user's target id and modified properties.
@@ -44,7 +50,11 @@ async fn create_lands_every_hoxhunt_attribute_and_the_manager_reference() {
         .expect("a Create record for alan");
     assert_eq!(create.status, "Success");
     assert_eq!(create.target_id.as_deref(), alan["id"].as_str());
-    assert!(create.modified.contains("alan.mail@contoso.test"), "{}", create.modified);
+    assert!(
+        create.modified.contains("alan.mail@contoso.test"),
+        "{}",
+        create.modified
+    );
     let status = h.status().await;
     assert!(status.initial_done);
     assert_eq!(status.quarantine_reason, None);
@@ -75,7 +85,11 @@ async fn attribute_update_sends_one_patch_with_only_the_changed_attribute() {
     let log = h.cycle_logs(&report.cycle_id).await;
     let rec = log.iter().find(|l| l.source_id == "u-alan").expect("update logged");
     assert_eq!((rec.action.as_str(), rec.status.as_str()), ("Update", "Success"));
-    assert!(rec.modified.contains("Cryptanalysis") && rec.modified.contains("Research"), "{}", rec.modified);
+    assert!(
+        rec.modified.contains("Cryptanalysis") && rec.modified.contains("Research"),
+        "{}",
+        rec.modified
+    );
 }
 
 #[tokio::test]
@@ -93,12 +107,18 @@ async fn scope_loss_disables_and_scope_return_re_enables() {
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert_eq!(writes[0].method, "PATCH");
     assert!(writes[0].path().ends_with(&format!("/Users/{linus_id}")));
-    assert_eq!(patch_ops(&writes[0]), vec![("replace".into(), "active".into(), json!(false))]);
+    assert_eq!(
+        patch_ops(&writes[0]),
+        vec![("replace".into(), "active".into(), json!(false))]
+    );
     let linus = h.user("linus").await.expect("a disabled user still exists");
     assert_eq!(linus["active"], false);
     assert!(h.link("user", "u-linus").await.expect("still linked").disabled);
     let rec = h.cycle_logs(&report.cycle_id).await;
-    assert!(rec.iter().any(|l| l.source_id == "u-linus" && l.action == "Disable" && l.status == "Success"));
+    assert!(
+        rec.iter()
+            .any(|l| l.source_id == "u-linus" && l.action == "Disable" && l.status == "Success")
+    );
 
     // A further cycle does not disable again.
     h.cycle_fresh().await;
@@ -134,7 +154,10 @@ async fn disabled_in_source_disables_on_target() {
             .any(|w| patch_ops(w).contains(&("replace".into(), "active".into(), json!(false)))),
         "{writes:?}"
     );
-    assert!(writes.iter().all(|w| w.method != "DELETE"), "soft-deleted is disabled, not deleted");
+    assert!(
+        writes.iter().all(|w| w.method != "DELETE"),
+        "soft-deleted is disabled, not deleted"
+    );
     assert_eq!(h.user("grace").await.expect("grace stays")["active"], false);
 }
 
@@ -154,7 +177,10 @@ async fn removed_from_a_complete_source_is_deleted() {
     assert!(h.link("user", "u-linus").await.is_none(), "link dropped");
     assert_eq!(h.users().await.len(), ASSIGNED_USERS - 1);
     let logs = h.cycle_logs(&report.cycle_id).await;
-    assert!(logs.iter().any(|l| l.source_id == "u-linus" && l.action == "Delete" && l.status == "Success"));
+    assert!(
+        logs.iter()
+            .any(|l| l.source_id == "u-linus" && l.action == "Delete" && l.status == "Success")
+    );
 
     h.cycle_fresh().await;
     assert!(h.writes().is_empty(), "{:?}", h.writes());
@@ -171,7 +197,12 @@ async fn with_the_delete_action_off_a_removed_user_is_disabled() {
     h.edit(|d| remove_user(d, "u-linus"));
 
     let report = h.cycle_fresh().await;
-    assert_eq!((report.counts.delete, report.counts.disable), (0, 1), "{:?}", report.counts);
+    assert_eq!(
+        (report.counts.delete, report.counts.disable),
+        (0, 1),
+        "{:?}",
+        report.counts
+    );
     let writes = h.writes();
     assert!(writes.iter().all(|w| w.method != "DELETE"), "{writes:?}");
     assert_eq!(h.user("linus").await.expect("still on the target")["active"], false);

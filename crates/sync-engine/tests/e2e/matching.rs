@@ -61,7 +61,10 @@ async fn an_existing_target_user_is_matched_on_user_name_and_only_differences_ar
     let alan = h.user("alan").await.unwrap();
     assert_eq!(alan[ENTERPRISE]["department"], "Research");
     assert_eq!(alan["preferredLanguage"], "fi-FI");
-    assert_eq!(alan[ENTERPRISE]["manager"]["value"], h.target_id("u-ada").await.as_str());
+    assert_eq!(
+        alan[ENTERPRISE]["manager"]["value"],
+        h.target_id("u-ada").await.as_str()
+    );
     let logs = h.cycle_logs(&report.cycle_id).await;
     let rec = logs
         .iter()
@@ -92,7 +95,11 @@ async fn a_post_whose_response_is_lost_does_not_duplicate_on_retry() {
     for local in ["ada", "alan", "grace", "linus", "margaret"] {
         let u = h.user(local).await.unwrap_or_else(|| panic!("{local} on the target"));
         let sid = format!("u-{local}");
-        assert_eq!(h.target_id(&sid).await, u["id"].as_str().unwrap(), "{local} linked to its one user");
+        assert_eq!(
+            h.target_id(&sid).await,
+            u["id"].as_str().unwrap(),
+            "{local} linked to its one user"
+        );
     }
     assert!(h.escrows().await.is_empty());
     h.cycle_fresh().await;
@@ -106,15 +113,30 @@ async fn a_post_that_outlives_the_client_timeout_does_not_duplicate() {
         ..Default::default()
     })
     .await;
-    h.target
-        .inject(fault("POST", "/Users", 1, FaultAction::Delay(Duration::from_millis(1500))));
+    h.target.inject(fault(
+        "POST",
+        "/Users",
+        1,
+        FaultAction::Delay(Duration::from_millis(1500)),
+    ));
 
     let report = h.run(NOW, Default::default()).await.expect("cycle");
-    eprintln!("DEBUG {:?} {:?}", report.applied, h.target.requests().iter().map(|r| (r.method.clone(), r.path().to_string(), r.status)).collect::<Vec<_>>());
     h.target.wait_idle().await;
     assert!(h.target.faults().is_empty(), "the fault fired");
-    let delayed = h.target.requests().into_iter().find(|r| r.faulted).expect("the delayed POST");
-    let local = delayed.body.as_ref().unwrap()["userName"].as_str().unwrap().split('@').next().unwrap().to_string();
+    let delayed = h
+        .target
+        .requests()
+        .into_iter()
+        .find(|r| r.faulted)
+        .expect("the delayed POST");
+    assert_ne!(delayed.status, 201, "the late POST did not create a second user");
+    let local = delayed.body.as_ref().unwrap()["userName"]
+        .as_str()
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
     assert_eq!(h.users().await.len(), ASSIGNED_USERS, "no duplicate user");
     let u = h.user(&local).await.expect("the delayed user exists once");
     match h.link("user", &format!("u-{local}")).await {

@@ -12,9 +12,15 @@ async fn provision_on_demand_creates_just_that_user_with_a_step_trace() {
         n += 1;
         n
     };
-    let trace = provision(&h.job, &h.rt, "u-alan", NOW, &mut rng).await.expect("provision");
+    let trace = provision(&h.job, &h.rt, "u-alan", NOW, &mut rng)
+        .await
+        .expect("provision");
     assert_eq!(trace.user, "u-alan");
-    assert_eq!((trace.action.as_str(), trace.status.as_str()), ("Create", "Success"), "{trace:?}");
+    assert_eq!(
+        (trace.action.as_str(), trace.status.as_str()),
+        ("Create", "Success"),
+        "{trace:?}"
+    );
     let names: Vec<&str> = trace.steps.iter().map(|s| s.name.as_str()).collect();
     for want in ["Import", "Determine scope", "Match", "Provision"] {
         assert!(names.contains(&want), "step {want} missing from {names:?}");
@@ -40,7 +46,9 @@ async fn provision_on_demand_creates_just_that_user_with_a_step_trace() {
     assert_eq!(posts, 1);
 
     // An out-of-scope user is not provisioned, and the trace says why.
-    let trace = provision(&h.job, &h.rt, "u-out", NOW, &mut rng).await.expect("provision");
+    let trace = provision(&h.job, &h.rt, "u-out", NOW, &mut rng)
+        .await
+        .expect("provision");
     assert_eq!(trace.status, "Skipped", "{trace:?}");
     assert!(
         trace

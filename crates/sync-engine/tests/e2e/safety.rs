@@ -51,7 +51,11 @@ async fn the_deletion_threshold_stages_deletes_notifies_and_allow_deletes_applie
     assert_eq!(received.len(), 1, "{received:?}");
     let notice = &received[0];
     let want = sync_engine::notify::signature(SECRET, &notice.body);
-    assert_eq!(notice.signature.as_deref(), Some(want.as_str()), "HMAC signature checks out");
+    assert_eq!(
+        notice.signature.as_deref(),
+        Some(want.as_str()),
+        "HMAC signature checks out"
+    );
     assert_ne!(sync_engine::notify::signature("wrong", &notice.body), want);
     assert_eq!(notice.event_header.as_deref(), Some("deletion_threshold"));
     let body: serde_json::Value = serde_json::from_slice(&notice.body).expect("JSON body");
@@ -87,8 +91,8 @@ async fn the_percentage_threshold_counts_scope_loss_disables() {
     })
     .await;
     h.cycle().await;
-    // Two of seven managed objects (29 %) leave scope.
-    h.edit(|d| members_mut(d, "g-sa").retain(|m| m != "u-linus" && m != "u-margaret"));
+    // Two of seven managed objects (29 %) leave scope, one of them Alan's and Grace's manager.
+    h.edit(|d| members_mut(d, "g-sa").retain(|m| m != "u-linus" && m != "u-ada"));
     let report = h.cycle_fresh().await;
     assert!(report.threshold_tripped);
     assert_eq!(report.staged, 2);
@@ -98,9 +102,14 @@ async fn the_percentage_threshold_counts_scope_loss_disables() {
         h.writes()
     );
     assert_eq!(h.user("linus").await.unwrap()["active"], true);
+    let ada = h.target_id("u-ada").await;
+    assert_eq!(
+        h.user("alan").await.unwrap()[ENTERPRISE]["manager"]["value"],
+        ada.as_str()
+    );
 
     // One of seven (14 %) passes.
-    h.edit(|d| members_mut(d, "g-sa").push("u-margaret".into()));
+    h.edit(|d| members_mut(d, "g-sa").push("u-ada".into()));
     let report = h.cycle_fresh().await;
     assert!(!report.threshold_tripped);
     assert_eq!(h.user("linus").await.unwrap()["active"], false);
@@ -129,8 +138,15 @@ async fn a_dry_run_changes_nothing_on_the_target_or_in_state() {
         .await
         .expect("dry run");
     assert!(report.dry_run);
-    assert_eq!(report.plan.as_ref().expect("the plan").counts.create, ASSIGNED_USERS + 2);
-    assert!(h.target.requests().is_empty(), "not even a read: {:?}", h.target.requests());
+    assert_eq!(
+        report.plan.as_ref().expect("the plan").counts.create,
+        ASSIGNED_USERS + 2
+    );
+    assert!(
+        h.target.requests().is_empty(),
+        "not even a read: {:?}",
+        h.target.requests()
+    );
     assert!(h.users().await.is_empty());
     assert!(h.links().await.is_empty());
     assert!(h.logs().await.is_empty());
@@ -146,7 +162,11 @@ async fn a_dry_run_changes_nothing_on_the_target_or_in_state() {
     h.target.clear_requests();
     let (plan, _, _) = plan_cycle(&h.job, &h.rt, NOW, &mut rng).await.expect("plan");
     assert_eq!((plan.counts.update, plan.counts.delete), (1, 1), "{:?}", plan.counts);
-    assert!(plan.actions.iter().any(|a| a.source_id == "u-linus" && matches!(a.op, Op::Delete { .. })));
+    assert!(
+        plan.actions
+            .iter()
+            .any(|a| a.source_id == "u-linus" && matches!(a.op, Op::Delete { .. }))
+    );
     let report = h
         .run(
             NOW,
