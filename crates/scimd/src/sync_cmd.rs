@@ -41,6 +41,9 @@ pub enum SyncCmd {
         /// Run even while quarantine back-off says wait
         #[arg(long)]
         force: bool,
+        /// Read the whole source even when an incremental (watermark) read is possible
+        #[arg(long)]
+        full: bool,
     },
     /// Provision one user now, with the step trace (import, scope, match, action)
     Provision {
@@ -403,6 +406,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             once,
             allow_deletes,
             force,
+            full,
         } => {
             let job = load_job(&job)?;
             let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db))?;
@@ -414,6 +418,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 let opts = CycleOptions {
                     force,
                     allow_deletes,
+                    full,
                     ..Default::default()
                 };
                 let result = run_cycle(&job, &rt, now(), opts, &progress, &mut r).await;

@@ -88,6 +88,8 @@ pub struct CycleOptions {
     pub force: bool,
     /// Let this cycle exceed the deletion threshold (an admin's explicit "allow deletes").
     pub allow_deletes: bool,
+    /// Read the whole source even when an incremental read is possible.
+    pub full: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -176,8 +178,44 @@ pub async fn plan_cycle(
     now: OffsetDateTime,
     rng: &mut dyn FnMut() -> u64,
 ) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
+    plan_cycle_with(job, rt, now, rng, false).await
+}
+
+/// How often a job that reads incrementally still reads its source in full, to see deletions.
+pub const FULL_READ_EVERY: time::Duration = time::Duration::hours(24);
+
+/// Whether this cycle may read only the changes since the watermark: the source has one,
+/// scope does not depend on group membership (`mode = "all"`), and the last full read is
+/// recent.
+fn incremental_read(job: &Job, status: &JobStatus, now: OffsetDateTime, full: bool) -> Option<String> {
+    if full || !status.initial_done || job.cfg.scope.mode != crate::config::ScopeMode::All {
+        return None;
+    }
+    let last_full = status
+        .full_read_at
+        .as_deref()
+        .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())?;
+    if now - last_full >= FULL_READ_EVERY {
+        return None;
+    }
+    status.watermark.clone()
+}
+
+pub async fn plan_cycle_with(
+    job: &Job,
+    rt: &Runtime,
+    now: OffsetDateTime,
+    rng: &mut dyn FnMut() -> u64,
+    full: bool,
+) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
     let status = rt.state.status(job.name()).await.map_err(state_err)?;
-    let batch = rt.source.read_all().await?;
+    let batch = match incremental_read(job, &status, now, full) {
+        Some(wm) => match rt.source.read_changes(&wm).await? {
+            Some(b) => b,
+            None => rt.source.read_all().await?,
+        },
+        None => rt.source.read_all().await?,
+    };
     let decisions = decide(job, &batch);
     let links = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
     let held: HashSet<Key> = rt
@@ -245,7 +283,7 @@ pub async fn run_cycle(
         }
     }
 
-    let (mut plan, batch, mut status) = plan_cycle(job, rt, now, rng).await?;
+    let (mut plan, batch, mut status) = plan_cycle_with(job, rt, now, rng, opts.full).await?;
     if let Some((kind, id)) = &opts.only {
         plan = only(plan, *kind, id);
         let obj = batch.objects.iter().find(|o| o.kind == *kind && &o.id == id);
@@ -533,6 +571,9 @@ pub async fn run_cycle(
     }
     if batch.complete || batch.watermark.is_some() {
         status.watermark = batch.watermark.clone();
+    }
+    if batch.complete {
+        status.full_read_at = Some(ts(now));
     }
     status.initial_done = true;
     finish_quarantine(job, rt, &mut status, &stats, now, &mut report).await?;

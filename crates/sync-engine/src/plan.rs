@@ -186,7 +186,12 @@ impl Planner<'_> {
         let mut seen: HashSet<Key> = HashSet::with_capacity(input.batch.objects.len());
         let mut second: Vec<Action> = Vec::new();
         // Desired member sets need every member's scope decision.
-        let in_scope = |k: &Key| input.decisions.get(k).is_some_and(|d| d.in_scope);
+        // An incremental batch holds only changed objects: an object not in it keeps the
+        // scope it had, which is "in scope" exactly when it is linked and not disabled.
+        let in_scope = |k: &Key| match input.decisions.get(k) {
+            Some(d) => d.in_scope,
+            None => !input.batch.complete && input.links.get(k).is_some_and(|l| !l.disabled),
+        };
 
         for obj in &input.batch.objects {
             let key: Key = (obj.kind, obj.id.clone());

@@ -55,6 +55,8 @@ pub struct JobStatus {
     pub disabled: bool,
     /// JSON summary of the last cycle.
     pub last_cycle: Option<String>,
+    /// When the source was last read in full (incremental reads cannot see deletions).
+    pub full_read_at: Option<String>,
     pub updated: String,
 }
 

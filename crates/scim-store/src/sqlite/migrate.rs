@@ -125,6 +125,9 @@ CREATE TABLE sync_log (
 );
 CREATE INDEX sync_log_job ON sync_log(job, cycle_id);
 "#,
+    r#"
+ALTER TABLE sync_status ADD COLUMN full_read_at TEXT;
+"#,
 ];
 
 /// Brings the schema up to date. The version is read inside the write transaction, so a

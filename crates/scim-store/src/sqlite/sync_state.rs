@@ -25,11 +25,12 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobStatus> {
         disabled: r.get(7)?,
         last_cycle: r.get(8)?,
         updated: r.get(9)?,
+        full_read_at: r.get(10)?,
     })
 }
 
 const STATUS_COLS: &str = "job, watermark, initial_done, quarantine_reason, quarantine_since, next_run, \
-                           quarantine_attempts, disabled, last_cycle, updated";
+                           quarantine_attempts, disabled, last_cycle, updated, full_read_at";
 
 fn log_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
     Ok(LogRecord {
@@ -143,7 +144,7 @@ impl SyncStateStore for SqliteStore {
         self.writer
             .write(move |conn| {
                 conn.prepare_cached(&format!(
-                    "INSERT OR REPLACE INTO sync_status ({STATUS_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                    "INSERT OR REPLACE INTO sync_status ({STATUS_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                 ))?
                 .execute(params![
                     s.job,
@@ -155,7 +156,8 @@ impl SyncStateStore for SqliteStore {
                     s.quarantine_attempts,
                     s.disabled,
                     s.last_cycle,
-                    s.updated
+                    s.updated,
+                    s.full_read_at
                 ])?;
                 Ok(())
             })
@@ -297,7 +299,7 @@ impl SyncStateStore for SqliteStore {
                 if scope.state {
                     conn.execute("DELETE FROM sync_links WHERE job = ?1", [&job])?;
                     conn.execute(
-                        "UPDATE sync_status SET watermark = NULL, initial_done = 0 WHERE job = ?1",
+                        "UPDATE sync_status SET watermark = NULL, initial_done = 0, full_read_at = NULL WHERE job = ?1",
                         [&job],
                     )?;
                 }

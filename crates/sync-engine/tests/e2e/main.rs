@@ -10,3 +10,4 @@ mod lifecycle;
 mod matching;
 mod ondemand;
 mod safety;
+mod scim_source;
