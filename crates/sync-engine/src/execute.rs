@@ -24,6 +24,76 @@ use crate::plan::{Action, Key, Op};
 
 pub const ENTERPRISE_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
 
+/// Fewest creates of one kind for which the executor reads the target once up front
+/// instead of looking each object up.
+pub const SNAPSHOT_MIN_CREATES: usize = 200;
+
+/// What the target holds, read once before many creates: matching values → target id.
+struct Snapshot {
+    by: HashMap<(String, String), String>,
+}
+
+/// Per-run state shared by the actions of one run.
+struct RunCtx {
+    links: Mutex<HashMap<Key, String>>,
+    /// Users whose manager was set in their create request.
+    managers_set: Mutex<HashMap<Key, String>>,
+    users: Option<Snapshot>,
+    groups: Option<Snapshot>,
+}
+
+impl RunCtx {
+    fn snapshot(&self, ep: Endpoint) -> Option<&Snapshot> {
+        match ep {
+            Endpoint::Users => self.users.as_ref(),
+            Endpoint::Groups => self.groups.as_ref(),
+        }
+    }
+}
+
+/// The string values at a SCIM path in a resource (`userName`, `name.givenName`,
+/// `emails[type eq "work"].value`, `urn:…:User:employeeNumber`), lower-cased.
+pub fn path_values(doc: &Json, path: &str) -> Vec<String> {
+    let Ok(pp) = scim_proto::parse_patch_path(path) else {
+        return Vec::new();
+    };
+    let get = |v: &Json, k: &str| -> Option<Json> { scim_core::eval::get_ci(v, k).cloned() };
+    let top = match &pp.attr.urn {
+        Some(urn)
+            if !urn.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:User")
+                && !urn.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:Group") =>
+        {
+            get(doc, urn).and_then(|ext| get(&ext, &pp.attr.name))
+        }
+        _ => get(doc, &pp.attr.name),
+    };
+    let Some(top) = top else { return Vec::new() };
+    let elements: Vec<Json> = match top {
+        Json::Array(items) => items,
+        other => vec![other],
+    };
+    let sub = pp.sub.as_deref().or(pp.attr.sub.as_deref());
+    let mut out = Vec::new();
+    for el in elements {
+        if let Some(f) = &pp.filter
+            && !scim_core::eval::element_matches(None, f, &el).unwrap_or(false)
+        {
+            continue;
+        }
+        let v = match sub {
+            Some(s) => get(&el, s),
+            None => Some(el),
+        };
+        match v {
+            Some(Json::String(s)) => out.push(s.to_lowercase()),
+            Some(Json::Number(n)) => out.push(n.to_string()),
+            Some(Json::Bool(b)) => out.push(b.to_string()),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone)]
 pub struct ExecConfig {
     pub concurrency: usize,
@@ -257,18 +327,67 @@ impl Executor {
         links: HashMap<Key, String>,
         progress: &dyn Progress,
     ) -> Vec<Outcome> {
-        let links = Arc::new(Mutex::new(links));
         let (second, first): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(Action::is_second_pass);
-        let mut out = self.run_pass("objects", first, links.clone(), progress).await;
-        out.extend(self.run_pass("references", second, links, progress).await);
+        let users = self.snapshot_for(&first, ObjectKind::User).await;
+        let groups = self.snapshot_for(&first, ObjectKind::Group).await;
+        let ctx = Arc::new(RunCtx {
+            links: Mutex::new(links),
+            managers_set: Mutex::new(HashMap::new()),
+            users,
+            groups,
+        });
+        let mut out = self.run_pass("objects", first, ctx.clone(), progress).await;
+        out.extend(self.run_pass("references", second, ctx, progress).await);
         out
+    }
+
+    /// Before many creates, reads every target object of the kind once, so creates need no
+    /// lookup each. `None` when there are few creates or the read fails (then each create
+    /// looks itself up as usual).
+    async fn snapshot_for(&self, actions: &[Action], kind: ObjectKind) -> Option<Snapshot> {
+        let creates: Vec<&Vec<(String, String)>> = actions
+            .iter()
+            .filter(|a| a.kind == kind)
+            .filter_map(|a| match &a.op {
+                Op::Create { matchers, .. } => Some(matchers),
+                _ => None,
+            })
+            .collect();
+        if creates.len() < SNAPSHOT_MIN_CREATES {
+            return None;
+        }
+        let mut paths: Vec<&str> = creates.iter().flat_map(|m| m.iter().map(|(p, _)| p.as_str())).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let ep = endpoint(kind);
+        let mut by = HashMap::new();
+        let mut start = 1u64;
+        loop {
+            let call = self.retry(|| self.client.search(ep, None, None, start, 1000)).await;
+            let page = call.result.ok()?;
+            let n = page.resources.len() as u64;
+            for r in &page.resources {
+                let Some(id) = r.get("id").and_then(Json::as_str) else {
+                    continue;
+                };
+                for p in &paths {
+                    for v in path_values(r, p) {
+                        by.insert((p.to_string(), v), id.to_string());
+                    }
+                }
+            }
+            if n == 0 || start + n > page.total_results {
+                return Some(Snapshot { by });
+            }
+            start += n;
+        }
     }
 
     async fn run_pass(
         self: &Arc<Self>,
         name: &str,
         actions: Vec<Action>,
-        links: Arc<Mutex<HashMap<Key, String>>>,
+        ctx: Arc<RunCtx>,
         progress: &dyn Progress,
     ) -> Vec<Outcome> {
         progress.started(name, actions.len());
@@ -279,9 +398,9 @@ impl Executor {
         for (i, action) in actions.into_iter().enumerate() {
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
             let me = self.clone();
-            let links = links.clone();
+            let ctx = ctx.clone();
             set.spawn(async move {
-                let out = me.apply(action, &links).await;
+                let out = me.apply(action, &ctx).await;
                 drop(permit);
                 (i, out)
             });
@@ -302,7 +421,8 @@ impl Executor {
         results.into_iter().flatten().collect()
     }
 
-    async fn apply(&self, action: Action, links: &Mutex<HashMap<Key, String>>) -> Outcome {
+    async fn apply(&self, action: Action, ctx: &RunCtx) -> Outcome {
+        let links = &ctx.links;
         let mut out = Outcome::new(&action);
         let ep = endpoint(action.kind);
         match &action.op {
@@ -317,8 +437,17 @@ impl Executor {
                 create_allowed,
                 update_allowed,
             } => {
-                self.create(&mut out, ep, body, mapped, matchers, *create_allowed, *update_allowed)
-                    .await;
+                self.create(
+                    &mut out,
+                    ep,
+                    body,
+                    mapped,
+                    matchers,
+                    *create_allowed,
+                    *update_allowed,
+                    ctx,
+                )
+                .await;
                 if let Some(id) = &out.target_id
                     && out.status == Status::Success
                 {
@@ -403,7 +532,19 @@ impl Executor {
                     Err(e) => out.fail(target_error(e)),
                 }
             }
-            Op::Manager { manager } => self.manager(&mut out, manager.as_deref(), links).await,
+            Op::Manager { manager } => {
+                let key = (action.kind, action.source_id.clone());
+                let preset = ctx.managers_set.lock().expect("lock").get(&key).cloned();
+                if preset.is_some() && preset.as_deref() == manager.as_deref() {
+                    out.reference = true;
+                    out.target_id = links.lock().expect("links lock").get(&key).cloned();
+                    out.manager = Some(preset);
+                    out.steps
+                        .push(step("Provision", Status::Success, "manager set in the create request"));
+                } else {
+                    self.manager(&mut out, manager.as_deref(), links).await
+                }
+            }
             Op::Members { add, remove } => self.members(&mut out, add, remove, links).await,
         }
         out
@@ -415,7 +556,26 @@ impl Executor {
         out: &mut Outcome,
         ep: Endpoint,
         matchers: &[(String, String)],
+        snapshot: Option<&Snapshot>,
     ) -> Result<Option<String>, EngineError> {
+        if let Some(snap) = snapshot {
+            for (path, value) in matchers {
+                if let Some(id) = snap.by.get(&(path.clone(), value.to_lowercase())) {
+                    out.steps.push(step(
+                        "Match",
+                        Status::Success,
+                        format!("matched target {id} on {path} = {value:?} (target snapshot)"),
+                    ));
+                    return Ok(Some(id.clone()));
+                }
+            }
+            out.steps.push(step(
+                "Match",
+                Status::Success,
+                "no matching target object (target snapshot read at the start of the cycle)",
+            ));
+            return Ok(None);
+        }
         for (path, value) in matchers {
             let filter = format!("{path} eq {}", Json::String(value.clone()));
             let call = self
@@ -465,10 +625,16 @@ impl Executor {
         matchers: &[(String, String)],
         create_allowed: bool,
         update_allowed: bool,
+        ctx: &RunCtx,
     ) {
         let mut attempts = 0u32;
+        let mut first = true;
         loop {
-            let found = match self.find(out, ep, matchers).await {
+            // The snapshot answers only the first try; a retry always looks live, so a POST
+            // whose response was lost is found instead of repeated.
+            let snapshot = if first { ctx.snapshot(ep) } else { None };
+            first = false;
+            let found = match self.find(out, ep, matchers, snapshot).await {
                 Ok(f) => f,
                 Err(e) => return out.fail(e),
             };
@@ -491,10 +657,30 @@ impl Executor {
                 ));
                 return;
             }
+            // The manager's target id is often known already: send it with the create and save
+            // the reference pass a PATCH.
+            let manager = mapped.manager.as_ref().and_then(|m| {
+                let l = ctx.links.lock().expect("links lock");
+                l.get(&(ObjectKind::User, m.clone())).map(|t| (m.clone(), t.clone()))
+            });
+            let with_manager;
+            let body = match &manager {
+                Some((_, tid)) => {
+                    with_manager = with_manager_ref(body, tid);
+                    &with_manager
+                }
+                None => body,
+            };
             out.requests += 1;
             match self.client.create(ep, body).await {
                 Ok(created) => {
                     let id = created.get("id").and_then(Json::as_str).unwrap_or_default().to_string();
+                    if let Some((m, _)) = &manager {
+                        ctx.managers_set
+                            .lock()
+                            .expect("lock")
+                            .insert((out.kind, out.source_id.clone()), m.clone());
+                    }
                     out.target_id = Some(id.clone());
                     out.values = Some(mapped.values.clone());
                     out.disabled = Some(false);
@@ -709,6 +895,24 @@ impl Executor {
             ));
         }
     }
+}
+
+/// The create body with the enterprise manager reference set.
+fn with_manager_ref(body: &Json, manager_target_id: &str) -> Json {
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let mut b = body.clone();
+    if let Some(obj) = b.as_object_mut() {
+        let ext = obj.entry(EXT).or_insert_with(|| json!({}));
+        if let Some(e) = ext.as_object_mut() {
+            e.insert("manager".into(), json!({"value": manager_target_id}));
+        }
+        if let Some(Json::Array(schemas)) = obj.get_mut("schemas")
+            && !schemas.iter().any(|s| s == EXT)
+        {
+            schemas.push(Json::String(EXT.into()));
+        }
+    }
+    b
 }
 
 /// The `replace` operations whose values differ from the target document.

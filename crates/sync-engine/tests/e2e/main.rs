@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod bulk;
 mod faults;
 mod groups;
 mod lifecycle;

@@ -1,0 +1,103 @@
+//! Large initial cycles: the target is read once up front instead of one lookup per
+//! create, and managers already created are sent with the create instead of a later PATCH.
+
+use serde_json::json;
+use sync_engine::execute::SNAPSHOT_MIN_CREATES;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn a_large_initial_cycle_reads_the_target_once_and_sets_managers_at_create() {
+    let n = SNAPSHOT_MIN_CREATES + 50;
+    let mut dir = Vec::new();
+    let mut members = Vec::new();
+    for i in 0..n {
+        // Everyone reports to someone 20 places earlier, so most managers already exist.
+        let manager = (i >= 20).then(|| format!("u{}", i - 20));
+        dir.push(user(
+            &format!("u{i}"),
+            &format!("p{i}"),
+            "P",
+            &format!("N{i}"),
+            "Dept",
+            manager.as_deref(),
+        ));
+        members.push(format!("u{i}"));
+    }
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    dir.push(group("g-sa", ASSIGNED, &refs));
+    let h = Harness::with(Setup {
+        directory: dir,
+        ..Default::default()
+    })
+    .await;
+    // Three users already exist on the target (a brown-field start), one in a different case.
+    for (i, name) in [
+        (3, "p3@contoso.test"),
+        (100, "P100@CONTOSO.TEST"),
+        (200, "p200@contoso.test"),
+    ] {
+        let r = h
+            .reader
+            .create(
+                scim_client::Endpoint::Users,
+                &json!({"userName": name, "title": format!("pre-{i}")}),
+            )
+            .await
+            .unwrap();
+        assert!(r["id"].is_string());
+    }
+    h.target.clear_requests();
+    let report = h.cycle().await;
+    let reqs = h.target.requests();
+    let lookups = reqs
+        .iter()
+        .filter(|r| r.method == "GET" && r.path_and_query.contains("/Users?") && r.path_and_query.contains("filter="))
+        .count();
+    assert!(lookups <= 1, "only the start-of-cycle probe filters; got {lookups}");
+    let posts = reqs
+        .iter()
+        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/Users"))
+        .count();
+    assert_eq!(posts, n - 3, "the three existing users are matched, not created");
+    let mut users = Vec::new();
+    let mut start = 1;
+    loop {
+        let page = h
+            .reader
+            .search(scim_client::Endpoint::Users, None, None, start, 100)
+            .await
+            .unwrap();
+        let got = page.resources.len() as u64;
+        users.extend(page.resources);
+        if got == 0 {
+            break;
+        }
+        start += got;
+    }
+    assert_eq!(users.len(), n, "no duplicates: {}", users.len());
+    let manager_patches = h
+        .writes()
+        .iter()
+        .filter(|w| w.method == "PATCH" && w.body.as_ref().is_some_and(|b| b.to_string().contains("manager")))
+        .count();
+    assert!(
+        manager_patches < (n - 20) / 2,
+        "most managers travel with the create: {manager_patches} PATCHes for {} reports",
+        n - 20
+    );
+    // Every report has its manager, whichever way it got there.
+    let with_manager = users
+        .iter()
+        .filter(|u| u[ENTERPRISE]["manager"]["value"].is_string())
+        .count();
+    assert_eq!(with_manager, n - 20);
+    assert_eq!(report.applied.failure, 0);
+
+    let again = h.cycle_fresh().await;
+    assert!(
+        h.writes().is_empty(),
+        "a second cycle sends nothing: {:?}",
+        again.counts
+    );
+}
