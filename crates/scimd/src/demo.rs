@@ -49,47 +49,10 @@ mode = "assigned"
 groups = ["{SAMPLE_ASSIGNED_GROUP}"]
 [safety]
 deletion_threshold_percent = 30
-[[users.mappings]]
-target = "userName"
-source = "userPrincipalName"
-matching = 1
-[[users.mappings]]
-target = 'emails[type eq "work"].value'
-source = "mail"
-[[users.mappings]]
-target = "active"
-type = "expression"
-expression = 'IIF([IsSoftDeleted] = "True", "False", "True")'
-[[users.mappings]]
-target = "name.givenName"
-source = "givenName"
-[[users.mappings]]
-target = "name.familyName"
-source = "surname"
-[[users.mappings]]
-target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
-source = "department"
-[[users.mappings]]
-target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division"
-source = "officeLocation"
-[[users.mappings]]
-target = 'addresses[type eq "work"].country'
-source = "country"
-[[users.mappings]]
-target = "preferredLanguage"
-source = "preferredLanguage"
-[[users.mappings]]
-target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
-source = "manager"
-[groups]
-[[groups.mappings]]
-target = "displayName"
-source = "displayName"
-matching = 1
-[[groups.mappings]]
-target = "externalId"
-source = "id"
-"#
+{users}{groups}
+"#,
+        users = sync_engine::presets::HOXHUNT_USER_MAPPINGS,
+        groups = sync_engine::presets::GROUP_MAPPINGS,
     )
 }
 
@@ -131,7 +94,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         &Default::default(),
     )?;
     let client = ScimClient::new(&url, &token, ClientOptions::default())?;
-    let rt = runtime(&job, Box::new(SharedSource(source.clone())), state, client)?;
+    let rt = runtime(&job, Box::new(source.clone()), state, client)?;
     let users = directory
         .iter()
         .filter(|o| o.kind == sync_engine::model::ObjectKind::User)
@@ -208,18 +171,4 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     server.abort();
     Ok(())
-}
-
-/// Lets the demo change the directory between cycles while the runtime owns the source.
-struct SharedSource(Arc<MemorySource>);
-
-#[async_trait::async_trait]
-impl sync_engine::source::Source for SharedSource {
-    fn describe(&self) -> String {
-        self.0.describe()
-    }
-
-    async fn read_all(&self) -> Result<sync_engine::model::SourceBatch, sync_engine::EngineError> {
-        self.0.read_all().await
-    }
 }

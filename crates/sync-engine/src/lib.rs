@@ -13,6 +13,7 @@ pub mod model;
 pub mod notify;
 pub mod ondemand;
 pub mod plan;
+pub mod presets;
 pub mod quarantine;
 pub mod scope;
 pub mod source;

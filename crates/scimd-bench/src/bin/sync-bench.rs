@@ -57,44 +57,10 @@ url = "{url}"
 token = "{token}"
 [scope]
 mode = "all"
-[[users.mappings]]
-target = "userName"
-source = "userPrincipalName"
-matching = 1
-[[users.mappings]]
-target = 'emails[type eq "work"].value'
-source = "mail"
-[[users.mappings]]
-target = "active"
-type = "expression"
-expression = 'IIF([IsSoftDeleted] = "True", "False", "True")'
-[[users.mappings]]
-target = "name.givenName"
-source = "givenName"
-[[users.mappings]]
-target = "name.familyName"
-source = "surname"
-[[users.mappings]]
-target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
-source = "department"
-[[users.mappings]]
-target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division"
-source = "officeLocation"
-[[users.mappings]]
-target = 'addresses[type eq "work"].country'
-source = "country"
-[[users.mappings]]
-target = "preferredLanguage"
-source = "preferredLanguage"
-[[users.mappings]]
-target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
-source = "manager"
-[groups]
-[[groups.mappings]]
-target = "displayName"
-source = "displayName"
-matching = 1
-"#
+{users}{groups}
+"#,
+        users = sync_engine::presets::HOXHUNT_USER_MAPPINGS,
+        groups = sync_engine::presets::GROUP_MAPPINGS,
     )
 }
 
@@ -147,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
     let client = ScimClient::new(&args.url, &args.token, ClientOptions::default())?;
     let state = scim_store::open_state(&state_url, &Default::default()).context("state database")?;
     let rt = Runtime {
-        source: Box::new(Shared(source.clone())),
+        source: Box::new(source.clone()),
         executor: Arc::new(Executor {
             client,
             cfg: ExecConfig {
@@ -225,17 +191,4 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-struct Shared(Arc<MemorySource>);
-
-#[async_trait::async_trait]
-impl sync_engine::source::Source for Shared {
-    fn describe(&self) -> String {
-        self.0.describe()
-    }
-
-    async fn read_all(&self) -> Result<sync_engine::model::SourceBatch, sync_engine::EngineError> {
-        self.0.read_all().await
-    }
 }

@@ -35,6 +35,27 @@ pub trait Source: Send + Sync {
     }
 }
 
+/// A shared source is a source: callers keep a handle (say, to change a memory source
+/// between cycles) while the runtime owns another.
+#[async_trait]
+impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+
+    async fn read_all(&self) -> Result<SourceBatch, EngineError> {
+        (**self).read_all().await
+    }
+
+    async fn read_changes(&self, watermark: &str) -> Result<Option<SourceBatch>, EngineError> {
+        (**self).read_changes(watermark).await
+    }
+
+    async fn read_one(&self, kind: ObjectKind, id: &str) -> Result<Option<SourceObject>, EngineError> {
+        (**self).read_one(kind, id).await
+    }
+}
+
 /// A source held in memory: the demo's sample directory, and tests.
 pub struct MemorySource {
     pub name: String,

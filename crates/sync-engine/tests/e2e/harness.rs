@@ -13,9 +13,9 @@ use sync_engine::EngineError;
 use sync_engine::config::JobConfig;
 use sync_engine::cycle::{CycleOptions, CycleReport, Job, Runtime, run_cycle};
 use sync_engine::execute::{ExecConfig, Executor, NoProgress};
-use sync_engine::model::{ObjectKind, SourceBatch, SourceObject};
+use sync_engine::model::{ObjectKind, SourceObject};
 use sync_engine::notify::Webhook;
-use sync_engine::source::{MemorySource, Source};
+use sync_engine::source::MemorySource;
 use sync_testkit::{FaultyTarget, Recorded};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -186,20 +186,6 @@ pub fn directory() -> Vec<SourceObject> {
 
 pub const ASSIGNED_USERS: usize = 5;
 
-/// Lets tests change the directory while the runtime owns the source.
-struct SharedSource(Arc<MemorySource>);
-
-#[async_trait::async_trait]
-impl Source for SharedSource {
-    fn describe(&self) -> String {
-        self.0.describe()
-    }
-
-    async fn read_all(&self) -> Result<SourceBatch, EngineError> {
-        self.0.read_all().await
-    }
-}
-
 pub struct Harness {
     pub target: FaultyTarget,
     pub source: Arc<MemorySource>,
@@ -240,7 +226,7 @@ impl Harness {
         let reader = ScimClient::new(&target.base_url, &target.token, ClientOptions::default()).expect("client");
         let source = Arc::new(MemorySource::new("directory", setup.directory));
         let rt = Runtime {
-            source: Box::new(SharedSource(source.clone())),
+            source: Box::new(source.clone()),
             executor: Arc::new(Executor {
                 client,
                 cfg: ExecConfig {

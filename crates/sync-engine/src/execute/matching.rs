@@ -1,0 +1,380 @@
+//! Matching and creating: the target snapshot read before large initial cycles, the live
+//! lookups, create-or-match with retries, and aligning a brown-field match.
+
+use std::collections::HashMap;
+
+use scim_client::Endpoint;
+use scim_proto::PatchOperation;
+use serde_json::{Map, Value as Json, json};
+
+use std::sync::Mutex;
+
+use super::{Executor, Outcome, Status, endpoint, step, target_error};
+use crate::error::EngineError;
+use crate::mapping::{self, Modified};
+use crate::model::ObjectKind;
+use crate::plan::{Action, Key, Op};
+
+/// Fewest creates of one kind for which the executor reads the target once up front
+/// instead of looking each object up.
+pub const SNAPSHOT_MIN_CREATES: usize = 200;
+
+/// What the target holds, read once before many creates: matching values → target id.
+pub(super) struct Snapshot {
+    pub(super) by: HashMap<(String, String), String>,
+}
+
+/// Per-run state shared by the actions of one run.
+pub(super) struct RunCtx {
+    pub(super) links: Mutex<HashMap<Key, String>>,
+    /// Users whose manager was set in their create request.
+    pub(super) managers_set: Mutex<HashMap<Key, String>>,
+    pub(super) users: Option<Snapshot>,
+    pub(super) groups: Option<Snapshot>,
+}
+
+impl RunCtx {
+    pub(super) fn snapshot(&self, ep: Endpoint) -> Option<&Snapshot> {
+        match ep {
+            Endpoint::Users => self.users.as_ref(),
+            Endpoint::Groups => self.groups.as_ref(),
+        }
+    }
+}
+
+/// The string values at a SCIM path in a resource (`userName`, `name.givenName`,
+/// `emails[type eq "work"].value`, `urn:…:User:employeeNumber`), lower-cased.
+pub fn path_values(doc: &Json, path: &str) -> Vec<String> {
+    let Ok(pp) = scim_proto::parse_patch_path(path) else {
+        return Vec::new();
+    };
+    let get = |v: &Json, k: &str| -> Option<Json> { scim_core::eval::get_ci(v, k).cloned() };
+    let top = match &pp.attr.urn {
+        Some(urn)
+            if !urn.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:User")
+                && !urn.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:Group") =>
+        {
+            get(doc, urn).and_then(|ext| get(&ext, &pp.attr.name))
+        }
+        _ => get(doc, &pp.attr.name),
+    };
+    let Some(top) = top else { return Vec::new() };
+    let elements: Vec<Json> = match top {
+        Json::Array(items) => items,
+        other => vec![other],
+    };
+    let sub = pp.sub.as_deref().or(pp.attr.sub.as_deref());
+    let mut out = Vec::new();
+    for el in elements {
+        if let Some(f) = &pp.filter
+            && !scim_core::eval::element_matches(None, f, &el).unwrap_or(false)
+        {
+            continue;
+        }
+        let v = match sub {
+            Some(s) => get(&el, s),
+            None => Some(el),
+        };
+        match v {
+            Some(Json::String(s)) => out.push(s.to_lowercase()),
+            Some(Json::Number(n)) => out.push(n.to_string()),
+            Some(Json::Bool(b)) => out.push(b.to_string()),
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Executor {
+    /// Before many creates, reads every target object of the kind once, so creates need no
+    /// lookup each. `None` when there are few creates or the read fails (then each create
+    /// looks itself up as usual).
+    pub(super) async fn snapshot_for(&self, actions: &[Action], kind: ObjectKind) -> Option<Snapshot> {
+        let creates: Vec<&Vec<(String, String)>> = actions
+            .iter()
+            .filter(|a| a.kind == kind)
+            .filter_map(|a| match &a.op {
+                Op::Create { matchers, .. } => Some(matchers),
+                _ => None,
+            })
+            .collect();
+        if creates.len() < SNAPSHOT_MIN_CREATES {
+            return None;
+        }
+        let mut paths: Vec<&str> = creates.iter().flat_map(|m| m.iter().map(|(p, _)| p.as_str())).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let ep = endpoint(kind);
+        let mut by = HashMap::new();
+        let mut start = 1u64;
+        loop {
+            let call = self.retry(|| self.client.search(ep, None, None, start, 1000)).await;
+            let page = call.result.ok()?;
+            let n = page.resources.len() as u64;
+            for r in &page.resources {
+                let Some(id) = r.get("id").and_then(Json::as_str) else {
+                    continue;
+                };
+                for p in &paths {
+                    for v in path_values(r, p) {
+                        by.insert((p.to_string(), v), id.to_string());
+                    }
+                }
+            }
+            if n == 0 || start + n > page.total_results {
+                return Some(Snapshot { by });
+            }
+            start += n;
+        }
+    }
+
+    /// Finds an existing target object by the matching attributes, in precedence order.
+    async fn find(
+        &self,
+        out: &mut Outcome,
+        ep: Endpoint,
+        matchers: &[(String, String)],
+        snapshot: Option<&Snapshot>,
+    ) -> Result<Option<String>, EngineError> {
+        if let Some(snap) = snapshot {
+            for (path, value) in matchers {
+                if let Some(id) = snap.by.get(&(path.clone(), value.to_lowercase())) {
+                    out.steps.push(step(
+                        "Match",
+                        Status::Success,
+                        format!("matched target {id} on {path} = {value:?} (target snapshot)"),
+                    ));
+                    return Ok(Some(id.clone()));
+                }
+            }
+            out.steps.push(step(
+                "Match",
+                Status::Success,
+                "no matching target object (target snapshot read at the start of the cycle)",
+            ));
+            return Ok(None);
+        }
+        for (path, value) in matchers {
+            let filter = format!("{path} eq {}", Json::String(value.clone()));
+            let call = self
+                .retry(|| self.client.search(ep, Some(&filter), Some("id"), 1, 2))
+                .await;
+            out.throttled += call.throttled;
+            out.requests += call.requests;
+            let list = call.result.map_err(target_error)?;
+            match list.resources.len() {
+                0 => out.steps.push(step(
+                    "Match",
+                    Status::Success,
+                    format!("no target object with {path} = {value:?}"),
+                )),
+                1 => {
+                    let id = list.resources[0]
+                        .get("id")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    out.steps.push(step(
+                        "Match",
+                        Status::Success,
+                        format!("matched target {id} on {path} = {value:?}"),
+                    ));
+                    return Ok(Some(id));
+                }
+                n => {
+                    return Err(EngineError::Target {
+                        status: 409,
+                        scim_type: Some("uniqueness".into()),
+                        detail: format!("{n} target objects match {path} = {value:?}; cannot choose one"),
+                    });
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn create(
+        &self,
+        out: &mut Outcome,
+        ep: Endpoint,
+        body: &Json,
+        mapped: &mapping::Mapped,
+        matchers: &[(String, String)],
+        create_allowed: bool,
+        update_allowed: bool,
+        ctx: &RunCtx,
+    ) {
+        let mut attempts = 0u32;
+        let mut first = true;
+        loop {
+            // The snapshot answers only the first try; a retry always looks live, so a POST
+            // whose response was lost is found instead of repeated.
+            let snapshot = if first { ctx.snapshot(ep) } else { None };
+            first = false;
+            let found = match self.find(out, ep, matchers, snapshot).await {
+                Ok(f) => f,
+                Err(e) => return out.fail(e),
+            };
+            if let Some(id) = found {
+                out.logged_action = "Update".into();
+                out.target_id = Some(id.clone());
+                out.values = Some(mapped.values.clone());
+                out.disabled = Some(false);
+                if update_allowed {
+                    self.align_existing(out, ep, &id, mapped).await;
+                }
+                return;
+            }
+            if !create_allowed {
+                out.status = Status::Skipped;
+                out.steps.push(step(
+                    "Provision",
+                    Status::Skipped,
+                    "no matching target object and the create action is off",
+                ));
+                return;
+            }
+            // The manager's target id is often known already: send it with the create and save
+            // the reference pass a PATCH.
+            let manager = mapped.manager.as_ref().and_then(|m| {
+                let l = ctx.links.lock().expect("links lock");
+                l.get(&(ObjectKind::User, m.clone())).map(|t| (m.clone(), t.clone()))
+            });
+            let with_manager;
+            let body = match &manager {
+                Some((_, tid)) => {
+                    with_manager = with_manager_ref(body, tid);
+                    &with_manager
+                }
+                None => body,
+            };
+            out.requests += 1;
+            match self.client.create(ep, body).await {
+                Ok(created) => {
+                    let id = created.get("id").and_then(Json::as_str).unwrap_or_default().to_string();
+                    if let Some((m, _)) = &manager {
+                        ctx.managers_set
+                            .lock()
+                            .expect("lock")
+                            .insert((out.kind, out.source_id.clone()), m.clone());
+                    }
+                    out.target_id = Some(id.clone());
+                    out.values = Some(mapped.values.clone());
+                    out.disabled = Some(false);
+                    out.modified = mapped
+                        .values
+                        .iter()
+                        .map(|(k, v)| Modified {
+                            name: k.clone(),
+                            old: None,
+                            new: Some(if mapped.redacted.contains(k) {
+                                "[Redact]".into()
+                            } else {
+                                v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+                            }),
+                        })
+                        .collect();
+                    out.steps
+                        .push(step("Provision", Status::Success, format!("created target {id}")));
+                    return;
+                }
+                Err(e) if e.status() == Some(429) => {
+                    out.throttled += 1;
+                    tokio::time::sleep(e.retry_after().unwrap_or(self.cfg.default_retry_after)).await;
+                }
+                // Someone created it meanwhile (or a case variant exists): match again.
+                Err(e) if e.status() == Some(409) && attempts == 0 => attempts += 1,
+                Err(e) if e.is_transient() && attempts + 1 < self.cfg.max_attempts => {
+                    attempts += 1;
+                    tokio::time::sleep(self.cfg.backoff * 2u32.pow(attempts - 1)).await;
+                }
+                Err(e) => return out.fail(target_error(e)),
+            }
+        }
+    }
+
+    /// After a brown-field match: read the target and PATCH only what differs.
+    async fn align_existing(&self, out: &mut Outcome, ep: Endpoint, id: &str, mapped: &mapping::Mapped) {
+        let call = self.retry(|| self.client.get(ep, id, None)).await;
+        out.throttled += call.throttled;
+        out.requests += call.requests;
+        let current = match call.result {
+            Ok(Some(doc)) => doc,
+            Ok(None) => {
+                return out.fail(EngineError::Target {
+                    status: 404,
+                    scim_type: None,
+                    detail: format!("matched target {id} disappeared"),
+                });
+            }
+            Err(e) => return out.fail(target_error(e)),
+        };
+        let ops = differing_ops(ep, &current, &mapped.values);
+        if ops.is_empty() {
+            out.steps
+                .push(step("Provision", Status::Success, "linked; target already up to date"));
+            return;
+        }
+        let call = self.retry(|| self.client.patch(ep, id, &ops)).await;
+        out.throttled += call.throttled;
+        out.requests += call.requests;
+        match call.result {
+            Ok(_) => out.steps.push(step(
+                "Provision",
+                Status::Success,
+                format!("linked and updated {} attribute(s)", ops.len()),
+            )),
+            Err(e) => out.fail(target_error(e)),
+        }
+    }
+}
+
+/// The create body with the enterprise manager reference set.
+fn with_manager_ref(body: &Json, manager_target_id: &str) -> Json {
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let mut b = body.clone();
+    if let Some(obj) = b.as_object_mut() {
+        let ext = obj.entry(EXT).or_insert_with(|| json!({}));
+        if let Some(e) = ext.as_object_mut() {
+            e.insert("manager".into(), json!({"value": manager_target_id}));
+        }
+        if let Some(Json::Array(schemas)) = obj.get_mut("schemas")
+            && !schemas.iter().any(|s| s == EXT)
+        {
+            schemas.push(Json::String(EXT.into()));
+        }
+    }
+    b
+}
+
+/// The `replace` operations whose values differ from the target document.
+fn differing_ops(ep: Endpoint, current: &Json, values: &mapping::Values) -> Vec<PatchOperation> {
+    let kind = match ep {
+        Endpoint::Users => scim_core::ResourceKind::User,
+        Endpoint::Groups => scim_core::ResourceKind::Group,
+    };
+    let base: Map<String, Json> = match scim_core::normalize::normalize(kind, current) {
+        Ok(n) => n.attrs,
+        Err(_) => return values.iter().map(|(p, v)| replace(p, v)).collect(),
+    };
+    values
+        .iter()
+        .filter(|(path, v)| {
+            let op = replace(path, v);
+            match scim_core::patch::apply_patch(kind, base.clone(), std::slice::from_ref(&op)) {
+                Ok(after) => after.resource.attrs != base,
+                Err(_) => true,
+            }
+        })
+        .map(|(p, v)| replace(p, v))
+        .collect()
+}
+
+fn replace(path: &str, v: &Json) -> PatchOperation {
+    PatchOperation {
+        op: "replace".into(),
+        path: Some(path.to_string()),
+        value: Some(v.clone()),
+    }
+}

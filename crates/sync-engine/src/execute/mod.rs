@@ -1,0 +1,446 @@
+//! The effectful step: applies a plan's actions to a SCIM target with bounded concurrency.
+//!
+//! - `429` waits for `Retry-After` (or a back-off) and tries again; it is never counted as a
+//!   failure unless throttling outlasts `max_throttle_wait`.
+//! - Transient errors (5xx, timeouts, connection errors) are retried with exponential
+//!   back-off; what still fails is escrowed for later cycles.
+//! - A create matches before it posts, and matches again before every retry, so a POST
+//!   whose response was lost never makes a duplicate.
+//! - References (manager, group members) run in a second pass, after every object exists.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scim_client::{ClientError, Endpoint, ScimClient};
+use scim_proto::PatchOperation;
+use serde_json::Value as Json;
+use tokio::sync::Semaphore;
+
+use crate::error::EngineError;
+use crate::mapping::{self, Modified};
+use crate::model::ObjectKind;
+use crate::plan::{Action, Key, Op};
+
+mod matching;
+mod refs;
+
+use matching::RunCtx;
+pub use matching::{SNAPSHOT_MIN_CREATES, path_values};
+
+pub const ENTERPRISE_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
+
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    pub concurrency: usize,
+    /// Tries for a transient failure (5xx, timeout) before escrow.
+    pub max_attempts: u32,
+    /// First back-off; doubles per attempt.
+    pub backoff: Duration,
+    /// Longest total wait on 429s for one action before it is escrowed.
+    pub max_throttle_wait: Duration,
+    /// Wait on a 429 without `Retry-After`.
+    pub default_retry_after: Duration,
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        ExecConfig {
+            concurrency: 8,
+            max_attempts: 4,
+            backoff: Duration::from_millis(250),
+            max_throttle_wait: Duration::from_secs(600),
+            default_retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    Failure,
+    Skipped,
+    Warning,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "Success",
+            Status::Failure => "Failure",
+            Status::Skipped => "Skipped",
+            Status::Warning => "Warning",
+        }
+    }
+}
+
+/// A step in an object's trace (Import → Scope → Match → Action).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    pub name: String,
+    pub status: String,
+    pub detail: String,
+}
+
+pub fn step(name: &str, status: Status, detail: impl Into<String>) -> Step {
+    Step {
+        name: name.to_string(),
+        status: status.as_str().to_string(),
+        detail: detail.into(),
+    }
+}
+
+/// What happened to one action.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub kind: ObjectKind,
+    pub source_id: String,
+    pub display: String,
+    /// The log's action name (a Create that matched becomes an Update).
+    pub logged_action: String,
+    pub status: Status,
+    pub target_id: Option<String>,
+    /// The attribute values now on the target, when the action pushed values.
+    pub values: Option<mapping::Values>,
+    /// The manager reference as now set (`Some(None)` = cleared), for manager actions.
+    pub manager: Option<Option<String>>,
+    /// Members (source ids) added and removed on the target.
+    pub members_added: Vec<String>,
+    pub members_removed: Vec<String>,
+    /// Whether the engine now considers the target disabled.
+    pub disabled: Option<bool>,
+    /// The target object is gone (deleted): drop the link.
+    pub unlink: bool,
+    pub modified: Vec<Modified>,
+    pub steps: Vec<Step>,
+    pub error: Option<EngineError>,
+    /// A failed manager/member reference (does not count toward the escrow proportion).
+    pub reference: bool,
+    pub throttled: u32,
+    pub requests: u32,
+}
+
+impl Outcome {
+    fn new(action: &Action) -> Outcome {
+        Outcome {
+            kind: action.kind,
+            source_id: action.source_id.clone(),
+            display: action.display.clone(),
+            logged_action: action.name().to_string(),
+            status: Status::Success,
+            target_id: action.target_id.clone(),
+            values: None,
+            manager: None,
+            members_added: Vec::new(),
+            members_removed: Vec::new(),
+            disabled: None,
+            unlink: false,
+            modified: Vec::new(),
+            steps: Vec::new(),
+            error: None,
+            reference: false,
+            throttled: 0,
+            requests: 0,
+        }
+    }
+
+    pub fn action_is_reference(&self) -> bool {
+        self.reference
+    }
+
+    fn fail(&mut self, e: EngineError) {
+        self.status = Status::Failure;
+        self.steps.push(step("Provision", Status::Failure, e.to_string()));
+        self.error = Some(e);
+    }
+}
+
+fn endpoint(kind: ObjectKind) -> Endpoint {
+    match kind {
+        ObjectKind::User => Endpoint::Users,
+        ObjectKind::Group => Endpoint::Groups,
+    }
+}
+
+pub fn target_error(e: ClientError) -> EngineError {
+    match e {
+        ClientError::Status {
+            status,
+            scim_type,
+            detail,
+            ..
+        } => EngineError::Target {
+            status,
+            scim_type,
+            detail,
+        },
+        ClientError::Timeout => EngineError::Transport("the request timed out".into()),
+        ClientError::Transport(m) => EngineError::Transport(m),
+        ClientError::Decode(m) => EngineError::Target {
+            status: 200,
+            scim_type: None,
+            detail: format!("unreadable response: {m}"),
+        },
+        ClientError::Config(m) => EngineError::Config(m),
+    }
+}
+
+/// Progress callbacks for terminals and logs.
+pub trait Progress: Send + Sync {
+    fn started(&self, _pass: &str, _total: usize) {}
+    fn advanced(&self, _done: usize) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+pub struct Executor {
+    pub client: ScimClient,
+    pub cfg: ExecConfig,
+}
+
+/// Outcome of one HTTP call made through the retry policy.
+struct Call<T> {
+    result: Result<T, ClientError>,
+    throttled: u32,
+    requests: u32,
+}
+
+impl Executor {
+    /// Runs `f` until it succeeds, fails permanently, or runs out of tries. 429s wait.
+    async fn retry<T, F, Fut>(&self, mut f: F) -> Call<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let mut attempts = 0u32;
+        let mut throttled = 0u32;
+        let mut waited = Duration::ZERO;
+        let mut requests = 0u32;
+        loop {
+            requests += 1;
+            match f().await {
+                Ok(v) => {
+                    return Call {
+                        result: Ok(v),
+                        throttled,
+                        requests,
+                    };
+                }
+                Err(e) if e.status() == Some(429) => {
+                    let wait = e.retry_after().unwrap_or(self.cfg.default_retry_after);
+                    throttled += 1;
+                    waited += wait;
+                    if waited > self.cfg.max_throttle_wait {
+                        return Call {
+                            result: Err(e),
+                            throttled,
+                            requests,
+                        };
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) if e.is_transient() && attempts + 1 < self.cfg.max_attempts => {
+                    attempts += 1;
+                    tokio::time::sleep(self.cfg.backoff * 2u32.pow(attempts - 1)).await;
+                }
+                Err(e) => {
+                    return Call {
+                        result: Err(e),
+                        throttled,
+                        requests,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Runs the first pass, then the references, with at most `concurrency` requests in
+    /// flight. `links` maps source keys to target ids and is updated as objects are created.
+    pub async fn run(
+        self: &Arc<Self>,
+        actions: Vec<Action>,
+        links: HashMap<Key, String>,
+        progress: &dyn Progress,
+    ) -> Vec<Outcome> {
+        let (second, first): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(Action::is_second_pass);
+        let users = self.snapshot_for(&first, ObjectKind::User).await;
+        let groups = self.snapshot_for(&first, ObjectKind::Group).await;
+        let ctx = Arc::new(RunCtx {
+            links: Mutex::new(links),
+            managers_set: Mutex::new(HashMap::new()),
+            users,
+            groups,
+        });
+        let mut out = self.run_pass("objects", first, ctx.clone(), progress).await;
+        out.extend(self.run_pass("references", second, ctx, progress).await);
+        out
+    }
+
+    async fn run_pass(
+        self: &Arc<Self>,
+        name: &str,
+        actions: Vec<Action>,
+        ctx: Arc<RunCtx>,
+        progress: &dyn Progress,
+    ) -> Vec<Outcome> {
+        progress.started(name, actions.len());
+        let sem = Arc::new(Semaphore::new(self.cfg.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        let total = actions.len();
+        let mut results: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
+        for (i, action) in actions.into_iter().enumerate() {
+            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            let me = self.clone();
+            let ctx = ctx.clone();
+            set.spawn(async move {
+                let out = me.apply(action, &ctx).await;
+                drop(permit);
+                (i, out)
+            });
+            // Reap finished tasks as we go, so a large plan holds only what is in flight.
+            while let Some(joined) = set.try_join_next() {
+                if let Ok((i, out)) = joined {
+                    progress.advanced(1);
+                    results[i] = Some(out);
+                }
+            }
+        }
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, out)) = joined {
+                progress.advanced(1);
+                results[i] = Some(out);
+            }
+        }
+        results.into_iter().flatten().collect()
+    }
+
+    async fn apply(&self, action: Action, ctx: &RunCtx) -> Outcome {
+        let links = &ctx.links;
+        let mut out = Outcome::new(&action);
+        let ep = endpoint(action.kind);
+        match &action.op {
+            Op::Skip { reason } => {
+                out.status = Status::Skipped;
+                out.steps.push(step("Provision", Status::Skipped, reason.clone()));
+            }
+            Op::Create {
+                body,
+                mapped,
+                matchers,
+                create_allowed,
+                update_allowed,
+            } => {
+                self.create(
+                    &mut out,
+                    ep,
+                    body,
+                    mapped,
+                    matchers,
+                    *create_allowed,
+                    *update_allowed,
+                    ctx,
+                )
+                .await;
+                if let Some(id) = &out.target_id
+                    && out.status == Status::Success
+                {
+                    links
+                        .lock()
+                        .expect("links lock")
+                        .insert((action.kind, action.source_id.clone()), id.clone());
+                }
+            }
+            Op::Update { ops, modified, pushed } => {
+                let id = action.target_id.clone().unwrap_or_default();
+                let call = self.retry(|| self.client.patch(ep, &id, ops)).await;
+                out.throttled += call.throttled;
+                out.requests += call.requests;
+                match call.result {
+                    Ok(_) => {
+                        out.modified = modified.clone();
+                        out.values = Some(pushed.values.clone());
+                        out.disabled = Some(false);
+                        out.steps.push(step(
+                            "Provision",
+                            Status::Success,
+                            format!("updated {} attribute(s)", ops.len()),
+                        ));
+                    }
+                    Err(e) if e.status() == Some(404) => {
+                        // Deleted on the target behind our back: forget the link so the
+                        // next cycle re-matches or re-creates it.
+                        out.unlink = true;
+                        out.fail(target_error(e));
+                    }
+                    Err(e) => out.fail(target_error(e)),
+                }
+            }
+            Op::Disable { reason } => {
+                let id = action.target_id.clone().unwrap_or_default();
+                let ops = [PatchOperation {
+                    op: "replace".into(),
+                    path: Some("active".into()),
+                    value: Some(Json::Bool(false)),
+                }];
+                let call = self.retry(|| self.client.patch(ep, &id, &ops)).await;
+                out.throttled += call.throttled;
+                out.requests += call.requests;
+                match call.result {
+                    Ok(_) => {
+                        out.disabled = Some(true);
+                        out.modified.push(Modified {
+                            name: "active".into(),
+                            old: Some("true".into()),
+                            new: Some("false".into()),
+                        });
+                        out.steps
+                            .push(step("Provision", Status::Success, format!("disabled: {reason}")));
+                    }
+                    Err(e) if e.status() == Some(404) => {
+                        out.unlink = true;
+                        out.status = Status::Warning;
+                        out.steps
+                            .push(step("Provision", Status::Warning, "already gone from the target"));
+                    }
+                    Err(e) => out.fail(target_error(e)),
+                }
+            }
+            Op::Delete { reason } => {
+                let id = action.target_id.clone().unwrap_or_default();
+                let call = self.retry(|| self.client.delete(ep, &id)).await;
+                out.throttled += call.throttled;
+                out.requests += call.requests;
+                match call.result {
+                    Ok(()) => {
+                        out.unlink = true;
+                        out.steps
+                            .push(step("Provision", Status::Success, format!("deleted: {reason}")));
+                    }
+                    Err(e) if e.status() == Some(404) => {
+                        out.unlink = true;
+                        out.status = Status::Warning;
+                        out.steps
+                            .push(step("Provision", Status::Warning, "already gone from the target"));
+                    }
+                    Err(e) => out.fail(target_error(e)),
+                }
+            }
+            Op::Manager { manager } => {
+                let key = (action.kind, action.source_id.clone());
+                let preset = ctx.managers_set.lock().expect("lock").get(&key).cloned();
+                if preset.is_some() && preset.as_deref() == manager.as_deref() {
+                    out.reference = true;
+                    out.target_id = links.lock().expect("links lock").get(&key).cloned();
+                    out.manager = Some(preset);
+                    out.steps
+                        .push(step("Provision", Status::Success, "manager set in the create request"));
+                } else {
+                    self.manager(&mut out, manager.as_deref(), links).await
+                }
+            }
+            Op::Members { add, remove } => self.members(&mut out, add, remove, links).await,
+        }
+        out
+    }
+}

@@ -1,0 +1,167 @@
+//! The reference pass: manager references and group memberships, resolved from source ids
+//! to target ids once every object exists.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use scim_client::Endpoint;
+use scim_proto::PatchOperation;
+use serde_json::{Value as Json, json};
+
+use super::{ENTERPRISE_MANAGER, Executor, Outcome, Status, step, target_error};
+use crate::mapping::Modified;
+use crate::model::ObjectKind;
+use crate::plan::Key;
+
+impl Executor {
+    pub(super) async fn manager(&self, out: &mut Outcome, manager: Option<&str>, links: &Mutex<HashMap<Key, String>>) {
+        out.reference = true;
+        let Some(id) = self.resolve_self(out, links) else {
+            return;
+        };
+        let ops = match manager {
+            Some(m) => {
+                let target = links
+                    .lock()
+                    .expect("links lock")
+                    .get(&(ObjectKind::User, m.to_string()))
+                    .cloned();
+                let Some(mid) = target else {
+                    out.status = Status::Skipped;
+                    out.steps.push(step(
+                        "Provision",
+                        Status::Skipped,
+                        format!("manager {m} is not provisioned (out of scope or failed); retried next cycle"),
+                    ));
+                    return;
+                };
+                vec![PatchOperation {
+                    op: "replace".into(),
+                    path: Some(ENTERPRISE_MANAGER.into()),
+                    value: Some(json!({"value": mid})),
+                }]
+            }
+            None => vec![PatchOperation {
+                op: "remove".into(),
+                path: Some(ENTERPRISE_MANAGER.into()),
+                value: None,
+            }],
+        };
+        let call = self.retry(|| self.client.patch(Endpoint::Users, &id, &ops)).await;
+        out.throttled += call.throttled;
+        out.requests += call.requests;
+        match call.result {
+            Ok(_) => {
+                out.manager = Some(manager.map(str::to_string));
+                out.modified.push(Modified {
+                    name: "manager".into(),
+                    old: None,
+                    new: manager.map(str::to_string),
+                });
+                out.steps
+                    .push(step("Provision", Status::Success, "manager reference set"));
+            }
+            Err(e) => out.fail(target_error(e)),
+        }
+    }
+
+    fn resolve_self(&self, out: &mut Outcome, links: &Mutex<HashMap<Key, String>>) -> Option<String> {
+        let id = out.target_id.clone().or_else(|| {
+            links
+                .lock()
+                .expect("links lock")
+                .get(&(out.kind, out.source_id.clone()))
+                .cloned()
+        });
+        if id.is_none() {
+            out.status = Status::Skipped;
+            out.steps.push(step(
+                "Provision",
+                Status::Skipped,
+                "the object itself was not provisioned; retried next cycle",
+            ));
+        }
+        out.target_id = id.clone();
+        id
+    }
+
+    pub(super) async fn members(
+        &self,
+        out: &mut Outcome,
+        add: &[String],
+        remove: &[String],
+        links: &Mutex<HashMap<Key, String>>,
+    ) {
+        out.reference = true;
+        let Some(gid) = self.resolve_self(out, links) else {
+            return;
+        };
+        let (mut add_ids, mut remove_ids, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+        {
+            let l = links.lock().expect("links lock");
+            let lookup = |sid: &String| {
+                l.get(&(ObjectKind::User, sid.clone()))
+                    .or_else(|| l.get(&(ObjectKind::Group, sid.clone())))
+                    .cloned()
+            };
+            for s in add {
+                match lookup(s) {
+                    Some(t) => add_ids.push((s.clone(), t)),
+                    None => missing.push(s.clone()),
+                }
+            }
+            for s in remove {
+                if let Some(t) = lookup(s) {
+                    remove_ids.push((s.clone(), t));
+                }
+            }
+        }
+        let mut ops: Vec<PatchOperation> = add_ids
+            .chunks(100)
+            .map(|c| PatchOperation {
+                op: "add".into(),
+                path: Some("members".into()),
+                value: Some(Json::Array(c.iter().map(|(_, t)| json!({"value": t})).collect())),
+            })
+            .collect();
+        ops.extend(remove_ids.iter().map(|(_, t)| PatchOperation {
+            op: "remove".into(),
+            path: Some(format!("members[value eq {}]", Json::String(t.clone()))),
+            value: None,
+        }));
+        let removed: Vec<String> = remove.to_vec();
+        if !ops.is_empty() {
+            for chunk in ops.chunks(50) {
+                let call = self.retry(|| self.client.patch(Endpoint::Groups, &gid, chunk)).await;
+                out.throttled += call.throttled;
+                out.requests += call.requests;
+                if let Err(e) = call.result {
+                    return out.fail(target_error(e));
+                }
+            }
+        }
+        out.modified.push(Modified {
+            name: "members".into(),
+            old: None,
+            new: Some(format!("+{} -{}", add_ids.len(), remove_ids.len())),
+        });
+        // What is on the target now. Members not provisioned yet stay out of the
+        // remembered set, so the next cycle adds them once they exist.
+        out.members_added = add_ids.into_iter().map(|(s, _)| s).collect();
+        out.members_removed = removed;
+        if missing.is_empty() {
+            out.steps.push(step("Provision", Status::Success, "membership updated"));
+        } else {
+            out.status = Status::Warning;
+            out.steps.push(step(
+                "Provision",
+                Status::Warning,
+                format!(
+                    "{} member(s) not provisioned yet: {}",
+                    missing.len(),
+                    missing.join(", ")
+                ),
+            ));
+        }
+    }
+}
