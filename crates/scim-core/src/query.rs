@@ -42,20 +42,25 @@ pub struct ListParams {
 }
 
 impl ListParams {
+    /// The field a parameter name (any case) sets.
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "filter" => &mut self.filter,
+            "sortby" => &mut self.sort_by,
+            "sortorder" => &mut self.sort_order,
+            "startindex" => &mut self.start_index,
+            "count" => &mut self.count,
+            "attributes" => &mut self.attributes,
+            "excludedattributes" => &mut self.excluded_attributes,
+            _ => return None,
+        })
+    }
+
     /// Reads query-string pairs; names are matched case-insensitively.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut p = ListParams::default();
         for (k, v) in pairs {
-            let slot = match k.to_ascii_lowercase().as_str() {
-                "filter" => &mut p.filter,
-                "sortby" => &mut p.sort_by,
-                "sortorder" => &mut p.sort_order,
-                "startindex" => &mut p.start_index,
-                "count" => &mut p.count,
-                "attributes" => &mut p.attributes,
-                "excludedattributes" => &mut p.excluded_attributes,
-                _ => continue,
-            };
+            let Some(slot) = p.slot(k) else { continue };
             *slot = Some(v.to_string());
         }
         p
@@ -81,16 +86,7 @@ impl ListParams {
                 Value::Null => continue,
                 other => other.to_string(),
             };
-            let slot = match k.to_ascii_lowercase().as_str() {
-                "filter" => &mut p.filter,
-                "sortby" => &mut p.sort_by,
-                "sortorder" => &mut p.sort_order,
-                "startindex" => &mut p.start_index,
-                "count" => &mut p.count,
-                "attributes" => &mut p.attributes,
-                "excludedattributes" => &mut p.excluded_attributes,
-                _ => continue,
-            };
+            let Some(slot) = p.slot(k) else { continue };
             *slot = Some(text);
         }
         Ok(p)

@@ -194,7 +194,8 @@ pub struct CliProgress {
 impl CliProgress {
     pub fn new(quiet: bool) -> CliProgress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let b = indicatif::ProgressBar::new(0);
+            // Hidden until a pass starts, so no empty bar flashes up.
+            let b = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::hidden());
             b.set_style(
                 indicatif::ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
@@ -226,6 +227,7 @@ impl Progress for CliProgress {
                 b.set_prefix(pass.to_string());
                 b.set_length(total as u64);
                 b.set_position(0);
+                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
             None if !self.quiet && total > 0 => eprintln!("{pass}: {total} actions"),
             None => {}

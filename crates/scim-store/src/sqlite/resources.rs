@@ -64,6 +64,28 @@ fn load(conn: &Connection, tenant: TenantId, kind: ResourceKind, id: &str) -> Re
         .optional()?)
 }
 
+/// The resource to change, checked against the client's `If-Match` version.
+fn load_current(
+    conn: &Connection,
+    tenant: TenantId,
+    kind: ResourceKind,
+    id: &str,
+    if_version: Option<i64>,
+) -> Result<Row> {
+    let Some(row) = load(conn, tenant, kind, id)? else {
+        return Err(not_found(kind, id));
+    };
+    if let Some(v) = if_version
+        && v != row.res.version
+    {
+        return Err(StoreError::Core(CoreError::PreconditionFailed(format!(
+            "If-Match W/\"{v}\" does not match the current version {}",
+            row.res.etag()
+        ))));
+    }
+    Ok(row)
+}
+
 fn insert_index(conn: &Connection, tenant: TenantId, kind: ResourceKind, seq: i64, rows: &[&IndexEntry]) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
         let mut sql =
@@ -420,17 +442,7 @@ impl ResourceStore for SqliteStore {
         let id = id.to_string();
         self.writer
             .write(move |conn| {
-                let Some(Row { seq, res: cur }) = load(conn, tenant, kind, &id)? else {
-                    return Err(not_found(kind, &id));
-                };
-                if let Some(v) = if_version
-                    && v != cur.version
-                {
-                    return Err(StoreError::Core(CoreError::PreconditionFailed(format!(
-                        "If-Match W/\"{v}\" does not match the current version {}",
-                        cur.etag()
-                    ))));
-                }
+                let Row { seq, res: cur } = load_current(conn, tenant, kind, &id, if_version)?;
                 let up = f(&cur)?;
                 if !up.changed {
                     return Ok(cur);
@@ -473,17 +485,7 @@ impl ResourceStore for SqliteStore {
         let id = id.to_string();
         self.writer
             .write(move |conn| {
-                let Some(Row { seq, res: cur }) = load(conn, tenant, kind, &id)? else {
-                    return Err(not_found(kind, &id));
-                };
-                if let Some(v) = if_version
-                    && v != cur.version
-                {
-                    return Err(StoreError::Core(CoreError::PreconditionFailed(format!(
-                        "If-Match W/\"{v}\" does not match the current version {}",
-                        cur.etag()
-                    ))));
-                }
+                let Row { seq, res: cur } = load_current(conn, tenant, kind, &id, if_version)?;
                 conn.prepare_cached("DELETE FROM resources WHERE seq = ?1")?
                     .execute([seq])?;
                 conn.prepare_cached("DELETE FROM value_index WHERE res = ?1")?
