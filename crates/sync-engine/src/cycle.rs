@@ -317,6 +317,11 @@ pub async fn run_cycle(
         }
     }
     report.counts = plan.counts.clone();
+    // The plan carries what execution needs; the source objects can go.
+    let batch = SourceBatch {
+        objects: Vec::new(),
+        ..batch
+    };
     if opts.dry_run {
         report.plan = Some(plan);
         report.duration_ms = started.elapsed().as_millis() as u64;
@@ -431,7 +436,10 @@ pub async fn run_cycle(
         .into_iter()
         .map(|(k, l)| (k, l.target_id))
         .collect();
-    let outcomes = rt.executor.run(plan.actions.clone(), links_map, progress).await;
+    let outcomes = rt
+        .executor
+        .run(std::mem::take(&mut plan.actions), links_map, progress)
+        .await;
     if opts.only.is_some() {
         for o in &outcomes {
             report.steps.extend(o.steps.iter().cloned());
