@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use scim_client::{ClientOptions, ScimClient};
 use sync_engine::config::JobConfig;
-use sync_engine::cycle::{CycleOptions, Job, run_cycle};
+use sync_engine::cycle::{CycleOptions, Job, Runtime, run_cycle};
 use sync_engine::source::MemorySource;
 use sync_engine::source::sample::{SAMPLE_ASSIGNED_GROUP, sample_directory};
 
@@ -54,6 +54,23 @@ deletion_threshold_percent = 30
         users = sync_engine::presets::HOXHUNT_USER_MAPPINGS,
         groups = sync_engine::presets::GROUP_MAPPINGS,
     )
+}
+
+/// Runs one cycle now, with a progress bar unless `quiet`, and prints its summary.
+async fn cycle(job: &Job, rt: &Runtime, rng: &mut dyn FnMut() -> u64, quiet: bool) -> anyhow::Result<()> {
+    let progress = CliProgress::new(quiet);
+    let report = run_cycle(
+        job,
+        rt,
+        time::OffsetDateTime::now_utc(),
+        CycleOptions::default(),
+        &progress,
+        rng,
+    )
+    .await?;
+    progress.finish();
+    print_report(&report);
+    Ok(())
 }
 
 pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
@@ -107,18 +124,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let mut s = sync_expr::SplitMix64::new(7);
         move || s.next_u64()
     };
-    let progress = CliProgress::new(false);
-    let report = run_cycle(
-        &job,
-        &rt,
-        time::OffsetDateTime::now_utc(),
-        CycleOptions::default(),
-        &progress,
-        &mut rng,
-    )
-    .await?;
-    progress.finish();
-    print_report(&report);
+    cycle(&job, &rt, &mut rng, false).await?;
 
     // Some directory changes among assigned users: five department moves, one disabled account.
     let assigned: std::collections::HashSet<String> = directory
@@ -138,29 +144,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     source.set(directory);
     println!("\nIncremental cycle after 5 department changes and 1 disabled account:");
-    let progress = CliProgress::new(false);
-    let report = run_cycle(
-        &job,
-        &rt,
-        time::OffsetDateTime::now_utc(),
-        CycleOptions::default(),
-        &progress,
-        &mut rng,
-    )
-    .await?;
-    progress.finish();
-    print_report(&report);
+    cycle(&job, &rt, &mut rng, false).await?;
     println!("\nA third cycle with no directory change sends nothing:");
-    let report = run_cycle(
-        &job,
-        &rt,
-        time::OffsetDateTime::now_utc(),
-        CycleOptions::default(),
-        &CliProgress::new(true),
-        &mut rng,
-    )
-    .await?;
-    print_report(&report);
+    cycle(&job, &rt, &mut rng, true).await?;
 
     println!("\nTry it:");
     println!("  curl -s -H 'Authorization: Bearer {token}' '{url}/Users?count=2'");
