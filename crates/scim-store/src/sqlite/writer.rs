@@ -11,6 +11,8 @@
 //! no caller is told "done" for a write that is not there.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+#[cfg(test)]
+use std::sync::Arc;
 use std::sync::mpsc;
 
 use rusqlite::Connection;
@@ -111,5 +113,98 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
         for reply in replies {
             reply(outcome.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> (Writer, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (v INTEGER UNIQUE);")
+            .unwrap();
+        (Writer::spawn(conn).unwrap(), dir)
+    }
+
+    fn count(dir: &tempfile::TempDir) -> i64 {
+        let c = Connection::open(dir.path().join("w.db")).unwrap();
+        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_clean_failure_leaves_the_rest_of_the_batch_committed() {
+        let (w, dir) = writer();
+        let w = Arc::new(w);
+        let mut tasks = Vec::new();
+        for v in [1, 2, 2, 3] {
+            let w = w.clone();
+            // The second 2 violates the unique index on its first (only) write: a clean failure.
+            tasks.push(tokio::spawn(async move {
+                w.write(move |c| Ok(c.execute("INSERT INTO t (v) VALUES (?1)", [v])?))
+                    .await
+            }));
+        }
+        let results: Vec<_> = futures_join(tasks).await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
+        assert_eq!(count(&dir), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_writing_rolls_back_its_whole_batch_and_acknowledges_nothing() {
+        let (w, dir) = writer();
+        // Hold the writer busy so the next jobs land in one batch.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let w = Arc::new(w);
+        let blocker = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.write(move |_| {
+                    let _ = rx.recv();
+                    Ok(())
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let ok_job = {
+            let w = w.clone();
+            tokio::spawn(async move { w.write(|c| Ok(c.execute("INSERT INTO t (v) VALUES (10)", [])?)).await })
+        };
+        let bad_job = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.write(|c| -> Result<(), StoreError> {
+                    c.execute("INSERT INTO t (v) VALUES (11)", [])?;
+                    Err(StoreError::Core(CoreError::Internal("failed after writing".into())))
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tx.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        let (ok, bad) = (ok_job.await.unwrap(), bad_job.await.unwrap());
+        assert!(bad.is_err());
+        // Whether the good job shared the poisoned batch or not, what it was told holds.
+        let committed = count(&dir);
+        match ok {
+            Ok(_) => assert_eq!(committed, 1, "acknowledged, so committed"),
+            Err(_) => assert_eq!(committed, 0, "not acknowledged, so not committed"),
+        }
+        let c = Connection::open(dir.path().join("w.db")).unwrap();
+        let v11: i64 = c
+            .query_row("SELECT count(*) FROM t WHERE v = 11", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v11, 0, "the half-written job left nothing behind");
+    }
+
+    async fn futures_join<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
     }
 }
