@@ -376,11 +376,14 @@ async fn members_are_set_operations_and_follow_deletes() {
         .await,
         vec![g.clone()]
     );
+    let before = s.get(t, ResourceKind::Group, &g).await.unwrap().unwrap().version;
     s.delete(t, ResourceKind::User, &users[2], None, NOW.into())
         .await
         .unwrap();
     let list = s.members(t, &g).await.unwrap();
     assert_eq!(list.len(), 1, "a deleted user leaves the group");
+    let after = s.get(t, ResourceKind::Group, &g).await.unwrap().unwrap().version;
+    assert_eq!(after, before + 1, "the group changed, so its version moved");
 
     patch(
         &s,

@@ -485,7 +485,26 @@ impl ResourceStore for SqliteStore {
         let id = id.to_string();
         self.writer
             .write(move |conn| {
-                let Row { seq, res: cur } = load_current(conn, tenant, kind, &id, if_version)?;
+                // Only the row's seq and version are needed: no document read.
+                let found = conn
+                    .prepare_cached(
+                        "SELECT seq, version FROM resources WHERE tenant_id = ?1 AND rtype = ?2 AND id = ?3",
+                    )?
+                    .query_row(params![tenant, kind.code(), id], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    })
+                    .optional()?;
+                let Some((seq, version)) = found else {
+                    return Err(not_found(kind, &id));
+                };
+                if let Some(v) = if_version
+                    && v != version
+                {
+                    return Err(StoreError::Core(CoreError::PreconditionFailed(format!(
+                        "If-Match W/\"{v}\" does not match the current version {}",
+                        scim_core::resource::etag(version)
+                    ))));
+                }
                 conn.prepare_cached("DELETE FROM resources WHERE seq = ?1")?
                     .execute([seq])?;
                 conn.prepare_cached("DELETE FROM value_index WHERE res = ?1")?
@@ -494,11 +513,26 @@ impl ResourceStore for SqliteStore {
                     conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
                         .execute([seq])?;
                 }
-                // A deleted user or group leaves every group it was in.
-                conn.prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND member_id = ?2")?
-                    .execute(params![tenant, id])?;
+                // A deleted user or group leaves every group it was in; those groups change, so
+                // their versions move (stale ETags then fail If-Match) and the journal says so.
+                let groups: Vec<i64> = conn
+                    .prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND member_id = ?2 RETURNING group_seq")?
+                    .query_map(params![tenant, id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for g in groups {
+                    let changed = conn
+                        .prepare_cached(
+                            "UPDATE resources SET version = version + 1, last_modified = ?2 WHERE seq = ?1 \
+                             RETURNING id, version",
+                        )?
+                        .query_row(params![g, now], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                        .optional()?;
+                    if let Some((gid, gver)) = changed {
+                        journal(conn, tenant, ResourceKind::Group, &gid, "update", gver, &now)?;
+                    }
+                }
                 bump_count(conn, tenant, kind, -1)?;
-                journal(conn, tenant, kind, &id, "delete", cur.version + 1, &now)?;
+                journal(conn, tenant, kind, &id, "delete", version + 1, &now)?;
                 Ok(())
             })
             .await
