@@ -206,6 +206,7 @@ impl Executor {
         ctx: &RunCtx,
     ) {
         let mut attempts = 0u32;
+        let mut waited = std::time::Duration::ZERO;
         let mut first = true;
         loop {
             // The snapshot answers only the first try; a retry always looks live, so a POST
@@ -281,7 +282,10 @@ impl Executor {
                 }
                 Err(e) if e.status() == Some(429) => {
                     out.throttled += 1;
-                    tokio::time::sleep(e.retry_after().unwrap_or(self.cfg.default_retry_after)).await;
+                    match self.throttle_wait(&e, &mut waited) {
+                        Some(wait) => tokio::time::sleep(wait).await,
+                        None => return out.fail(target_error(e)),
+                    }
                 }
                 // Someone created it meanwhile (or a case variant exists): match again.
                 Err(e) if e.status() == Some(409) && attempts == 0 => attempts += 1,

@@ -148,6 +148,14 @@ impl Outcome {
         self.reference
     }
 
+    /// A disable or delete found nothing to act on: the object is gone, so is the link.
+    fn already_gone(&mut self) {
+        self.unlink = true;
+        self.status = Status::Warning;
+        self.steps
+            .push(step("Provision", Status::Warning, "already gone from the target"));
+    }
+
     fn fail(&mut self, e: EngineError) {
         self.status = Status::Failure;
         self.steps.push(step("Provision", Status::Failure, e.to_string()));
@@ -208,6 +216,14 @@ struct Call<T> {
 
 impl Executor {
     /// Runs `f` until it succeeds, fails permanently, or runs out of tries. 429s wait.
+    /// How long to wait after a 429 (its `Retry-After`, or the default), adding it to
+    /// `waited`; `None` once the action's throttle budget is spent.
+    pub(super) fn throttle_wait(&self, e: &ClientError, waited: &mut Duration) -> Option<Duration> {
+        let wait = e.retry_after().unwrap_or(self.cfg.default_retry_after);
+        *waited += wait;
+        (*waited <= self.cfg.max_throttle_wait).then_some(wait)
+    }
+
     async fn retry<T, F, Fut>(&self, mut f: F) -> Call<T>
     where
         F: FnMut() -> Fut,
@@ -228,16 +244,14 @@ impl Executor {
                     };
                 }
                 Err(e) if e.status() == Some(429) => {
-                    let wait = e.retry_after().unwrap_or(self.cfg.default_retry_after);
                     throttled += 1;
-                    waited += wait;
-                    if waited > self.cfg.max_throttle_wait {
+                    let Some(wait) = self.throttle_wait(&e, &mut waited) else {
                         return Call {
                             result: Err(e),
                             throttled,
                             requests,
                         };
-                    }
+                    };
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) if e.is_transient() && attempts + 1 < self.cfg.max_attempts => {
@@ -397,12 +411,7 @@ impl Executor {
                         out.steps
                             .push(step("Provision", Status::Success, format!("disabled: {reason}")));
                     }
-                    Err(e) if e.status() == Some(404) => {
-                        out.unlink = true;
-                        out.status = Status::Warning;
-                        out.steps
-                            .push(step("Provision", Status::Warning, "already gone from the target"));
-                    }
+                    Err(e) if e.status() == Some(404) => out.already_gone(),
                     Err(e) => out.fail(target_error(e)),
                 }
             }
@@ -417,12 +426,7 @@ impl Executor {
                         out.steps
                             .push(step("Provision", Status::Success, format!("deleted: {reason}")));
                     }
-                    Err(e) if e.status() == Some(404) => {
-                        out.unlink = true;
-                        out.status = Status::Warning;
-                        out.steps
-                            .push(step("Provision", Status::Warning, "already gone from the target"));
-                    }
+                    Err(e) if e.status() == Some(404) => out.already_gone(),
                     Err(e) => out.fail(target_error(e)),
                 }
             }
