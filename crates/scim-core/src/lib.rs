@@ -19,3 +19,4 @@ pub mod time_fmt;
 
 pub use error::{CoreError, Result};
 pub use schema::ResourceKind;
+pub use time_fmt::Timestamp;

@@ -14,8 +14,8 @@ pub struct StoredResource {
     pub kind: ResourceKind,
     pub id: String,
     pub version: i64,
-    pub created: String,
-    pub last_modified: String,
+    pub created: crate::Timestamp,
+    pub last_modified: crate::Timestamp,
     /// `{"schemas":[…],"id":"…",…}` without `meta` and `members`.
     pub doc: String,
 }
@@ -122,8 +122,8 @@ pub fn location(kind: ResourceKind, base_url: &str, id: &str) -> String {
 fn meta_json(res: &StoredResource, base_url: &str) -> String {
     let mut meta = Map::new();
     meta.insert("resourceType".into(), res.kind.name().into());
-    meta.insert("created".into(), res.created.clone().into());
-    meta.insert("lastModified".into(), res.last_modified.clone().into());
+    meta.insert("created".into(), res.created.to_string().into());
+    meta.insert("lastModified".into(), res.last_modified.to_string().into());
     meta.insert("location".into(), location(res.kind, base_url, &res.id).into());
     meta.insert("version".into(), res.etag().into());
     Value::Object(meta).to_string()

@@ -442,4 +442,13 @@ impl ResourceKind {
             ResourceKind::Group => 1,
         }
     }
+
+    /// The inverse of [`ResourceKind::code`].
+    pub fn from_code(code: i64) -> Option<ResourceKind> {
+        match code {
+            0 => Some(ResourceKind::User),
+            1 => Some(ResourceKind::Group),
+            _ => None,
+        }
+    }
 }

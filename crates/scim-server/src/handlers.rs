@@ -185,10 +185,7 @@ async fn create(state: &AppState, r: &ScimRequest, kind: ResourceKind, base: &st
     let id = state.store.new_id();
     let (prepared, members) = prepare_create(kind, &body, &id)?;
     let shown: Vec<String> = members.iter().map(|m| m.json.clone()).collect();
-    let res = state
-        .store
-        .create(r.tenant.id, kind, prepared, members, r.now_text())
-        .await?;
+    let res = state.store.create(r.tenant.id, kind, prepared, members, r.now).await?;
     let text = render_one(state, r, &res, base, &proj, Some(shown)).await?;
     Ok(resource_response(StatusCode::CREATED, &res, text, base))
 }
@@ -198,14 +195,7 @@ async fn put(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, ba
     let body = r.json(state.config.limits.max_json_depth)?;
     let res = state
         .store
-        .update(
-            r.tenant.id,
-            kind,
-            id,
-            r.if_match()?,
-            r.now_text(),
-            replace_fn(kind, body),
-        )
+        .update(r.tenant.id, kind, id, r.if_match()?, r.now, replace_fn(kind, body))
         .await?;
     let text = render_one(state, r, &res, base, &proj, None).await?;
     Ok(resource_response(StatusCode::OK, &res, text, base))
@@ -220,7 +210,7 @@ async fn patch(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, 
     let ops = parse_patch_request(&body)?;
     let res = state
         .store
-        .update(r.tenant.id, kind, id, r.if_match()?, r.now_text(), patch_fn(kind, ops))
+        .update(r.tenant.id, kind, id, r.if_match()?, r.now, patch_fn(kind, ops))
         .await?;
     if prefers_minimal(r) {
         let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -260,10 +250,7 @@ fn prefers_minimal(r: &ScimRequest) -> bool {
 }
 
 async fn delete(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str) -> HResult {
-    state
-        .store
-        .delete(r.tenant.id, kind, id, r.if_match()?, r.now_text())
-        .await?;
+    state.store.delete(r.tenant.id, kind, id, r.if_match()?, r.now).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -18,7 +18,7 @@ pub struct ScimRequest {
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
     pub body: Bytes,
-    pub now: time::OffsetDateTime,
+    pub now: scim_core::Timestamp,
 }
 
 const UNAUTHORIZED: &str =
@@ -26,7 +26,7 @@ const UNAUTHORIZED: &str =
 
 impl ScimRequest {
     pub async fn read(state: &AppState, req: Request) -> Result<ScimRequest, ApiError> {
-        let now = time::OffsetDateTime::now_utc();
+        let now = scim_core::Timestamp::new(time::OffsetDateTime::now_utc());
         let (parts, body) = req.into_parts();
         let path = parts.uri.path();
         let after = path.strip_prefix("/scim/v2/").unwrap_or_default();
@@ -42,10 +42,9 @@ impl ScimRequest {
             .collect();
 
         let token = bearer(&parts.headers).ok_or_else(|| CoreError::Unauthorized(UNAUTHORIZED.into()))?;
-        let now_text = scim_core::time_fmt::format_ts(now);
         let tenant = state
             .store
-            .authenticate(token, &now_text)
+            .authenticate(&tenant_name, token, now)
             .await?
             .filter(|t| t.name == tenant_name)
             .ok_or_else(|| CoreError::Unauthorized(UNAUTHORIZED.into()))?;
@@ -85,10 +84,6 @@ impl ScimRequest {
             body,
             now,
         })
-    }
-
-    pub fn now_text(&self) -> String {
-        scim_core::time_fmt::format_ts(self.now)
     }
 
     /// The body as JSON, after the depth check.

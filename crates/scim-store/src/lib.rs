@@ -1,6 +1,8 @@
-//! Storage adapters for the `scim-core` ports. SQLite is the embedded default; the
-//! database URL picks the backend.
+//! Storage adapters for the `scim-core` ports. SQLite is the embedded default and
+//! PostgreSQL the scale-out backend; the database URL picks one, and [`open`] returns one
+//! handle that implements every port ([`Backend`]).
 
+pub mod conformance;
 mod error;
 pub mod sqlite;
 pub mod token;
@@ -8,10 +10,10 @@ pub mod token;
 use std::sync::Arc;
 
 pub use error::StoreError;
-use scim_core::ports::Store;
+pub use scim_core::ports::Backend;
 
-/// Durability of a commit (SQLite `synchronous`). `Full` survives power loss; `Normal`
-/// survives a process kill (WAL) but may lose the last commits on power loss.
+/// Durability of a commit. SQLite: `synchronous` FULL or NORMAL. `Full` survives power
+/// loss; `Normal` survives a process kill (WAL) but may lose the last commits on power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
     #[default]
@@ -19,34 +21,67 @@ pub enum Durability {
     Normal,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StoreOptions {
     pub durability: Durability,
+    /// Bring the schema up to date on open (`serve --no-migrate` turns it off; the schema
+    /// must then already be current).
+    pub migrate: bool,
 }
 
-/// Opens the store a URL names: `sqlite://PATH` (relative), `sqlite:///ABS/PATH`, `sqlite:PATH`.
-pub fn open(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
-    if let Some(path) = sqlite_path(url) {
-        return Ok(Arc::new(sqlite::SqliteStore::open(&path, opts)?));
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            durability: Durability::Full,
+            migrate: true,
+        }
     }
-    Err(StoreError::BadUrl(url.to_string()))
 }
 
-/// Opens the engine's state store (the same backends and schema as the server's store).
-pub fn open_state(
-    url: &str,
-    opts: &StoreOptions,
-) -> Result<Arc<dyn scim_core::ports::sync::SyncStateStore>, StoreError> {
-    if let Some(path) = sqlite_path(url) {
-        return Ok(Arc::new(sqlite::SqliteStore::open(&path, opts)?));
+/// Which backend a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// `sqlite://PATH` (relative), `sqlite:///ABS/PATH`, `sqlite:PATH`; `postgres://…` and
+    /// `postgresql://…` in libpq's URL form.
+    pub fn parse(url: &str) -> Result<DbUrl, StoreError> {
+        if let Some(path) = sqlite_path(url) {
+            return Ok(DbUrl::Sqlite(path));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        Err(StoreError::BadUrl(url.to_string()))
     }
-    Err(StoreError::BadUrl(url.to_string()))
 }
 
-/// Opens a SQLite store directly (for tests and tools that need the concrete type).
-pub fn open_sqlite(url: &str, opts: &StoreOptions) -> Result<sqlite::SqliteStore, StoreError> {
-    let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_string()))?;
-    sqlite::SqliteStore::open(&path, opts)
+/// Opens the database a URL names, migrating it first unless `opts.migrate` is off. The
+/// handle serves the server (`Arc<dyn Store>`) and the engine (`Arc<dyn SyncStateStore>`);
+/// dropping the last clone stops its background threads.
+pub async fn open(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Backend>, StoreError> {
+    match DbUrl::parse(url)? {
+        DbUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path, opts)?)),
+        DbUrl::Postgres(_) => Err(StoreError::BadUrl(url.to_string())),
+    }
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Brings a database's schema up to date; safe to run while servers use it.
+pub async fn migrate(url: &str) -> Result<Migrated, StoreError> {
+    match DbUrl::parse(url)? {
+        DbUrl::Sqlite(path) => sqlite::migrate_file(&path),
+        DbUrl::Postgres(_) => Err(StoreError::BadUrl(url.to_string())),
+    }
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
@@ -57,14 +92,17 @@ fn sqlite_path(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_path;
+    use super::{DbUrl, sqlite_path};
 
     #[test]
-    fn sqlite_urls() {
+    fn database_urls() {
         assert_eq!(sqlite_path("sqlite://scimd.db").as_deref(), Some("scimd.db"));
         assert_eq!(sqlite_path("sqlite:///var/lib/x.db").as_deref(), Some("/var/lib/x.db"));
         assert_eq!(sqlite_path("sqlite:x.db?mode=rwc").as_deref(), Some("x.db"));
         assert_eq!(sqlite_path("postgres://localhost/x"), None);
         assert_eq!(sqlite_path("sqlite://"), None);
+        assert!(matches!(DbUrl::parse("postgresql://u@h/d"), Ok(DbUrl::Postgres(_))));
+        assert!(DbUrl::parse("mysql://h/d").is_err());
+        assert!(DbUrl::parse("scimd.db").is_err());
     }
 }

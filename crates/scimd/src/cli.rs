@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use scim_core::Timestamp;
 use scim_core::ports::{Store, Tenant};
 use serde_json::json;
 
@@ -26,7 +27,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Database URL, e.g. sqlite://scimd.db
+    /// Database URL: sqlite://scimd.db or postgres://user@host:5432/scimd
     #[arg(long, global = true, env = "SCIMD_DATABASE")]
     pub database: Option<String>,
     /// TOML config file (keys: listen, database, public_url, durability, max_body_bytes, log_format)
@@ -52,6 +53,8 @@ pub enum Command {
     Sync(crate::sync_cmd::SyncCmd),
     /// A one-command tour: an in-process server and a sample directory synced into it
     Demo(crate::demo::DemoArgs),
+    /// Bring the database schema up to date (SQLite or PostgreSQL); `serve` does this on start
+    Migrate,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +71,9 @@ pub struct ServeArgs {
     /// Log format: text or json
     #[arg(long, env = "SCIMD_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Do not migrate the schema on start; refuse to start unless it is current (`scimd migrate`)
+    #[arg(long, env = "SCIMD_NO_MIGRATE")]
+    pub no_migrate: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,9 +134,11 @@ impl Settings {
         })
     }
 
-    pub fn open_store(&self, durability: scim_store::Durability) -> anyhow::Result<Arc<dyn Store>> {
-        let opts = scim_store::StoreOptions { durability };
-        scim_store::open(&self.database, &opts).with_context(|| format!("opening database {}", self.database))
+    pub async fn open_store(&self, opts: scim_store::StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
+        let db = scim_store::open(&self.database, &opts)
+            .await
+            .with_context(|| format!("opening database {}", self.database))?;
+        Ok(db)
     }
 
     /// The public URL for printing tenant URLs outside `serve`.
@@ -146,8 +154,8 @@ impl Settings {
     }
 }
 
-pub fn now() -> String {
-    scim_core::time_fmt::format_ts(time::OffsetDateTime::now_utc())
+pub fn now() -> Timestamp {
+    Timestamp::new(time::OffsetDateTime::now_utc())
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -158,6 +166,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => token(settings, cmd).await,
         Command::Sync(cmd) => crate::sync_cmd::run(cmd, cli.global.database.as_deref()).await,
         Command::Demo(args) => crate::demo::demo(args).await,
+        Command::Migrate => {
+            let m = scim_store::migrate(&settings.database)
+                .await
+                .with_context(|| format!("migrating database {}", settings.database))?;
+            if m.from == m.to {
+                println!("schema is current (version {})", m.to);
+            } else {
+                println!("migrated schema from version {} to {}", m.from, m.to);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -185,7 +204,7 @@ pub async fn create_tenant(store: &Arc<dyn Store>, name: &str, public_url: &str)
 }
 
 async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
-    let store = settings.open_store(scim_store::Durability::Full)?;
+    let store = settings.open_store(Default::default()).await?;
     match cmd {
         TenantCmd::Create { name, json } => {
             let out = create_tenant(&store, &name, &settings.public_url_or_default()).await?;
@@ -217,15 +236,15 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn expiry(expires_in: Option<&str>) -> anyhow::Result<Option<String>> {
+fn expiry(expires_in: Option<&str>) -> anyhow::Result<Option<Timestamp>> {
     let Some(text) = expires_in else { return Ok(None) };
     let d = humantime::parse_duration(text).with_context(|| format!("--expires-in {text:?}: use e.g. 90d, 12h, 1y"))?;
-    let at = time::OffsetDateTime::now_utc() + d;
-    Ok(Some(scim_core::time_fmt::format_ts(at)))
+    let d = time::Duration::try_from(d).context("--expires-in is too long")?;
+    Ok(Some(now() + d))
 }
 
 async fn token(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
-    let store = settings.open_store(scim_store::Durability::Full)?;
+    let store = settings.open_store(Default::default()).await?;
     match cmd {
         TokenCmd::Issue {
             tenant,

@@ -88,7 +88,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     let dir = tempfile::tempdir()?;
     let db = format!("sqlite://{}/demo.db", dir.path().display());
-    let store = scim_store::open(&db, &Default::default()).context("opening the demo database")?;
+    let db = scim_store::open(&db, &Default::default())
+        .await
+        .context("opening the demo database")?;
+    let store: Arc<dyn scim_core::ports::Store> = db;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let config = scim_server::ServerConfig::new(&format!("http://{addr}"));
@@ -106,10 +109,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let job = Job::from_config(cfg, dir.path())?;
     let mut directory = sample_directory(args.users, args.groups, 42);
     let source = Arc::new(MemorySource::new("sample-directory", directory.clone()));
-    let state = scim_store::open_state(
+    let state = scim_store::open(
         &format!("sqlite://{}/demo-sync.db", dir.path().display()),
         &Default::default(),
-    )?;
+    )
+    .await?;
     let client = ScimClient::new(&url, &token, ClientOptions::default())?;
     let rt = runtime(&job, Box::new(source.clone()), state, client)?;
     let users = directory

@@ -33,7 +33,11 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         .or_else(|| settings.file.listen.clone())
         .unwrap_or_else(|| config::DEFAULT_LISTEN.to_string());
     let durability = config::durability(args.durability.as_deref().or(settings.file.durability.as_deref()))?;
-    let store = settings.open_store(durability)?;
+    let opts = scim_store::StoreOptions {
+        durability,
+        migrate: !args.no_migrate,
+    };
+    let store = settings.open_store(opts).await?;
 
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

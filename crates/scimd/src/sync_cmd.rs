@@ -112,8 +112,11 @@ fn state_url(cfg: Option<&JobConfig>, dir: &Path, global: Option<&str>) -> Strin
     format!("sqlite://{}", dir.join(DEFAULT_STATE_DB).display())
 }
 
-fn open_state(url: &str) -> anyhow::Result<Arc<dyn SyncStateStore>> {
-    scim_store::open_state(url, &Default::default()).with_context(|| format!("opening state database {url}"))
+async fn open_state(url: &str) -> anyhow::Result<Arc<dyn SyncStateStore>> {
+    let db = scim_store::open(url, &Default::default())
+        .await
+        .with_context(|| format!("opening state database {url}"))?;
+    Ok(db)
 }
 
 pub fn load_job(path: &Path) -> anyhow::Result<Job> {
@@ -397,7 +400,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
         }
         SyncCmd::Plan { job, json } => {
             let job = load_job(&job)?;
-            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db))?;
+            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
             let rt = runtime(&job, source_of(&job)?, state, target_client(&job)?)?;
             let mut r = rng();
             let (plan, _, _) = sync_engine::cycle::plan_cycle(&job, &rt, now(), &mut r).await?;
@@ -411,7 +414,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             full,
         } => {
             let job = load_job(&job)?;
-            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db))?;
+            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
             let rt = runtime(&job, source_of(&job)?, state.clone(), target_client(&job)?)?;
             let interval = sync_engine::config::duration("job.interval", &job.cfg.job.interval)?;
             loop {
@@ -440,7 +443,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
         }
         SyncCmd::Provision { job, user, json } => {
             let job = load_job(&job)?;
-            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db))?;
+            let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
             let rt = runtime(&job, source_of(&job)?, state, target_client(&job)?)?;
             let mut r = rng();
             let trace = sync_engine::ondemand::provision(&job, &rt, &user, now(), &mut r).await?;
@@ -462,7 +465,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 }
                 None => (state_url(None, Path::new("."), global_db), None),
             };
-            let state = open_state(&url)?;
+            let state = open_state(&url).await?;
             let mut jobs = state.jobs().await?;
             if let Some(name) = &only {
                 jobs.retain(|j| &j.job == name);
@@ -524,7 +527,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     let name = match job_name {
                         Some(n) => n,
                         None => {
-                            let jobs = open_state(&url)?.jobs().await?;
+                            let jobs = open_state(&url).await?.jobs().await?;
                             match jobs.as_slice() {
                                 [one] => one.job.clone(),
                                 [] => bail!("no jobs in {url}"),
@@ -535,7 +538,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     (url, name)
                 }
             };
-            let state = open_state(&url)?;
+            let state = open_state(&url).await?;
             let records = state
                 .log(LogQuery {
                     job: name,
@@ -582,7 +585,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             }
             let cfg = JobConfig::load(&job)?;
             let dir = job.parent().map(Path::to_path_buf).unwrap_or_default();
-            let state = open_state(&state_url(Some(&cfg), &dir, global_db))?;
+            let state = open_state(&state_url(Some(&cfg), &dir, global_db)).await?;
             state
                 .clear(
                     &cfg.job.name,

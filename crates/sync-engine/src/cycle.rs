@@ -129,8 +129,8 @@ pub struct CycleReport {
     pub outcome: Option<(String, String)>,
 }
 
-fn ts(t: OffsetDateTime) -> String {
-    scim_core::time_fmt::format_ts(t)
+fn ts(t: OffsetDateTime) -> scim_core::Timestamp {
+    scim_core::Timestamp::new(t)
 }
 
 fn kind_name(k: ObjectKind) -> String {
@@ -191,10 +191,7 @@ fn incremental_read(job: &Job, status: &JobStatus, now: OffsetDateTime, full: bo
     if full || !status.initial_done || job.cfg.scope.mode != crate::config::ScopeMode::All {
         return None;
     }
-    let last_full = status
-        .full_read_at
-        .as_deref()
-        .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())?;
+    let last_full = status.full_read_at?.datetime();
     if now - last_full >= FULL_READ_EVERY {
         return None;
     }
@@ -258,7 +255,7 @@ pub async fn run_cycle(
     let mut report = CycleReport {
         cycle_id: cycle_id.clone(),
         job: job.name().to_string(),
-        started: ts(now),
+        started: ts(now).to_string(),
         dry_run: opts.dry_run,
         ..Default::default()
     };
@@ -276,7 +273,7 @@ pub async fn run_cycle(
             report.skipped_reason = Some(format!(
                 "quarantined ({}); next attempt at {}",
                 status.quarantine_reason.clone().unwrap_or_default(),
-                status.next_run.clone().unwrap_or_default()
+                status.next_run.map(|t| t.to_string()).unwrap_or_default()
             ));
             report.quarantine = status.quarantine_reason.clone();
             return Ok(report);
@@ -492,7 +489,7 @@ pub async fn run_cycle(
                 error_code: o.error.as_ref().map(|e| e.code().to_string()).unwrap_or_default(),
                 message: o.error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
                 attempts,
-                first_failed: prev.map_or_else(|| ts(now), |e| e.first_failed.clone()),
+                first_failed: prev.map_or_else(|| ts(now), |e| e.first_failed),
                 next_attempt: ts(now + escrow_wait(attempts)),
             });
         } else {
@@ -623,7 +620,7 @@ async fn notify(rt: &Runtime, job: &Job, now: OffsetDateTime, event: &str, reaso
     let ev = Event {
         event: event.into(),
         job: job.name().to_string(),
-        at: ts(now),
+        at: ts(now).to_string(),
         reason: reason.into(),
         details,
     };

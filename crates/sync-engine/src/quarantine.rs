@@ -75,23 +75,17 @@ pub fn backoff(attempt: u32) -> Duration {
 /// Updates the job status after a cycle. Returns true when the job newly entered
 /// quarantine or changed its reason (the moment to notify).
 pub fn apply(policy: &Policy, status: &mut JobStatus, stats: &CycleStats, now: OffsetDateTime) -> bool {
-    let now_text = scim_core::time_fmt::format_ts(now);
+    let now_ts = scim_core::Timestamp::new(now);
     match reason(policy, stats) {
         Some(r) => {
             let changed = status.quarantine_reason.as_deref() != Some(r);
             if status.quarantine_since.is_none() {
-                status.quarantine_since = Some(now_text.clone());
+                status.quarantine_since = Some(now_ts);
             }
             status.quarantine_reason = Some(r.to_string());
             status.quarantine_attempts += 1;
-            status.next_run = Some(scim_core::time_fmt::format_ts(
-                now + backoff(status.quarantine_attempts),
-            ));
-            let since = status
-                .quarantine_since
-                .as_deref()
-                .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
-                .unwrap_or(now);
+            status.next_run = Some(now_ts + backoff(status.quarantine_attempts));
+            let since = status.quarantine_since.map_or(now, |t| t.datetime());
             if now - since >= policy.disable_after {
                 status.disabled = true;
             }
@@ -112,12 +106,8 @@ pub fn may_run(status: &JobStatus, now: OffsetDateTime) -> bool {
     if status.disabled {
         return false;
     }
-    match status
-        .next_run
-        .as_deref()
-        .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
-    {
-        Some(next) => now >= next,
+    match status.next_run {
+        Some(next) => now >= next.datetime(),
         None => true,
     }
 }
@@ -221,16 +211,25 @@ mod tests {
             ..Default::default()
         };
         assert!(apply(&p, &mut s, &bad, t0), "entering quarantine notifies");
-        assert_eq!(s.next_run.as_deref(), Some("2026-01-01T06:00:00.000000Z"));
+        assert_eq!(
+            s.next_run.map(|t| t.to_string()).as_deref(),
+            Some("2026-01-01T06:00:00.000000Z")
+        );
         assert!(!may_run(&s, t0 + Duration::hours(5)));
         assert!(may_run(&s, t0 + Duration::hours(6)));
         assert!(
             !apply(&p, &mut s, &bad, t0 + Duration::hours(6)),
             "same reason: no new notice"
         );
-        assert_eq!(s.next_run.as_deref(), Some("2026-01-01T18:00:00.000000Z"));
+        assert_eq!(
+            s.next_run.map(|t| t.to_string()).as_deref(),
+            Some("2026-01-01T18:00:00.000000Z")
+        );
         apply(&p, &mut s, &bad, t0 + Duration::hours(18));
-        assert_eq!(s.next_run.as_deref(), Some("2026-01-02T18:00:00.000000Z"));
+        assert_eq!(
+            s.next_run.map(|t| t.to_string()).as_deref(),
+            Some("2026-01-02T18:00:00.000000Z")
+        );
         apply(&p, &mut s, &bad, t0 + Duration::days(28));
         assert!(s.disabled, "disabled after four weeks");
         assert!(!may_run(&s, t0 + Duration::days(60)));

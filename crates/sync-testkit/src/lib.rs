@@ -182,7 +182,7 @@ impl FaultyTarget {
     pub async fn start() -> FaultyTarget {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/target.db", dir.path().display());
-        let store = scim_store::open(&url, &Default::default()).expect("open store");
+        let store = scim_store::open(&url, &Default::default()).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -212,12 +212,12 @@ impl FaultyTarget {
     pub async fn add_tenant(&self, name: &str) -> (String, String) {
         let tenant = self
             .store
-            .create_tenant(name, CREATED_AT.into())
+            .create_tenant(name, CREATED_AT.parse::<scim_core::Timestamp>().unwrap())
             .await
             .unwrap_or_else(|e| panic!("create tenant {name}: {e}"));
         let token = self
             .store
-            .issue_token(tenant.id, None, CREATED_AT.into())
+            .issue_token(tenant.id, None, CREATED_AT.parse::<scim_core::Timestamp>().unwrap())
             .await
             .unwrap_or_else(|e| panic!("issue token for {name}: {e}"))
             .token;

@@ -18,13 +18,16 @@ impl Server {
     pub async fn start() -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/scimd.db", dir.path().display());
-        let store = scim_store::open(&url, &Default::default()).expect("open store");
+        let store = scim_store::open(&url, &Default::default()).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let root = format!("http://{}", listener.local_addr().expect("addr"));
         let config = ServerConfig::new(&root);
-        let tenant = store.create_tenant("acme", NOW.into()).await.expect("tenant");
+        let tenant = store
+            .create_tenant("acme", NOW.parse::<scim_core::Timestamp>().unwrap())
+            .await
+            .expect("tenant");
         let token = store
-            .issue_token(tenant.id, None, NOW.into())
+            .issue_token(tenant.id, None, NOW.parse::<scim_core::Timestamp>().unwrap())
             .await
             .expect("token")
             .token;

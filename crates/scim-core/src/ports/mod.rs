@@ -13,6 +13,7 @@ use crate::patch::MemberOp;
 use crate::resolve::RFilter;
 use crate::resource::{Prepared, StoredResource};
 use crate::schema::ResourceKind;
+use crate::time_fmt::Timestamp;
 
 pub type TenantId = i64;
 
@@ -20,15 +21,15 @@ pub type TenantId = i64;
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
-    pub created: String,
+    pub created: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     pub prefix: String,
-    pub created: String,
-    pub expires: Option<String>,
-    pub revoked: Option<String>,
+    pub created: Timestamp,
+    pub expires: Option<Timestamp>,
+    pub revoked: Option<Timestamp>,
 }
 
 /// A new token: the secret is shown once and never stored.
@@ -36,7 +37,7 @@ pub struct TokenInfo {
 pub struct IssuedToken {
     pub token: String,
     pub prefix: String,
-    pub expires: Option<String>,
+    pub expires: Option<Timestamp>,
 }
 
 /// What to sort by.
@@ -75,6 +76,20 @@ pub struct Update {
     pub changed: bool,
 }
 
+/// One entry of a tenant's change journal, written in the same transaction as the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Increases with every change; a tenant's changes read in `seq` order are in commit order.
+    pub seq: i64,
+    pub kind: ResourceKind,
+    pub id: String,
+    /// `create`, `update` or `delete`.
+    pub op: String,
+    /// The resource's version after the change (`delete`: one past the last).
+    pub version: i64,
+    pub at: Timestamp,
+}
+
 /// Computes the new state from the current one. It runs inside the store's write
 /// transaction, so read-modify-write is atomic without retries.
 pub type UpdateFn = Box<dyn FnOnce(&StoredResource) -> Result<Update> + Send>;
@@ -89,7 +104,7 @@ pub trait ResourceStore: Send + Sync + 'static {
         kind: ResourceKind,
         prepared: Prepared,
         members: Vec<Member>,
-        now: String,
+        now: Timestamp,
     ) -> Result<StoredResource>;
     async fn get(&self, tenant: TenantId, kind: ResourceKind, id: &str) -> Result<Option<StoredResource>>;
     /// Member objects (serialised JSON) of a group, in insertion order.
@@ -102,7 +117,7 @@ pub trait ResourceStore: Send + Sync + 'static {
         kind: ResourceKind,
         id: &str,
         if_version: Option<i64>,
-        now: String,
+        now: Timestamp,
         f: UpdateFn,
     ) -> Result<StoredResource>;
     async fn delete(
@@ -111,24 +126,32 @@ pub trait ResourceStore: Send + Sync + 'static {
         kind: ResourceKind,
         id: &str,
         if_version: Option<i64>,
-        now: String,
+        now: Timestamp,
     ) -> Result<()>;
     async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> Result<Page>;
+    /// The tenant's journal entries with `seq > after`, oldest first, at most `limit`.
+    async fn changes(&self, tenant: TenantId, after: i64, limit: usize) -> Result<Vec<Change>>;
 }
 
 #[async_trait]
 pub trait TenantStore: Send + Sync + 'static {
-    /// The tenant a bearer token belongs to, if the token is known, unrevoked and unexpired.
-    async fn authenticate(&self, token: &str, now: &str) -> Result<Option<Tenant>>;
-    async fn create_tenant(&self, name: &str, now: String) -> Result<Tenant>;
+    /// The tenant named in the URL, if `token` is one of its known, unrevoked and unexpired
+    /// tokens. Keyed by tenant first, so tokens can live beside the tenant's data.
+    async fn authenticate(&self, tenant: &str, token: &str, now: Timestamp) -> Result<Option<Tenant>>;
+    async fn create_tenant(&self, name: &str, now: Timestamp) -> Result<Tenant>;
     async fn tenant(&self, name: &str) -> Result<Option<Tenant>>;
     async fn tenants(&self) -> Result<Vec<Tenant>>;
-    async fn issue_token(&self, tenant: TenantId, expires: Option<String>, now: String) -> Result<IssuedToken>;
+    async fn issue_token(&self, tenant: TenantId, expires: Option<Timestamp>, now: Timestamp) -> Result<IssuedToken>;
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>>;
     /// Revokes every token of the tenant starting with `prefix`; returns how many.
-    async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: String) -> Result<u64>;
+    async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: Timestamp) -> Result<u64>;
 }
 
 /// Everything the server needs.
 pub trait Store: ResourceStore + TenantStore {}
 impl<T: ResourceStore + TenantStore> Store for T {}
+
+/// One database handle: every port. `scim_store::open(url)` returns one for any backend;
+/// `Arc<dyn Backend>` coerces to `Arc<dyn Store>` and `Arc<dyn SyncStateStore>`.
+pub trait Backend: Store + sync::SyncStateStore {}
+impl<T: Store + sync::SyncStateStore> Backend for T {}

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::time_fmt::Timestamp;
 
 /// What the engine knows about one source object it manages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub struct Link {
     pub values: String,
     /// The engine disabled the target object (scope loss or disabled in the source).
     pub disabled: bool,
-    pub updated: String,
+    pub updated: Timestamp,
 }
 
 /// A failed object action waiting for a later cycle.
@@ -32,8 +33,8 @@ pub struct Escrow {
     pub error_code: String,
     pub message: String,
     pub attempts: u32,
-    pub first_failed: String,
-    pub next_attempt: String,
+    pub first_failed: Timestamp,
+    pub next_attempt: Timestamp,
 }
 
 /// A job's persistent status.
@@ -46,9 +47,9 @@ pub struct JobStatus {
     pub initial_done: bool,
     /// Quarantine reason (`EncounteredQuarantineException`, …) while quarantined.
     pub quarantine_reason: Option<String>,
-    pub quarantine_since: Option<String>,
+    pub quarantine_since: Option<Timestamp>,
     /// When the next cycle may run (quarantine back-off).
-    pub next_run: Option<String>,
+    pub next_run: Option<Timestamp>,
     /// Quarantine attempts so far (drives the +6 h, +12 h, +24 h, daily schedule).
     pub quarantine_attempts: u32,
     /// The job was disabled after 4 weeks of quarantine.
@@ -56,8 +57,8 @@ pub struct JobStatus {
     /// JSON summary of the last cycle.
     pub last_cycle: Option<String>,
     /// When the source was last read in full (incremental reads cannot see deletions).
-    pub full_read_at: Option<String>,
-    pub updated: String,
+    pub full_read_at: Option<Timestamp>,
+    pub updated: Timestamp,
 }
 
 /// One record of the provisioning log: one object action in one cycle.
@@ -66,7 +67,7 @@ pub struct LogRecord {
     pub job: String,
     pub cycle_id: String,
     pub change_id: String,
-    pub at: String,
+    pub at: Timestamp,
     pub kind: String,
     pub source_id: String,
     pub target_id: Option<String>,

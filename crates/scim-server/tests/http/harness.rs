@@ -35,17 +35,24 @@ impl TestServer {
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/scimd.db", dir.path().display());
-        let store = scim_store::open(&url, &Default::default()).expect("open store");
+        let store = scim_store::open(&url, &Default::default()).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let root = format!("http://{addr}");
         let config = ServerConfig::new(&root);
         let tenant = store
-            .create_tenant("acme", "2026-01-01T00:00:00.000000Z".into())
+            .create_tenant(
+                "acme",
+                scim_core::Timestamp::parse("2026-01-01T00:00:00.000000Z").unwrap(),
+            )
             .await
             .expect("tenant");
         let token = store
-            .issue_token(tenant.id, None, "2026-01-01T00:00:00.000000Z".into())
+            .issue_token(
+                tenant.id,
+                None,
+                scim_core::Timestamp::parse("2026-01-01T00:00:00.000000Z").unwrap(),
+            )
             .await
             .expect("token")
             .token;
@@ -67,12 +74,19 @@ impl TestServer {
     pub async fn other_tenant(&self, name: &str) -> (String, String) {
         let t = self
             .store
-            .create_tenant(name, "2026-01-01T00:00:00.000000Z".into())
+            .create_tenant(
+                name,
+                scim_core::Timestamp::parse("2026-01-01T00:00:00.000000Z").unwrap(),
+            )
             .await
             .expect("tenant");
         let tok = self
             .store
-            .issue_token(t.id, None, "2026-01-01T00:00:00.000000Z".into())
+            .issue_token(
+                t.id,
+                None,
+                scim_core::Timestamp::parse("2026-01-01T00:00:00.000000Z").unwrap(),
+            )
             .await
             .expect("token");
         (format!("{}/scim/v2/{name}", self.root), tok.token)

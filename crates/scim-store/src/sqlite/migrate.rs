@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -130,23 +130,38 @@ ALTER TABLE sync_status ADD COLUMN full_read_at TEXT;
 "#,
 ];
 
-/// Brings the schema up to date. The version is read inside the write transaction, so a
-/// CLI command and the server starting together never apply a migration twice.
-pub fn migrate(conn: &Connection) -> Result<()> {
+/// Brings the schema up to date and returns the versions before and after. The version is
+/// read inside the write transaction, so a CLI command and the server starting together
+/// never apply a migration twice.
+pub fn migrate(conn: &Connection) -> Result<(i64, i64)> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let run = || -> Result<()> {
+    let run = || -> Result<(i64, i64)> {
         let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            conn.execute_batch(sql)?;
+            conn.execute_batch(sql)
+                .map_err(|e| StoreError::Migration(format!("SQLite migration {}: {e}", i + 1)))?;
             conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
         }
-        Ok(())
+        Ok((current, current.max(MIGRATIONS.len() as i64)))
     };
     match run() {
-        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
     }
+}
+
+/// Fails unless the schema is current (for `--no-migrate`).
+pub fn check(conn: &Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let wanted = MIGRATIONS.len() as i64;
+    if found < wanted {
+        return Err(StoreError::SchemaBehind { found, wanted });
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use scim_core::CoreError;
+use scim_core::{CoreError, Timestamp};
 
 use crate::error::{Result, StoreError};
 use crate::{Durability, StoreOptions};
@@ -21,9 +21,12 @@ use writer::Writer;
 /// Most idle read connections kept open.
 const READ_POOL: usize = 8;
 
+/// The SQLite handle. Dropping it stops its writer and checkpoint threads (the writer
+/// finishes the jobs already queued first).
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
+    _checkpointer: Checkpointer,
 }
 
 /// The pool of read connections.
@@ -42,10 +45,15 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         configure(&conn, opts.durability)?;
-        migrate::migrate(&conn)?;
-        spawn_checkpointer(path)?;
-        let writer = Writer::spawn(conn).map_err(|e| StoreError::Core(CoreError::Internal(e.to_string())))?;
+        if opts.migrate {
+            migrate::migrate(&conn)?;
+        } else {
+            migrate::check(&conn)?;
+        }
+        let checkpointer = Checkpointer::spawn(path)?;
+        let writer = Writer::spawn(conn).map_err(|e| StoreError::Database(e.to_string()))?;
         Ok(SqliteStore {
+            _checkpointer: checkpointer,
             writer,
             readers: Arc::new(Readers {
                 path: path.to_string(),
@@ -53,6 +61,14 @@ impl SqliteStore {
             }),
         })
     }
+}
+
+/// `scimd migrate` on a SQLite file.
+pub fn migrate_file(path: &str) -> Result<crate::Migrated> {
+    let conn = Connection::open(path)?;
+    configure(&conn, Durability::Full)?;
+    let (from, to) = migrate::migrate(&conn)?;
+    Ok(crate::Migrated { from, to })
 }
 
 impl Readers {
@@ -104,25 +120,46 @@ fn tune(conn: &Connection) -> Result<()> {
 
 /// Copies committed WAL frames back into the database file every 250 ms with a PASSIVE
 /// checkpoint, which never blocks the writer or readers. Latency spikes from checkpoints thus
-/// stay off the write path.
-fn spawn_checkpointer(path: &str) -> Result<()> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_millis(100))?;
-    std::thread::Builder::new()
-        .name("scimd-sqlite-checkpoint".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(Duration::from_millis(250));
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+/// stay off the write path. Stops (and is joined) when dropped.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn spawn(path: &str) -> Result<Checkpointer> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_millis(100))?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("scimd-sqlite-ckpt".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Duration::from_millis(250))
+                {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
                 }
-            }
+            })
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
         })
-        .map_err(|e| StoreError::Core(CoreError::Internal(e.to_string())))?;
-    Ok(())
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn open_reader(path: &str) -> Result<Connection> {
@@ -135,6 +172,56 @@ fn open_reader(path: &str) -> Result<Connection> {
     tune(&conn)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                StoreError::Busy(e.to_string())
+            }
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
+                StoreError::Connect(e.to_string())
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+/// SQLite keeps timestamps as fixed-width UTC text (`2026-01-01T00:00:00.000000Z`), whose
+/// text order is time order; these convert at the boundary.
+pub(crate) fn ts(t: Timestamp) -> String {
+    t.to_string()
+}
+
+pub(crate) fn ts_opt(t: Option<Timestamp>) -> Option<String> {
+    t.map(ts)
+}
+
+/// Reads a timestamp column.
+pub(crate) fn get_ts(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
+    let s: String = r.get(i)?;
+    parse_ts(i, &s)
+}
+
+pub(crate) fn get_ts_opt(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
+    let s: Option<String> = r.get(i)?;
+    s.map(|s| parse_ts(i, &s)).transpose()
+}
+
+fn parse_ts(i: usize, s: &str) -> rusqlite::Result<Timestamp> {
+    Timestamp::parse(s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("{s:?} is not a timestamp").into(),
+        )
+    })
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {

@@ -9,14 +9,14 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::index::{IndexEntry, IndexValue};
 use scim_core::normalize::Member;
 use scim_core::patch::MemberOp;
-use scim_core::ports::{Page, Query, ResourceStore, SortKey, TenantId, UpdateFn};
+use scim_core::ports::{Change, Page, Query, ResourceStore, SortKey, TenantId, UpdateFn};
 use scim_core::resolve::{Column, RFilter, Target};
 use scim_core::resource::{Prepared, StoredResource};
-use scim_core::{CoreError, ResourceKind};
+use scim_core::{CoreError, ResourceKind, Timestamp};
 use scim_proto::{CompareOp, SortOrder};
 
 use super::sql::{SqlBuf, compile, sql_value};
-use super::{SqliteStore, is_unique_violation};
+use super::{SqliteStore, get_ts, is_unique_violation, ts};
 use crate::error::{Result, StoreError};
 
 /// Rows per multi-row INSERT.
@@ -55,8 +55,8 @@ fn load(conn: &Connection, tenant: TenantId, kind: ResourceKind, id: &str) -> Re
                     kind,
                     id: id.to_string(),
                     version: r.get(1)?,
-                    created: r.get(2)?,
-                    last_modified: r.get(3)?,
+                    created: get_ts(r, 2)?,
+                    last_modified: get_ts(r, 3)?,
                     doc: r.get(4)?,
                 },
             })
@@ -273,8 +273,8 @@ fn page_rows(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query)
             kind,
             id: r.get(0)?,
             version: r.get(1)?,
-            created: r.get(2)?,
-            last_modified: r.get(3)?,
+            created: get_ts(r, 2)?,
+            last_modified: get_ts(r, 3)?,
             doc: r.get(4)?,
         })
     })?;
@@ -344,8 +344,9 @@ impl ResourceStore for SqliteStore {
         kind: ResourceKind,
         p: Prepared,
         members: Vec<Member>,
-        now: String,
+        now: Timestamp,
     ) -> std::result::Result<StoredResource, CoreError> {
+        let now_text = ts(now);
         self.writer
             .write(move |conn| {
                 let inserted = conn
@@ -353,7 +354,7 @@ impl ResourceStore for SqliteStore {
                         "INSERT INTO resources (tenant_id, rtype, id, external_id, name_key, version, created, last_modified, doc) \
                          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
                     )?
-                    .execute(params![tenant, kind.code(), p.id, p.external_id, p.name_key, now, p.doc]);
+                    .execute(params![tenant, kind.code(), p.id, p.external_id, p.name_key, now_text, p.doc]);
                 match inserted {
                     Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
                     other => other?,
@@ -365,12 +366,12 @@ impl ResourceStore for SqliteStore {
                     add_members(conn, tenant, seq, &members)?;
                 }
                 bump_count(conn, tenant, kind, 1)?;
-                journal(conn, tenant, kind, &p.id, "create", 1, &now)?;
+                journal(conn, tenant, kind, &p.id, "create", 1, &now_text)?;
                 Ok(StoredResource {
                     kind,
                     id: p.id,
                     version: 1,
-                    created: now.clone(),
+                    created: now,
                     last_modified: now,
                     doc: p.doc,
                 })
@@ -436,10 +437,11 @@ impl ResourceStore for SqliteStore {
         kind: ResourceKind,
         id: &str,
         if_version: Option<i64>,
-        now: String,
+        now: Timestamp,
         f: UpdateFn,
     ) -> std::result::Result<StoredResource, CoreError> {
         let id = id.to_string();
+        let now_text = ts(now);
         self.writer
             .write(move |conn| {
                 let Row { seq, res: cur } = load_current(conn, tenant, kind, &id, if_version)?;
@@ -454,14 +456,14 @@ impl ResourceStore for SqliteStore {
                         "UPDATE resources SET external_id = ?1, name_key = ?2, version = ?3, last_modified = ?4, doc = ?5 \
                          WHERE seq = ?6",
                     )?
-                    .execute(params![p.external_id, p.name_key, version, now, p.doc, seq]);
+                    .execute(params![p.external_id, p.name_key, version, now_text, p.doc, seq]);
                 match updated {
                     Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
                     other => other?,
                 };
                 diff_index(conn, tenant, kind, seq, &up.old_index, &p.index)?;
                 apply_member_ops(conn, tenant, seq, &up.members)?;
-                journal(conn, tenant, kind, &id, "update", version, &now)?;
+                journal(conn, tenant, kind, &id, "update", version, &now_text)?;
                 Ok(StoredResource {
                     kind,
                     id,
@@ -480,9 +482,10 @@ impl ResourceStore for SqliteStore {
         kind: ResourceKind,
         id: &str,
         if_version: Option<i64>,
-        now: String,
+        now: Timestamp,
     ) -> std::result::Result<(), CoreError> {
         let id = id.to_string();
+        let now = ts(now);
         self.writer
             .write(move |conn| {
                 // Only the row's seq and version are needed: no document read.
@@ -536,6 +539,26 @@ impl ResourceStore for SqliteStore {
                 Ok(())
             })
             .await
+    }
+
+    async fn changes(&self, tenant: TenantId, after: i64, limit: usize) -> std::result::Result<Vec<Change>, CoreError> {
+        self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, rtype, res_id, op, version, at FROM journal WHERE tenant_id = ?1 AND seq > ?2 \
+                 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![tenant, after, limit as i64], |r| {
+                Ok(Change {
+                    seq: r.get(0)?,
+                    kind: ResourceKind::from_code(r.get(1)?).unwrap_or(ResourceKind::User),
+                    id: r.get(2)?,
+                    op: r.get(3)?,
+                    version: r.get(4)?,
+                    at: get_ts(r, 5)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
     }
 
     async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> std::result::Result<Page, CoreError> {

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 use scim_core::CoreError;
 use scim_core::ports::sync::{ClearScope, Escrow, JobStatus, Link, LogQuery, LogRecord, SyncStateStore};
 
-use super::SqliteStore;
+use super::{SqliteStore, get_ts, get_ts_opt, ts, ts_opt};
 
 type R<T> = Result<T, CoreError>;
 
@@ -19,13 +19,13 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobStatus> {
         watermark: r.get(1)?,
         initial_done: r.get(2)?,
         quarantine_reason: r.get(3)?,
-        quarantine_since: r.get(4)?,
-        next_run: r.get(5)?,
+        quarantine_since: get_ts_opt(r, 4)?,
+        next_run: get_ts_opt(r, 5)?,
         quarantine_attempts: r.get(6)?,
         disabled: r.get(7)?,
         last_cycle: r.get(8)?,
-        updated: r.get(9)?,
-        full_read_at: r.get(10)?,
+        updated: get_ts(r, 9)?,
+        full_read_at: get_ts_opt(r, 10)?,
     })
 }
 
@@ -37,7 +37,7 @@ fn log_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
         job: r.get(0)?,
         cycle_id: r.get(1)?,
         change_id: r.get(2)?,
-        at: r.get(3)?,
+        at: get_ts(r, 3)?,
         kind: r.get(4)?,
         source_id: r.get(5)?,
         target_id: r.get(6)?,
@@ -68,7 +68,7 @@ impl SyncStateStore for SqliteStore {
                         hash: r.get(3)?,
                         values: r.get(4)?,
                         disabled: r.get(5)?,
-                        updated: r.get(6)?,
+                        updated: get_ts(r, 6)?,
                     })
                 })?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -100,7 +100,7 @@ impl SyncStateStore for SqliteStore {
                             SqlValue::Text(l.hash.clone()),
                             SqlValue::Text(l.values.clone()),
                             SqlValue::Integer(l.disabled as i64),
-                            SqlValue::Text(l.updated.clone()),
+                            SqlValue::Text(ts(l.updated)),
                         ]);
                     }
                     conn.prepare_cached(&sql)?.execute(params_from_iter(p))?;
@@ -151,13 +151,13 @@ impl SyncStateStore for SqliteStore {
                     s.watermark,
                     s.initial_done,
                     s.quarantine_reason,
-                    s.quarantine_since,
-                    s.next_run,
+                    ts_opt(s.quarantine_since),
+                    ts_opt(s.next_run),
                     s.quarantine_attempts,
                     s.disabled,
                     s.last_cycle,
-                    s.updated,
-                    s.full_read_at
+                    ts(s.updated),
+                    ts_opt(s.full_read_at)
                 ])?;
                 Ok(())
             })
@@ -178,8 +178,8 @@ impl SyncStateStore for SqliteStore {
                     error_code: r.get(3)?,
                     message: r.get(4)?,
                     attempts: r.get(5)?,
-                    first_failed: r.get(6)?,
-                    next_attempt: r.get(7)?,
+                    first_failed: get_ts(r, 6)?,
+                    next_attempt: get_ts(r, 7)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -212,8 +212,8 @@ impl SyncStateStore for SqliteStore {
                         e.error_code,
                         e.message,
                         e.attempts,
-                        e.first_failed,
-                        e.next_attempt
+                        ts(e.first_failed),
+                        ts(e.next_attempt)
                     ])?;
                 }
                 Ok(())
@@ -237,7 +237,7 @@ impl SyncStateStore for SqliteStore {
                         r.job,
                         r.cycle_id,
                         r.change_id,
-                        r.at,
+                        ts(r.at),
                         r.kind,
                         r.source_id,
                         r.target_id,

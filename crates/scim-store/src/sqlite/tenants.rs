@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
-use scim_core::CoreError;
 use scim_core::ports::{IssuedToken, Tenant, TenantId, TenantStore, TokenInfo};
+use scim_core::{CoreError, Timestamp};
 
-use super::{SqliteStore, is_unique_violation};
+use super::{SqliteStore, get_ts, get_ts_opt, is_unique_violation, ts, ts_opt};
 use crate::error::StoreError;
 use crate::token;
 
@@ -30,33 +30,33 @@ fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
     Ok(Tenant {
         id: r.get(0)?,
         name: r.get(1)?,
-        created: r.get(2)?,
+        created: get_ts(r, 2)?,
     })
 }
 
 #[async_trait]
 impl TenantStore for SqliteStore {
-    async fn authenticate(&self, tok: &str, now: &str) -> Result<Option<Tenant>, CoreError> {
+    async fn authenticate(&self, tenant: &str, tok: &str, now: Timestamp) -> Result<Option<Tenant>, CoreError> {
         let hash = token::hash(tok);
         self.readers.read(|conn| {
             Ok(conn
                 .prepare_cached(
                     "SELECT t.id, t.name, t.created FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
-                     WHERE k.hash = ?1 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > ?2)",
+                     WHERE k.hash = ?1 AND t.name = ?3 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > ?2)",
                 )?
-                .query_row(params![&hash[..], now], tenant_row)
+                .query_row(params![&hash[..], ts(now), tenant], tenant_row)
                 .optional()?)
         })
     }
 
-    async fn create_tenant(&self, name: &str, now: String) -> Result<Tenant, CoreError> {
+    async fn create_tenant(&self, name: &str, now: Timestamp) -> Result<Tenant, CoreError> {
         check_tenant_name(name)?;
         let name = name.to_string();
         self.writer
             .write(move |conn| {
                 let res = conn
                     .prepare_cached("INSERT INTO tenants (name, created) VALUES (?1, ?2)")?
-                    .execute(params![name, now]);
+                    .execute(params![name, ts(now)]);
                 match res {
                     Err(e) if is_unique_violation(&e) => {
                         return Err(StoreError::Core(CoreError::Uniqueness(format!(
@@ -94,8 +94,8 @@ impl TenantStore for SqliteStore {
     async fn issue_token(
         &self,
         tenant: TenantId,
-        expires: Option<String>,
-        now: String,
+        expires: Option<Timestamp>,
+        now: Timestamp,
     ) -> Result<IssuedToken, CoreError> {
         let secret = token::generate();
         let prefix = token::display_prefix(&secret);
@@ -103,14 +103,14 @@ impl TenantStore for SqliteStore {
         let issued = IssuedToken {
             token: secret,
             prefix: prefix.clone(),
-            expires: expires.clone(),
+            expires,
         };
         self.writer
             .write(move |conn| {
                 conn.prepare_cached(
                     "INSERT INTO tokens (tenant_id, prefix, hash, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute(params![tenant, prefix, &hash[..], now, expires])?;
+                .execute(params![tenant, prefix, &hash[..], ts(now), ts_opt(expires)])?;
                 Ok(())
             })
             .await?;
@@ -125,16 +125,16 @@ impl TenantStore for SqliteStore {
             let rows = stmt.query_map([tenant], |r| {
                 Ok(TokenInfo {
                     prefix: r.get(0)?,
-                    created: r.get(1)?,
-                    expires: r.get(2)?,
-                    revoked: r.get(3)?,
+                    created: get_ts(r, 1)?,
+                    expires: get_ts_opt(r, 2)?,
+                    revoked: get_ts_opt(r, 3)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
-    async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: String) -> Result<u64, CoreError> {
+    async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: Timestamp) -> Result<u64, CoreError> {
         if prefix.len() < 8 {
             return Err(CoreError::InvalidValue(
                 "give at least 8 characters of the token prefix (see `scimd token list`)".into(),
@@ -149,7 +149,7 @@ impl TenantStore for SqliteStore {
                         "UPDATE tokens SET revoked = ?1 WHERE tenant_id = ?2 AND revoked IS NULL \
                          AND substr(prefix, 1, length(?3)) = ?3",
                     )?
-                    .execute(params![now, tenant, given])?;
+                    .execute(params![ts(now), tenant, given])?;
                 Ok(n as u64)
             })
             .await

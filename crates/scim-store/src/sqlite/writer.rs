@@ -28,17 +28,32 @@ type Job = Box<dyn FnOnce(Result<&Connection, CoreError>) -> (Reply, bool) + Sen
 /// Most jobs in one transaction.
 const MAX_BATCH: usize = 256;
 
+/// The writer thread's handle. Dropping it closes the queue; the thread commits what is
+/// queued, closes the connection and is joined.
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Writer {
     pub fn spawn(conn: Connection) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("scimd-sqlite-writer".into())
             .spawn(move || run(conn, rx))?;
-        Ok(Writer { tx })
+        Ok(Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Runs `f` in the write transaction and returns its result once committed.
@@ -61,7 +76,11 @@ impl Writer {
             });
             (reply, ok)
         });
-        self.tx.send(job).map_err(|_| CoreError::from(StoreError::WriterGone))?;
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| CoreError::from(StoreError::WriterGone))?;
+        tx.send(job).map_err(|_| CoreError::from(StoreError::WriterGone))?;
         orx.await.map_err(|_| CoreError::from(StoreError::WriterGone))?
     }
 }

@@ -111,7 +111,9 @@ async fn main() -> anyhow::Result<()> {
 
     let source = Arc::new(MemorySource::new("generated", directory.clone()));
     let client = ScimClient::new(&args.url, &args.token, ClientOptions::default())?;
-    let state = scim_store::open_state(&state_url, &Default::default()).context("state database")?;
+    let state = scim_store::open(&state_url, &Default::default())
+        .await
+        .context("state database")?;
     let rt = Runtime {
         source: Box::new(source.clone()),
         executor: Arc::new(Executor {

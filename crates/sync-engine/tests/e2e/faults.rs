@@ -1,7 +1,6 @@
 //! Target errors: escrow and retry, a 429 storm, quarantine on 401.
 
 use scim_core::ports::sync::ClearScope;
-use scim_core::time_fmt::format_ts;
 use serde_json::json;
 use sync_engine::cycle::CycleOptions;
 use sync_engine::quarantine::REASON_CREDENTIALS;
@@ -113,7 +112,10 @@ async fn bad_credentials_quarantine_the_job_until_forced_or_lifted() {
     assert_eq!(err.code(), "TargetUnauthorized");
     let status = h.status().await;
     assert_eq!(status.quarantine_reason.as_deref(), Some(REASON_CREDENTIALS));
-    assert_eq!(status.next_run, Some(format_ts(NOW + Duration::hours(6))));
+    assert_eq!(
+        status.next_run,
+        Some(scim_core::Timestamp::new(NOW + Duration::hours(6)))
+    );
     assert_eq!(status.quarantine_attempts, 1);
     let notices = hook.received();
     assert_eq!(notices.len(), 1, "entering quarantine notifies once");
@@ -144,7 +146,7 @@ async fn bad_credentials_quarantine_the_job_until_forced_or_lifted() {
     assert_eq!(status.quarantine_attempts, 2);
     assert_eq!(
         status.next_run,
-        Some(format_ts(NOW + Duration::hours(13))),
+        Some(scim_core::Timestamp::new(NOW + Duration::hours(13))),
         "then +12 h"
     );
     assert_eq!(hook.received().len(), 1, "the same reason does not notify again");
@@ -213,7 +215,7 @@ async fn repeated_failures_back_off_before_the_next_retry() {
     assert_eq!(escrows[0].attempts, 2);
     assert_eq!(
         escrows[0].next_attempt,
-        format_ts(NOW + Duration::hours(1)),
+        scim_core::Timestamp::new(NOW + Duration::hours(1)),
         "second retry after 1 h"
     );
 

@@ -213,10 +213,11 @@ impl Harness {
             .as_ref()
             .map(|w| Webhook::new(&w.url, w.secret.clone()));
         let job = Job::from_config(cfg, dir.path()).expect("job compiles");
-        let state = scim_store::open_state(
+        let state = scim_store::open(
             &format!("sqlite://{}/state.db", dir.path().display()),
             &Default::default(),
         )
+        .await
         .expect("open state");
         let opts = ClientOptions {
             timeout: setup.timeout,

@@ -103,7 +103,9 @@ async fn a_scim_source_syncs_in_full_then_by_watermark() {
                 ..Default::default()
             },
         }),
-        state: scim_store::open_state(&format!("sqlite://{}/s.db", dir.path().display()), &Default::default()).unwrap(),
+        state: scim_store::open(&format!("sqlite://{}/s.db", dir.path().display()), &Default::default())
+            .await
+            .unwrap(),
         webhook: None,
         policy: Default::default(),
     };

@@ -1,0 +1,313 @@
+//! Resources: CRUD, versions and If-Match, uniqueness under concurrency, lost updates,
+//! paging and sorting, and the journal.
+
+use scim_core::ops::{patch_fn, replace_fn};
+use scim_core::query::ListParams;
+use scim_core::{CoreError, ResourceKind};
+use serde_json::{Value, json};
+
+use super::{Ctx, now};
+
+cases![
+    create_get_update_delete_with_versions,
+    put_replaces_and_if_match_guards_every_write,
+    concurrent_case_variant_creates_give_one_winner,
+    concurrent_patches_lose_no_update,
+    index_paging_and_sorting_are_stable,
+    the_journal_records_every_change_in_order,
+];
+
+async fn create_get_update_delete_with_versions(c: Ctx) {
+    let t = c.tenant("a").await;
+    let u = ResourceKind::User;
+    let id = c
+        .create(t, u, json!({"userName": "alice@x.io", "active": true}))
+        .await
+        .unwrap();
+    let got = c.db.get(t, u, &id).await.unwrap().unwrap();
+    assert_eq!(got.version, 1);
+    assert_eq!(got.created, now());
+    assert_eq!(got.last_modified, now());
+    assert!(got.doc.contains("\"userName\":\"alice@x.io\""), "{}", got.doc);
+    let v = c
+        .patch(
+            t,
+            u,
+            &id,
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v, 2);
+    // A no-op PATCH writes nothing and keeps the version.
+    let v = c
+        .patch(t, u, &id, json!([{"op": "Replace", "path": "active", "value": false}]))
+        .await
+        .unwrap();
+    assert_eq!(v, 2);
+    let err =
+        c.db.update(t, u, &id, Some(1), now(), patch_fn(u, vec![]))
+            .await
+            .unwrap_err();
+    assert!(matches!(err, CoreError::PreconditionFailed(_)), "{err:?}");
+    let err = c.db.delete(t, u, &id, Some(1), now()).await.unwrap_err();
+    assert!(
+        matches!(err, CoreError::PreconditionFailed(_)),
+        "stale If-Match on delete: {err:?}"
+    );
+    c.db.delete(t, u, &id, Some(2), now()).await.unwrap();
+    assert!(c.db.get(t, u, &id).await.unwrap().is_none());
+    let err = c.db.delete(t, u, &id, None, now()).await.unwrap_err();
+    assert!(matches!(err, CoreError::NotFound(_)), "{err:?}");
+    let err =
+        c.db.update(t, u, &id, None, now(), patch_fn(u, vec![]))
+            .await
+            .unwrap_err();
+    assert!(matches!(err, CoreError::NotFound(_)), "{err:?}");
+    assert!(c.ids(t, u, "userName eq \"alice@x.io\"").await.is_empty());
+    // The name is free again.
+    c.create(t, u, json!({"userName": "ALICE@x.io"})).await.unwrap();
+}
+
+async fn put_replaces_and_if_match_guards_every_write(c: Ctx) {
+    let t = c.tenant("a").await;
+    let u = ResourceKind::User;
+    let id = c
+        .create(
+            t,
+            u,
+            json!({"userName": "bea@x.io", "title": "Boss", "externalId": "b1"}),
+        )
+        .await
+        .unwrap();
+    let later = super::at("2026-02-01T12:00:00.5Z");
+    let got =
+        c.db.update(
+            t,
+            u,
+            &id,
+            Some(1),
+            later,
+            replace_fn(u, json!({"userName": "bea@x.io", "nickName": "B"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!((got.version, got.created, got.last_modified), (2, now(), later));
+    assert!(
+        !got.doc.contains("Boss") && got.doc.contains("\"nickName\":\"B\""),
+        "{}",
+        got.doc
+    );
+    assert!(c.ids(t, u, "title pr").await.is_empty(), "old index rows are gone");
+    assert!(c.ids(t, u, "externalId eq \"b1\"").await.is_empty());
+    assert_eq!(c.ids(t, u, "nickName eq \"b\"").await, vec![id.clone()]);
+    // Renaming onto an existing name is a uniqueness error and changes nothing.
+    c.create(t, u, json!({"userName": "other@x.io"})).await.unwrap();
+    let err =
+        c.db.update(t, u, &id, None, now(), replace_fn(u, json!({"userName": "OTHER@x.io"})))
+            .await
+            .unwrap_err();
+    assert!(matches!(err, CoreError::Uniqueness(_)), "{err:?}");
+    assert_eq!(c.db.get(t, u, &id).await.unwrap().unwrap().version, 2);
+}
+
+async fn concurrent_case_variant_creates_give_one_winner(c: Ctx) {
+    let t = c.tenant("a").await;
+    // Two handles, as two replicas would be.
+    let other = c.reopen().await;
+    let mut tasks = Vec::new();
+    let names = [
+        "Bob@X.io", "bob@x.io", "BOB@x.IO", "bob@X.io", "boB@x.io", "BOb@x.io", "bOB@x.io", "Bob@x.io",
+    ];
+    for (i, name) in names.into_iter().enumerate() {
+        let db = if i % 2 == 0 { c.db.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            super::create_on(&db, t, ResourceKind::User, json!({ "userName": name })).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(CoreError::Uniqueness(detail)) => assert!(detail.contains("bob@x.io"), "{detail}"),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(c.ids(t, ResourceKind::User, "userName eq \"BOB@X.IO\"").await.len(), 1);
+}
+
+async fn concurrent_patches_lose_no_update(c: Ctx) {
+    let t = c.tenant("a").await;
+    let other = c.reopen().await;
+    let id = c
+        .create(t, ResourceKind::User, json!({"userName": "carol@x.io"}))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let db = if i % 2 == 0 { c.db.clone() } else { other.clone() };
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let ops = scim_core::patch::parse_patch_request(&json!({"Operations": [
+                {"op": "add", "path": "emails", "value": [{"value": format!("e{i}@x.io")}]}
+            ]}))
+            .unwrap();
+            db.update(
+                t,
+                ResourceKind::User,
+                &id,
+                None,
+                now(),
+                patch_fn(ResourceKind::User, ops),
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let got = c.db.get(t, ResourceKind::User, &id).await.unwrap().unwrap();
+    assert_eq!(got.version, 41);
+    let doc: Value = serde_json::from_str(&got.doc).unwrap();
+    assert_eq!(
+        doc["emails"].as_array().unwrap().len(),
+        40,
+        "every concurrent add landed"
+    );
+    assert_eq!(
+        c.ids(t, ResourceKind::User, "emails.value eq \"e39@x.io\"").await,
+        vec![id]
+    );
+}
+
+fn page(start: usize, count: usize, sort: Option<&str>, order: Option<&str>) -> ListParams {
+    ListParams {
+        start_index: Some(start.to_string()),
+        count: Some(count.to_string()),
+        sort_by: sort.map(Into::into),
+        sort_order: order.map(Into::into),
+        ..Default::default()
+    }
+}
+
+fn names(items: &[scim_core::resource::StoredResource]) -> Vec<String> {
+    items
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.doc).unwrap()["userName"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+async fn index_paging_and_sorting_are_stable(c: Ctx) {
+    let t = c.tenant("a").await;
+    let u = ResourceKind::User;
+    for i in 0..25 {
+        c.create(
+            t,
+            u,
+            json!({"userName": format!("p{:02}@x.io", 24 - i), "title": format!("t{}", i % 4)}),
+        )
+        .await
+        .unwrap();
+    }
+    let mut seen = Vec::new();
+    for start in [1, 11, 21] {
+        let (q, _) = page(start, 10, None, None).to_query(u).unwrap();
+        let p = c.db.query(t, u, q).await.unwrap();
+        assert_eq!(p.total, 25);
+        seen.extend(p.items.into_iter().map(|r| r.id));
+    }
+    assert_eq!(seen.len(), 25);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "unsorted pages come in creation (id) order");
+    sorted.dedup();
+    assert_eq!(sorted.len(), 25, "pages neither overlap nor skip");
+
+    let (q, _) = page(1, 3, Some("userName"), Some("descending")).to_query(u).unwrap();
+    let p = c.db.query(t, u, q).await.unwrap();
+    assert_eq!(names(&p.items), ["p24@x.io", "p23@x.io", "p22@x.io"]);
+    let (q, _) = page(24, 5, Some("userName"), None).to_query(u).unwrap();
+    let p = c.db.query(t, u, q).await.unwrap();
+    assert_eq!(
+        (p.total, names(&p.items)),
+        (25, vec!["p23@x.io".into(), "p24@x.io".into()])
+    );
+    // Sorting by an indexed attribute: title t0..t3, ties broken by creation order.
+    let (q, _) = page(1, 25, Some("title"), Some("descending")).to_query(u).unwrap();
+    let p = c.db.query(t, u, q).await.unwrap();
+    let titles: Vec<String> = p
+        .items
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.doc).unwrap()["title"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut want = titles.clone();
+    want.sort_by(|a, b| b.cmp(a));
+    assert_eq!(titles, want);
+    assert_eq!(titles[0], "t3");
+
+    let (q, _) = page(1, 0, None, None).to_query(u).unwrap();
+    let p = c.db.query(t, u, q).await.unwrap();
+    assert_eq!((p.total, p.items.len()), (25, 0));
+    let (q, _) = page(100, 10, None, None).to_query(u).unwrap();
+    let p = c.db.query(t, u, q).await.unwrap();
+    assert_eq!((p.total, p.items.len()), (25, 0), "past the end: total, no items");
+}
+
+async fn the_journal_records_every_change_in_order(c: Ctx) {
+    let t = c.tenant("a").await;
+    let quiet = c.tenant("b").await;
+    let u = ResourceKind::User;
+    let start = c.db.changes(t, 0, 1000).await.unwrap();
+    assert!(start.is_empty(), "a new tenant has no changes: {start:?}");
+    let id = c.create(t, u, json!({"userName": "j@x.io"})).await.unwrap();
+    let g = c
+        .create(
+            t,
+            ResourceKind::Group,
+            json!({"displayName": "J", "members": [{"value": id}]}),
+        )
+        .await
+        .unwrap();
+    c.patch(t, u, &id, json!([{"op": "replace", "path": "title", "value": "T"}]))
+        .await
+        .unwrap();
+    // A failed write journals nothing.
+    let _ = c.create(t, u, json!({"userName": "J@X.IO"})).await.unwrap_err();
+    c.db.delete(t, u, &id, None, now()).await.unwrap();
+    let all = c.db.changes(t, 0, 1000).await.unwrap();
+    let got: Vec<(ResourceKind, &str, &str, i64)> = all
+        .iter()
+        .map(|e| (e.kind, e.id.as_str(), e.op.as_str(), e.version))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (u, id.as_str(), "create", 1),
+            (ResourceKind::Group, g.as_str(), "create", 1),
+            (u, id.as_str(), "update", 2),
+            // Deleting a member changes its group.
+            (ResourceKind::Group, g.as_str(), "update", 2),
+            (u, id.as_str(), "delete", 3),
+        ]
+    );
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "seq increases");
+    assert!(all.iter().all(|e| e.at == now()));
+    let tail = c.db.changes(t, all[2].seq, 2).await.unwrap();
+    assert_eq!(tail, all[3..5].to_vec(), "after and limit");
+    assert!(
+        c.db.changes(quiet, 0, 100).await.unwrap().is_empty(),
+        "tenants are apart"
+    );
+}

@@ -1,0 +1,240 @@
+//! The engine's state port: links, status, escrows, the provisioning log, clearing.
+
+use scim_core::ports::sync::{ClearScope, Escrow, JobStatus, Link, LogQuery, LogRecord};
+
+use super::{Ctx, at, now};
+
+cases![
+    links_are_upserted_removed_and_kept_per_job,
+    status_round_trips_with_typed_times,
+    escrows_replace_and_remove_by_object,
+    the_log_filters_and_keeps_order,
+    clear_removes_only_what_it_names,
+];
+
+fn link(kind: &str, id: &str, target: &str, hash: &str) -> Link {
+    Link {
+        kind: kind.into(),
+        source_id: id.into(),
+        target_id: target.into(),
+        hash: hash.into(),
+        values: format!(r#"{{"userName":"{id}"}}"#),
+        disabled: false,
+        updated: now(),
+    }
+}
+
+fn sorted(mut v: Vec<Link>) -> Vec<Link> {
+    v.sort_by(|a, b| (&a.kind, &a.source_id).cmp(&(&b.kind, &b.source_id)));
+    v
+}
+
+async fn links_are_upserted_removed_and_kept_per_job(c: Ctx) {
+    let (job, other) = (c.name("job"), c.name("other"));
+    assert!(c.db.links(&job).await.unwrap().is_empty());
+    let many: Vec<Link> = (0..250)
+        .map(|i| link("user", &format!("u{i:03}"), &format!("t{i}"), "h1"))
+        .collect();
+    c.db.put_links(&job, many.clone()).await.unwrap();
+    c.db.put_links(&other, vec![link("user", "u000", "elsewhere", "h9")])
+        .await
+        .unwrap();
+    assert_eq!(sorted(c.db.links(&job).await.unwrap()), sorted(many.clone()));
+    let mut changed = link("user", "u001", "t1", "h2");
+    changed.disabled = true;
+    changed.updated = at("2026-02-02T02:02:02.000002Z");
+    c.db.put_links(&job, vec![changed.clone(), link("group", "g1", "tg", "h1")])
+        .await
+        .unwrap();
+    c.db.remove_links(
+        &job,
+        vec![("user".into(), "u002".into()), ("user".into(), "missing".into())],
+    )
+    .await
+    .unwrap();
+    let got = sorted(c.db.links(&job).await.unwrap());
+    assert_eq!(got.len(), 250);
+    assert!(got.contains(&changed), "replaced in place");
+    assert!(!got.iter().any(|l| l.source_id == "u002"));
+    assert!(got.iter().any(|l| l.kind == "group" && l.source_id == "g1"));
+    assert_eq!(
+        c.db.links(&other).await.unwrap()[0].target_id,
+        "elsewhere",
+        "jobs are apart"
+    );
+}
+
+async fn status_round_trips_with_typed_times(c: Ctx) {
+    let job = c.name("job");
+    let fresh = c.db.status(&job).await.unwrap();
+    assert_eq!(
+        fresh,
+        JobStatus {
+            job: job.clone(),
+            ..Default::default()
+        }
+    );
+    let s = JobStatus {
+        job: job.clone(),
+        watermark: Some("https://graph.example/delta?token=abc".into()),
+        initial_done: true,
+        quarantine_reason: Some("EncounteredQuarantineException".into()),
+        quarantine_since: Some(at("2026-01-01T23:00:00-05:00")),
+        next_run: Some(at("2026-01-02T10:00:00.123456Z")),
+        quarantine_attempts: 3,
+        disabled: false,
+        last_cycle: Some(r#"{"creates":1}"#.into()),
+        full_read_at: Some(now()),
+        updated: now(),
+    };
+    c.db.put_status(s.clone()).await.unwrap();
+    let got = c.db.status(&job).await.unwrap();
+    assert_eq!(got, s);
+    assert_eq!(
+        got.quarantine_since,
+        Some(at("2026-01-02T04:00:00Z")),
+        "the instant, in UTC"
+    );
+    let mut s2 = s.clone();
+    s2.quarantine_attempts = 4;
+    s2.next_run = None;
+    c.db.put_status(s2.clone()).await.unwrap();
+    assert_eq!(c.db.status(&job).await.unwrap(), s2, "replaced");
+    let jobs = c.db.jobs().await.unwrap();
+    assert!(jobs.contains(&s2));
+}
+
+fn escrow(id: &str, attempts: u32, next: &str) -> Escrow {
+    Escrow {
+        kind: "user".into(),
+        source_id: id.into(),
+        action: "Create".into(),
+        error_code: "SystemForCrossDomainIdentityManagementServiceIncompatible".into(),
+        message: "HTTP 500".into(),
+        attempts,
+        first_failed: now(),
+        next_attempt: at(next),
+    }
+}
+
+async fn escrows_replace_and_remove_by_object(c: Ctx) {
+    let job = c.name("job");
+    // Due times with offsets: as instants, b (09:00Z) is due before a (10:00Z) although
+    // its text sorts after.
+    let a = escrow("a", 1, "2026-01-01T10:00:00Z");
+    let b = escrow("b", 2, "2026-01-01T11:00:00+02:00");
+    c.db.put_escrows(&job, vec![a.clone(), b.clone()], vec![])
+        .await
+        .unwrap();
+    let got = c.db.escrows(&job).await.unwrap();
+    assert_eq!(got, vec![a.clone(), b.clone()]);
+    assert!(got[1].next_attempt < got[0].next_attempt);
+    let a2 = escrow("a", 2, "2026-01-01T12:00:00Z");
+    c.db.put_escrows(&job, vec![a2.clone()], vec![("user".into(), "b".into())])
+        .await
+        .unwrap();
+    assert_eq!(c.db.escrows(&job).await.unwrap(), vec![a2]);
+    assert!(c.db.escrows(&c.name("other")).await.unwrap().is_empty());
+}
+
+fn record(job: &str, cycle: &str, n: usize, status: &str) -> LogRecord {
+    LogRecord {
+        job: job.into(),
+        cycle_id: cycle.into(),
+        change_id: format!("ch{n}"),
+        at: at("2026-01-01T00:00:00Z") + time::Duration::seconds(n as i64),
+        kind: "user".into(),
+        source_id: format!("s{n}"),
+        target_id: n.is_multiple_of(2).then(|| format!("t{n}")),
+        action: "Create".into(),
+        status: status.into(),
+        steps: "[]".into(),
+        modified: r#"[{"name":"userName"}]"#.into(),
+        error_code: (status == "Failure").then(|| "E".into()),
+        error_message: (status == "Failure").then(|| "boom".into()),
+    }
+}
+
+async fn the_log_filters_and_keeps_order(c: Ctx) {
+    let job = c.name("job");
+    let mut recs = Vec::new();
+    for n in 0..30 {
+        let cycle = if n < 20 { "c1" } else { "c2" };
+        recs.push(record(&job, cycle, n, if n % 3 == 0 { "Failure" } else { "Success" }));
+    }
+    c.db.append_log(recs.clone()).await.unwrap();
+    c.db.append_log(vec![record(&c.name("other"), "c1", 99, "Success")])
+        .await
+        .unwrap();
+    let q = |cycle: Option<&str>, status: Option<&str>, limit| LogQuery {
+        job: job.clone(),
+        cycle_id: cycle.map(Into::into),
+        status: status.map(Into::into),
+        limit,
+    };
+    assert_eq!(c.db.log(q(None, None, 100)).await.unwrap(), recs, "oldest first");
+    assert_eq!(
+        c.db.log(q(None, None, 5)).await.unwrap(),
+        recs[25..].to_vec(),
+        "the newest five"
+    );
+    let fails = c.db.log(q(Some("c1"), Some("failure"), 100)).await.unwrap();
+    let want: Vec<LogRecord> = recs[..20].iter().filter(|r| r.status == "Failure").cloned().collect();
+    assert_eq!(fails, want, "status matches case-insensitively");
+    assert!(c.db.log(q(Some("c3"), None, 10)).await.unwrap().is_empty());
+}
+
+async fn clear_removes_only_what_it_names(c: Ctx) {
+    let job = c.name("job");
+    c.db.put_links(&job, vec![link("user", "u", "t", "h")]).await.unwrap();
+    c.db.put_escrows(&job, vec![escrow("e", 1, "2026-01-01T10:00:00Z")], vec![])
+        .await
+        .unwrap();
+    let s = JobStatus {
+        job: job.clone(),
+        watermark: Some("w".into()),
+        initial_done: true,
+        quarantine_reason: Some("Q".into()),
+        quarantine_since: Some(now()),
+        next_run: Some(now()),
+        quarantine_attempts: 2,
+        disabled: true,
+        full_read_at: Some(now()),
+        updated: now(),
+        ..Default::default()
+    };
+    c.db.put_status(s.clone()).await.unwrap();
+    let escrow_only = ClearScope {
+        escrow: true,
+        ..Default::default()
+    };
+    c.db.clear(&job, escrow_only).await.unwrap();
+    assert!(c.db.escrows(&job).await.unwrap().is_empty());
+    assert_eq!(c.db.links(&job).await.unwrap().len(), 1);
+    assert_eq!(c.db.status(&job).await.unwrap(), s);
+    let state = ClearScope {
+        state: true,
+        ..Default::default()
+    };
+    c.db.clear(&job, state).await.unwrap();
+    assert!(c.db.links(&job).await.unwrap().is_empty());
+    let got = c.db.status(&job).await.unwrap();
+    assert_eq!((got.watermark, got.initial_done, got.full_read_at), (None, false, None));
+    assert_eq!(got.quarantine_reason.as_deref(), Some("Q"), "quarantine kept");
+    let quarantine = ClearScope {
+        quarantine: true,
+        ..Default::default()
+    };
+    c.db.clear(&job, quarantine).await.unwrap();
+    let got = c.db.status(&job).await.unwrap();
+    assert_eq!(
+        (
+            got.quarantine_reason,
+            got.quarantine_since,
+            got.next_run,
+            got.quarantine_attempts,
+            got.disabled
+        ),
+        (None, None, None, 0, false)
+    );
+}

@@ -1,0 +1,97 @@
+//! Tenants and tokens: one tenant per token, expiry, revocation seen by every handle at once.
+
+use scim_core::CoreError;
+
+use super::{Ctx, at, now};
+
+cases![
+    tenants_are_unique_and_listed,
+    tokens_authenticate_one_tenant_until_revoked_or_expired,
+    a_token_revoked_through_one_handle_is_refused_by_another,
+];
+
+async fn tenants_are_unique_and_listed(c: Ctx) {
+    let name = c.name("acme");
+    let t = c.db.create_tenant(&name, now()).await.unwrap();
+    assert_eq!((t.name.as_str(), t.created), (name.as_str(), now()));
+    let err = c.db.create_tenant(&name, now()).await.unwrap_err();
+    assert!(matches!(err, CoreError::Uniqueness(_)), "{err:?}");
+    let err = c.db.create_tenant("Bad Name!", now()).await.unwrap_err();
+    assert!(matches!(err, CoreError::InvalidValue(_)), "{err:?}");
+    assert_eq!(c.db.tenant(&name).await.unwrap(), Some(t.clone()));
+    assert_eq!(c.db.tenant(&c.name("none")).await.unwrap(), None);
+    assert!(c.db.tenants().await.unwrap().contains(&t));
+}
+
+async fn tokens_authenticate_one_tenant_until_revoked_or_expired(c: Ctx) {
+    let a = c.tenant("a").await;
+    let (an, bn) = (c.name("a"), c.name("b"));
+    let b = c.tenant("b").await;
+    let tok = c.db.issue_token(a, None, now()).await.unwrap();
+    let expiring =
+        c.db.issue_token(a, Some(at("2026-06-01T00:00:00Z")), now())
+            .await
+            .unwrap();
+    assert_eq!(expiring.expires, Some(at("2026-06-01T00:00:00Z")));
+    let b_tok = c.db.issue_token(b, None, now()).await.unwrap();
+    assert_eq!(c.db.authenticate(&an, &tok.token, now()).await.unwrap().unwrap().id, a);
+    assert!(
+        c.db.authenticate(&bn, &tok.token, now()).await.unwrap().is_none(),
+        "other tenant"
+    );
+    assert!(
+        c.db.authenticate(&an, &b_tok.token, now()).await.unwrap().is_none(),
+        "other tenant's token"
+    );
+    assert!(c.db.authenticate(&an, "scimd_wrong", now()).await.unwrap().is_none());
+    assert!(c.db.authenticate(&an, &expiring.token, now()).await.unwrap().is_some());
+    // Expiry compares instants, not text: 01:30+02:00 is before midnight UTC of June 1st.
+    let before = at("2026-06-01T01:30:00+02:00");
+    assert!(c.db.authenticate(&an, &expiring.token, before).await.unwrap().is_some());
+    let after = at("2026-06-01T00:00:01Z");
+    assert!(
+        c.db.authenticate(&an, &expiring.token, after).await.unwrap().is_none(),
+        "expired"
+    );
+    let listed = c.db.tokens(a).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|k| !k.prefix.is_empty() && tok.token.len() > k.prefix.len())
+    );
+    assert_eq!(listed[0].created, now());
+    assert_eq!(listed[1].expires, Some(at("2026-06-01T00:00:00Z")));
+    let later = at("2026-03-01T00:00:00Z");
+    assert_eq!(c.db.revoke_tokens(a, &tok.prefix, later).await.unwrap(), 1);
+    assert!(
+        c.db.authenticate(&an, &tok.token, now()).await.unwrap().is_none(),
+        "revoked"
+    );
+    assert_eq!(c.db.tokens(a).await.unwrap()[0].revoked, Some(later));
+    assert_eq!(
+        c.db.revoke_tokens(b, &tok.prefix, later).await.unwrap(),
+        0,
+        "only its own tenant's"
+    );
+    assert!(matches!(
+        c.db.revoke_tokens(a, "scim", now()).await,
+        Err(CoreError::InvalidValue(_))
+    ));
+}
+
+async fn a_token_revoked_through_one_handle_is_refused_by_another(c: Ctx) {
+    let a = c.tenant("a").await;
+    let an = c.name("a");
+    let replica = c.reopen().await;
+    let tok = c.db.issue_token(a, None, now()).await.unwrap();
+    assert!(
+        replica.authenticate(&an, &tok.token, now()).await.unwrap().is_some(),
+        "issued on one, seen by both"
+    );
+    assert_eq!(c.db.revoke_tokens(a, &tok.prefix, now()).await.unwrap(), 1);
+    assert!(
+        replica.authenticate(&an, &tok.token, now()).await.unwrap().is_none(),
+        "refused at once"
+    );
+}

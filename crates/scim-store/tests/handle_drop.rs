@@ -1,0 +1,24 @@
+//! Alone in its binary: it counts this process's threads, so no other test may run beside it.
+
+/// The writer and checkpoint threads belong to the handle: dropping it stops them.
+#[tokio::test]
+async fn dropping_a_sqlite_handle_stops_its_threads() {
+    fn threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("scimd-sqlite"))
+            .count()
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/drop.db", dir.path().display());
+    let before = threads();
+    let db = scim_store::open(&url, &Default::default()).await.unwrap();
+    db.create_tenant("t", scim_core::Timestamp::EPOCH).await.unwrap();
+    assert_eq!(threads(), before + 2, "a writer and a checkpointer");
+    drop(db);
+    assert_eq!(threads(), before, "both stopped and joined");
+    // The committed write is there for the next handle.
+    let db = scim_store::open(&url, &Default::default()).await.unwrap();
+    assert!(db.tenant("t").await.unwrap().is_some());
+}
