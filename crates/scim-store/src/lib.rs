@@ -4,6 +4,7 @@
 
 pub mod conformance;
 mod error;
+mod filter_sql;
 pub mod sqlite;
 pub mod token;
 

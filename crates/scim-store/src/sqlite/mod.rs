@@ -1,9 +1,9 @@
 //! The SQLite adapter: WAL mode, one writer thread with group commit, and a small pool of
 //! read connections that WAL lets run beside the writer.
 
+mod dialect;
 mod migrate;
 mod resources;
-mod sql;
 mod sync_state;
 mod tenants;
 mod writer;

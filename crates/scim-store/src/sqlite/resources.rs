@@ -9,15 +9,16 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::index::{IndexEntry, IndexValue};
 use scim_core::normalize::Member;
 use scim_core::patch::MemberOp;
-use scim_core::ports::{Change, Page, Query, ResourceStore, SortKey, TenantId, UpdateFn};
+use scim_core::ports::{Change, Page, Query, ResourceStore, TenantId, UpdateFn};
 use scim_core::resolve::{Column, RFilter, Target};
 use scim_core::resource::{Prepared, StoredResource};
 use scim_core::{CoreError, ResourceKind, Timestamp};
-use scim_proto::{CompareOp, SortOrder};
+use scim_proto::CompareOp;
 
-use super::sql::{SqlBuf, compile, sql_value};
+use super::dialect::{Sqlite, index_value, value};
 use super::{SqliteStore, get_ts, is_unique_violation, ts};
 use crate::error::{Result, StoreError};
+use crate::filter_sql::{SqlBuf, count_query, page_query};
 
 /// Rows per multi-row INSERT.
 const CHUNK: usize = 100;
@@ -101,7 +102,7 @@ fn insert_index(conn: &Connection, tenant: TenantId, kind: ResourceKind, seq: i6
             params.push(SqlValue::Integer(e.ord as i64));
             params.push(SqlValue::Integer(tenant));
             params.push(SqlValue::Integer(kind.code()));
-            params.push(sql_value(&e.value));
+            params.push(index_value(&e.value));
         }
         conn.prepare_cached(&sql)?.execute(params_from_iter(params))?;
     }
@@ -218,57 +219,11 @@ fn diff_index(
     insert_index(conn, tenant, kind, seq, &added)
 }
 
-fn order_clause(q: &Query, b: &mut SqlBuf) {
-    let dir = if q.order == SortOrder::Descending { " DESC" } else { "" };
-    match &q.sort {
-        // Ids are UUIDv7: creation order, unique, and served by the (tenant, type, id) index.
-        SortKey::Created => {
-            b.push(" ORDER BY r.id").push(dir);
-        }
-        SortKey::Column(c) => {
-            let col = match c {
-                scim_core::resolve::Column::Id => "r.id",
-                scim_core::resolve::Column::ExternalId => "r.external_id",
-                scim_core::resolve::Column::NameKey => "r.name_key",
-                scim_core::resolve::Column::Created => "r.created",
-                scim_core::resolve::Column::LastModified => "r.last_modified",
-            };
-            b.push(" ORDER BY ").push(col).push(dir).push(", r.id").push(dir);
-        }
-        SortKey::Index(path) => {
-            b.push(" ORDER BY (SELECT s.val FROM value_index s WHERE s.res = r.seq AND s.path = ")
-                .bind(SqlValue::Text(path.clone()))
-                .push(" ORDER BY s.ord LIMIT 1)")
-                .push(dir)
-                .push(" NULLS LAST, r.id")
-                .push(dir);
-        }
-    }
-}
-
 fn page_rows(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query) -> Result<Vec<StoredResource>> {
-    let mut b = SqlBuf::new(tenant, kind.code());
-    b.push("SELECT r.id, r.version, r.created, r.last_modified, r.doc FROM resources r WHERE ");
-    match &q.filter {
-        Some(f) => {
-            b.push("r.seq IN (");
-            compile(f, &mut b);
-            b.push(")");
-        }
-        None => {
-            b.push("r.tenant_id = ")
-                .bind(tenant.into())
-                .push(" AND r.rtype = ")
-                .bind(kind.code().into());
-        }
-    }
-    order_clause(q, &mut b);
-    b.push(" LIMIT ")
-        .bind(SqlValue::Integer(q.count as i64))
-        .push(" OFFSET ")
-        .bind(SqlValue::Integer(q.start_index as i64 - 1));
+    let mut b = SqlBuf::new(&Sqlite, tenant, kind);
+    page_query(&mut b, q);
     let mut stmt = conn.prepare_cached(&b.sql)?;
-    let rows = stmt.query_map(params_from_iter(b.params), |r| {
+    let rows = stmt.query_map(params_from_iter(b.params.into_iter().map(value)), |r| {
         Ok(StoredResource {
             kind,
             id: r.get(0)?,
@@ -289,12 +244,12 @@ fn count_rows(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query
             .optional()?
             .unwrap_or(0),
         Some(f) => {
-            let mut b = SqlBuf::new(tenant, kind.code());
-            b.push("SELECT count(*) FROM (");
-            compile(f, &mut b);
-            b.push(")");
+            let mut b = SqlBuf::new(&Sqlite, tenant, kind);
+            count_query(&mut b, f);
             conn.prepare_cached(&b.sql)?
-                .query_row(params_from_iter(b.params), |r| r.get::<_, i64>(0))?
+                .query_row(params_from_iter(b.params.into_iter().map(value)), |r| {
+                    r.get::<_, i64>(0)
+                })?
         }
     };
     Ok(n.max(0) as u64)
