@@ -5,7 +5,10 @@
 pub mod conformance;
 mod error;
 mod filter_sql;
+pub mod postgres;
+mod rules;
 pub mod sqlite;
+pub mod testing;
 pub mod token;
 
 use std::sync::Arc;
@@ -66,7 +69,7 @@ impl DbUrl {
 pub async fn open(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Backend>, StoreError> {
     match DbUrl::parse(url)? {
         DbUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path, opts)?)),
-        DbUrl::Postgres(_) => Err(StoreError::BadUrl(url.to_string())),
+        DbUrl::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(&url, opts).await?)),
     }
 }
 
@@ -81,7 +84,7 @@ pub struct Migrated {
 pub async fn migrate(url: &str) -> Result<Migrated, StoreError> {
     match DbUrl::parse(url)? {
         DbUrl::Sqlite(path) => sqlite::migrate_file(&path),
-        DbUrl::Postgres(_) => Err(StoreError::BadUrl(url.to_string())),
+        DbUrl::Postgres(url) => postgres::migrate_url(&url).await,
     }
 }
 

@@ -18,3 +18,25 @@ async fn sqlite_passes_the_conformance_suite() {
     })
     .await;
 }
+
+/// Runs when `SCIMD_TEST_PG_URL` names a PostgreSQL server (CI sets it); each run uses a
+/// scratch schema that is dropped afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_passes_the_conformance_suite() {
+    let Some(scratch) = scim_store::testing::PgScratch::new().await else {
+        eprintln!("SCIMD_TEST_PG_URL is not set; PostgreSQL conformance not run");
+        return;
+    };
+    let url = scratch.url.clone();
+    scim_store::conformance::run(move || {
+        let url = url.clone();
+        async move {
+            let db: Arc<dyn Backend> = scim_store::open(&url, &Default::default())
+                .await
+                .expect("open postgres");
+            db
+        }
+    })
+    .await;
+    drop(scratch);
+}

@@ -17,26 +17,12 @@ use scim_proto::CompareOp;
 
 use super::dialect::{Sqlite, index_value, value};
 use super::{SqliteStore, get_ts, is_unique_violation, ts};
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::filter_sql::{SqlBuf, count_query, page_query};
+use crate::rules::{check_version, conflict, not_found};
 
 /// Rows per multi-row INSERT.
 const CHUNK: usize = 100;
-
-fn conflict(kind: ResourceKind, name_key: &str) -> StoreError {
-    StoreError::Core(CoreError::Uniqueness(format!(
-        "a {} with {} '{}' already exists in this tenant (compared case-insensitively); \
-         look it up with filter={} eq \"…\" and update it instead",
-        kind.name(),
-        kind.name_attr(),
-        name_key,
-        kind.name_attr()
-    )))
-}
-
-fn not_found(kind: ResourceKind, id: &str) -> StoreError {
-    StoreError::Core(CoreError::NotFound(format!("{} {id:?} not found", kind.name())))
-}
 
 struct Row {
     seq: i64,
@@ -76,14 +62,7 @@ fn load_current(
     let Some(row) = load(conn, tenant, kind, id)? else {
         return Err(not_found(kind, id));
     };
-    if let Some(v) = if_version
-        && v != row.res.version
-    {
-        return Err(StoreError::Core(CoreError::PreconditionFailed(format!(
-            "If-Match W/\"{v}\" does not match the current version {}",
-            row.res.etag()
-        ))));
-    }
+    check_version(if_version, row.res.version)?;
     Ok(row)
 }
 
@@ -455,14 +434,7 @@ impl ResourceStore for SqliteStore {
                 let Some((seq, version)) = found else {
                     return Err(not_found(kind, &id));
                 };
-                if let Some(v) = if_version
-                    && v != version
-                {
-                    return Err(StoreError::Core(CoreError::PreconditionFailed(format!(
-                        "If-Match W/\"{v}\" does not match the current version {}",
-                        scim_core::resource::etag(version)
-                    ))));
-                }
+                check_version(if_version, version)?;
                 conn.prepare_cached("DELETE FROM resources WHERE seq = ?1")?
                     .execute([seq])?;
                 conn.prepare_cached("DELETE FROM value_index WHERE res = ?1")?

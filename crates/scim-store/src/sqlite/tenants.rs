@@ -6,25 +6,8 @@ use scim_core::ports::{IssuedToken, Tenant, TenantId, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 
 use super::{SqliteStore, get_ts, get_ts_opt, is_unique_violation, ts, ts_opt};
-use crate::error::StoreError;
+use crate::rules::{check_tenant_name, revocation_prefix, tenant_exists};
 use crate::token;
-
-/// Tenant names appear in URLs: 1–63 of `a-z`, `0-9`, `-`, `_`, starting with a letter or digit.
-pub fn check_tenant_name(name: &str) -> Result<(), CoreError> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(CoreError::InvalidValue(format!(
-            "tenant name {name:?} is invalid: use 1-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
-        )))
-    }
-}
 
 fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
     Ok(Tenant {
@@ -59,9 +42,7 @@ impl TenantStore for SqliteStore {
                     .execute(params![name, ts(now)]);
                 match res {
                     Err(e) if is_unique_violation(&e) => {
-                        return Err(StoreError::Core(CoreError::Uniqueness(format!(
-                            "tenant {name:?} already exists"
-                        ))));
+                        return Err(tenant_exists(&name));
                     }
                     other => other?,
                 };
@@ -135,13 +116,7 @@ impl TenantStore for SqliteStore {
     }
 
     async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: Timestamp) -> Result<u64, CoreError> {
-        if prefix.len() < 8 {
-            return Err(CoreError::InvalidValue(
-                "give at least 8 characters of the token prefix (see `scimd token list`)".into(),
-            ));
-        }
-        // A whole token or any leading part of its listed prefix identifies it.
-        let given = token::display_prefix(prefix);
+        let given = revocation_prefix(prefix)?;
         self.writer
             .write(move |conn| {
                 let n = conn

@@ -1,0 +1,501 @@
+//! `ResourceStore` on PostgreSQL. A create and a delete are each one statement (CTEs write
+//! the resource, its index rows, members, the count and the journal together); an update
+//! locks the row, runs the caller's closure, and writes the difference in one more statement.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use scim_core::index::{IndexEntry, IndexValue};
+use scim_core::normalize::Member;
+use scim_core::patch::MemberOp;
+use scim_core::ports::{Change, Page, Query, ResourceStore, TenantId, UpdateFn};
+use scim_core::resolve::RFilter;
+use scim_core::resource::{Prepared, StoredResource};
+use scim_core::{CoreError, ResourceKind, Timestamp};
+use tokio_postgres::Row;
+
+use super::dialect::{Postgres, params};
+use super::{PgStore, is_unique_violation, pg_text};
+use crate::error::{Result, StoreError};
+use crate::filter_sql::{SqlBuf, count_query, page_query};
+use crate::rules::{check_version, conflict, dedup_members, not_found};
+
+/// Rows of the `counts` table per tenant and type: concurrent creates and deletes in one
+/// tenant update different rows instead of queueing on one row lock.
+const COUNT_SLOTS: u64 = 16;
+
+fn slot(id: &str) -> i64 {
+    // FNV-1a: stable across processes and builds.
+    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    (h % COUNT_SLOTS) as i64
+}
+
+/// The index rows as four parallel arrays (path, ord, text value, number value), for
+/// `unnest`; a slot given twice keeps its last value.
+struct IndexArrays {
+    path: Vec<String>,
+    ord: Vec<i64>,
+    vt: Vec<Option<String>>,
+    vn: Vec<Option<f64>>,
+}
+
+fn index_arrays<'a>(rows: impl Iterator<Item = &'a IndexEntry>) -> IndexArrays {
+    let mut out = IndexArrays {
+        path: Vec::new(),
+        ord: Vec::new(),
+        vt: Vec::new(),
+        vn: Vec::new(),
+    };
+    let mut seen = HashSet::new();
+    let rows: Vec<&IndexEntry> = rows.collect();
+    for e in rows.into_iter().rev() {
+        if !seen.insert((e.path.as_str(), e.ord)) {
+            continue;
+        }
+        out.path.push(e.path.clone());
+        out.ord.push(e.ord as i64);
+        let (vt, vn) = match &e.value {
+            IndexValue::Text(s) => (Some(pg_text(s).into_owned()), None),
+            IndexValue::Int(i) => (None, Some(*i as f64)),
+            IndexValue::Real(f) => (None, Some(*f)),
+            IndexValue::Bool(b) => (None, Some(if *b { 1.0 } else { 0.0 })),
+        };
+        out.vt.push(vt);
+        out.vn.push(vn);
+    }
+    out
+}
+
+fn member_arrays(members: &[Member]) -> (Vec<String>, Vec<String>) {
+    dedup_members(members)
+        .into_iter()
+        .map(|m| (pg_text(&m.value).into_owned(), m.json.clone()))
+        .unzip()
+}
+
+fn stored(kind: ResourceKind, r: &Row) -> StoredResource {
+    StoredResource {
+        kind,
+        id: r.get(0),
+        version: r.get(1),
+        created: Timestamp::new(r.get(2)),
+        last_modified: Timestamp::new(r.get(3)),
+        doc: r.get(4),
+    }
+}
+
+const CREATE: &str = "WITH r AS (
+    INSERT INTO resources (tenant_id, rtype, id, external_id, name_key, version, created, last_modified, doc)
+    VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7) RETURNING seq),
+  i AS (INSERT INTO value_index (tenant_id, res, path, ord, rtype, vt, vn)
+    SELECT $1, r.seq, u.path, u.ord, $2, u.vt, u.vn
+    FROM r, unnest($8::text[], $9::int8[], $10::text[], $11::float8[]) AS u(path, ord, vt, vn)),
+  m AS (INSERT INTO members (tenant_id, group_seq, member_id, json)
+    SELECT $1, r.seq, u.id, u.json FROM r, unnest($12::text[], $13::text[]) AS u(id, json)),
+  c AS (INSERT INTO counts (tenant_id, rtype, slot, n) VALUES ($1, $2, $14, 1)
+    ON CONFLICT (tenant_id, rtype, slot) DO UPDATE SET n = counts.n + 1),
+  j AS (INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES ($1, $2, $3, 'create', 1, $6))
+SELECT seq FROM r";
+
+const UPDATE: &str = "WITH u AS (
+    UPDATE resources SET external_id = $3, name_key = $4, version = $5, last_modified = $6, doc = $7
+    WHERE tenant_id = $1 AND seq = $2),
+  d AS (DELETE FROM value_index v USING unnest($8::text[], $9::int8[]) AS x(path, ord)
+    WHERE v.tenant_id = $1 AND v.res = $2 AND v.path = x.path AND v.ord = x.ord),
+  i AS (INSERT INTO value_index (tenant_id, res, path, ord, rtype, vt, vn)
+    SELECT $1, $2, x.path, x.ord, $10, x.vt, x.vn
+    FROM unnest($11::text[], $12::int8[], $13::text[], $14::float8[]) AS x(path, ord, vt, vn)
+    ON CONFLICT (tenant_id, res, path, ord) DO UPDATE SET vt = excluded.vt, vn = excluded.vn)
+INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES ($1, $10, $15, 'update', $5, $6)";
+
+const DELETE: &str = "WITH d AS (
+    DELETE FROM resources WHERE tenant_id = $1 AND rtype = $2 AND id = $3 AND ($4::int8 IS NULL OR version = $4)
+    RETURNING seq, version),
+  vi AS (DELETE FROM value_index v USING d WHERE v.tenant_id = $1 AND v.res = d.seq),
+  gm AS (DELETE FROM members m USING d WHERE m.tenant_id = $1 AND m.group_seq = d.seq),
+  mm AS (DELETE FROM members m USING d WHERE m.tenant_id = $1 AND m.member_id = $3 AND m.group_seq <> d.seq
+    RETURNING m.group_seq),
+  g AS (UPDATE resources r SET version = r.version + 1, last_modified = $5
+    WHERE r.tenant_id = $1 AND r.seq IN (SELECT group_seq FROM mm) RETURNING r.id, r.version),
+  c AS (UPDATE counts SET n = n - 1 WHERE tenant_id = $1 AND rtype = $2 AND slot = $6 AND EXISTS (SELECT 1 FROM d)),
+  j AS (INSERT INTO journal (tenant_id, rtype, res_id, op, version, at)
+    SELECT $1, 1, g.id, 'update', g.version, $5 FROM g
+    UNION ALL SELECT $1, $2, $3, 'delete', d.version + 1, $5 FROM d)
+SELECT (SELECT version FROM d), (SELECT version FROM resources WHERE tenant_id = $1 AND rtype = $2 AND id = $3)";
+
+const LOAD: &str = "SELECT id, version, created, last_modified, doc, seq FROM resources \
+                    WHERE tenant_id = $1 AND rtype = $2 AND id = $3";
+
+async fn apply_member_ops(c: &impl GenericClient, tenant: TenantId, seq: i64, ops: &[MemberOp]) -> Result<()> {
+    const ADD: &str = "INSERT INTO members (tenant_id, group_seq, member_id, json)
+        SELECT $1, $2, u.id, u.json FROM unnest($3::text[], $4::text[]) AS u(id, json)
+        ON CONFLICT (tenant_id, group_seq, member_id) DO UPDATE SET json = excluded.json";
+    const CLEAR: &str = "DELETE FROM members WHERE tenant_id = $1 AND group_seq = $2";
+    for op in ops {
+        match op {
+            MemberOp::Add(list) => {
+                let (ids, json) = member_arrays(list);
+                c.execute(ADD, &[&tenant, &seq, &ids, &json]).await?;
+            }
+            MemberOp::Remove(ids) => {
+                let ids: Vec<String> = ids.iter().map(|s| pg_text(s).into_owned()).collect();
+                c.execute(
+                    "DELETE FROM members WHERE tenant_id = $1 AND group_seq = $2 AND member_id = ANY($3)",
+                    &[&tenant, &seq, &ids],
+                )
+                .await?;
+            }
+            MemberOp::RemoveAll => {
+                c.execute(CLEAR, &[&tenant, &seq]).await?;
+            }
+            MemberOp::Replace(list) => {
+                c.execute(CLEAR, &[&tenant, &seq]).await?;
+                let (ids, json) = member_arrays(list);
+                c.execute(ADD, &[&tenant, &seq, &ids, &json]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl PgStore {
+    async fn create_row(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        p: Prepared,
+        members: Vec<Member>,
+        now: Timestamp,
+    ) -> Result<StoredResource> {
+        let c = self.conn().await?;
+        let stmt = c.prepare_cached(CREATE).await?;
+        let ix = index_arrays(p.index.iter());
+        let (mids, mjson) = member_arrays(&members);
+        let ext = p.external_id.as_deref().map(pg_text);
+        let name = pg_text(&p.name_key);
+        let at = now.datetime();
+        let res = c
+            .query_one(
+                &stmt,
+                &[
+                    &tenant,
+                    &kind.code(),
+                    &p.id,
+                    &ext,
+                    &name,
+                    &at,
+                    &p.doc,
+                    &ix.path,
+                    &ix.ord,
+                    &ix.vt,
+                    &ix.vn,
+                    &mids,
+                    &mjson,
+                    &slot(&p.id),
+                ],
+            )
+            .await;
+        match res {
+            Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
+            other => other?,
+        };
+        Ok(StoredResource {
+            kind,
+            id: p.id,
+            version: 1,
+            created: now,
+            last_modified: now,
+            doc: p.doc,
+        })
+    }
+
+    async fn update_row(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<i64>,
+        now: Timestamp,
+        f: UpdateFn,
+    ) -> Result<StoredResource> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let load = tx.prepare_cached(&format!("{LOAD} FOR UPDATE")).await?;
+        let Some(row) = tx.query_opt(&load, &[&tenant, &kind.code(), &id]).await? else {
+            return Err(not_found(kind, id));
+        };
+        let (cur, seq) = (stored(kind, &row), row.get::<_, i64>(5));
+        check_version(if_version, cur.version)?;
+        let up = f(&cur)?;
+        if !up.changed {
+            return Ok(cur);
+        }
+        let p = up.prepared;
+        let version = cur.version + 1;
+        let new_slots: HashSet<(&str, u32)> = p.index.iter().map(|e| (e.path.as_str(), e.ord)).collect();
+        let gone = index_arrays(
+            up.old_index
+                .iter()
+                .filter(|e| !new_slots.contains(&(e.path.as_str(), e.ord))),
+        );
+        let old: HashSet<_> = up.old_index.iter().map(entry_key).collect();
+        let added = index_arrays(p.index.iter().filter(|e| !old.contains(&entry_key(e))));
+        let ext = p.external_id.as_deref().map(pg_text);
+        let name = pg_text(&p.name_key);
+        let at = now.datetime();
+        let stmt = tx.prepare_cached(UPDATE).await?;
+        let res = tx
+            .execute(
+                &stmt,
+                &[
+                    &tenant,
+                    &seq,
+                    &ext,
+                    &name,
+                    &version,
+                    &at,
+                    &p.doc,
+                    &gone.path,
+                    &gone.ord,
+                    &kind.code(),
+                    &added.path,
+                    &added.ord,
+                    &added.vt,
+                    &added.vn,
+                    &id,
+                ],
+            )
+            .await;
+        match res {
+            Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
+            other => other?,
+        };
+        apply_member_ops(&tx, tenant, seq, &up.members).await?;
+        tx.commit().await?;
+        Ok(StoredResource {
+            kind,
+            id: id.to_string(),
+            version,
+            created: cur.created,
+            last_modified: now,
+            doc: p.doc,
+        })
+    }
+
+    async fn delete_row(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<i64>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let c = self.conn().await?;
+        let stmt = c.prepare_cached(DELETE).await?;
+        let at = now.datetime();
+        let row = c
+            .query_one(&stmt, &[&tenant, &kind.code(), &id, &if_version, &at, &slot(id)])
+            .await?;
+        let (deleted, current): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
+        match (deleted, current) {
+            (Some(_), _) => Ok(()),
+            (None, None) => Err(not_found(kind, id)),
+            (None, Some(v)) => check_version(if_version, v).and(Err(StoreError::Busy(
+                "the resource changed while it was being deleted; retry".into(),
+            ))),
+        }
+    }
+
+    async fn page(&self, tenant: TenantId, kind: ResourceKind, q: &Query) -> Result<Page> {
+        let c = self.conn().await?;
+        if q.count == 0 {
+            return Ok(Page {
+                total: count(&c, tenant, kind, q.filter.as_ref()).await?,
+                items: Vec::new(),
+            });
+        }
+        let mut b = SqlBuf::new(&Postgres, tenant, kind);
+        page_query(&mut b, q);
+        let stmt = c.prepare_cached(&b.sql).await?;
+        let items: Vec<StoredResource> = c
+            .query(&stmt, &params(&b.params))
+            .await?
+            .iter()
+            .map(|r| stored(kind, r))
+            .collect();
+        // A first page that is not full holds every match: no count query needed.
+        let total = if q.start_index <= 1 && (items.len() as u64) < q.count {
+            items.len() as u64
+        } else {
+            count(&c, tenant, kind, q.filter.as_ref()).await?
+        };
+        Ok(Page { total, items })
+    }
+
+    async fn member_rows(&self, tenant: TenantId, group_id: &str, limit: Option<usize>) -> Result<Option<Vec<String>>> {
+        let c = self.conn().await?;
+        let Some(seq) = c
+            .query_opt(
+                "SELECT seq FROM resources WHERE tenant_id = $1 AND rtype = 1 AND id = $2",
+                &[&tenant, &group_id],
+            )
+            .await?
+            .map(|r| r.get::<_, i64>(0))
+        else {
+            return Ok(Some(Vec::new()));
+        };
+        if let Some(limit) = limit {
+            let over = c
+                .query_opt(
+                    "SELECT 1 FROM members WHERE tenant_id = $1 AND group_seq = $2 OFFSET $3 LIMIT 1",
+                    &[&tenant, &seq, &(limit as i64)],
+                )
+                .await?;
+            if over.is_some() {
+                return Ok(None);
+            }
+        }
+        let rows = c
+            .query(
+                "SELECT json FROM members WHERE tenant_id = $1 AND group_seq = $2 ORDER BY member_id",
+                &[&tenant, &seq],
+            )
+            .await?;
+        Ok(Some(rows.iter().map(|r| r.get(0)).collect()))
+    }
+
+    async fn journal(&self, tenant: TenantId, after: i64, limit: usize) -> Result<Vec<Change>> {
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                "SELECT seq, rtype, res_id, op, version, at FROM journal WHERE tenant_id = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+                &[&tenant, &after, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Change {
+                seq: r.get(0),
+                kind: ResourceKind::from_code(r.get(1)).unwrap_or(ResourceKind::User),
+                id: r.get(2),
+                op: r.get(3),
+                version: r.get(4),
+                at: Timestamp::new(r.get(5)),
+            })
+            .collect())
+    }
+}
+
+async fn count(
+    c: &deadpool_postgres::Object,
+    tenant: TenantId,
+    kind: ResourceKind,
+    f: Option<&RFilter>,
+) -> Result<u64> {
+    let n: i64 = match f {
+        None => {
+            let stmt = c
+                .prepare_cached("SELECT coalesce(sum(n), 0)::int8 FROM counts WHERE tenant_id = $1 AND rtype = $2")
+                .await?;
+            c.query_one(&stmt, &[&tenant, &kind.code()]).await?.get(0)
+        }
+        Some(f) => {
+            let mut b = SqlBuf::new(&Postgres, tenant, kind);
+            count_query(&mut b, f);
+            let stmt = c.prepare_cached(&b.sql).await?;
+            c.query_one(&stmt, &params(&b.params)).await?.get(0)
+        }
+    };
+    Ok(n.max(0) as u64)
+}
+
+fn entry_key(e: &IndexEntry) -> (String, u32, String) {
+    let v = match &e.value {
+        IndexValue::Text(s) => format!("t{s}"),
+        IndexValue::Int(i) => format!("i{i}"),
+        IndexValue::Real(f) => format!("r{f}"),
+        IndexValue::Bool(b) => format!("b{b}"),
+    };
+    (e.path.clone(), e.ord, v)
+}
+
+#[async_trait]
+impl ResourceStore for PgStore {
+    fn new_id(&self) -> String {
+        uuid::Uuid::now_v7().to_string()
+    }
+
+    async fn create(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        p: Prepared,
+        members: Vec<Member>,
+        now: Timestamp,
+    ) -> std::result::Result<StoredResource, CoreError> {
+        Ok(self.create_row(tenant, kind, p, members, now).await?)
+    }
+
+    async fn get(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+    ) -> std::result::Result<Option<StoredResource>, CoreError> {
+        let run = async {
+            let c = self.conn().await?;
+            let stmt = c.prepare_cached(LOAD).await?;
+            let row = c.query_opt(&stmt, &[&tenant, &kind.code(), &id]).await?;
+            Ok::<_, StoreError>(row.map(|r| stored(kind, &r)))
+        };
+        Ok(run.await?)
+    }
+
+    async fn members(&self, tenant: TenantId, group_id: &str) -> std::result::Result<Vec<String>, CoreError> {
+        Ok(self.member_rows(tenant, group_id, None).await?.unwrap_or_default())
+    }
+
+    async fn members_upto(
+        &self,
+        tenant: TenantId,
+        group_id: &str,
+        limit: usize,
+    ) -> std::result::Result<Option<Vec<String>>, CoreError> {
+        Ok(self.member_rows(tenant, group_id, Some(limit)).await?)
+    }
+
+    async fn update(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<i64>,
+        now: Timestamp,
+        f: UpdateFn,
+    ) -> std::result::Result<StoredResource, CoreError> {
+        Ok(self.update_row(tenant, kind, id, if_version, now, f).await?)
+    }
+
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<i64>,
+        now: Timestamp,
+    ) -> std::result::Result<(), CoreError> {
+        Ok(self.delete_row(tenant, kind, id, if_version, now).await?)
+    }
+
+    async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> std::result::Result<Page, CoreError> {
+        Ok(self.page(tenant, kind, &q).await?)
+    }
+
+    async fn changes(&self, tenant: TenantId, after: i64, limit: usize) -> std::result::Result<Vec<Change>, CoreError> {
+        Ok(self.journal(tenant, after, limit).await?)
+    }
+}

@@ -1,0 +1,142 @@
+//! `TenantStore` on PostgreSQL: tenants and their hashed bearer tokens, keyed by tenant.
+
+use async_trait::async_trait;
+use scim_core::ports::{IssuedToken, Tenant, TenantId, TenantStore, TokenInfo};
+use scim_core::{CoreError, Timestamp};
+use tokio_postgres::Row;
+
+use super::{PgStore, is_unique_violation};
+use crate::error::StoreError;
+use crate::rules::{check_tenant_name, revocation_prefix, tenant_exists};
+use crate::token;
+
+type R<T> = Result<T, CoreError>;
+
+fn tenant_row(r: &Row) -> Tenant {
+    Tenant {
+        id: r.get(0),
+        name: r.get(1),
+        created: Timestamp::new(r.get(2)),
+    }
+}
+
+fn ts(r: &Row, i: usize) -> Option<Timestamp> {
+    r.get::<_, Option<time::OffsetDateTime>>(i).map(Timestamp::new)
+}
+
+#[async_trait]
+impl TenantStore for PgStore {
+    async fn authenticate(&self, tenant: &str, tok: &str, now: Timestamp) -> R<Option<Tenant>> {
+        let hash = token::hash(tok).to_vec();
+        let run = async {
+            let c = self.conn().await?;
+            let stmt = c
+                .prepare_cached(
+                    "SELECT t.id, t.name, t.created FROM tenants t JOIN tokens k ON k.tenant_id = t.id \
+                     WHERE t.name = $1 AND k.hash = $2 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > $3)",
+                )
+                .await?;
+            let row = c.query_opt(&stmt, &[&tenant, &hash, &now.datetime()]).await?;
+            Ok::<_, StoreError>(row.as_ref().map(tenant_row))
+        };
+        Ok(run.await?)
+    }
+
+    async fn create_tenant(&self, name: &str, now: Timestamp) -> R<Tenant> {
+        check_tenant_name(name)?;
+        let c = self.conn().await?;
+        let res = c
+            .query_one(
+                "INSERT INTO tenants (name, created) VALUES ($1, $2) RETURNING id, name, created",
+                &[&name, &now.datetime()],
+            )
+            .await;
+        match res {
+            Ok(row) => Ok(tenant_row(&row)),
+            Err(e) if is_unique_violation(&e) => Err(tenant_exists(name).into()),
+            Err(e) => Err(StoreError::from(e).into()),
+        }
+    }
+
+    async fn tenant(&self, name: &str) -> R<Option<Tenant>> {
+        let run = async {
+            let c = self.conn().await?;
+            let row = c
+                .query_opt("SELECT id, name, created FROM tenants WHERE name = $1", &[&name])
+                .await?;
+            Ok::<_, StoreError>(row.as_ref().map(tenant_row))
+        };
+        Ok(run.await?)
+    }
+
+    async fn tenants(&self) -> R<Vec<Tenant>> {
+        let run = async {
+            let c = self.conn().await?;
+            let rows = c
+                .query("SELECT id, name, created FROM tenants ORDER BY name", &[])
+                .await?;
+            Ok::<_, StoreError>(rows.iter().map(tenant_row).collect())
+        };
+        Ok(run.await?)
+    }
+
+    async fn issue_token(&self, tenant: TenantId, expires: Option<Timestamp>, now: Timestamp) -> R<IssuedToken> {
+        let secret = token::generate();
+        let prefix = token::display_prefix(&secret);
+        let hash = token::hash(&secret).to_vec();
+        let run = async {
+            let c = self.conn().await?;
+            c.execute(
+                "INSERT INTO tokens (tenant_id, hash, prefix, created, expires) VALUES ($1, $2, $3, $4, $5)",
+                &[&tenant, &hash, &prefix, &now.datetime(), &expires.map(|t| t.datetime())],
+            )
+            .await?;
+            Ok::<_, StoreError>(())
+        };
+        run.await?;
+        Ok(IssuedToken {
+            token: secret,
+            prefix,
+            expires,
+        })
+    }
+
+    async fn tokens(&self, tenant: TenantId) -> R<Vec<TokenInfo>> {
+        let run = async {
+            let c = self.conn().await?;
+            let rows = c
+                .query(
+                    "SELECT prefix, created, expires, revoked FROM tokens WHERE tenant_id = $1 ORDER BY seq",
+                    &[&tenant],
+                )
+                .await?;
+            Ok::<_, StoreError>(
+                rows.iter()
+                    .map(|r| TokenInfo {
+                        prefix: r.get(0),
+                        created: Timestamp::new(r.get(1)),
+                        expires: ts(r, 2),
+                        revoked: ts(r, 3),
+                    })
+                    .collect(),
+            )
+        };
+        Ok(run.await?)
+    }
+
+    async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: Timestamp) -> R<u64> {
+        let given = revocation_prefix(prefix)?;
+        let run = async {
+            let c = self.conn().await?;
+            let n = c
+                .execute(
+                    "UPDATE tokens SET revoked = $1 WHERE tenant_id = $2 AND revoked IS NULL \
+                     AND left(prefix, length($3)) = $3",
+                    &[&now.datetime(), &tenant, &given],
+                )
+                .await?;
+            Ok::<_, StoreError>(n)
+        };
+        Ok(run.await?)
+    }
+}

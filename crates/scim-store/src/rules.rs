@@ -1,0 +1,76 @@
+//! What both adapters decide the same way: the errors they report for conflicts, missing
+//! resources and stale versions, tenant names, and how a revocation prefix is read.
+
+use scim_core::{CoreError, ResourceKind};
+
+use crate::error::StoreError;
+use crate::token;
+
+pub fn conflict(kind: ResourceKind, name_key: &str) -> StoreError {
+    StoreError::Core(CoreError::Uniqueness(format!(
+        "a {} with {} '{}' already exists in this tenant (compared case-insensitively); \
+         look it up with filter={} eq \"…\" and update it instead",
+        kind.name(),
+        kind.name_attr(),
+        name_key,
+        kind.name_attr()
+    )))
+}
+
+pub fn not_found(kind: ResourceKind, id: &str) -> StoreError {
+    StoreError::Core(CoreError::NotFound(format!("{} {id:?} not found", kind.name())))
+}
+
+/// Fails when the client's `If-Match` version is not the current one.
+pub fn check_version(if_version: Option<i64>, current: i64) -> Result<(), StoreError> {
+    match if_version {
+        Some(v) if v != current => Err(StoreError::Core(CoreError::PreconditionFailed(format!(
+            "If-Match W/\"{v}\" does not match the current version {}",
+            scim_core::resource::etag(current)
+        )))),
+        _ => Ok(()),
+    }
+}
+
+pub fn tenant_exists(name: &str) -> StoreError {
+    StoreError::Core(CoreError::Uniqueness(format!("tenant {name:?} already exists")))
+}
+
+/// Tenant names appear in URLs: 1–63 of `a-z`, `0-9`, `-`, `_`, starting with a letter or digit.
+pub fn check_tenant_name(name: &str) -> Result<(), CoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidValue(format!(
+            "tenant name {name:?} is invalid: use 1-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
+        )))
+    }
+}
+
+/// The listed prefix a revocation names: a whole token or any leading part of at least 8
+/// characters of its listed prefix.
+pub fn revocation_prefix(given: &str) -> Result<String, CoreError> {
+    if given.len() < 8 {
+        return Err(CoreError::InvalidValue(
+            "give at least 8 characters of the token prefix (see `scimd token list`)".into(),
+        ));
+    }
+    Ok(token::display_prefix(given))
+}
+
+/// Member rows to write: the last of duplicate ids wins, as it would row by row.
+pub fn dedup_members(members: &[scim_core::normalize::Member]) -> Vec<&scim_core::normalize::Member> {
+    let mut seen = std::collections::HashMap::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        seen.insert(m.value.as_str(), i);
+    }
+    let mut keep: Vec<usize> = seen.into_values().collect();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| &members[i]).collect()
+}
