@@ -1,4 +1,6 @@
-//! Starts a server on an ephemeral port with a temporary SQLite database and a tenant.
+//! Starts a server on an ephemeral port with a temporary database and a tenant: SQLite, or
+//! a scratch PostgreSQL schema when `SCIMD_TEST_HTTP_BACKEND=postgres` (with
+//! `SCIMD_TEST_PG_URL` naming the server), so the whole HTTP suite runs on either backend.
 
 #![allow(dead_code)]
 
@@ -22,6 +24,7 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
+    _pg: Option<scim_store::testing::PgScratch>,
 }
 
 pub struct Resp {
@@ -34,7 +37,19 @@ pub struct Resp {
 impl TestServer {
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}/scimd.db", dir.path().display());
+        let pg = if std::env::var("SCIMD_TEST_HTTP_BACKEND").as_deref() == Ok("postgres") {
+            Some(
+                scim_store::testing::PgScratch::new()
+                    .await
+                    .expect("SCIMD_TEST_HTTP_BACKEND=postgres needs SCIMD_TEST_PG_URL"),
+            )
+        } else {
+            None
+        };
+        let url = match &pg {
+            Some(pg) => pg.url.clone(),
+            None => format!("sqlite://{}/scimd.db", dir.path().display()),
+        };
         let store = scim_store::open(&url, &Default::default()).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -67,6 +82,7 @@ impl TestServer {
             store,
             client: reqwest::Client::new(),
             _dir: dir,
+            _pg: pg,
         }
     }
 

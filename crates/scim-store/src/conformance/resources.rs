@@ -67,6 +67,20 @@ async fn create_get_update_delete_with_versions(c: Ctx) {
     assert!(c.ids(t, u, "userName eq \"alice@x.io\"").await.is_empty());
     // The name is free again.
     c.create(t, u, json!({"userName": "ALICE@x.io"})).await.unwrap();
+    // U+0000 is valid in JSON strings; every backend keeps it and finds it, and an id that
+    // holds one is simply not found.
+    let nul = c
+        .create(t, u, json!({"userName": "nul\u{0}name", "title": "a\u{0}b"}))
+        .await
+        .unwrap();
+    let doc = c.db.get(t, u, &nul).await.unwrap().unwrap().doc;
+    let back: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(back["title"], "a\u{0}b");
+    assert_eq!(c.ids(t, u, "title eq \"a\\u0000b\"").await, vec![nul.clone()]);
+    assert_eq!(c.ids(t, u, "userName eq \"nul\\u0000name\"").await, vec![nul]);
+    assert!(c.db.get(t, u, "x\u{0}y").await.unwrap().is_none());
+    let err = c.db.delete(t, u, "x\u{0}y", None, now()).await.unwrap_err();
+    assert!(matches!(err, CoreError::NotFound(_)), "{err:?}");
 }
 
 async fn put_replaces_and_if_match_guards_every_write(c: Ctx) {

@@ -224,7 +224,8 @@ impl PgStore {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
         let load = tx.prepare_cached(&format!("{LOAD} FOR UPDATE")).await?;
-        let Some(row) = tx.query_opt(&load, &[&tenant, &kind.code(), &id]).await? else {
+        let key = pg_text(id);
+        let Some(row) = tx.query_opt(&load, &[&tenant, &kind.code(), &key.as_ref()]).await? else {
             return Err(not_found(kind, id));
         };
         let (cur, seq) = (stored(kind, &row), row.get::<_, i64>(5));
@@ -265,7 +266,7 @@ impl PgStore {
                     &added.ord,
                     &added.vt,
                     &added.vn,
-                    &id,
+                    &key.as_ref(),
                 ],
             )
             .await;
@@ -297,7 +298,17 @@ impl PgStore {
         let stmt = c.prepare_cached(DELETE).await?;
         let at = now.datetime();
         let row = c
-            .query_one(&stmt, &[&tenant, &kind.code(), &id, &if_version, &at, &slot(id)])
+            .query_one(
+                &stmt,
+                &[
+                    &tenant,
+                    &kind.code(),
+                    &pg_text(id).as_ref(),
+                    &if_version,
+                    &at,
+                    &slot(id),
+                ],
+            )
             .await?;
         let (deleted, current): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
         match (deleted, current) {
@@ -340,7 +351,7 @@ impl PgStore {
         let Some(seq) = c
             .query_opt(
                 "SELECT seq FROM resources WHERE tenant_id = $1 AND rtype = 1 AND id = $2",
-                &[&tenant, &group_id],
+                &[&tenant, &pg_text(group_id).as_ref()],
             )
             .await?
             .map(|r| r.get::<_, i64>(0))
@@ -449,7 +460,9 @@ impl ResourceStore for PgStore {
         let run = async {
             let c = self.conn().await?;
             let stmt = c.prepare_cached(LOAD).await?;
-            let row = c.query_opt(&stmt, &[&tenant, &kind.code(), &id]).await?;
+            let row = c
+                .query_opt(&stmt, &[&tenant, &kind.code(), &pg_text(id).as_ref()])
+                .await?;
             Ok::<_, StoreError>(row.map(|r| stored(kind, &r)))
         };
         Ok(run.await?)

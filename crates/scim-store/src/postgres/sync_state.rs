@@ -14,7 +14,7 @@ type R<T> = Result<T, CoreError>;
 
 const STATUS_COLS: &str = "job, watermark, initial_done, quarantine_reason, quarantine_since, next_run, \
                            quarantine_attempts, disabled, last_cycle, updated, full_read_at";
-const LOG_COLS: &str = "job, cycle_id, change_id, at, kind, source_id, target_id, action, status, steps, modified, \
+const LOG_REST: &str = "cycle_id, change_id, at, kind, source_id, target_id, action, status, steps, modified, \
                         error_code, error_message";
 
 fn ts(r: &Row, i: usize) -> Timestamp {
@@ -281,9 +281,9 @@ impl SyncStateStore for PgStore {
         let at: Vec<OffsetDateTime> = records.iter().map(|r| r.at.datetime()).collect();
         self.exec(
             &format!(
-                "INSERT INTO sync_log ({LOG_COLS}) SELECT {LOG_COLS} FROM unnest($1::text[], $2::text[], $3::text[], \
+                "INSERT INTO sync_log (job, {LOG_REST}) SELECT job, {LOG_REST} FROM unnest($1::text[], $2::text[], $3::text[], \
                  $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
-                 $11::text[], $12::text[], $13::text[]) WITH ORDINALITY AS u({LOG_COLS}, ord) ORDER BY ord"
+                 $11::text[], $12::text[], $13::text[]) WITH ORDINALITY AS u(job, {LOG_REST}, ord) ORDER BY ord"
             ),
             &[
                 &col(&|r| pg_text(&r.job).into_owned()),
@@ -306,7 +306,7 @@ impl SyncStateStore for PgStore {
     }
 
     async fn log(&self, q: LogQuery) -> R<Vec<LogRecord>> {
-        let mut sql = format!("SELECT {LOG_COLS} FROM sync_log WHERE job = $1");
+        let mut sql = format!("SELECT job, {LOG_REST} FROM sync_log WHERE job = $1");
         let job = pg_text(&q.job).into_owned();
         let limit = q.limit.max(1) as i64;
         let mut p: Vec<&(dyn ToSql + Sync)> = vec![&job];

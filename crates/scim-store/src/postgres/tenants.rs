@@ -5,7 +5,7 @@ use scim_core::ports::{IssuedToken, Tenant, TenantId, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 use tokio_postgres::Row;
 
-use super::{PgStore, is_unique_violation};
+use super::{PgStore, is_unique_violation, pg_text};
 use crate::error::StoreError;
 use crate::rules::{check_tenant_name, revocation_prefix, tenant_exists};
 use crate::token;
@@ -36,7 +36,9 @@ impl TenantStore for PgStore {
                      WHERE t.name = $1 AND k.hash = $2 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > $3)",
                 )
                 .await?;
-            let row = c.query_opt(&stmt, &[&tenant, &hash, &now.datetime()]).await?;
+            let row = c
+                .query_opt(&stmt, &[&pg_text(tenant).as_ref(), &hash, &now.datetime()])
+                .await?;
             Ok::<_, StoreError>(row.as_ref().map(tenant_row))
         };
         Ok(run.await?)
@@ -62,7 +64,10 @@ impl TenantStore for PgStore {
         let run = async {
             let c = self.conn().await?;
             let row = c
-                .query_opt("SELECT id, name, created FROM tenants WHERE name = $1", &[&name])
+                .query_opt(
+                    "SELECT id, name, created FROM tenants WHERE name = $1",
+                    &[&pg_text(name).as_ref()],
+                )
                 .await?;
             Ok::<_, StoreError>(row.as_ref().map(tenant_row))
         };
