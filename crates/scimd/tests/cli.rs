@@ -2,112 +2,10 @@
 //! `serve` with bootstrap, auth against a live server, graceful shutdown, and durability
 //! of acknowledged writes across `kill -9`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod common;
 
+use common::{Server, get, post, run, scimd};
 use serde_json::Value;
-
-fn scimd() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scimd"))
-}
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = scimd().args(args).output().expect("run scimd");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-    stdout_lines: Vec<String>,
-}
-
-impl Server {
-    /// Starts `scimd serve` on an ephemeral port; returns once it prints its address.
-    fn start(db: &str, extra: &[&str]) -> Server {
-        let mut child = scimd()
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = Vec::new();
-        let mut addr = String::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("line");
-            if let Some(rest) = line.strip_prefix("scimd listening on ") {
-                addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-                lines.push(line);
-                break;
-            }
-            lines.push(line);
-        }
-        assert!(!addr.is_empty(), "server printed no address: {lines:?}");
-        Server {
-            child,
-            addr,
-            stdout_lines: lines,
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(ok.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn get(url: &str, token: &str) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let r = reqwest::Client::new()
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("get");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    })
-}
-
-fn post(url: &str, token: &str, body: &Value) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let r = reqwest::Client::new()
-            .post(url)
-            .bearer_auth(token)
-            .header("content-type", "application/scim+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("post");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    })
-}
 
 fn db_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}/scimd.db", dir.path().display())
@@ -274,8 +172,7 @@ fn an_acknowledged_create_survives_kill_9() {
         ids.push(body["id"].as_str().unwrap().to_string());
     }
     server.signal("-KILL");
-    drop(server);
-    std::thread::sleep(Duration::from_millis(100));
+    drop(server); // waits for the process to be gone
 
     let again = Server::start(&db, &[]);
     let base = format!("http://{}/scim/v2/default", again.addr);
@@ -325,4 +222,22 @@ fn config_file_and_env_layering() {
     let (ok, _, err) = run(&["tenant", "list", "--config", cfg.to_str().unwrap()]);
     assert!(!ok, "unknown config keys are rejected");
     assert!(err.contains("databse"), "{err}");
+}
+
+#[test]
+fn migrate_brings_a_sqlite_file_up_to_date_and_no_migrate_refuses_an_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    let (ok, _, err) = run(&["serve", "--listen", "127.0.0.1:0", "--no-migrate", "--database", &db]);
+    assert!(!ok);
+    assert!(err.contains("scimd migrate"), "{err}");
+    let (ok, out, err) = run(&["migrate", "--database", &db]);
+    assert!(ok, "{err}");
+    assert!(out.contains("from version 0 to"), "{out}");
+    let (ok, out, _) = run(&["migrate", "--database", &db]);
+    assert!(ok && out.contains("schema is current"), "{out}");
+    let server = Server::start(&db, &["--no-migrate"]);
+    assert!(server.stdout_lines.iter().any(|l| l.contains("Secret token")));
+    let (ok, _, err) = run(&["migrate", "--database", "mysql://x/y"]);
+    assert!(!ok && err.contains("unsupported database URL"), "{err}");
 }
