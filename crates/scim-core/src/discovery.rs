@@ -6,13 +6,32 @@ use serde_json::{Value, json};
 use crate::query::MAX_COUNT;
 use crate::schema::{ALL_SCHEMAS, AttrDef, Mutability, ResourceKind, Returned, SchemaDef, Uniqueness};
 
-pub fn service_provider_config(base_url: &str) -> Value {
+/// The Bulk limits `/ServiceProviderConfig` advertises (the server enforces the same values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkLimits {
+    pub max_operations: usize,
+    pub max_payload_size: usize,
+}
+
+pub fn service_provider_config(base_url: &str, bulk: BulkLimits) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://github.com/scimd/scimd",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": bulk.max_operations,
+            "maxPayloadSize": bulk.max_payload_size
+        },
         "filter": {"supported": true, "maxResults": MAX_COUNT},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": crate::query::DEFAULT_COUNT,
+            "maxPageSize": MAX_COUNT,
+            "cursorTimeout": crate::cursor::CURSOR_TIMEOUT_SECS
+        },
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "etag": {"supported": true},

@@ -19,8 +19,16 @@ pub enum CoreError {
     Mutability(String),
     #[error("{0}")]
     Uniqueness(String),
+    /// A Bulk `bulkId:` reference that cannot be resolved (unknown, circular, or naming a
+    /// failed operation): 409 `invalidValue` (RFC 7644 §3.7.3).
+    #[error("{0}")]
+    UnresolvedReference(String),
     #[error("{0}")]
     TooMany(String),
+    #[error("{0}")]
+    InvalidCursor(String),
+    #[error("{0}")]
+    ExpiredCursor(String),
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -50,11 +58,13 @@ impl CoreError {
             | CoreError::InvalidValue(_)
             | CoreError::NoTarget(_)
             | CoreError::Mutability(_)
-            | CoreError::TooMany(_) => 400,
+            | CoreError::TooMany(_)
+            | CoreError::InvalidCursor(_)
+            | CoreError::ExpiredCursor(_) => 400,
             CoreError::Unauthorized(_) => 401,
             CoreError::NotFound(_) => 404,
             CoreError::MethodNotAllowed(_) => 405,
-            CoreError::Uniqueness(_) => 409,
+            CoreError::Uniqueness(_) | CoreError::UnresolvedReference(_) => 409,
             CoreError::PreconditionFailed(_) => 412,
             CoreError::PayloadTooLarge(_) => 413,
             CoreError::UnsupportedMediaType(_) => 415,
@@ -73,7 +83,10 @@ impl CoreError {
             CoreError::NoTarget(_) => ScimType::NoTarget,
             CoreError::Mutability(_) => ScimType::Mutability,
             CoreError::Uniqueness(_) => ScimType::Uniqueness,
+            CoreError::UnresolvedReference(_) => ScimType::InvalidValue,
             CoreError::TooMany(_) => ScimType::TooMany,
+            CoreError::InvalidCursor(_) => ScimType::InvalidCursor,
+            CoreError::ExpiredCursor(_) => ScimType::ExpiredCursor,
             _ => return None,
         })
     }

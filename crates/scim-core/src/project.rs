@@ -45,6 +45,16 @@ impl Projection {
         !self.excluded.iter().any(|p| p.top == top && p.second.is_none())
     }
 
+    /// Whether the projection names sub-attributes of `top` (`members.value`), so `top`
+    /// cannot be passed through whole.
+    pub fn wants_part_of(&self, top: &str) -> bool {
+        let top = top.to_ascii_lowercase();
+        self.attributes
+            .iter()
+            .chain(&self.excluded)
+            .any(|p| p.top == top && p.second.is_some())
+    }
+
     pub fn apply(&self, obj: &mut Map<String, Value>) {
         if !self.attributes.is_empty() {
             let keys: Vec<String> = obj.keys().cloned().collect();

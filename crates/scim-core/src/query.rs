@@ -39,6 +39,8 @@ pub struct ListParams {
     pub count: Option<String>,
     pub attributes: Option<String>,
     pub excluded_attributes: Option<String>,
+    /// RFC 9865: present (even empty) asks for cursor paging.
+    pub cursor: Option<String>,
 }
 
 impl ListParams {
@@ -52,6 +54,7 @@ impl ListParams {
             "count" => &mut self.count,
             "attributes" => &mut self.attributes,
             "excludedattributes" => &mut self.excluded_attributes,
+            "cursor" => &mut self.cursor,
             _ => return None,
         })
     }
@@ -92,7 +95,22 @@ impl ListParams {
         Ok(p)
     }
 
+    /// The cursor fingerprint of this query (see [`crate::cursor::fingerprint`]).
+    pub fn fingerprint(&self, kind: ResourceKind) -> String {
+        crate::cursor::fingerprint(
+            kind,
+            self.filter.as_deref(),
+            self.sort_by.as_deref(),
+            self.sort_order.as_deref(),
+        )
+    }
+
     pub fn to_query(&self, kind: ResourceKind) -> Result<(Query, Projection)> {
+        if self.cursor.is_some() && self.start_index.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+            return Err(CoreError::InvalidValue(
+                "give either startIndex (index paging) or cursor (cursor paging), not both".into(),
+            ));
+        }
         let filter = match self.filter.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(src) => {
@@ -141,6 +159,7 @@ impl ListParams {
                 order,
                 start_index,
                 count,
+                seek: None,
             },
             projection,
         ))

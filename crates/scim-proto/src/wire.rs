@@ -10,6 +10,8 @@ pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListRespo
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
@@ -27,6 +29,10 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865: the cursor is not one this server issued for this query.
+    InvalidCursor,
+    /// RFC 9865: the cursor is older than the advertised `cursorTimeout`.
+    ExpiredCursor,
 }
 
 impl ScimType {
@@ -42,6 +48,8 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
         }
     }
 }
@@ -65,6 +73,31 @@ impl ErrorBody {
             detail: detail.into(),
         }
     }
+}
+
+/// The `BulkResponse` message (RFC 7644 §3.7.3).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BulkResponse {
+    pub schemas: Vec<String>,
+    #[serde(rename = "Operations")]
+    pub operations: Vec<BulkOperationResult>,
+}
+
+/// The outcome of one Bulk operation. `status` is a string; `response` is present when the
+/// operation failed (a successful one is described by `location` and `version`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BulkOperationResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(rename = "bulkId", default, skip_serializing_if = "Option::is_none")]
+    pub bulk_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ErrorBody>,
 }
 
 /// One PATCH operation as it arrives. `op` is kept as text: clients send `Add`, `add`, `ADD`.

@@ -16,20 +16,26 @@ impl From<CoreError> for ApiError {
     }
 }
 
+/// The RFC 7644 §3.12 body of an error: what a single request answers, and what a Bulk
+/// operation carries as its `response`. 5xx errors are logged here; internal details stay
+/// in the log.
+pub(crate) fn error_body(e: &CoreError) -> ErrorBody {
+    let status = e.status();
+    if status >= 500 {
+        tracing::error!(error = %e, "request failed");
+    }
+    let detail = match e {
+        CoreError::Internal(_) => "internal server error; the request was not applied".to_string(),
+        other => other.to_string(),
+    };
+    ErrorBody::new(status, e.scim_type(), detail)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
         let status = e.status();
-        if status >= 500 {
-            tracing::error!(error = %e, "request failed");
-        }
-        let detail = match &e {
-            // Internal details stay in the log.
-            CoreError::Internal(_) => "internal server error; the request was not applied".to_string(),
-            other => other.to_string(),
-        };
-        let body = ErrorBody::new(status, e.scim_type(), detail);
-        let text = serde_json::to_string(&body).unwrap_or_default();
+        let text = serde_json::to_string(&error_body(&e)).unwrap_or_default();
         let mut resp = (
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             text,

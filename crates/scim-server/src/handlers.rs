@@ -4,13 +4,14 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim_core::ops::{patch_fn, prepare_create, replace_fn};
 use scim_core::patch::parse_patch_request;
-use scim_core::ports::{Page, Query};
+use scim_core::ports::{Page, Query, TenantId};
 use scim_core::project::Projection;
 use scim_core::query::ListParams;
 use scim_core::resource::{StoredResource, location, render};
-use scim_core::{CoreError, ResourceKind, discovery};
+use scim_core::{CoreError, ResourceKind, Timestamp, discovery};
 use serde_json::Value;
 
+use crate::bulk;
 use crate::request::ScimRequest;
 use crate::{ApiError, AppState, SCIM_JSON};
 
@@ -55,9 +56,10 @@ pub async fn dispatch(state: &AppState, r: ScimRequest) -> HResult {
             }
             _ => not_allowed("POST"),
         },
-        (Some("serviceproviderconfig" | "serviceconfiguration"), _, 1) => {
-            discovery_doc(&r, discovery::service_provider_config(&base))
-        }
+        (Some("serviceproviderconfig" | "serviceconfiguration"), _, 1) => discovery_doc(
+            &r,
+            discovery::service_provider_config(&base, bulk::advertised(&state.config.limits)),
+        ),
         (Some("resourcetypes"), _, 1) => discovery_doc(&r, discovery::resource_types(&base)),
         (Some("resourcetypes"), _, 2) => {
             let k = discovery::KINDS
@@ -75,10 +77,10 @@ pub async fn dispatch(state: &AppState, r: ScimRequest) -> HResult {
             Some(s) => discovery_doc(&r, discovery::schema(s, &base)),
             None => Err(CoreError::NotFound(format!("no schema {:?}; GET /Schemas lists them", segs[1])).into()),
         },
-        (Some("bulk"), _, 1) => Err(CoreError::NotImplemented(
-            "bulk operations are not supported (see /ServiceProviderConfig); send individual requests".into(),
-        )
-        .into()),
+        (Some("bulk"), _, 1) => match r.method {
+            Method::POST => bulk::bulk(state, &r, &base).await,
+            _ => not_allowed("POST"),
+        },
         (None, _, 0) => Err(CoreError::NotFound(format!(
             "{base} is this tenant's SCIM base URL; resources are under {base}/Users and {base}/Groups"
         ))
@@ -108,7 +110,7 @@ fn discovery_doc(r: &ScimRequest, doc: Value) -> HResult {
     Ok(scim_json(StatusCode::OK, doc.to_string()))
 }
 
-fn scim_json(status: StatusCode, body: String) -> Response {
+pub(crate) fn scim_json(status: StatusCode, body: String) -> Response {
     let mut resp = (status, body).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
@@ -175,17 +177,91 @@ async fn get(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, ba
         }
         return Ok(resp);
     }
-    let body = render_one(state, r, &res, base, &proj, None).await?;
+    let mut members = None;
+    if kind == ResourceKind::Group && proj.wants("members") {
+        match state
+            .store
+            .members_upto(r.tenant.id, &res.id, crate::stream::STREAM_ABOVE)
+            .await?
+        {
+            Some(m) => members = Some(m),
+            None if !proj.wants_part_of("members") => {
+                return Ok(crate::stream::group_response(state, r.tenant.id, &res, base, &proj)?);
+            }
+            None => {}
+        }
+    }
+    let body = render_one(state, r, &res, base, &proj, members).await?;
     Ok(resource_response(StatusCode::OK, &res, body, base))
+}
+
+/// The writes behind POST, PUT, PATCH and DELETE of a resource, shared by the handlers below
+/// and `POST /Bulk`: a Bulk operation runs exactly this code, with the same validation and
+/// Entra/Okta tolerances.
+pub(crate) struct Writes<'a> {
+    pub state: &'a AppState,
+    pub tenant: TenantId,
+    pub now: Timestamp,
+}
+
+impl Writes<'_> {
+    pub fn of<'a>(state: &'a AppState, r: &ScimRequest) -> Writes<'a> {
+        Writes {
+            state,
+            tenant: r.tenant.id,
+            now: r.now,
+        }
+    }
+
+    /// Creates a resource from a POST body; also returns the member objects it was created with.
+    pub async fn create(&self, kind: ResourceKind, body: &Value) -> Result<(StoredResource, Vec<String>), CoreError> {
+        let id = self.state.store.new_id();
+        let (prepared, members) = prepare_create(kind, body, &id)?;
+        let shown: Vec<String> = members.iter().map(|m| m.json.clone()).collect();
+        let res = self
+            .state
+            .store
+            .create(self.tenant, kind, prepared, members, self.now)
+            .await?;
+        Ok((res, shown))
+    }
+
+    pub async fn replace(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<i64>,
+        body: Value,
+    ) -> Result<StoredResource, CoreError> {
+        self.state
+            .store
+            .update(self.tenant, kind, id, if_match, self.now, replace_fn(kind, body))
+            .await
+    }
+
+    pub async fn patch(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<i64>,
+        body: &Value,
+    ) -> Result<StoredResource, CoreError> {
+        let ops = parse_patch_request(body)?;
+        self.state
+            .store
+            .update(self.tenant, kind, id, if_match, self.now, patch_fn(kind, ops))
+            .await
+    }
+
+    pub async fn delete(&self, kind: ResourceKind, id: &str, if_match: Option<i64>) -> Result<(), CoreError> {
+        self.state.store.delete(self.tenant, kind, id, if_match, self.now).await
+    }
 }
 
 async fn create(state: &AppState, r: &ScimRequest, kind: ResourceKind, base: &str) -> HResult {
     let proj = projection(r, kind)?;
     let body = r.json(state.config.limits.max_json_depth)?;
-    let id = state.store.new_id();
-    let (prepared, members) = prepare_create(kind, &body, &id)?;
-    let shown: Vec<String> = members.iter().map(|m| m.json.clone()).collect();
-    let res = state.store.create(r.tenant.id, kind, prepared, members, r.now).await?;
+    let (res, shown) = Writes::of(state, r).create(kind, &body).await?;
     let text = render_one(state, r, &res, base, &proj, Some(shown)).await?;
     Ok(resource_response(StatusCode::CREATED, &res, text, base))
 }
@@ -193,10 +269,7 @@ async fn create(state: &AppState, r: &ScimRequest, kind: ResourceKind, base: &st
 async fn put(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, base: &str) -> HResult {
     let proj = projection(r, kind)?;
     let body = r.json(state.config.limits.max_json_depth)?;
-    let res = state
-        .store
-        .update(r.tenant.id, kind, id, r.if_match()?, r.now, replace_fn(kind, body))
-        .await?;
+    let res = Writes::of(state, r).replace(kind, id, r.if_match()?, body).await?;
     let text = render_one(state, r, &res, base, &proj, None).await?;
     Ok(resource_response(StatusCode::OK, &res, text, base))
 }
@@ -207,11 +280,7 @@ pub const MAX_INLINE_MEMBERS: usize = 1000;
 async fn patch(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str, base: &str) -> HResult {
     let proj = projection(r, kind)?;
     let body = r.json(state.config.limits.max_json_depth)?;
-    let ops = parse_patch_request(&body)?;
-    let res = state
-        .store
-        .update(r.tenant.id, kind, id, r.if_match()?, r.now, patch_fn(kind, ops))
-        .await?;
+    let res = Writes::of(state, r).patch(kind, id, r.if_match()?, &body).await?;
     if prefers_minimal(r) {
         let mut resp = StatusCode::NO_CONTENT.into_response();
         if let Ok(v) = HeaderValue::from_str(&res.etag()) {
@@ -250,18 +319,32 @@ fn prefers_minimal(r: &ScimRequest) -> bool {
 }
 
 async fn delete(state: &AppState, r: &ScimRequest, kind: ResourceKind, id: &str) -> HResult {
-    state.store.delete(r.tenant.id, kind, id, r.if_match()?, r.now).await?;
+    Writes::of(state, r).delete(kind, id, r.if_match()?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn list_body(total: u64, start: u64, items: &[String]) -> String {
-    let mut out = String::with_capacity(128 + items.iter().map(|s| s.len() + 1).sum::<usize>());
+/// A ListResponse. Index paging has `startIndex`; cursor paging (RFC 9865) has
+/// `nextCursor` / `previousCursor` where those pages exist.
+fn list_body(total: u64, start: Option<u64>, cursors: [Option<&str>; 2], items: &[String]) -> String {
+    let mut out = String::with_capacity(256 + items.iter().map(|s| s.len() + 1).sum::<usize>());
     out.push_str("{\"schemas\":[\"");
     out.push_str(scim_proto::LIST_RESPONSE);
     out.push_str("\"],\"totalResults\":");
     out.push_str(&total.to_string());
-    out.push_str(",\"startIndex\":");
-    out.push_str(&start.to_string());
+    if let Some(start) = start {
+        out.push_str(",\"startIndex\":");
+        out.push_str(&start.to_string());
+    }
+    for (name, c) in ["nextCursor", "previousCursor"].into_iter().zip(cursors) {
+        if let Some(c) = c {
+            // Cursors are base64url: nothing to escape.
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str("\":\"");
+            out.push_str(c);
+            out.push('"');
+        }
+    }
     out.push_str(",\"itemsPerPage\":");
     out.push_str(&items.len().to_string());
     out.push_str(",\"Resources\":[");
@@ -291,15 +374,24 @@ async fn render_page(
 
 async fn list(state: &AppState, r: &ScimRequest, kind: ResourceKind, base: &str, params: ListParams) -> HResult {
     let (query, proj) = params.to_query(kind)?;
-    let start = query.start_index;
-    let page = state.store.query(r.tenant.id, kind, query).await?;
-    let items = render_page(state, r, &page, base, &proj).await?;
-    Ok(scim_json(StatusCode::OK, list_body(page.total, start, &items)))
+    let paged = crate::paging::run(state, r, kind, &params, query).await?;
+    let items = render_page(state, r, &paged.page, base, &proj).await?;
+    let cursors = [paged.next.as_deref(), paged.previous.as_deref()];
+    Ok(scim_json(
+        StatusCode::OK,
+        list_body(paged.page.total, paged.start_index, cursors, &items),
+    ))
 }
 
 /// `POST /.search` at the root: Users, then Groups, paged as one list. A filter that does
 /// not apply to a resource type (say `userName`) selects none of that type.
 async fn root_search(state: &AppState, r: &ScimRequest, base: &str, params: ListParams) -> HResult {
+    if params.cursor.is_some() {
+        return Err(CoreError::InvalidValue(
+            "cursor paging is offered on /Users and /Groups (and their /.search), not on the root /.search".into(),
+        )
+        .into());
+    }
     let mut plans: Vec<(ResourceKind, Query, Projection)> = Vec::new();
     let mut first_err = None;
     for kind in discovery::KINDS {
@@ -327,5 +419,8 @@ async fn root_search(state: &AppState, r: &ScimRequest, base: &str, params: List
         want -= page.items.len() as u64;
         items.extend(render_page(state, r, &page, base, &proj).await?);
     }
-    Ok(scim_json(StatusCode::OK, list_body(total, start, &items)))
+    Ok(scim_json(
+        StatusCode::OK,
+        list_body(total, Some(start), [None, None], &items),
+    ))
 }

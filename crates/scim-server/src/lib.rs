@@ -1,9 +1,12 @@
 //! The SCIM 2.0 HTTP service provider: routing, tenancy and bearer auth, request limits,
 //! and the handlers. Errors become SCIM JSON only in [`error::ApiError`].
 
+mod bulk;
 mod error;
 mod handlers;
+mod paging;
 mod request;
+mod stream;
 
 use std::sync::Arc;
 
@@ -21,10 +24,17 @@ pub const SCIM_JSON: &str = "application/scim+json";
 /// Request limits. Exceeding one is a 4xx with an explanation, never a 500 or a hang.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Largest request body, in bytes (413 beyond).
+    /// Largest request body, in bytes (413 beyond). `POST /Bulk` has its own limit,
+    /// `max_bulk_payload`, instead.
     pub max_body_bytes: usize,
-    /// Deepest JSON nesting of a body (400 `invalidSyntax` beyond).
+    /// Deepest JSON nesting of a body (400 `invalidSyntax` beyond). In a Bulk request it
+    /// applies to each operation's `data`.
     pub max_json_depth: usize,
+    /// Most operations in one `POST /Bulk` (`bulk.maxOperations`; 413 beyond).
+    pub max_bulk_operations: usize,
+    /// Largest `POST /Bulk` body, in bytes (`bulk.maxPayloadSize`; 413 beyond). It replaces
+    /// `max_body_bytes` for Bulk requests, whichever is larger.
+    pub max_bulk_payload: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +42,8 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 1024 * 1024,
             max_json_depth: 32,
+            max_bulk_operations: 1000,
+            max_bulk_payload: 1024 * 1024,
         }
     }
 }
@@ -61,12 +73,15 @@ impl ServerConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
+    /// Where sequential index-page readers left off (see `paging::Hints`).
+    pub hints: Arc<paging::Hints>,
 }
 
 pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
     let state = AppState {
         store,
         config: Arc::new(config),
+        hints: Arc::new(paging::Hints::default()),
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

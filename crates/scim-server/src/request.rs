@@ -55,9 +55,22 @@ impl ScimRequest {
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
 
-        let limit = state.config.limits.max_body_bytes;
+        // `/Bulk` has its own limit, the `bulk.maxPayloadSize` that /ServiceProviderConfig advertises.
+        let bulk = segments.len() == 1 && segments[0].eq_ignore_ascii_case("bulk");
+        let limits = &state.config.limits;
+        let limit = if bulk {
+            limits.max_bulk_payload
+        } else {
+            limits.max_body_bytes
+        };
         let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
-            CoreError::PayloadTooLarge(format!("the request body is larger than the limit of {limit} bytes"))
+            CoreError::PayloadTooLarge(if bulk {
+                format!(
+                    "the Bulk request body is larger than maxPayloadSize ({limit} bytes; see /ServiceProviderConfig)"
+                )
+            } else {
+                format!("the request body is larger than the limit of {limit} bytes")
+            })
         })?;
         if !body.is_empty()
             && let Some(ct) = parts.headers.get(header::CONTENT_TYPE)
@@ -111,21 +124,27 @@ impl ScimRequest {
         let Some(v) = self.headers.get(header::IF_MATCH) else {
             return Ok(None);
         };
-        let text = v.to_str().unwrap_or_default().trim();
-        if text == "*" {
-            return Ok(None);
-        }
-        parse_etag(text).map(Some).ok_or_else(|| {
-            CoreError::PreconditionFailed(format!(
-                "If-Match {text:?} is not an ETag this server issued (like W/\"3\")"
-            ))
-        })
+        if_match_value("If-Match", v.to_str().unwrap_or_default())
     }
 
     pub fn if_none_match(&self) -> Option<i64> {
         let v = self.headers.get(header::IF_NONE_MATCH)?;
         parse_etag(v.to_str().ok()?.trim())
     }
+}
+
+/// An If-Match value (the header, or a Bulk operation's `version`, named by `what`):
+/// `W/"3"` → `Some(3)`; `*` → `None`.
+pub fn if_match_value(what: &str, text: &str) -> Result<Option<i64>, CoreError> {
+    let text = text.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    parse_etag(text).map(Some).ok_or_else(|| {
+        CoreError::PreconditionFailed(format!(
+            "{what} {text:?} is not an ETag this server issued (like W/\"3\")"
+        ))
+    })
 }
 
 fn parse_etag(text: &str) -> Option<i64> {

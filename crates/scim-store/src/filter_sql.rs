@@ -13,7 +13,7 @@
 //! value of their attribute in the tenant (still an index-only scan, never the documents).
 
 use scim_core::index::IndexValue;
-use scim_core::ports::{Query, SortKey};
+use scim_core::ports::{Query, Seek, SortKey};
 use scim_core::resolve::{Column, RFilter, Target};
 use scim_core::{ResourceKind, Timestamp};
 use scim_proto::{CompareOp, SortOrder};
@@ -70,9 +70,50 @@ pub fn page_query(b: &mut SqlBuf, q: &Query) {
             b.scope("r");
         }
     }
-    order_clause(q, b);
+    let mut reverse = false;
+    if let Some(seek) = q.seek.as_ref().filter(|_| q.sort.seekable()) {
+        keyset(b, q, seek);
+        reverse = seek.backwards;
+    }
+    order_clause(q, reverse, b);
     b.push(" LIMIT ").bind(Param::Int(q.count as i64));
-    b.push(" OFFSET ").bind(Param::Int(q.start_index.max(1) as i64 - 1));
+    let offset = if q.seek.is_some() {
+        0
+    } else {
+        q.start_index.max(1) as i64 - 1
+    };
+    b.push(" OFFSET ").bind(Param::Int(offset));
+}
+
+/// Whether the page query returns its rows in reverse (a backwards seek); the adapter then
+/// reverses them back.
+pub fn reversed(q: &Query) -> bool {
+    q.sort.seekable() && q.seek.as_ref().is_some_and(|s| s.backwards)
+}
+
+/// ` AND (sort, id) > (?, ?)`: the rows after (or before) a position, in the index's order.
+fn keyset(b: &mut SqlBuf, q: &Query, seek: &Seek) {
+    let ascending = q.order != SortOrder::Descending;
+    let op = if ascending != seek.backwards { " > " } else { " < " };
+    let id = Param::Text(seek.from.id.clone());
+    match &q.sort {
+        SortKey::Column(c) if *c != Column::Id => {
+            let col = b.dialect().column(*c, false);
+            let raw = seek.from.value.clone().unwrap_or_default();
+            let value = match c {
+                Column::Created | Column::LastModified => match Timestamp::parse(&raw) {
+                    Some(t) => Param::Ts(t),
+                    None => Param::Text(raw),
+                },
+                _ => Param::Text(raw),
+            };
+            b.push(" AND (").push(col).push(", r.id)").push(op).push("(");
+            b.bind(value).push(", ").bind(id).push(")");
+        }
+        _ => {
+            b.push(" AND r.id").push(op).bind(id);
+        }
+    }
 }
 
 /// `SELECT count(*)` of the resources a filter matches.
@@ -82,8 +123,12 @@ pub fn count_query(b: &mut SqlBuf, f: &RFilter) {
     b.close_derived();
 }
 
-fn order_clause(q: &Query, b: &mut SqlBuf) {
-    let dir = if q.order == SortOrder::Descending { " DESC" } else { "" };
+fn order_clause(q: &Query, reverse: bool, b: &mut SqlBuf) {
+    let dir = if (q.order == SortOrder::Descending) != reverse {
+        " DESC"
+    } else {
+        ""
+    };
     match &q.sort {
         // Ids are UUIDv7: creation order, unique, and served by the (tenant, type, id) index.
         SortKey::Created => {

@@ -13,6 +13,13 @@ pub fn generate() -> String {
     format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
 }
 
+/// A tenant's signing key: 256 random bits.
+pub fn tenant_secret() -> scim_core::ports::Secret {
+    let mut bytes = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    scim_core::ports::Secret(bytes)
+}
+
 pub fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }

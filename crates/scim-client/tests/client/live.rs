@@ -260,7 +260,7 @@ async fn service_provider_config_and_test_connection() {
     assert_eq!(r.probe_status, 200);
     assert!(r.probe_ok, "{r:?}");
     assert_eq!(r.patch, Some(true));
-    assert_eq!(r.bulk, Some(false));
+    assert_eq!(r.bulk, Some(true));
     assert_eq!(r.filter, Some(true));
     assert!(r.max_results.is_some_and(|m| m > 0), "{r:?}");
     assert_eq!(r.sort, Some(true));

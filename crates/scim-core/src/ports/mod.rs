@@ -22,6 +22,19 @@ pub struct Tenant {
     pub id: TenantId,
     pub name: String,
     pub created: Timestamp,
+    /// A random per-tenant key that signs what the server hands out and must get back
+    /// unchanged (pagination cursors). Kept in the database, so every replica has it.
+    pub secret: Secret,
+}
+
+/// Key material; never printed.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,9 +67,41 @@ pub struct Query {
     pub filter: Option<RFilter>,
     pub sort: SortKey,
     pub order: SortOrder,
-    /// 1-based.
+    /// 1-based; ignored (taken as 1) when `seek` is set.
     pub start_index: u64,
     pub count: u64,
+    /// Cursor paging: continue from a sort position instead of an offset, so a deep page
+    /// costs what the first does. Only for [`SortKey::Created`] and the non-null columns.
+    pub seek: Option<Seek>,
+}
+
+/// A position in a sorted list: the sort value (None for [`SortKey::Created`], whose key is
+/// the id) and the id that breaks ties.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    #[serde(rename = "v", skip_serializing_if = "Option::is_none", default)]
+    pub value: Option<String>,
+    #[serde(rename = "i")]
+    pub id: String,
+}
+
+/// Rows strictly after `from` in the query's order, or (`backwards`) the `count` rows just
+/// before it. Items still come back in the query's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seek {
+    pub from: Position,
+    pub backwards: bool,
+}
+
+impl SortKey {
+    /// Whether cursor pages can seek on this sort (its values are never null).
+    pub fn seekable(&self) -> bool {
+        use crate::resolve::Column;
+        matches!(
+            self,
+            SortKey::Created | SortKey::Column(Column::Id | Column::NameKey | Column::Created | Column::LastModified)
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +156,16 @@ pub trait ResourceStore: Send + Sync + 'static {
     async fn members(&self, tenant: TenantId, group_id: &str) -> Result<Vec<String>>;
     /// The members if there are at most `limit`, else `None`; costs O(limit), not O(members).
     async fn members_upto(&self, tenant: TenantId, group_id: &str, limit: usize) -> Result<Option<Vec<String>>>;
+    /// Up to `limit` members of a group in member-id order, after `after`: `(member id,
+    /// member JSON)`. One index range per call, so a caller can stream a group of any size in
+    /// bounded memory.
+    async fn members_after(
+        &self,
+        tenant: TenantId,
+        group_id: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>>;
     async fn update(
         &self,
         tenant: TenantId,

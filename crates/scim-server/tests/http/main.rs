@@ -4,10 +4,13 @@
 mod harness;
 
 mod basics;
+mod bulk;
 mod entra_quirks;
 mod entra_rules;
 mod errors;
 mod groups;
+mod large_groups;
+mod paging;
 mod patch_extras;
 mod patch_shapes;
 mod queries;

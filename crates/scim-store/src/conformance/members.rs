@@ -157,6 +157,28 @@ async fn membership_at_scale(c: Ctx) {
     .await
     .unwrap();
     assert_eq!(c.db.members(t, &g).await.unwrap().len(), 2900);
+    // Paged in member-id order, 700 at a time, the pages add up to the whole list.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = c.db.members_after(t, &g, after.clone(), 700).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 700);
+        after = page.last().map(|(id, _)| id.clone());
+        paged.extend(page);
+    }
+    assert_eq!(paged.len(), 2900);
+    assert!(paged.windows(2).all(|w| w[0].0 < w[1].0), "ascending member ids");
+    let whole = c.db.members(t, &g).await.unwrap();
+    assert_eq!(paged.into_iter().map(|(_, json)| json).collect::<Vec<_>>(), whole);
+    assert!(
+        c.db.members_after(t, "no-such-group", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let kept = format!("members[value eq \"{}\"]", id(999));
     let removed = format!("members[value eq \"{}\"]", id(1050));
     assert_eq!(c.ids(t, ResourceKind::Group, &kept).await, vec![g.clone()]);

@@ -14,6 +14,7 @@ cases![
     concurrent_case_variant_creates_give_one_winner,
     concurrent_patches_lose_no_update,
     index_paging_and_sorting_are_stable,
+    seek_pages_walk_forward_and_back_in_every_seekable_order,
     the_journal_records_every_change_in_order,
 ];
 
@@ -324,4 +325,118 @@ async fn the_journal_records_every_change_in_order(c: Ctx) {
         c.db.changes(quiet, 0, 100).await.unwrap().is_empty(),
         "tenants are apart"
     );
+}
+
+fn seek(q: &mut scim_core::ports::Query, value: Option<String>, id: &str, backwards: bool) {
+    q.seek = Some(scim_core::ports::Seek {
+        from: scim_core::ports::Position {
+            value,
+            id: id.to_string(),
+        },
+        backwards,
+    });
+}
+
+/// Walks a query with seeks of `size` forward to the end, then backwards to the start, and
+/// checks both walks against one unpaged read.
+async fn walk(
+    c: &Ctx,
+    t: i64,
+    params: ListParams,
+    key: &(dyn Fn(&scim_core::resource::StoredResource) -> Option<String> + Sync),
+) {
+    let u = ResourceKind::User;
+    let mut all_params = params.clone();
+    all_params.count = Some("1000".into());
+    let (q_all, _) = all_params.to_query(u).unwrap();
+    let want: Vec<String> =
+        c.db.query(t, u, q_all)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+    assert!(want.len() > 10, "enough rows to page: {}", want.len());
+    let (base, _) = params.to_query(u).unwrap();
+    let mut got = Vec::new();
+    let mut last: Option<scim_core::resource::StoredResource> = None;
+    loop {
+        let mut q = base.clone();
+        if let Some(l) = &last {
+            seek(&mut q, key(l), &l.id, false);
+        } else {
+            seek(&mut q, None, "", false);
+            q.seek = None;
+        }
+        let page = c.db.query(t, u, q).await.unwrap();
+        assert_eq!(page.total as usize, want.len(), "total on every page");
+        if page.items.is_empty() {
+            break;
+        }
+        last = page.items.last().cloned();
+        got.extend(page.items.into_iter().map(|r| r.id));
+    }
+    assert_eq!(got, want, "forward walk");
+    // Backwards from past the end.
+    let mut back = Vec::new();
+    let mut first = last.unwrap();
+    back.push(first.id.clone());
+    loop {
+        let mut q = base.clone();
+        seek(&mut q, key(&first), &first.id, true);
+        let page = c.db.query(t, u, q).await.unwrap();
+        if page.items.is_empty() {
+            break;
+        }
+        first = page.items[0].clone();
+        for r in page.items.into_iter().rev() {
+            back.push(r.id);
+        }
+    }
+    back.reverse();
+    assert_eq!(back, want, "backward walk");
+}
+
+async fn seek_pages_walk_forward_and_back_in_every_seekable_order(c: Ctx) {
+    let t = c.tenant("a").await;
+    let u = ResourceKind::User;
+    for i in 0..23 {
+        // Names out of creation order, some sharing a case-folded prefix.
+        let name = format!("{}{:02}@X.io", ["b", "A", "c"][i % 3], (i * 7) % 23);
+        c.create(t, u, json!({"userName": name, "active": i % 4 != 0}))
+            .await
+            .unwrap();
+    }
+    let name_key = |r: &scim_core::resource::StoredResource| {
+        let doc: Value = serde_json::from_str(&r.doc).unwrap();
+        Some(doc["userName"].as_str().unwrap().to_lowercase())
+    };
+    let created = |r: &scim_core::resource::StoredResource| Some(r.created.to_string());
+    let none = |_: &scim_core::resource::StoredResource| None;
+    for (sort, order) in [
+        (None, None),
+        (None, Some("descending")),
+        (Some("userName"), None),
+        (Some("userName"), Some("descending")),
+        (Some("meta.created"), Some("descending")),
+    ] {
+        let params = ListParams {
+            count: Some("4".into()),
+            sort_by: sort.map(Into::into),
+            sort_order: order.map(Into::into),
+            ..Default::default()
+        };
+        let key: &(dyn Fn(&scim_core::resource::StoredResource) -> Option<String> + Sync) = match sort {
+            Some("userName") => &name_key,
+            Some(_) => &created,
+            None => &none,
+        };
+        walk(&c, t, params.clone(), key).await;
+        let filtered = ListParams {
+            filter: Some("active eq true".into()),
+            ..params
+        };
+        walk(&c, t, filtered, key).await;
+    }
 }

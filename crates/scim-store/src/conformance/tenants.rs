@@ -21,6 +21,12 @@ async fn tenants_are_unique_and_listed(c: Ctx) {
     assert_eq!(c.db.tenant(&name).await.unwrap(), Some(t.clone()));
     assert_eq!(c.db.tenant(&c.name("none")).await.unwrap(), None);
     assert!(c.db.tenants().await.unwrap().contains(&t));
+    // Each tenant has its own 256-bit secret, the same through every handle.
+    assert_eq!(t.secret.0.len(), 32);
+    let other = c.db.create_tenant(&c.name("other"), now()).await.unwrap();
+    assert_ne!(other.secret, t.secret);
+    let replica = c.reopen().await;
+    assert_eq!(replica.tenant(&name).await.unwrap().unwrap().secret, t.secret);
 }
 
 async fn tokens_authenticate_one_tenant_until_revoked_or_expired(c: Ctx) {
@@ -34,7 +40,13 @@ async fn tokens_authenticate_one_tenant_until_revoked_or_expired(c: Ctx) {
             .unwrap();
     assert_eq!(expiring.expires, Some(at("2026-06-01T00:00:00Z")));
     let b_tok = c.db.issue_token(b, None, now()).await.unwrap();
-    assert_eq!(c.db.authenticate(&an, &tok.token, now()).await.unwrap().unwrap().id, a);
+    let authed = c.db.authenticate(&an, &tok.token, now()).await.unwrap().unwrap();
+    assert_eq!(
+        authed,
+        c.db.tenant(&an).await.unwrap().unwrap(),
+        "the whole tenant, secret included"
+    );
+    assert_eq!(authed.id, a);
     assert!(
         c.db.authenticate(&bn, &tok.token, now()).await.unwrap().is_none(),
         "other tenant"

@@ -18,7 +18,7 @@ use tokio_postgres::Row;
 use super::dialect::{Postgres, params};
 use super::{PgStore, is_unique_violation, pg_text};
 use crate::error::{Result, StoreError};
-use crate::filter_sql::{SqlBuf, count_query, page_query};
+use crate::filter_sql::{SqlBuf, count_query, page_query, reversed};
 use crate::rules::{check_version, conflict, dedup_members, not_found};
 
 /// Rows of the `counts` table per tenant and type: concurrent creates and deletes in one
@@ -331,14 +331,17 @@ impl PgStore {
         let mut b = SqlBuf::new(&Postgres, tenant, kind);
         page_query(&mut b, q);
         let stmt = c.prepare_cached(&b.sql).await?;
-        let items: Vec<StoredResource> = c
+        let mut items: Vec<StoredResource> = c
             .query(&stmt, &params(&b.params))
             .await?
             .iter()
             .map(|r| stored(kind, r))
             .collect();
+        if reversed(q) {
+            items.reverse();
+        }
         // A first page that is not full holds every match: no count query needed.
-        let total = if q.start_index <= 1 && (items.len() as u64) < q.count {
+        let total = if q.start_index <= 1 && q.seek.is_none() && (items.len() as u64) < q.count {
             items.len() as u64
         } else {
             count(&c, tenant, kind, q.filter.as_ref()).await?
@@ -479,6 +482,32 @@ impl ResourceStore for PgStore {
         limit: usize,
     ) -> std::result::Result<Option<Vec<String>>, CoreError> {
         Ok(self.member_rows(tenant, group_id, Some(limit)).await?)
+    }
+
+    async fn members_after(
+        &self,
+        tenant: TenantId,
+        group_id: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> std::result::Result<Vec<(String, String)>, CoreError> {
+        let run = async {
+            let c = self.conn().await?;
+            let stmt = c
+                .prepare_cached(
+                    "SELECT m.member_id, m.json FROM members m JOIN resources r \
+                     ON r.tenant_id = m.tenant_id AND r.seq = m.group_seq \
+                     WHERE r.tenant_id = $1 AND r.rtype = 1 AND r.id = $2 AND m.tenant_id = $1 \
+                     AND m.member_id > $3 ORDER BY m.member_id LIMIT $4",
+                )
+                .await?;
+            let after = pg_text(after.as_deref().unwrap_or("")).into_owned();
+            let rows = c
+                .query(&stmt, &[&tenant, &pg_text(group_id).as_ref(), &after, &(limit as i64)])
+                .await?;
+            Ok::<_, StoreError>(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        };
+        Ok(run.await?)
     }
 
     async fn update(

@@ -1,7 +1,7 @@
 //! `TenantStore` on PostgreSQL: tenants and their hashed bearer tokens, keyed by tenant.
 
 use async_trait::async_trait;
-use scim_core::ports::{IssuedToken, Tenant, TenantId, TenantStore, TokenInfo};
+use scim_core::ports::{IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 use tokio_postgres::Row;
 
@@ -17,6 +17,7 @@ fn tenant_row(r: &Row) -> Tenant {
         id: r.get(0),
         name: r.get(1),
         created: Timestamp::new(r.get(2)),
+        secret: Secret(r.get(3)),
     }
 }
 
@@ -32,7 +33,7 @@ impl TenantStore for PgStore {
             let c = self.conn().await?;
             let stmt = c
                 .prepare_cached(
-                    "SELECT t.id, t.name, t.created FROM tenants t JOIN tokens k ON k.tenant_id = t.id \
+                    "SELECT t.id, t.name, t.created, t.secret FROM tenants t JOIN tokens k ON k.tenant_id = t.id \
                      WHERE t.name = $1 AND k.hash = $2 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > $3)",
                 )
                 .await?;
@@ -49,8 +50,8 @@ impl TenantStore for PgStore {
         let c = self.conn().await?;
         let res = c
             .query_one(
-                "INSERT INTO tenants (name, created) VALUES ($1, $2) RETURNING id, name, created",
-                &[&name, &now.datetime()],
+                "INSERT INTO tenants (name, created, secret) VALUES ($1, $2, $3) RETURNING id, name, created, secret",
+                &[&name, &now.datetime(), &token::tenant_secret().0],
             )
             .await;
         match res {
@@ -65,7 +66,7 @@ impl TenantStore for PgStore {
             let c = self.conn().await?;
             let row = c
                 .query_opt(
-                    "SELECT id, name, created FROM tenants WHERE name = $1",
+                    "SELECT id, name, created, secret FROM tenants WHERE name = $1",
                     &[&pg_text(name).as_ref()],
                 )
                 .await?;
@@ -78,7 +79,7 @@ impl TenantStore for PgStore {
         let run = async {
             let c = self.conn().await?;
             let rows = c
-                .query("SELECT id, name, created FROM tenants ORDER BY name", &[])
+                .query("SELECT id, name, created, secret FROM tenants ORDER BY name", &[])
                 .await?;
             Ok::<_, StoreError>(rows.iter().map(tenant_row).collect())
         };

@@ -128,6 +128,10 @@ CREATE INDEX sync_log_job ON sync_log(job, cycle_id);
     r#"
 ALTER TABLE sync_status ADD COLUMN full_read_at TEXT;
 "#,
+    r#"
+ALTER TABLE tenants ADD COLUMN secret BLOB;
+UPDATE tenants SET secret = randomblob(32);
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

@@ -18,7 +18,7 @@ use scim_proto::CompareOp;
 use super::dialect::{Sqlite, index_value, value};
 use super::{SqliteStore, get_ts, is_unique_violation, ts};
 use crate::error::Result;
-use crate::filter_sql::{SqlBuf, count_query, page_query};
+use crate::filter_sql::{SqlBuf, count_query, page_query, reversed};
 use crate::rules::{check_version, conflict, not_found};
 
 /// Rows per multi-row INSERT.
@@ -212,7 +212,11 @@ fn page_rows(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query)
             doc: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    if reversed(q) {
+        items.reverse();
+    }
+    Ok(items)
 }
 
 fn count_rows(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query) -> Result<u64> {
@@ -244,7 +248,7 @@ fn run_query(conn: &Connection, tenant: TenantId, kind: ResourceKind, q: &Query)
     let items = page_rows(conn, tenant, kind, q)?;
     // A first page that is not full holds every match: no count query needed. This is the
     // common `userName eq "…"` lookup.
-    let total = if q.start_index == 1 && (items.len() as u64) < q.count {
+    let total = if q.start_index <= 1 && q.seek.is_none() && (items.len() as u64) < q.count {
         items.len() as u64
     } else {
         count_rows(conn, tenant, kind, q)?
@@ -363,6 +367,32 @@ impl ResourceStore for SqliteStore {
             return Ok(None);
         }
         self.members(tenant, group_id).await.map(Some)
+    }
+
+    async fn members_after(
+        &self,
+        tenant: TenantId,
+        group_id: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> std::result::Result<Vec<(String, String)>, CoreError> {
+        let readers = self.readers.clone();
+        let group_id = group_id.to_string();
+        blocking(move || {
+            readers.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT m.member_id, m.json FROM members m JOIN resources r ON r.seq = m.group_seq \
+                     WHERE r.tenant_id = ?1 AND r.rtype = 1 AND r.id = ?2 AND m.member_id > ?3 \
+                     ORDER BY m.member_id LIMIT ?4",
+                )?;
+                let rows = stmt.query_map(
+                    params![tenant, group_id, after.unwrap_or_default(), limit as i64],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+        })
+        .await
     }
 
     async fn update(

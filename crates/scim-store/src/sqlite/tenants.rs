@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
-use scim_core::ports::{IssuedToken, Tenant, TenantId, TenantStore, TokenInfo};
+use scim_core::ports::{IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 
 use super::{SqliteStore, get_ts, get_ts_opt, is_unique_violation, ts, ts_opt};
@@ -14,6 +14,7 @@ fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
         id: r.get(0)?,
         name: r.get(1)?,
         created: get_ts(r, 2)?,
+        secret: Secret(r.get::<_, Option<Vec<u8>>>(3)?.unwrap_or_default()),
     })
 }
 
@@ -24,7 +25,7 @@ impl TenantStore for SqliteStore {
         self.readers.read(|conn| {
             Ok(conn
                 .prepare_cached(
-                    "SELECT t.id, t.name, t.created FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
+                    "SELECT t.id, t.name, t.created, t.secret FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
                      WHERE k.hash = ?1 AND t.name = ?3 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > ?2)",
                 )?
                 .query_row(params![&hash[..], ts(now), tenant], tenant_row)
@@ -35,11 +36,12 @@ impl TenantStore for SqliteStore {
     async fn create_tenant(&self, name: &str, now: Timestamp) -> Result<Tenant, CoreError> {
         check_tenant_name(name)?;
         let name = name.to_string();
+        let secret = token::tenant_secret();
         self.writer
             .write(move |conn| {
                 let res = conn
-                    .prepare_cached("INSERT INTO tenants (name, created) VALUES (?1, ?2)")?
-                    .execute(params![name, ts(now)]);
+                    .prepare_cached("INSERT INTO tenants (name, created, secret) VALUES (?1, ?2, ?3)")?
+                    .execute(params![name, ts(now), secret.0]);
                 match res {
                     Err(e) if is_unique_violation(&e) => {
                         return Err(tenant_exists(&name));
@@ -50,6 +52,7 @@ impl TenantStore for SqliteStore {
                     id: conn.last_insert_rowid(),
                     name,
                     created: now,
+                    secret,
                 })
             })
             .await
@@ -58,7 +61,7 @@ impl TenantStore for SqliteStore {
     async fn tenant(&self, name: &str) -> Result<Option<Tenant>, CoreError> {
         self.readers.read(|conn| {
             Ok(conn
-                .prepare_cached("SELECT id, name, created FROM tenants WHERE name = ?1")?
+                .prepare_cached("SELECT id, name, created, secret FROM tenants WHERE name = ?1")?
                 .query_row([name], tenant_row)
                 .optional()?)
         })
@@ -66,7 +69,7 @@ impl TenantStore for SqliteStore {
 
     async fn tenants(&self) -> Result<Vec<Tenant>, CoreError> {
         self.readers.read(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT id, name, created FROM tenants ORDER BY name")?;
+            let mut stmt = conn.prepare_cached("SELECT id, name, created, secret FROM tenants ORDER BY name")?;
             let rows = stmt.query_map([], tenant_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })

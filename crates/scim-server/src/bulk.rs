@@ -1,0 +1,556 @@
+//! `POST /Bulk` (RFC 7644 §3.7): many writes in one request.
+//!
+//! Each operation runs through the same [`Writes`] as the single-resource handlers, so the
+//! same validation and Entra/Okta tolerances apply, and a failed operation is reported with
+//! the same error body (`error::error_body`). Operations are independent: one that fails
+//! does not undo or stop the others, unless `failOnErrors` says so.
+//!
+//! `"bulkId:x"` anywhere in an operation's `path` or `data` (as a whole string value) stands
+//! for the id created by the POST operation whose `bulkId` is `x`. Operations run in request
+//! order, except that an operation waits until the operations it refers to have run (a
+//! reference may point forward, RFC 7644 §3.7.1). A reference that names no operation,
+//! names a failed one, or takes part in a cycle fails its operation with 409 `invalidValue`.
+//!
+//! The response lists the operations that were performed, in request order. A successful
+//! operation carries `location`, `version` and `status` but no `response` body (the RFC lets
+//! the server omit it); a failed one carries the error body as `response`.
+
+use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap};
+
+use axum::http::StatusCode;
+use scim_core::discovery::BulkLimits;
+use scim_core::eval::get_ci_map;
+use scim_core::resource::{StoredResource, location};
+use scim_core::{CoreError, ResourceKind};
+use scim_proto::{BULK_RESPONSE, BulkOperationResult, BulkResponse};
+use serde_json::Value;
+
+use crate::Limits;
+use crate::error::error_body;
+use crate::handlers::{Writes, scim_json};
+use crate::request::{ScimRequest, if_match_value};
+
+type HResult = Result<axum::response::Response, crate::ApiError>;
+
+/// What a `bulkId` reference looks like in `path` and `data`.
+const REF_PREFIX: &str = "bulkId:";
+
+/// Nesting the Bulk envelope adds above an operation's `data`: the body, `Operations`, the
+/// operation. The depth limit is raised by this much so that it applies to each `data`.
+const ENVELOPE_DEPTH: usize = 3;
+
+/// The Bulk entry of `/ServiceProviderConfig`: the limits this server enforces.
+pub(crate) fn advertised(limits: &Limits) -> BulkLimits {
+    BulkLimits {
+        max_operations: limits.max_bulk_operations,
+        max_payload_size: limits.max_bulk_payload,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    /// Case-insensitive, as clients send `post` and `Patch`.
+    fn parse(s: &str) -> Option<Method> {
+        [Method::Post, Method::Put, Method::Patch, Method::Delete]
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// A well-formed operation. `id` and `data` may still hold `bulkId:` references.
+struct Planned {
+    method: Method,
+    kind: ResourceKind,
+    /// The resource id of PUT, PATCH and DELETE; `None` for POST.
+    id: Option<String>,
+    if_match: Option<i64>,
+    data: Option<Value>,
+    /// The distinct bulkIds referred to, in order of appearance.
+    refs: Vec<String>,
+}
+
+/// One entry of `Operations` as parsed; a malformed one keeps its error so that it fails
+/// alone, in its turn.
+struct Op {
+    /// The method as shown in the response: canonical when valid, else as sent.
+    method: Option<String>,
+    bulk_id: Option<String>,
+    plan: Result<Planned, CoreError>,
+}
+
+enum Outcome {
+    /// Not run yet.
+    Pending,
+    /// Succeeded; for a POST, the id it created.
+    Done(String),
+    /// Failed with this HTTP status.
+    Failed(u16),
+}
+
+pub(crate) async fn bulk(state: &crate::AppState, r: &ScimRequest, base: &str) -> HResult {
+    let limits = &state.config.limits;
+    let body = r.json(limits.max_json_depth + ENVELOPE_DEPTH)?;
+    let (fail_on_errors, items) = envelope(&body, limits)?;
+
+    let mut defs: HashMap<String, usize> = HashMap::new();
+    let ops: Vec<Op> = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_op(i, v, &mut defs))
+        .collect();
+
+    // The dependency graph: operation j must run before i when i refers to j's bulkId.
+    let n = ops.len();
+    let mut waiting = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, op) in ops.iter().enumerate() {
+        let Ok(plan) = &op.plan else { continue };
+        let mut before: Vec<usize> = plan.refs.iter().filter_map(|b| defs.get(b).copied()).collect();
+        before.sort_unstable();
+        before.dedup();
+        waiting[i] = before.len();
+        for j in before {
+            dependents[j].push(i);
+        }
+    }
+
+    let writes = Writes::of(state, r);
+    let mut outcomes: Vec<Outcome> = (0..n).map(|_| Outcome::Pending).collect();
+    let mut results: Vec<Option<BulkOperationResult>> = (0..n).map(|_| None).collect();
+    let mut errors = 0usize;
+    let stop = |errors: usize| fail_on_errors.is_some_and(|max| errors >= max);
+
+    // The earliest operation whose references are all settled runs next.
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&i| waiting[i] == 0).map(Reverse).collect();
+    while let Some(Reverse(i)) = ready.pop() {
+        let (outcome, result) = run(&writes, &ops, &defs, &outcomes, i, base).await;
+        errors += usize::from(matches!(outcome, Outcome::Failed(_)));
+        outcomes[i] = outcome;
+        results[i] = Some(result);
+        if stop(errors) {
+            return Ok(respond(results));
+        }
+        for &k in &dependents[i] {
+            waiting[k] -= 1;
+            if waiting[k] == 0 {
+                ready.push(Reverse(k));
+            }
+        }
+    }
+
+    // What is left waits on a cycle of references.
+    let stuck: Vec<(usize, String)> = (0..n)
+        .filter(|&i| matches!(outcomes[i], Outcome::Pending))
+        .map(|i| (i, cycle_detail(&ops, &defs, &outcomes, i)))
+        .collect();
+    for (i, detail) in stuck {
+        results[i] = Some(failure(&ops[i], None, base, &CoreError::UnresolvedReference(detail)));
+        errors += 1;
+        if stop(errors) {
+            break;
+        }
+    }
+    Ok(respond(results))
+}
+
+fn respond(results: Vec<Option<BulkOperationResult>>) -> axum::response::Response {
+    let body = BulkResponse {
+        schemas: vec![BULK_RESPONSE.to_string()],
+        operations: results.into_iter().flatten().collect(),
+    };
+    scim_json(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default())
+}
+
+/// `failOnErrors` and `Operations`; errors here fail the whole request.
+fn envelope<'a>(body: &'a Value, limits: &Limits) -> Result<(Option<usize>, &'a [Value]), CoreError> {
+    let Value::Object(obj) = body else {
+        return Err(CoreError::InvalidSyntax(
+            "a Bulk body must be a JSON object with \"schemas\" and \"Operations\"".into(),
+        ));
+    };
+    let items = match get_ci_map(obj, "Operations") {
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(CoreError::InvalidSyntax("\"Operations\" must be an array".into())),
+        None => {
+            return Err(CoreError::InvalidSyntax(
+                "the Bulk request has no \"Operations\" array".into(),
+            ));
+        }
+    };
+    let max = limits.max_bulk_operations;
+    if items.len() > max {
+        return Err(CoreError::PayloadTooLarge(format!(
+            "the Bulk request has {} operations; maxOperations is {max} (see /ServiceProviderConfig)",
+            items.len()
+        )));
+    }
+    let fail_on_errors = match get_ci_map(obj, "failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let n = match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            match n {
+                Some(n) if n >= 1 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+                _ => {
+                    return Err(CoreError::InvalidValue(format!(
+                        "\"failOnErrors\" must be a positive integer (the number of errors after which the \
+                         remaining operations are skipped), not {v}"
+                    )));
+                }
+            }
+        }
+    };
+    Ok((fail_on_errors, items))
+}
+
+/// Parses `Operations[i]`; `defs` maps each bulkId to the first operation that carries it.
+fn parse_op(i: usize, v: &Value, defs: &mut HashMap<String, usize>) -> Op {
+    let Value::Object(o) = v else {
+        return Op {
+            method: None,
+            bulk_id: None,
+            plan: Err(CoreError::InvalidSyntax(format!("Operations[{i}] must be an object"))),
+        };
+    };
+    let sent_method = get_ci_map(o, "method").and_then(Value::as_str);
+    let method = sent_method.and_then(Method::parse);
+    let bulk_id = get_ci_map(o, "bulkId").and_then(Value::as_str).map(str::to_string);
+    let mut duplicate = None;
+    if let Some(b) = &bulk_id {
+        match defs.entry(b.clone()) {
+            Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            Entry::Occupied(e) => duplicate = Some(*e.get()),
+        }
+    }
+    let plan = match duplicate {
+        Some(first) => Err(CoreError::InvalidValue(format!(
+            "bulkId {:?} is already used by Operations[{first}]; bulkIds must be unique within a request",
+            bulk_id.as_deref().unwrap_or_default()
+        ))),
+        None => plan_op(i, o, sent_method, method),
+    };
+    Op {
+        method: method
+            .map(|m| m.as_str().to_string())
+            .or(sent_method.map(str::to_string)),
+        bulk_id,
+        plan,
+    }
+}
+
+fn plan_op(
+    i: usize,
+    o: &serde_json::Map<String, Value>,
+    sent_method: Option<&str>,
+    method: Option<Method>,
+) -> Result<Planned, CoreError> {
+    let method = match (sent_method, method) {
+        (_, Some(m)) => m,
+        (Some(s), None) => {
+            return Err(CoreError::InvalidValue(format!(
+                "Operations[{i}].method {s:?} is not one of POST, PUT, PATCH or DELETE"
+            )));
+        }
+        (None, None) => {
+            return Err(CoreError::InvalidSyntax(format!(
+                "Operations[{i}] needs \"method\": POST, PUT, PATCH or DELETE"
+            )));
+        }
+    };
+    match get_ci_map(o, "bulkId") {
+        None | Some(Value::Null | Value::String(_)) => {}
+        Some(_) => {
+            return Err(CoreError::InvalidSyntax(format!(
+                "Operations[{i}].bulkId must be a string"
+            )));
+        }
+    }
+    let if_match = match get_ci_map(o, "version") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(v)) if method != Method::Post => if_match_value("version", v)?,
+        Some(Value::String(_)) => None,
+        Some(_) => {
+            return Err(CoreError::InvalidSyntax(format!(
+                "Operations[{i}].version must be a string, an ETag like W/\"3\""
+            )));
+        }
+    };
+    let Some(Value::String(path)) = get_ci_map(o, "path") else {
+        return Err(CoreError::InvalidPath(format!(
+            "Operations[{i}] needs \"path\": \"/Users\" or \"/Groups\" for POST, \"/Users/{{id}}\" or \
+             \"/Groups/{{id}}\" otherwise"
+        )));
+    };
+    let (kind, id) = parse_path(path).ok_or_else(|| {
+        CoreError::InvalidPath(format!(
+            "Operations[{i}].path {path:?} is not /Users, /Users/{{id}}, /Groups or /Groups/{{id}}"
+        ))
+    })?;
+    match (method, &id) {
+        (Method::Post, Some(_)) => {
+            return Err(CoreError::InvalidPath(format!(
+                "Operations[{i}]: POST goes to /{}, not to {path:?}",
+                kind.endpoint()
+            )));
+        }
+        (Method::Put | Method::Patch | Method::Delete, None) => {
+            return Err(CoreError::InvalidPath(format!(
+                "Operations[{i}]: {} needs a resource path like /{}/{{id}}, not {path:?}",
+                method.as_str(),
+                kind.endpoint()
+            )));
+        }
+        _ => {}
+    }
+    let data = match (method, get_ci_map(o, "data")) {
+        (Method::Delete, _) => None,
+        (_, None | Some(Value::Null)) => {
+            return Err(CoreError::InvalidSyntax(format!(
+                "Operations[{i}] ({}) needs \"data\": the request body",
+                method.as_str()
+            )));
+        }
+        (_, Some(d)) => Some(d.clone()),
+    };
+    let mut refs = Vec::new();
+    if let Some(id) = &id {
+        collect_refs(&Value::String(id.clone()), &mut refs);
+    }
+    if let Some(d) = &data {
+        collect_refs(d, &mut refs);
+    }
+    Ok(Planned {
+        method,
+        kind,
+        id,
+        if_match,
+        data,
+        refs,
+    })
+}
+
+/// `/Users`, `/Groups/{id}` (case-insensitive endpoint, leading slash optional).
+fn parse_path(path: &str) -> Option<(ResourceKind, Option<String>)> {
+    let p = path.trim();
+    let p = p.strip_prefix('/').unwrap_or(p);
+    let p = p.strip_suffix('/').unwrap_or(p);
+    let (endpoint, id) = match p.split_once('/') {
+        Some((e, id)) => (e, Some(id)),
+        None => (p, None),
+    };
+    let kind = scim_core::discovery::KINDS
+        .into_iter()
+        .find(|k| k.endpoint().eq_ignore_ascii_case(endpoint))?;
+    match id {
+        Some(id) if id.is_empty() || id.contains('/') => None,
+        Some(id) => Some((kind, Some(id.to_string()))),
+        None => Some((kind, None)),
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(b) = s.strip_prefix(REF_PREFIX)
+                && !out.iter().any(|x| x == b)
+            {
+                out.push(b.to_string());
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|x| collect_refs(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// Replaces every `bulkId:x` string with the id `x` stands for.
+fn substitute(v: &mut Value, ids: &HashMap<String, String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(id) = s.strip_prefix(REF_PREFIX).and_then(|b| ids.get(b)) {
+                *s = id.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| substitute(x, ids)),
+        Value::Object(m) => m.values_mut().for_each(|x| substitute(x, ids)),
+        _ => {}
+    }
+}
+
+/// The ids a plan's references stand for, or why one cannot be resolved.
+fn resolve(
+    plan: &Planned,
+    ops: &[Op],
+    defs: &HashMap<String, usize>,
+    outcomes: &[Outcome],
+) -> Result<HashMap<String, String>, CoreError> {
+    let mut ids = HashMap::new();
+    for b in &plan.refs {
+        let Some(&j) = defs.get(b) else {
+            return Err(CoreError::UnresolvedReference(format!(
+                "\"{REF_PREFIX}{b}\" refers to a bulkId that no operation in this request has"
+            )));
+        };
+        if let Ok(p) = &ops[j].plan
+            && p.method != Method::Post
+        {
+            return Err(CoreError::UnresolvedReference(format!(
+                "\"{REF_PREFIX}{b}\" refers to Operations[{j}], a {} operation; only a POST creates an id that a \
+                 bulkId can stand for",
+                p.method.as_str()
+            )));
+        }
+        match &outcomes[j] {
+            Outcome::Done(id) => {
+                ids.insert(b.clone(), id.clone());
+            }
+            Outcome::Failed(status) => {
+                return Err(CoreError::UnresolvedReference(format!(
+                    "\"{REF_PREFIX}{b}\" refers to Operations[{j}], which failed with status {status}; this \
+                     operation was not performed"
+                )));
+            }
+            Outcome::Pending => {
+                return Err(CoreError::Internal(format!("bulkId {b:?} used before it was settled")));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Runs `Operations[i]` (whose references are all settled) through the shared writes.
+async fn run(
+    writes: &Writes<'_>,
+    ops: &[Op],
+    defs: &HashMap<String, usize>,
+    outcomes: &[Outcome],
+    i: usize,
+    base: &str,
+) -> (Outcome, BulkOperationResult) {
+    let op = &ops[i];
+    let plan = match &op.plan {
+        Ok(p) => p,
+        Err(e) => return (Outcome::Failed(e.status()), failure(op, None, base, e)),
+    };
+    let ids = match resolve(plan, ops, defs, outcomes) {
+        Ok(ids) => ids,
+        Err(e) => return (Outcome::Failed(e.status()), failure(op, None, base, &e)),
+    };
+    let id = plan
+        .id
+        .as_ref()
+        .map(|id| match id.strip_prefix(REF_PREFIX).and_then(|b| ids.get(b)) {
+            Some(created) => created.clone(),
+            None => id.clone(),
+        });
+    let mut data = plan.data.clone().unwrap_or(Value::Null);
+    substitute(&mut data, &ids);
+    let target = id.as_deref().unwrap_or_default();
+    let (kind, if_match) = (plan.kind, plan.if_match);
+    let written = |res: &StoredResource, status: u16| (res.id.clone(), Some(res.etag()), status);
+    let done = match plan.method {
+        Method::Post => writes.create(kind, &data).await.map(|(res, _)| written(&res, 201)),
+        Method::Put => writes
+            .replace(kind, target, if_match, data)
+            .await
+            .map(|res| written(&res, 200)),
+        Method::Patch => writes
+            .patch(kind, target, if_match, &data)
+            .await
+            .map(|res| written(&res, 200)),
+        Method::Delete => writes
+            .delete(kind, target, if_match)
+            .await
+            .map(|()| (target.to_string(), None, 204)),
+    };
+    match done {
+        Ok((id, version, status)) => {
+            let result = BulkOperationResult {
+                method: op.method.clone(),
+                bulk_id: op.bulk_id.clone(),
+                version,
+                location: Some(location(kind, base, &id)),
+                status: status.to_string(),
+                response: None,
+            };
+            (Outcome::Done(id), result)
+        }
+        Err(e) => (Outcome::Failed(e.status()), failure(op, id.as_deref(), base, &e)),
+    }
+}
+
+/// The entry of a failed operation: its status and the error body a single request gets.
+fn failure(op: &Op, id: Option<&str>, base: &str, e: &CoreError) -> BulkOperationResult {
+    let body = error_body(e);
+    let location = match (&op.plan, id) {
+        (Ok(p), Some(id)) => Some(location(p.kind, base, id)),
+        _ => None,
+    };
+    BulkOperationResult {
+        method: op.method.clone(),
+        bulk_id: op.bulk_id.clone(),
+        version: None,
+        location,
+        status: body.status.clone(),
+        response: Some(body),
+    }
+}
+
+/// Why `Operations[i]` never became ready: the cycle of bulkIds it waits on.
+fn cycle_detail(ops: &[Op], defs: &HashMap<String, usize>, outcomes: &[Outcome], i: usize) -> String {
+    let mut chain: Vec<usize> = vec![i];
+    let mut cur = i;
+    loop {
+        // A stuck operation waits on at least one pending one.
+        let next = ops[cur].plan.as_ref().ok().and_then(|p| {
+            p.refs
+                .iter()
+                .filter_map(|b| defs.get(b).copied())
+                .find(|&j| matches!(outcomes[j], Outcome::Pending))
+        });
+        let Some(j) = next else {
+            return "its bulkId references cannot be resolved".into();
+        };
+        if let Some(pos) = chain.iter().position(|&x| x == j) {
+            let mut names: Vec<&str> = chain[pos..]
+                .iter()
+                .map(|&x| ops[x].bulk_id.as_deref().unwrap_or_default())
+                .collect();
+            names.push(names[0]);
+            let cycle = names.join(" → ");
+            return if pos == 0 {
+                format!("the bulkId references form a cycle ({cycle}); none of these operations can run first")
+            } else {
+                format!(
+                    "refers to bulkId {:?}, which waits on a cycle of bulkId references ({cycle})",
+                    ops[chain[1]].bulk_id.as_deref().unwrap_or_default()
+                )
+            };
+        }
+        chain.push(j);
+        cur = j;
+    }
+}
