@@ -21,15 +21,19 @@ use serde_json::{Value, json};
 #[derive(Debug, Parser)]
 #[command(about = "Load benchmark for scimd serve: req/s, p50/p99 and server CPU per request")]
 struct Args {
-    /// Tenant SCIM base URL (the Tenant URL)
-    #[arg(long)]
-    url: String,
+    /// Tenant SCIM base URL (the Tenant URL); give it once per replica to spread the load
+    /// over several servers on one database (requests go round-robin)
+    #[arg(long, required = true)]
+    url: Vec<String>,
     /// Secret token of the tenant
     #[arg(long)]
     token: String,
-    /// Server process id (default: the process listening on the URL's port)
+    /// Server process ids (default: the processes listening on the URLs' ports)
     #[arg(long)]
-    pid: Option<u32>,
+    pid: Vec<u32>,
+    /// Also count the CPU of the database's processes with this command name (`postgres`)
+    #[arg(long)]
+    db_process: Option<String>,
     /// Concurrent connections
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -63,7 +67,8 @@ const TARGETS: &[(&str, f64)] = &[
 
 struct Ctx {
     client: reqwest::Client,
-    base: String,
+    bases: Vec<String>,
+    next_base: AtomicUsize,
     auth: String,
     run: String,
 }
@@ -76,6 +81,7 @@ struct PhaseResult {
     wall: Duration,
     latencies_us: Vec<u64>,
     cpu_ms: Option<f64>,
+    db_cpu_ms: Option<f64>,
 }
 
 impl PhaseResult {
@@ -91,14 +97,20 @@ impl PhaseResult {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let base = args.url.trim_end_matches('/').to_string();
-    let pid = match args.pid {
-        Some(p) => Some(p),
-        None => proc_stat::pid_listening_on(&base),
+    let bases: Vec<String> = args.url.iter().map(|u| u.trim_end_matches('/').to_string()).collect();
+    let pids: Vec<u32> = if args.pid.is_empty() {
+        bases.iter().filter_map(|b| proc_stat::pid_listening_on(b)).collect()
+    } else {
+        args.pid.clone()
     };
-    if pid.is_none() {
-        eprintln!("note: server process not found; pass --pid to get CPU per request");
+    if pids.len() < bases.len() {
+        eprintln!("note: not every server process was found; pass --pid to get CPU per request");
     }
+    let probe_cpu = Cpu {
+        pids: pids.clone(),
+        db: args.db_process.clone(),
+    };
+    let pid = &probe_cpu;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency * 2)
         .timeout(Duration::from_secs(60))
@@ -106,7 +118,8 @@ async fn main() -> anyhow::Result<()> {
     let ctx = Arc::new(Ctx {
         client,
         auth: format!("Bearer {}", args.token),
-        base,
+        bases,
+        next_base: AtomicUsize::new(0),
         run: format!(
             "{:x}",
             std::time::SystemTime::now()
@@ -120,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
         .client
         .get(format!(
             "{}/Users?filter={}",
-            ctx.base,
+            ctx.bases[0],
             urlencode("userName eq \"00000000-0000-0000-0000-000000000000\"")
         ))
         .header("authorization", &ctx.auth)
@@ -320,7 +333,7 @@ async fn main() -> anyhow::Result<()> {
 async fn send(ctx: &Ctx, method: reqwest::Method, path: &str, body: Option<String>) -> anyhow::Result<(u16, String)> {
     let mut rb = ctx
         .client
-        .request(method, format!("{}{path}", ctx.base))
+        .request(method, format!("{}{path}", ctx.base()))
         .header("authorization", &ctx.auth);
     if let Some(b) = body {
         rb = rb.header("content-type", "application/scim+json").body(b);
@@ -331,14 +344,15 @@ async fn send(ctx: &Ctx, method: reqwest::Method, path: &str, body: Option<Strin
 }
 
 /// Runs `total` requests at `concurrency`, each built by `make(i)`.
-async fn phase<F, Fut>(name: &'static str, pid: Option<u32>, total: usize, concurrency: usize, make: F) -> PhaseResult
+async fn phase<F, Fut>(name: &'static str, cpu: &Cpu, total: usize, concurrency: usize, make: F) -> PhaseResult
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let make = Arc::new(make);
     let next = Arc::new(AtomicUsize::new(0));
-    let cpu_before = pid.and_then(proc_stat::cpu_seconds);
+    let cpu_before = cpu.server();
+    let db_before = cpu.database();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
@@ -375,12 +389,13 @@ where
         }
     }
     let wall = started.elapsed();
-    let cpu_after = pid.and_then(proc_stat::cpu_seconds);
-    latencies_us.sort_unstable();
-    let cpu_ms = match (cpu_before, cpu_after) {
+    let per_request = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if total > 0 => Some((b - a) * 1000.0 / total as f64),
         _ => None,
     };
+    let cpu_ms = per_request(cpu_before, cpu.server());
+    let db_cpu_ms = per_request(db_before, cpu.database());
+    latencies_us.sort_unstable();
     PhaseResult {
         name,
         requests: total,
@@ -388,14 +403,54 @@ where
         wall,
         latencies_us,
         cpu_ms,
+        db_cpu_ms,
+    }
+}
+
+impl Ctx {
+    /// The next server, round-robin.
+    fn base(&self) -> &str {
+        &self.bases[self.next_base.fetch_add(1, Ordering::Relaxed) % self.bases.len()]
+    }
+}
+
+/// Whose CPU a phase counts: the servers, and optionally the database's processes.
+struct Cpu {
+    pids: Vec<u32>,
+    db: Option<String>,
+}
+
+impl Cpu {
+    fn server(&self) -> Option<f64> {
+        if self.pids.is_empty() {
+            return None;
+        }
+        self.pids.iter().map(|p| proc_stat::cpu_seconds(*p)).sum()
+    }
+
+    /// CPU seconds of every live process named `db` (exited backends are not counted, so
+    /// the pool's long-lived connections are what this measures).
+    fn database(&self) -> Option<f64> {
+        let name = self.db.as_deref()?;
+        let mut total = 0.0;
+        for e in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == name {
+                total += proc_stat::cpu_seconds(pid).unwrap_or(0.0);
+            }
+        }
+        Some(total)
     }
 }
 
 fn report(results: &[PhaseResult], json: bool, concurrency: usize) {
     if !json {
         println!(
-            "{:<10} {:>8} {:>6} {:>9} {:>8} {:>8} {:>14} {:>9}",
-            "phase", "requests", "errors", "req/s", "p50 ms", "p99 ms", "server CPU ms", "target"
+            "{:<10} {:>8} {:>6} {:>9} {:>8} {:>8} {:>14} {:>9} {:>10}",
+            "phase", "requests", "errors", "req/s", "p50 ms", "p99 ms", "server CPU ms", "target", "db CPU ms"
         );
     }
     for r in results {
@@ -407,7 +462,7 @@ fn report(results: &[PhaseResult], json: bool, concurrency: usize) {
                 json!({
                     "phase": r.name, "requests": r.requests, "errors": r.errors, "concurrency": concurrency,
                     "req_per_s": rps, "p50_ms": r.pct(0.5), "p99_ms": r.pct(0.99),
-                    "server_cpu_ms_per_req": r.cpu_ms, "target_cpu_ms": target,
+                    "server_cpu_ms_per_req": r.cpu_ms, "target_cpu_ms": target, "db_cpu_ms_per_req": r.db_cpu_ms,
                 })
             );
         } else {
@@ -417,8 +472,9 @@ fn report(results: &[PhaseResult], json: bool, concurrency: usize) {
                 (Some(_), Some(_)) => "MISS",
                 _ => "",
             };
+            let db = r.db_cpu_ms.map_or(String::new(), |c| format!("{c:.3}"));
             println!(
-                "{:<10} {:>8} {:>6} {:>9.0} {:>8.2} {:>8.2} {:>14} {:>6} {}",
+                "{:<10} {:>8} {:>6} {:>9.0} {:>8.2} {:>8.2} {:>14} {:>6} {:<4} {:>10}",
                 r.name,
                 r.requests,
                 r.errors,
@@ -427,7 +483,8 @@ fn report(results: &[PhaseResult], json: bool, concurrency: usize) {
                 r.pct(0.99),
                 cpu,
                 target.map_or(String::new(), |t| format!("≤{t}")),
-                mark
+                mark,
+                db
             );
         }
     }
