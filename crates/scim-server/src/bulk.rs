@@ -14,6 +14,13 @@
 //! The response lists the operations that were performed, in request order. A successful
 //! operation carries `location`, `version` and `status` but no `response` body (the RFC lets
 //! the server omit it); a failed one carries the error body as `response`.
+//!
+//! Limits: the whole body is held to `Limits::max_bulk_payload` (`maxPayloadSize`) instead of
+//! `max_body_bytes`, so what /ServiceProviderConfig advertises is exactly what is enforced;
+//! each operation's `data` is still held to `max_body_bytes` (413 for that operation) and to
+//! `max_json_depth`, like a single request's body. More than `max_bulk_operations`
+//! operations, or a body over `maxPayloadSize`, is a 413 for the whole request, with nothing
+//! performed.
 
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
@@ -114,7 +121,7 @@ pub(crate) async fn bulk(state: &crate::AppState, r: &ScimRequest, base: &str) -
     let ops: Vec<Op> = items
         .iter()
         .enumerate()
-        .map(|(i, v)| parse_op(i, v, &mut defs))
+        .map(|(i, v)| parse_op(i, v, &mut defs, limits.max_body_bytes))
         .collect();
 
     // The dependency graph: operation j must run before i when i refers to j's bulkId.
@@ -225,7 +232,7 @@ fn envelope<'a>(body: &'a Value, limits: &Limits) -> Result<(Option<usize>, &'a 
 }
 
 /// Parses `Operations[i]`; `defs` maps each bulkId to the first operation that carries it.
-fn parse_op(i: usize, v: &Value, defs: &mut HashMap<String, usize>) -> Op {
+fn parse_op(i: usize, v: &Value, defs: &mut HashMap<String, usize>, max_data: usize) -> Op {
     let Value::Object(o) = v else {
         return Op {
             method: None,
@@ -250,7 +257,7 @@ fn parse_op(i: usize, v: &Value, defs: &mut HashMap<String, usize>) -> Op {
             "bulkId {:?} is already used by Operations[{first}]; bulkIds must be unique within a request",
             bulk_id.as_deref().unwrap_or_default()
         ))),
-        None => plan_op(i, o, sent_method, method),
+        None => plan_op(i, o, sent_method, method, max_data),
     };
     Op {
         method: method
@@ -266,6 +273,7 @@ fn plan_op(
     o: &serde_json::Map<String, Value>,
     sent_method: Option<&str>,
     method: Option<Method>,
+    max_data: usize,
 ) -> Result<Planned, CoreError> {
     let method = match (sent_method, method) {
         (_, Some(m)) => m,
@@ -335,6 +343,15 @@ fn plan_op(
         }
         (_, Some(d)) => Some(d.clone()),
     };
+    // One resource body in a Bulk request is held to the limit of a single request's body.
+    if let Some(d) = &data {
+        let size = serde_json::to_vec(d).map_or(0, |v| v.len());
+        if size > max_data {
+            return Err(CoreError::PayloadTooLarge(format!(
+                "Operations[{i}].data is {size} bytes, larger than the limit of {max_data} bytes for one request body"
+            )));
+        }
+    }
     let mut refs = Vec::new();
     if let Some(id) = &id {
         collect_refs(&Value::String(id.clone()), &mut refs);

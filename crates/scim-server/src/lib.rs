@@ -32,8 +32,9 @@ pub struct Limits {
     pub max_json_depth: usize,
     /// Most operations in one `POST /Bulk` (`bulk.maxOperations`; 413 beyond).
     pub max_bulk_operations: usize,
-    /// Largest `POST /Bulk` body, in bytes (`bulk.maxPayloadSize`; 413 beyond). It replaces
-    /// `max_body_bytes` for Bulk requests, whichever is larger.
+    /// Largest `POST /Bulk` body, in bytes (`bulk.maxPayloadSize`; 413 beyond). For Bulk it
+    /// replaces `max_body_bytes`, larger or smaller, so the advertised value is the one
+    /// enforced; each operation's `data` is still held to `max_body_bytes`.
     pub max_bulk_payload: usize,
 }
 

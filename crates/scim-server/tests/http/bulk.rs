@@ -545,3 +545,64 @@ async fn a_bulk_request_cannot_touch_another_tenants_resources() {
     .await;
     r.assert_error(401, None);
 }
+
+#[tokio::test]
+async fn configured_limits_are_advertised_and_bulk_uses_its_own_body_limit() {
+    let s = TestServer::start_with(|c| {
+        c.limits.max_body_bytes = 4096;
+        c.limits.max_bulk_payload = 64 * 1024;
+        c.limits.max_bulk_operations = 3;
+    })
+    .await;
+    let r = s.get("/ServiceProviderConfig").await;
+    assert_eq!(
+        r.body["bulk"],
+        json!({"supported": true, "maxOperations": 3, "maxPayloadSize": 65536}),
+        "{}",
+        r.text
+    );
+    let sized = |name: &str, bytes: usize| {
+        let mut u = min_user(name);
+        u["title"] = json!("x".repeat(bytes));
+        u
+    };
+    // A 5 KB body is over max_body_bytes; a Bulk body over it (but under maxPayloadSize) is served.
+    let r = s.post("/Users", &sized("single@example.com", 5000)).await;
+    r.assert_error(413, None);
+    let ops = bulk(
+        &s,
+        &request(json!([
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": sized("a@example.com", 3000)},
+            {"method": "POST", "path": "/Users", "bulkId": "big", "data": sized("big@example.com", 5000)},
+            {"method": "POST", "path": "/Users", "bulkId": "c", "data": sized("c@example.com", 3000)},
+        ])),
+    )
+    .await;
+    assert_eq!(ops[0]["status"], "201", "{}", ops[0]);
+    // One resource body is still held to max_body_bytes, in its own operation.
+    assert_op_error(&ops[1], 413, None);
+    assert!(detail(&ops[1]).contains("4096"), "{}", ops[1]);
+    assert_eq!(ops[2]["status"], "201", "{}", ops[2]);
+    s.get("/Users").await.assert_list(2);
+
+    let four: Vec<Value> = (0..4)
+        .map(|i| post_user(&format!("u{i}"), &format!("u{i}@example.com")))
+        .collect();
+    let r = s.post("/Bulk", &request(Value::Array(four))).await;
+    r.assert_error(413, None);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("maxOperations is 3"),
+        "{}",
+        r.text
+    );
+
+    let r = s
+        .post(
+            "/Bulk",
+            &request(json!([{"method": "POST", "path": "/Users", "data": sized("h@example.com", 70_000)}])),
+        )
+        .await;
+    r.assert_error(413, None);
+    assert!(r.body["detail"].as_str().unwrap().contains("65536"), "{}", r.text);
+    s.get("/Users").await.assert_list(2);
+}

@@ -36,6 +36,11 @@ pub struct Resp {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like `start`, with the server's configuration (say its `limits`) adjusted first.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let pg = if std::env::var("SCIMD_TEST_HTTP_BACKEND").as_deref() == Ok("postgres") {
             Some(
@@ -54,7 +59,8 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let root = format!("http://{addr}");
-        let config = ServerConfig::new(&root);
+        let mut config = ServerConfig::new(&root);
+        adjust(&mut config);
         let tenant = store
             .create_tenant(
                 "acme",
