@@ -74,3 +74,34 @@ pub fn dedup_members(members: &[scim_core::normalize::Member]) -> Vec<&scim_core
     keep.sort_unstable();
     keep.into_iter().map(|i| &members[i]).collect()
 }
+
+/// What an update changes in the value index: the old rows whose slot (path, ord) the new
+/// document no longer has, and the new rows that differ from the old (a slot that only
+/// changes value is among the added, to be upserted).
+pub fn index_diff<'a>(
+    old: &'a [scim_core::index::IndexEntry],
+    new: &'a [scim_core::index::IndexEntry],
+) -> (
+    Vec<&'a scim_core::index::IndexEntry>,
+    Vec<&'a scim_core::index::IndexEntry>,
+) {
+    use std::collections::HashSet;
+    let old_keys: HashSet<_> = old.iter().map(entry_key).collect();
+    let new_slots: HashSet<(&str, u32)> = new.iter().map(|e| (e.path.as_str(), e.ord)).collect();
+    let gone = old
+        .iter()
+        .filter(|e| !new_slots.contains(&(e.path.as_str(), e.ord)))
+        .collect();
+    let added = new.iter().filter(|e| !old_keys.contains(&entry_key(e))).collect();
+    (gone, added)
+}
+
+fn entry_key(e: &scim_core::index::IndexEntry) -> (String, u32, String) {
+    let v = match &e.value {
+        scim_core::index::IndexValue::Text(s) => format!("t{s}"),
+        scim_core::index::IndexValue::Int(i) => format!("i{i}"),
+        scim_core::index::IndexValue::Real(f) => format!("r{f}"),
+        scim_core::index::IndexValue::Bool(b) => format!("b{b}"),
+    };
+    (e.path.clone(), e.ord, v)
+}

@@ -19,7 +19,7 @@ use super::dialect::{Postgres, params};
 use super::{PgStore, is_unique_violation, pg_text};
 use crate::error::{Result, StoreError};
 use crate::filter_sql::{SqlBuf, count_query, page_query, reversed};
-use crate::rules::{check_version, conflict, dedup_members, not_found};
+use crate::rules::{check_version, conflict, dedup_members, index_diff, not_found};
 
 /// Rows of the `counts` table per tenant and type: concurrent creates and deletes in one
 /// tenant update different rows instead of queueing on one row lock.
@@ -236,14 +236,8 @@ impl PgStore {
         }
         let p = up.prepared;
         let version = cur.version + 1;
-        let new_slots: HashSet<(&str, u32)> = p.index.iter().map(|e| (e.path.as_str(), e.ord)).collect();
-        let gone = index_arrays(
-            up.old_index
-                .iter()
-                .filter(|e| !new_slots.contains(&(e.path.as_str(), e.ord))),
-        );
-        let old: HashSet<_> = up.old_index.iter().map(entry_key).collect();
-        let added = index_arrays(p.index.iter().filter(|e| !old.contains(&entry_key(e))));
+        let (gone, added) = index_diff(&up.old_index, &p.index);
+        let (gone, added) = (index_arrays(gone.into_iter()), index_arrays(added.into_iter()));
         let ext = p.external_id.as_deref().map(pg_text);
         let name = pg_text(&p.name_key);
         let at = now.datetime();
@@ -425,16 +419,6 @@ async fn count(
         }
     };
     Ok(n.max(0) as u64)
-}
-
-fn entry_key(e: &IndexEntry) -> (String, u32, String) {
-    let v = match &e.value {
-        IndexValue::Text(s) => format!("t{s}"),
-        IndexValue::Int(i) => format!("i{i}"),
-        IndexValue::Real(f) => format!("r{f}"),
-        IndexValue::Bool(b) => format!("b{b}"),
-    };
-    (e.path.clone(), e.ord, v)
 }
 
 #[async_trait]

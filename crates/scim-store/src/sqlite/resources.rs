@@ -1,12 +1,10 @@
 //! `ResourceStore` on SQLite: resources, their value index, group members, counts and the
 //! change journal, all written in one transaction per job.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use scim_core::index::{IndexEntry, IndexValue};
+use scim_core::index::IndexEntry;
 use scim_core::normalize::Member;
 use scim_core::patch::MemberOp;
 use scim_core::ports::{Change, Page, Query, ResourceStore, TenantId, UpdateFn};
@@ -19,7 +17,7 @@ use super::dialect::{Sqlite, index_value, value};
 use super::{SqliteStore, get_ts, is_unique_violation, ts};
 use crate::error::Result;
 use crate::filter_sql::{SqlBuf, count_query, page_query, reversed};
-use crate::rules::{check_version, conflict, not_found};
+use crate::rules::{check_version, conflict, index_diff, not_found};
 
 /// Rows per multi-row INSERT.
 const CHUNK: usize = 100;
@@ -166,16 +164,6 @@ fn apply_member_ops(conn: &Connection, tenant: TenantId, group_seq: i64, ops: &[
     Ok(())
 }
 
-fn entry_key(e: &IndexEntry) -> (String, u32, String) {
-    let v = match &e.value {
-        IndexValue::Text(s) => format!("t{s}"),
-        IndexValue::Int(i) => format!("i{i}"),
-        IndexValue::Real(f) => format!("r{f}"),
-        IndexValue::Bool(b) => format!("b{b}"),
-    };
-    (e.path.clone(), e.ord, v)
-}
-
 /// Writes only the index rows that changed.
 fn diff_index(
     conn: &Connection,
@@ -185,16 +173,12 @@ fn diff_index(
     old: &[IndexEntry],
     new: &[IndexEntry],
 ) -> Result<()> {
-    let old_keys: HashSet<_> = old.iter().map(entry_key).collect();
-    let new_slots: HashSet<(&str, u32)> = new.iter().map(|e| (e.path.as_str(), e.ord)).collect();
+    let (gone, added) = index_diff(old, new);
     let mut del = conn.prepare_cached("DELETE FROM value_index WHERE res = ?1 AND path = ?2 AND ord = ?3")?;
-    for e in old {
-        // A slot that gets a new value is overwritten by INSERT OR REPLACE below.
-        if !new_slots.contains(&(e.path.as_str(), e.ord)) {
-            del.execute(params![seq, e.path, e.ord])?;
-        }
+    for e in gone {
+        del.execute(params![seq, e.path, e.ord])?;
     }
-    let added: Vec<&IndexEntry> = new.iter().filter(|e| !old_keys.contains(&entry_key(e))).collect();
+    // A slot that gets a new value is overwritten by INSERT OR REPLACE.
     insert_index(conn, tenant, kind, seq, &added)
 }
 
