@@ -9,6 +9,7 @@
 //! row (`SELECT … FOR UPDATE`) inside a transaction.
 
 mod dialect;
+pub mod maintenance;
 mod migrate;
 mod resources;
 mod sync_state;
@@ -28,6 +29,15 @@ const DEFAULT_POOL: usize = 16;
 
 pub struct PgStore {
     pool: Pool,
+    maintenance: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(t) = self.maintenance.take() {
+            t.abort();
+        }
+    }
 }
 
 /// The URL without scimd's own parameters, and those parameters.
@@ -84,14 +94,24 @@ impl PgStore {
             .max_size(size)
             .build()
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let store = PgStore { pool };
+        let mut store = PgStore {
+            pool,
+            maintenance: None,
+        };
         let mut conn = store.conn().await?;
         if opts.migrate {
             migrate::migrate(&mut conn).await?;
         } else {
             migrate::check(&conn).await?;
         }
+        drop(conn);
+        store.maintenance = Some(maintenance::spawn(store.pool.clone()));
         Ok(store)
+    }
+
+    /// Analyzes the tables that changed a lot since their last analyze (see `maintenance`).
+    pub async fn analyze_changed(&self) -> Result<Vec<String>> {
+        maintenance::analyze_changed(&self.pool).await
     }
 
     async fn conn(&self) -> Result<deadpool_postgres::Object> {
