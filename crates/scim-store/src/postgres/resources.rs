@@ -129,7 +129,15 @@ SELECT (SELECT version FROM d), (SELECT version FROM resources WHERE tenant_id =
 const LOAD: &str = "SELECT id, version, created, last_modified, doc, seq FROM resources \
                     WHERE tenant_id = $1 AND rtype = $2 AND id = $3";
 
-async fn apply_member_ops(c: &impl GenericClient, tenant: TenantId, seq: i64, ops: &[MemberOp]) -> Result<()> {
+fn write_error(e: tokio_postgres::Error, kind: ResourceKind, name_key: &str) -> StoreError {
+    if is_unique_violation(&e) {
+        conflict(kind, name_key)
+    } else {
+        e.into()
+    }
+}
+
+async fn apply_member_ops(c: &tokio_postgres::Client, tenant: TenantId, seq: i64, ops: &[MemberOp]) -> Result<()> {
     const ADD: &str = "INSERT INTO members (tenant_id, group_seq, member_id, json)
         SELECT $1, $2, u.id, u.json FROM unnest($3::text[], $4::text[]) AS u(id, json)
         ON CONFLICT (tenant_id, group_seq, member_id) DO UPDATE SET json = excluded.json";
@@ -212,6 +220,8 @@ impl PgStore {
         })
     }
 
+    /// BEGIN and the row lock go out together, and so do the write and COMMIT (when there are
+    /// no member changes): two round trips per update.
     async fn update_row(
         &self,
         tenant: TenantId,
@@ -221,19 +231,33 @@ impl PgStore {
         now: Timestamp,
         f: UpdateFn,
     ) -> Result<StoredResource> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await?;
-        let load = tx.prepare_cached(&format!("{LOAD} FOR UPDATE")).await?;
-        let key = pg_text(id);
-        let Some(row) = tx.query_opt(&load, &[&tenant, &kind.code(), &key.as_ref()]).await? else {
-            return Err(not_found(kind, id));
-        };
-        let (cur, seq) = (stored(kind, &row), row.get::<_, i64>(5));
-        check_version(if_version, cur.version)?;
-        let up = f(&cur)?;
-        if !up.changed {
-            return Ok(cur);
+        let c = self.conn().await?;
+        let load = c.prepare_cached(&format!("{LOAD} FOR UPDATE")).await?;
+        let write = c.prepare_cached(UPDATE).await?;
+        let key = pg_text(id).into_owned();
+        let code = kind.code();
+        let load_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&tenant, &code, &key];
+        let (begun, row) = tokio::join!(c.batch_execute("BEGIN"), c.query_opt(&load, &load_params));
+        let planned = async {
+            begun?;
+            let row = row?.ok_or_else(|| not_found(kind, id))?;
+            let (cur, seq) = (stored(kind, &row), row.get::<_, i64>(5));
+            check_version(if_version, cur.version)?;
+            let up = f(&cur)?;
+            Ok::<_, StoreError>((cur, seq, up))
         }
+        .await;
+        let (cur, seq, up) = match planned {
+            Ok((cur, _, up)) if !up.changed => {
+                c.batch_execute("ROLLBACK").await?;
+                return Ok(cur);
+            }
+            Ok(v) => v,
+            Err(e) => {
+                let _ = c.batch_execute("ROLLBACK").await;
+                return Err(e);
+            }
+        };
         let p = up.prepared;
         let version = cur.version + 1;
         let (gone, added) = index_diff(&up.old_index, &p.index);
@@ -241,35 +265,46 @@ impl PgStore {
         let ext = p.external_id.as_deref().map(pg_text);
         let name = pg_text(&p.name_key);
         let at = now.datetime();
-        let stmt = tx.prepare_cached(UPDATE).await?;
-        let res = tx
-            .execute(
-                &stmt,
-                &[
-                    &tenant,
-                    &seq,
-                    &ext,
-                    &name,
-                    &version,
-                    &at,
-                    &p.doc,
-                    &gone.path,
-                    &gone.ord,
-                    &kind.code(),
-                    &added.path,
-                    &added.ord,
-                    &added.vt,
-                    &added.vn,
-                    &key.as_ref(),
-                ],
-            )
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 15] = [
+            &tenant,
+            &seq,
+            &ext,
+            &name,
+            &version,
+            &at,
+            &p.doc,
+            &gone.path,
+            &gone.ord,
+            &code,
+            &added.path,
+            &added.ord,
+            &added.vt,
+            &added.vn,
+            &key,
+        ];
+        let written = if up.members.is_empty() {
+            let (res, committed) = tokio::join!(c.execute(&write, &params), c.batch_execute("COMMIT"));
+            // A failed write turns the pipelined COMMIT into a rollback.
+            res.map_err(|e| write_error(e, kind, &p.name_key))?;
+            committed?;
+            Ok(())
+        } else {
+            let applied = async {
+                c.execute(&write, &params)
+                    .await
+                    .map_err(|e| write_error(e, kind, &p.name_key))?;
+                apply_member_ops(&**c, tenant, seq, &up.members).await
+            }
             .await;
-        match res {
-            Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
-            other => other?,
+            match applied {
+                Ok(()) => c.batch_execute("COMMIT").await.map_err(StoreError::from),
+                Err(e) => {
+                    let _ = c.batch_execute("ROLLBACK").await;
+                    Err(e)
+                }
+            }
         };
-        apply_member_ops(&tx, tenant, seq, &up.members).await?;
-        tx.commit().await?;
+        written?;
         Ok(StoredResource {
             kind,
             id: id.to_string(),
