@@ -293,7 +293,7 @@ impl PgStore {
                 c.execute(&write, &params)
                     .await
                     .map_err(|e| write_error(e, kind, &p.name_key))?;
-                apply_member_ops(&**c, tenant, seq, &up.members).await
+                apply_member_ops(&c, tenant, seq, &up.members).await
             }
             .await;
             match applied {
