@@ -49,6 +49,10 @@ struct Args {
     /// Members added per group PATCH
     #[arg(long, default_value_t = 100)]
     members_per_patch: usize,
+    /// Users put into the group by the group-add phase (default: all of them). Deleting a
+    /// user bumps the version of every group it is in, so this shapes the delete phase too.
+    #[arg(long)]
+    group_members: Option<usize>,
     /// Print one JSON object per phase instead of the table
     #[arg(long)]
     json: bool,
@@ -255,7 +259,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_default()
         .to_string();
     let per = args.members_per_patch.max(1);
-    let batches = n.div_ceil(per);
+    let in_group = args.group_members.unwrap_or(n).min(n);
+    let batches = in_group.div_ceil(per);
     results.push(
         phase("group-add", pid, batches, c, {
             let ctx = ctx.clone();
@@ -263,7 +268,7 @@ async fn main() -> anyhow::Result<()> {
             let gid = gid.clone();
             move |i| {
                 let ctx = ctx.clone();
-                let members: Vec<Value> = ids[i * per..((i + 1) * per).min(ids.len())]
+                let members: Vec<Value> = ids[i * per..((i + 1) * per).min(in_group)]
                     .iter()
                     .map(|id| json!({"value": id}))
                     .collect();
