@@ -8,6 +8,7 @@ use hyper::http::header::{HeaderValue, LOCATION, RETRY_AFTER};
 use scim_proto::PatchOperation;
 use serde_json::{Value, json};
 
+use crate::bulk::{BulkLimits, BulkRequest, BulkResponse, parse_response};
 use crate::error::parse_retry_after;
 use crate::transport::Transport;
 use crate::{ClientError, ClientOptions, ConnectionReport, Endpoint, ListResponse, PATCH_OP_SCHEMA};
@@ -207,6 +208,25 @@ impl ScimClient {
             return Err(reply.into_error());
         }
         reply.json()
+    }
+
+    /// The `bulk` entry of `/ServiceProviderConfig`.
+    pub async fn bulk_limits(&self) -> Result<BulkLimits, ClientError> {
+        self.service_provider_config()
+            .await
+            .map(|spc| BulkLimits::from_spc(&spc))
+    }
+
+    /// `POST /Bulk`. A 2xx answer with a readable BulkResponse is `Ok` whatever its
+    /// operations' statuses; any other answer is the request's error (a 429 carries its
+    /// `Retry-After`, a 413 means the request was over the server's limits).
+    pub async fn bulk(&self, request: &BulkRequest) -> Result<BulkResponse, ClientError> {
+        let url = format!("{}/Bulk", self.inner.base_url);
+        let reply = self.send(Method::POST, url, Some(&request.to_json())).await?;
+        if !reply.is_success() {
+            return Err(reply.into_error());
+        }
+        parse_response(&reply.json()?)
     }
 
     /// Entra's "Test Connection": `GET /Users?filter=userName eq "<random_guid>"` must

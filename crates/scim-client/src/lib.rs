@@ -4,7 +4,12 @@
 //! bodies are sent as `application/scim+json`. Non-2xx answers become
 //! [`ClientError::Status`] with the SCIM error body's `scimType` / `detail` and the
 //! `Retry-After` header (delta-seconds or HTTP-date) when present.
+//!
+//! [`ScimClient::bulk`] sends a [`BulkRequest`] (RFC 7644 §3.7) and reads each operation's
+//! status, location, id and error; [`ScimClient::bulk_limits`] reads what
+//! `/ServiceProviderConfig` advertises.
 
+mod bulk;
 mod client;
 mod error;
 mod transport;
@@ -15,6 +20,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use bulk::{
+    BULK_REQUEST_SCHEMA, BulkLimits, BulkMethod, BulkOperation, BulkRequest, BulkResponse, BulkResult, id_from_location,
+};
 pub use client::ScimClient;
 pub use error::{ClientError, parse_retry_after};
 

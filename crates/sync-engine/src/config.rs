@@ -12,6 +12,7 @@
 //! [target]
 //! url = "https://scim.example.com/scim/v2/acme"
 //! token_env = "HOXHUNT_TOKEN"
+//! bulk = "auto"            # or "off": never send POST /Bulk
 //! [[users.mappings]]
 //! target = "userName"
 //! source = "userPrincipalName"
@@ -141,6 +142,20 @@ pub struct TargetConfig {
     /// Per-request timeout, e.g. `60s`.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// SCIM Bulk for large initial loads: `auto` (when the target advertises it) or `off`.
+    #[serde(default)]
+    pub bulk: BulkMode,
+}
+
+/// Whether many creates may go to the target as `POST /Bulk` requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkMode {
+    /// When the target's `/ServiceProviderConfig` advertises Bulk.
+    #[default]
+    Auto,
+    /// Never: one `POST` per object.
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

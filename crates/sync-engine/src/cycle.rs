@@ -435,7 +435,12 @@ pub async fn run_cycle(
         .collect();
     let outcomes = rt
         .executor
-        .run(std::mem::take(&mut plan.actions), links_map, progress)
+        .run(
+            std::mem::take(&mut plan.actions),
+            links_map,
+            progress,
+            job.cfg.target.bulk,
+        )
         .await;
     if opts.only.is_some() {
         for o in &outcomes {

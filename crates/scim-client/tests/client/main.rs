@@ -1,6 +1,7 @@
 //! scim-client against a real scimd server (scim-server + SQLite on 127.0.0.1:0) and
 //! against small stub servers for what scimd never answers (204 PATCH, 429, timeouts).
 
+mod bulk;
 mod harness;
 mod live;
 mod stub;

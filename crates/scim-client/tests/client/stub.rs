@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use scim_client::{ClientError, ClientOptions, Endpoint, ScimClient};
+use scim_client::{BulkOperation, BulkRequest, ClientError, ClientOptions, Endpoint, ScimClient};
 use scim_proto::PatchOperation;
 use serde_json::{Value, json};
 
@@ -70,6 +70,9 @@ async fn handle(State(log): State<Log>, req: Request) -> Response {
         body: String::from_utf8_lossy(&body).into_owned(),
     });
     let json_ct = ("content-type", "application/scim+json".to_string());
+    if (method.as_str(), path.as_str()) == ("POST", "/t/Bulk") {
+        return bulk_reply(&String::from_utf8_lossy(&body));
+    }
     match (method.as_str(), path.as_str()) {
         ("PATCH", "/t/Users/no-content") => StatusCode::NO_CONTENT.into_response(),
         ("PATCH", "/t/Users/empty-200") => StatusCode::OK.into_response(),
@@ -101,6 +104,81 @@ async fn handle(State(log): State<Log>, req: Request) -> Response {
         ("GET", "/t/Groups") => reply(200, &[json_ct], r#"{"Resources":[]}"#),
         ("GET", "/t/ServiceProviderConfig") => reply(500, &[], "boom"),
         _ => reply(418, &[], "unexpected"),
+    }
+}
+
+/// `POST /t/Bulk`: the first operation's bulkId says how to answer.
+fn bulk_reply(body: &str) -> Response {
+    let json_ct = ("content-type", "application/scim+json".to_string());
+    let v: Value = serde_json::from_str(body).unwrap_or_default();
+    match v["Operations"][0]["bulkId"].as_str().unwrap_or_default() {
+        "throttle" => reply(
+            429,
+            &[json_ct, ("retry-after", "3".into())],
+            r#"{"status":"429","detail":"bulk later"}"#,
+        ),
+        "huge" => reply(
+            413,
+            &[json_ct],
+            r#"{"status":"413","scimType":"tooMany","detail":"too big"}"#,
+        ),
+        "garbage" => reply(200, &[json_ct], "<html>"),
+        "no-status" => reply(200, &[json_ct], r#"{"Operations":[{"bulkId":"no-status"}]}"#),
+        _ => reply(
+            200,
+            &[json_ct],
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],"Operations":[
+                {"method":"POST","bulkId":"ok","location":"http://x/t/Users/id%2F1","status":"201"},
+                {"method":"POST","bulkId":"bad","status":"400","response":{"status":"400","scimType":"invalidValue","detail":"no"}}]}"#,
+        ),
+    }
+}
+
+fn one_create(bulk_id: &str) -> BulkRequest {
+    BulkRequest::new(vec![BulkOperation::create(
+        Endpoint::Users,
+        bulk_id,
+        json!({"userName": "x"}),
+    )])
+}
+
+#[tokio::test]
+async fn bulk_request_shape_and_whole_request_errors() {
+    let s = Stub::start().await;
+    let c = s.client(Duration::from_secs(30));
+    let r = c.bulk(&one_create("ok")).await.unwrap();
+    let seen = s.last();
+    assert_eq!((seen.method.as_str(), seen.uri.as_str()), ("POST", "/t/Bulk"));
+    assert_eq!(seen.headers["content-type"], "application/scim+json");
+    assert_eq!(
+        seen.body.len(),
+        one_create("ok").encoded_len(),
+        "the measured size is the sent size"
+    );
+    let sent: Value = serde_json::from_str(&seen.body).unwrap();
+    assert_eq!(
+        sent,
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+               "Operations": [{"method": "POST", "bulkId": "ok", "path": "/Users", "data": {"userName": "x"}}]})
+    );
+    assert_eq!(r.operations.len(), 2);
+    assert_eq!(r.operations[0].id.as_deref(), Some("id/1"));
+    assert_eq!(r.operations[1].status, 400);
+    assert_eq!(
+        r.operations[1].error().unwrap().to_string(),
+        "HTTP 400 (invalidValue): no"
+    );
+
+    let err = c.bulk(&one_create("throttle")).await.unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+    assert!(err.is_transient());
+    let err = c.bulk(&one_create("huge")).await.unwrap_err();
+    assert_eq!(err.status(), Some(413));
+    assert!(err.to_string().contains("tooMany"), "{err}");
+    for unreadable in ["garbage", "no-status"] {
+        let err = c.bulk(&one_create(unreadable)).await.unwrap_err();
+        assert!(matches!(err, ClientError::Decode(_)), "{unreadable}: {err:?}");
     }
 }
 

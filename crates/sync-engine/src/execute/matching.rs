@@ -2,14 +2,15 @@
 //! lookups, create-or-match with retries, and aligning a brown-field match.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 
 use scim_client::Endpoint;
 use scim_proto::PatchOperation;
 use serde_json::{Map, Value as Json, json};
 
-use std::sync::Mutex;
-
-use super::{Executor, Outcome, Status, endpoint, step, target_error};
+use super::{Executor, Outcome, Status, Step, endpoint, step, target_error};
 use crate::error::EngineError;
 use crate::mapping::{self, Modified};
 use crate::model::ObjectKind;
@@ -24,6 +25,39 @@ pub(super) struct Snapshot {
     pub(super) by: HashMap<(String, String), String>,
 }
 
+impl Snapshot {
+    /// The first matcher (in precedence order) that names a target object, and its id.
+    pub(super) fn lookup<'m>(&self, matchers: &'m [(String, String)]) -> Option<(&'m (String, String), &String)> {
+        matchers
+            .iter()
+            .find_map(|m| self.by.get(&(m.0.clone(), m.1.to_lowercase())).map(|id| (m, id)))
+    }
+}
+
+/// The Match step of a create the snapshot found nothing for.
+pub(super) fn snapshot_miss() -> Step {
+    step(
+        "Match",
+        Status::Success,
+        "no matching target object (target snapshot read at the start of the cycle)",
+    )
+}
+
+/// A create as the executor runs it.
+pub(super) struct CreateReq<'a> {
+    pub(super) ep: Endpoint,
+    pub(super) body: &'a Json,
+    pub(super) mapped: &'a mapping::Mapped,
+    pub(super) matchers: &'a [(String, String)],
+    pub(super) create_allowed: bool,
+    pub(super) update_allowed: bool,
+    /// Look the object up live from the first try, not in the snapshot (a create that
+    /// already went out in a Bulk request that failed).
+    pub(super) live: bool,
+    /// Time already spent waiting on 429s for this object (in a Bulk request).
+    pub(super) waited: Duration,
+}
+
 /// Per-run state shared by the actions of one run.
 pub(super) struct RunCtx {
     pub(super) links: Mutex<HashMap<Key, String>>,
@@ -31,6 +65,8 @@ pub(super) struct RunCtx {
     pub(super) managers_set: Mutex<HashMap<Key, String>>,
     pub(super) users: Option<Snapshot>,
     pub(super) groups: Option<Snapshot>,
+    /// Bulk requests that failed as a whole in this run (not counting throttling).
+    pub(super) bulk_failures: AtomicUsize,
 }
 
 impl RunCtx {
@@ -137,21 +173,15 @@ impl Executor {
         snapshot: Option<&Snapshot>,
     ) -> Result<Option<String>, EngineError> {
         if let Some(snap) = snapshot {
-            for (path, value) in matchers {
-                if let Some(id) = snap.by.get(&(path.clone(), value.to_lowercase())) {
-                    out.steps.push(step(
-                        "Match",
-                        Status::Success,
-                        format!("matched target {id} on {path} = {value:?} (target snapshot)"),
-                    ));
-                    return Ok(Some(id.clone()));
-                }
+            if let Some(((path, value), id)) = snap.lookup(matchers) {
+                out.steps.push(step(
+                    "Match",
+                    Status::Success,
+                    format!("matched target {id} on {path} = {value:?} (target snapshot)"),
+                ));
+                return Ok(Some(id.clone()));
             }
-            out.steps.push(step(
-                "Match",
-                Status::Success,
-                "no matching target object (target snapshot read at the start of the cycle)",
-            ));
+            out.steps.push(snapshot_miss());
             return Ok(None);
         }
         for (path, value) in matchers {
@@ -193,41 +223,33 @@ impl Executor {
         Ok(None)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn create(
-        &self,
-        out: &mut Outcome,
-        ep: Endpoint,
-        body: &Json,
-        mapped: &mapping::Mapped,
-        matchers: &[(String, String)],
-        create_allowed: bool,
-        update_allowed: bool,
-        ctx: &RunCtx,
-    ) {
+    /// Create-or-match: finds the object (the snapshot answers only a first try), links and
+    /// aligns a match, else POSTs; a retry after a lost or refused POST always looks live.
+    pub(super) async fn create(&self, out: &mut Outcome, req: &CreateReq<'_>, ctx: &RunCtx) {
+        let ep = req.ep;
         let mut attempts = 0u32;
-        let mut waited = std::time::Duration::ZERO;
-        let mut first = true;
+        let mut waited = req.waited;
+        let mut first = !req.live;
         loop {
             // The snapshot answers only the first try; a retry always looks live, so a POST
             // whose response was lost is found instead of repeated.
             let snapshot = if first { ctx.snapshot(ep) } else { None };
             first = false;
-            let found = match self.find(out, ep, matchers, snapshot).await {
+            let found = match self.find(out, ep, req.matchers, snapshot).await {
                 Ok(f) => f,
                 Err(e) => return out.fail(e),
             };
             if let Some(id) = found {
                 out.logged_action = "Update".into();
                 out.target_id = Some(id.clone());
-                out.values = Some(mapped.values.clone());
+                out.values = Some(req.mapped.values.clone());
                 out.disabled = Some(false);
-                if update_allowed {
-                    self.align_existing(out, ep, &id, mapped).await;
+                if req.update_allowed {
+                    self.align_existing(out, ep, &id, req.mapped).await;
                 }
                 return;
             }
-            if !create_allowed {
+            if !req.create_allowed {
                 out.status = Status::Skipped;
                 out.steps.push(step(
                     "Provision",
@@ -238,47 +260,26 @@ impl Executor {
             }
             // The manager's target id is often known already: send it with the create and save
             // the reference pass a PATCH.
-            let manager = mapped.manager.as_ref().and_then(|m| {
+            let manager = req.mapped.manager.as_ref().and_then(|m| {
                 let l = ctx.links.lock().expect("links lock");
                 l.get(&(ObjectKind::User, m.clone())).map(|t| (m.clone(), t.clone()))
             });
             let with_manager;
             let body = match &manager {
                 Some((_, tid)) => {
-                    with_manager = with_manager_ref(body, tid);
+                    with_manager = with_manager_ref(req.body, tid);
                     &with_manager
                 }
-                None => body,
+                None => req.body,
             };
             out.requests += 1;
             match self.client.create(ep, body).await {
                 Ok(created) => {
                     let id = created.get("id").and_then(Json::as_str).unwrap_or_default().to_string();
                     if let Some((m, _)) = &manager {
-                        ctx.managers_set
-                            .lock()
-                            .expect("lock")
-                            .insert((out.kind, out.source_id.clone()), m.clone());
+                        ctx.manager_sent(out, m);
                     }
-                    out.target_id = Some(id.clone());
-                    out.values = Some(mapped.values.clone());
-                    out.disabled = Some(false);
-                    out.modified = mapped
-                        .values
-                        .iter()
-                        .map(|(k, v)| Modified {
-                            name: k.clone(),
-                            old: None,
-                            new: Some(if mapped.redacted.contains(k) {
-                                "[Redact]".into()
-                            } else {
-                                v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
-                            }),
-                        })
-                        .collect();
-                    out.steps
-                        .push(step("Provision", Status::Success, format!("created target {id}")));
-                    return;
+                    return record_created(out, id, req.mapped, "");
                 }
                 Err(e) if e.status() == Some(429) => {
                     out.throttled += 1;
@@ -334,8 +335,42 @@ impl Executor {
     }
 }
 
-/// The create body with the enterprise manager reference set.
-fn with_manager_ref(body: &Json, manager_target_id: &str) -> Json {
+impl RunCtx {
+    /// Remembers that `out`'s create carried its manager, so the reference pass skips it.
+    pub(super) fn manager_sent(&self, out: &Outcome, manager: &str) {
+        self.managers_set
+            .lock()
+            .expect("lock")
+            .insert((out.kind, out.source_id.clone()), manager.to_string());
+    }
+}
+
+/// A successful create: the target id, the values now there, the log's modified properties.
+/// `how` ends the step's detail (e.g. how the create was sent).
+pub(super) fn record_created(out: &mut Outcome, id: String, mapped: &mapping::Mapped, how: &str) {
+    out.values = Some(mapped.values.clone());
+    out.disabled = Some(false);
+    out.modified = mapped
+        .values
+        .iter()
+        .map(|(k, v)| Modified {
+            name: k.clone(),
+            old: None,
+            new: Some(if mapped.redacted.contains(k) {
+                "[Redact]".into()
+            } else {
+                v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+            }),
+        })
+        .collect();
+    out.steps
+        .push(step("Provision", Status::Success, format!("created target {id}{how}")));
+    out.target_id = Some(id);
+}
+
+/// The create body with the enterprise manager reference set (a target id, or
+/// `bulkId:…` for a manager created earlier in the same Bulk request).
+pub(super) fn with_manager_ref(body: &Json, manager_target_id: &str) -> Json {
     const EXT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     let mut b = body.clone();
     if let Some(obj) = b.as_object_mut() {

@@ -7,6 +7,8 @@
 //! - A create matches before it posts, and matches again before every retry, so a POST
 //!   whose response was lost never makes a duplicate.
 //! - References (manager, group members) run in a second pass, after every object exists.
+//! - Many creates that the target snapshot shows need a POST go as SCIM Bulk requests when
+//!   the target advertises Bulk (`bulk.rs`); what fails there takes the single path.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,15 +19,18 @@ use scim_proto::PatchOperation;
 use serde_json::Value as Json;
 use tokio::sync::Semaphore;
 
+use crate::config::BulkMode;
 use crate::error::EngineError;
 use crate::mapping::{self, Modified};
 use crate::model::ObjectKind;
 use crate::plan::{Action, Key, Op};
 
+mod bulk;
 mod matching;
 mod refs;
 
-use matching::RunCtx;
+pub use bulk::{BULK_MAX_OPERATIONS, BULK_MIN_CREATES};
+use matching::{CreateReq, RunCtx};
 pub use matching::{SNAPSHOT_MIN_CREATES, path_values};
 
 pub const ENTERPRISE_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
@@ -41,6 +46,17 @@ pub struct ExecConfig {
     pub max_throttle_wait: Duration,
     /// Wait on a 429 without `Retry-After`.
     pub default_retry_after: Duration,
+    /// Bulk requests in flight; `None`: half of `concurrency` (see [`Self::bulk_concurrency`]).
+    pub bulk_concurrency: Option<usize>,
+}
+
+impl ExecConfig {
+    /// Bulk requests in flight: fewer than single requests, as each carries many writes, but
+    /// not so few that a target which runs a request's operations one after another (scimd
+    /// does) has little to do at once.
+    pub fn bulk_concurrency(&self) -> usize {
+        self.bulk_concurrency.unwrap_or(self.concurrency / 2).max(1)
+    }
 }
 
 impl Default for ExecConfig {
@@ -51,6 +67,7 @@ impl Default for ExecConfig {
             backoff: Duration::from_millis(250),
             max_throttle_wait: Duration::from_secs(600),
             default_retry_after: Duration::from_secs(1),
+            bulk_concurrency: None,
         }
     }
 }
@@ -118,6 +135,29 @@ pub struct Outcome {
     pub reference: bool,
     pub throttled: u32,
     pub requests: u32,
+}
+
+/// An action for the single-request path, with what an earlier Bulk attempt left.
+struct Task {
+    action: Action,
+    carry: Option<Carry>,
+}
+
+/// What a create that failed in a Bulk request brings to its single retry: its steps so far,
+/// the Bulk request's count and throttling (on one of its objects), and the time already
+/// waited on 429s. A carried create is looked up live before anything else.
+#[derive(Debug, Default)]
+struct Carry {
+    steps: Vec<Step>,
+    requests: u32,
+    throttled: u32,
+    waited: Duration,
+}
+
+impl From<Action> for Task {
+    fn from(action: Action) -> Task {
+        Task { action, carry: None }
+    }
 }
 
 impl Outcome {
@@ -269,13 +309,16 @@ impl Executor {
         }
     }
 
-    /// Runs the first pass, then the references, with at most `concurrency` requests in
-    /// flight. `links` maps source keys to target ids and is updated as objects are created.
+    /// Runs the first pass (large loads of creates by Bulk when `bulk` allows and the target
+    /// advertises it, the rest one request each), then the references, with at most
+    /// `concurrency` requests in flight. `links` maps source keys to target ids and is
+    /// updated as objects are created.
     pub async fn run(
         self: &Arc<Self>,
         actions: Vec<Action>,
         links: HashMap<Key, String>,
         progress: &dyn Progress,
+        bulk: BulkMode,
     ) -> Vec<Outcome> {
         let (second, first): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(Action::is_second_pass);
         let users = self.snapshot_for(&first, ObjectKind::User).await;
@@ -285,30 +328,28 @@ impl Executor {
             managers_set: Mutex::new(HashMap::new()),
             users,
             groups,
+            bulk_failures: Default::default(),
         });
-        let mut out = self.run_pass("objects", first, ctx.clone(), progress).await;
-        out.extend(self.run_pass("references", second, ctx, progress).await);
+        progress.started("objects", first.len());
+        let (mut out, single) = self.bulk_pass(first, &ctx, bulk, progress).await;
+        out.extend(self.run_pass(single, ctx.clone(), progress).await);
+        progress.started("references", second.len());
+        let second = second.into_iter().map(Task::from).collect();
+        out.extend(self.run_pass(second, ctx, progress).await);
         out
     }
 
-    async fn run_pass(
-        self: &Arc<Self>,
-        name: &str,
-        actions: Vec<Action>,
-        ctx: Arc<RunCtx>,
-        progress: &dyn Progress,
-    ) -> Vec<Outcome> {
-        progress.started(name, actions.len());
+    async fn run_pass(self: &Arc<Self>, actions: Vec<Task>, ctx: Arc<RunCtx>, progress: &dyn Progress) -> Vec<Outcome> {
         let sem = Arc::new(Semaphore::new(self.cfg.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         let total = actions.len();
         let mut results: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
-        for (i, action) in actions.into_iter().enumerate() {
+        for (i, task) in actions.into_iter().enumerate() {
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
             let me = self.clone();
             let ctx = ctx.clone();
             set.spawn(async move {
-                let out = me.apply(action, &ctx).await;
+                let out = me.apply(task, &ctx).await;
                 drop(permit);
                 (i, out)
             });
@@ -329,9 +370,15 @@ impl Executor {
         results.into_iter().flatten().collect()
     }
 
-    async fn apply(&self, action: Action, ctx: &RunCtx) -> Outcome {
+    async fn apply(&self, task: Task, ctx: &RunCtx) -> Outcome {
+        let Task { action, carry } = task;
         let links = &ctx.links;
         let mut out = Outcome::new(&action);
+        let live = carry.is_some();
+        let carry = carry.unwrap_or_default();
+        out.steps = carry.steps;
+        out.requests = carry.requests;
+        out.throttled = carry.throttled;
         let ep = endpoint(action.kind);
         match &action.op {
             Op::Skip { reason } => {
@@ -345,17 +392,17 @@ impl Executor {
                 create_allowed,
                 update_allowed,
             } => {
-                self.create(
-                    &mut out,
+                let req = CreateReq {
                     ep,
                     body,
                     mapped,
                     matchers,
-                    *create_allowed,
-                    *update_allowed,
-                    ctx,
-                )
-                .await;
+                    create_allowed: *create_allowed,
+                    update_allowed: *update_allowed,
+                    live,
+                    waited: carry.waited,
+                };
+                self.create(&mut out, &req, ctx).await;
                 if let Some(id) = &out.target_id
                     && out.status == Status::Success
                 {

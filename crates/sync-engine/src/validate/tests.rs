@@ -228,3 +228,25 @@ fn hoxhunt_example_parses_and_validates() {
     assert!(cfg.notify.webhook.is_none());
     assert!(matches!(&cfg.source, SourceConfig::File { path, .. } if path.to_str() == Some("sample-directory.json")));
 }
+
+#[test]
+fn target_bulk_key() {
+    use crate::config::BulkMode;
+    assert_eq!(base().target.bulk, BulkMode::Auto, "auto by default");
+    let with = |line: &str| {
+        JobConfig::parse(&BASE.replace(
+            "token_env = \"ACME_TOKEN\"",
+            &format!("token_env = \"ACME_TOKEN\"\n{line}"),
+        ))
+    };
+    assert_eq!(with("bulk = \"off\"").unwrap().target.bulk, BulkMode::Off);
+    assert_eq!(with("bulk = \"auto\"").unwrap().target.bulk, BulkMode::Auto);
+    for (line, want) in [
+        ("bulk = \"on\"", "unknown variant `on`"),
+        ("bulk = true", "wanted string"),
+        ("bulks = \"off\"", "unknown field `bulks`"),
+    ] {
+        let err = with(line).unwrap_err().to_string();
+        assert!(err.contains(want), "{line}: {err}");
+    }
+}

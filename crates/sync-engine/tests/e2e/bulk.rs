@@ -1,5 +1,6 @@
 //! Large initial cycles: the target is read once up front instead of one lookup per
 //! create, and managers already created are sent with the create instead of a later PATCH.
+//! (With SCIM Bulk off: `bulk_requests.rs` covers the Bulk path.)
 
 use serde_json::json;
 use sync_engine::execute::SNAPSHOT_MIN_CREATES;
@@ -28,6 +29,7 @@ async fn a_large_initial_cycle_reads_the_target_once_and_sets_managers_at_create
     dir.push(group("g-sa", ASSIGNED, &refs));
     let h = Harness::with(Setup {
         directory: dir,
+        bulk: Some("off"),
         ..Default::default()
     })
     .await;
@@ -55,26 +57,13 @@ async fn a_large_initial_cycle_reads_the_target_once_and_sets_managers_at_create
         .filter(|r| r.method == "GET" && r.path_and_query.contains("/Users?") && r.path_and_query.contains("filter="))
         .count();
     assert!(lookups <= 1, "only the start-of-cycle probe filters; got {lookups}");
+    assert!(reqs.iter().all(|r| !r.path().ends_with("/Bulk")), "bulk = \"off\"");
     let posts = reqs
         .iter()
         .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/Users"))
         .count();
     assert_eq!(posts, n - 3, "the three existing users are matched, not created");
-    let mut users = Vec::new();
-    let mut start = 1;
-    loop {
-        let page = h
-            .reader
-            .search(scim_client::Endpoint::Users, None, None, start, 100)
-            .await
-            .unwrap();
-        let got = page.resources.len() as u64;
-        users.extend(page.resources);
-        if got == 0 {
-            break;
-        }
-        start += got;
-    }
+    let users = h.all_users().await;
     assert_eq!(users.len(), n, "no duplicates: {}", users.len());
     let manager_patches = h
         .writes()

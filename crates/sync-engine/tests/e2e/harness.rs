@@ -35,6 +35,12 @@ pub struct Setup {
     pub webhook: Option<(String, String)>,
     /// The SCIM client's per-request timeout.
     pub timeout: Duration,
+    /// `[target] bulk = …`; `None` leaves the key out (the default, `auto`).
+    pub bulk: Option<&'static str>,
+    /// The executor's throttle budget per action.
+    pub max_throttle_wait: Duration,
+    /// Bulk requests in flight (one by default, so that requests go in a known order).
+    pub bulk_concurrency: usize,
     pub directory: Vec<SourceObject>,
 }
 
@@ -45,6 +51,9 @@ impl Default for Setup {
             user_delete: true,
             webhook: None,
             timeout: Duration::from_secs(10),
+            bulk: None,
+            max_throttle_wait: Duration::from_secs(120),
+            bulk_concurrency: 1,
             directory: directory(),
         }
     }
@@ -67,6 +76,7 @@ path = "unused.json"
 [target]
 url = "{url}"
 token = "{token}"
+{bulk}
 [scope]
 mode = "assigned"
 groups = ["{ASSIGNED}", "Team Red"]
@@ -118,6 +128,7 @@ source = "id"
 "#,
         safety = setup.safety,
         delete = setup.user_delete,
+        bulk = setup.bulk.map(|b| format!("bulk = \"{b}\"")).unwrap_or_default(),
     )
 }
 
@@ -234,7 +245,8 @@ impl Harness {
                     concurrency: 4,
                     max_attempts: 3,
                     backoff: Duration::from_millis(10),
-                    max_throttle_wait: Duration::from_secs(120),
+                    max_throttle_wait: setup.max_throttle_wait,
+                    bulk_concurrency: Some(setup.bulk_concurrency),
                     default_retry_after: Duration::from_millis(200),
                 },
             }),
@@ -326,6 +338,22 @@ impl Harness {
             .expect("search groups");
         assert!(list.resources.len() <= 1, "duplicate groups named {name}");
         list.resources.into_iter().next()
+    }
+
+    /// Every user on the target, page by page.
+    pub async fn all_users(&self) -> Vec<Json> {
+        let mut users = Vec::new();
+        loop {
+            let page = self
+                .reader
+                .search(Endpoint::Users, None, None, users.len() as u64 + 1, 500)
+                .await
+                .expect("list users");
+            if page.resources.is_empty() {
+                return users;
+            }
+            users.extend(page.resources);
+        }
     }
 
     pub async fn users(&self) -> Vec<Json> {

@@ -5,6 +5,7 @@
 mod harness;
 
 mod bulk;
+mod bulk_requests;
 mod faults;
 mod groups;
 mod lifecycle;
