@@ -145,7 +145,11 @@ fn describe(e: &tokio_postgres::Error) -> String {
             Some(d) => format!("{}: {d}", db.message()),
             None => db.message().to_string(),
         },
-        None => e.to_string(),
+        // "error connecting to server" says little; the cause (refused, timed out, …) is below.
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 
