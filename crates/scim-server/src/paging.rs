@@ -61,10 +61,19 @@ async fn index_page(
     params: &ListParams,
     mut q: Query,
 ) -> Result<Paged, CoreError> {
-    let start = q.start_index;
-    let seekable = q.sort.seekable() && q.count > 0;
-    let fp = params.fingerprint(kind);
-    let key = |at: u64| (r.tenant.id, kind, fp.clone(), at);
+    let (start, count) = (q.start_index, q.count);
+    let seekable = q.sort.seekable() && count > 0;
+    // The fingerprint is a hash; the hot path (a first page, a `userName eq` lookup that is
+    // not full) needs none.
+    let mut fp = None;
+    let mut key = |at: u64| {
+        (
+            r.tenant.id,
+            kind,
+            fp.get_or_insert_with(|| params.fingerprint(kind)).clone(),
+            at,
+        )
+    };
     if seekable
         && start > 1
         && let Some(pos) = state.hints.get(&key(start), r.now)
@@ -76,8 +85,12 @@ async fn index_page(
     }
     let sort = q.sort.clone();
     let page = state.store.query(r.tenant.id, kind, q).await?;
-    if seekable && let Some(last) = page.items.last() {
-        let next = start + page.items.len() as u64;
+    // Only a full page can have a next one to remember a position for.
+    if seekable
+        && page.items.len() as u64 == count
+        && let Some(last) = page.items.last()
+    {
+        let next = start + count;
         state.hints.put(key(next), position(&sort, last), r.now);
     }
     Ok(Paged {

@@ -101,10 +101,7 @@ fn keyset(b: &mut SqlBuf, q: &Query, seek: &Seek) {
             let col = b.dialect().column(*c, false);
             let raw = seek.from.value.clone().unwrap_or_default();
             let value = match c {
-                Column::Created | Column::LastModified => match Timestamp::parse(&raw) {
-                    Some(t) => Param::Ts(t),
-                    None => Param::Text(raw),
-                },
+                Column::Created | Column::LastModified => ts_or_text(raw),
                 _ => Param::Text(raw),
             };
             b.push(" AND (").push(col).push(", r.id)").push(op).push("(");
@@ -245,15 +242,21 @@ fn index_cmp(b: &mut SqlBuf, alias: &str, op: CompareOp, v: &IndexValue) {
     cmp(b, &col, op, d.index_param(v));
 }
 
+/// A meta date as a timestamp parameter (what `timestamptz` columns compare with), or the
+/// text as given when it is not one.
+fn ts_or_text(s: String) -> Param {
+    match Timestamp::parse(&s) {
+        Some(t) => Param::Ts(t),
+        None => Param::Text(s),
+    }
+}
+
 fn column_cmp(b: &mut SqlBuf, c: Column, op: CompareOp, v: &IndexValue) {
     let d = b.dialect();
     let textual = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
     let expr = d.column(c, textual);
     let param = match (c, v) {
-        (Column::Created | Column::LastModified, IndexValue::Text(s)) if !textual => match Timestamp::parse(s) {
-            Some(t) => Param::Ts(t),
-            None => Param::Text(s.clone()),
-        },
+        (Column::Created | Column::LastModified, IndexValue::Text(s)) if !textual => ts_or_text(s.clone()),
         (_, IndexValue::Text(s)) => Param::Text(s.clone()),
         (_, other) => Param::Text(text_of(&d.index_param(other))),
     };

@@ -64,15 +64,21 @@ pub fn revocation_prefix(given: &str) -> Result<String, CoreError> {
     Ok(token::display_prefix(given))
 }
 
+/// The last item for each key, in the order given: what writing the items one row at a time
+/// would leave, for a multi-row statement that may not touch a row twice.
+pub fn last_per_key<'a, T, K: std::hash::Hash + Eq>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut last = std::collections::HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        last.insert(key(item), i);
+    }
+    let mut keep: Vec<usize> = last.into_values().collect();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| &items[i]).collect()
+}
+
 /// Member rows to write: the last of duplicate ids wins, as it would row by row.
 pub fn dedup_members(members: &[scim_core::normalize::Member]) -> Vec<&scim_core::normalize::Member> {
-    let mut seen = std::collections::HashMap::with_capacity(members.len());
-    for (i, m) in members.iter().enumerate() {
-        seen.insert(m.value.as_str(), i);
-    }
-    let mut keep: Vec<usize> = seen.into_values().collect();
-    keep.sort_unstable();
-    keep.into_iter().map(|i| &members[i]).collect()
+    last_per_key(members, |m| m.value.as_str())
 }
 
 /// What an update changes in the value index: the old rows whose slot (path, ord) the new

@@ -2,8 +2,6 @@
 //! the resource, its index rows, members, the count and the journal together); an update
 //! locks the row, runs the caller's closure, and writes the difference in one more statement.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use scim_core::index::{IndexEntry, IndexValue};
@@ -19,7 +17,7 @@ use super::dialect::{Postgres, params};
 use super::{PgStore, is_unique_violation, pg_text};
 use crate::error::{Result, StoreError};
 use crate::filter_sql::{SqlBuf, count_query, page_query, reversed};
-use crate::rules::{check_version, conflict, dedup_members, index_diff, not_found};
+use crate::rules::{check_version, conflict, dedup_members, index_diff, last_per_key, not_found};
 
 /// Rows of the `counts` table per tenant and type: concurrent creates and deletes in one
 /// tenant update different rows instead of queueing on one row lock.
@@ -49,12 +47,8 @@ fn index_arrays<'a>(rows: impl Iterator<Item = &'a IndexEntry>) -> IndexArrays {
         vt: Vec::new(),
         vn: Vec::new(),
     };
-    let mut seen = HashSet::new();
     let rows: Vec<&IndexEntry> = rows.collect();
-    for e in rows.into_iter().rev() {
-        if !seen.insert((e.path.as_str(), e.ord)) {
-            continue;
-        }
+    for e in last_per_key(&rows, |e| (e.path.as_str(), e.ord)) {
         out.path.push(e.path.clone());
         out.ord.push(e.ord as i64);
         let (vt, vn) = match &e.value {

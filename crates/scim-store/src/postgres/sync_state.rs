@@ -114,13 +114,8 @@ impl SyncStateStore for PgStore {
         }
         let job = pg_text(job).into_owned();
         // The last link given for a key wins, as row-by-row replacement would.
-        let mut last = std::collections::HashMap::new();
-        for (i, l) in links.iter().enumerate() {
-            last.insert((l.kind.as_str(), l.source_id.as_str()), i);
-        }
-        let mut idx: Vec<usize> = last.into_values().collect();
-        idx.sort_unstable();
-        let pick = |f: &dyn Fn(&Link) -> String| -> Vec<String> { idx.iter().map(|&i| f(&links[i])).collect() };
+        let kept = crate::rules::last_per_key(&links, |l| (l.kind.as_str(), l.source_id.as_str()));
+        let pick = |f: &dyn Fn(&Link) -> String| -> Vec<String> { kept.iter().map(|l| f(l)).collect() };
         let (kind, src) = (
             pick(&|l| pg_text(&l.kind).into_owned()),
             pick(&|l| pg_text(&l.source_id).into_owned()),
@@ -130,8 +125,8 @@ impl SyncStateStore for PgStore {
             pick(&|l| l.hash.clone()),
             pick(&|l| l.values.clone()),
         );
-        let disabled: Vec<bool> = idx.iter().map(|&i| links[i].disabled).collect();
-        let updated: Vec<OffsetDateTime> = idx.iter().map(|&i| links[i].updated.datetime()).collect();
+        let disabled: Vec<bool> = kept.iter().map(|l| l.disabled).collect();
+        let updated: Vec<OffsetDateTime> = kept.iter().map(|l| l.updated.datetime()).collect();
         self.exec(
             "INSERT INTO sync_links (job, kind, source_id, target_id, hash, vals, disabled, updated) \
              SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[]) \
