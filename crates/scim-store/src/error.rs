@@ -4,7 +4,7 @@
 
 use scim_core::CoreError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported database URL {0:?}; use sqlite://PATH or postgres://USER@HOST[:PORT]/DATABASE")]
     BadUrl(String),

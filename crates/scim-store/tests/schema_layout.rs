@@ -88,12 +88,17 @@ fn every_statement_filters_by_the_tenant() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
+        // Unit tests at the end of a file use tables of their own.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
         for lit in text.split('"').skip(1).step_by(2) {
             let sql = lit.to_ascii_uppercase();
             let is_statement = ["SELECT ", "UPDATE ", "DELETE FROM", "INSERT INTO"]
                 .iter()
                 .any(|k| sql.trim_start().starts_with(k) || sql.starts_with("WITH "));
-            if !is_statement {
+            // A statement that reads no table (`SELECT 1; COMMIT`) has no tenant to name.
+            let touches_table =
+                sql.contains(" FROM ") || sql.contains("INTO ") || sql.trim_start().starts_with("UPDATE ");
+            if !is_statement || !touches_table {
                 continue;
             }
             let names_tenant = sql.contains("TENANT_ID") || sql.contains("JOB");

@@ -9,6 +9,7 @@ cases![
     members_are_set_operations_and_follow_deletes,
     concurrent_member_adds_from_two_handles_lose_none,
     membership_at_scale,
+    concurrent_deletes_of_members_leave_the_group_consistent,
 ];
 
 fn members(ids: &[&String]) -> Value {
@@ -183,4 +184,46 @@ async fn membership_at_scale(c: Ctx) {
     let removed = format!("members[value eq \"{}\"]", id(1050));
     assert_eq!(c.ids(t, ResourceKind::Group, &kept).await, vec![g.clone()]);
     assert!(c.ids(t, ResourceKind::Group, &removed).await.is_empty());
+}
+
+/// Mass deletes (Entra removing leavers): every member goes, the group's version moves (an
+/// adapter may move it once for several removals committed together), and the journal's
+/// last entry for the group carries the group's final version.
+async fn concurrent_deletes_of_members_leave_the_group_consistent(c: Ctx) {
+    let t = c.tenant("a").await;
+    let mut users = Vec::new();
+    for i in 0..24 {
+        users.push(
+            c.create(t, ResourceKind::User, json!({ "userName": format!("m{i}@x.io") }))
+                .await
+                .unwrap(),
+        );
+    }
+    let refs: Vec<&String> = users.iter().collect();
+    let g = c
+        .create(
+            t,
+            ResourceKind::Group,
+            json!({"displayName": "Leavers", "members": members(&refs)}),
+        )
+        .await
+        .unwrap();
+    let before = c.db.get(t, ResourceKind::Group, &g).await.unwrap().unwrap().version;
+    let tasks: Vec<_> = users
+        .iter()
+        .map(|id| {
+            let (db, id) = (c.db.clone(), id.clone());
+            tokio::spawn(async move { db.delete(t, ResourceKind::User, &id, None, now()).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert!(c.db.members(t, &g).await.unwrap().is_empty());
+    let after = c.db.get(t, ResourceKind::Group, &g).await.unwrap().unwrap().version;
+    assert!(after > before && after <= before + 24, "{before} -> {after}");
+    let journal = c.db.changes(t, 0, 1000).await.unwrap();
+    let last = journal.iter().rev().find(|e| e.id == g).unwrap();
+    assert_eq!((last.op.as_str(), last.version), ("update", after));
+    assert_eq!(journal.iter().filter(|e| e.op == "delete").count(), 24);
 }

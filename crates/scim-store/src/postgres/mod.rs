@@ -8,6 +8,7 @@
 //! (create, delete: data-modifying CTEs, one round trip); read-modify-write updates lock the
 //! row (`SELECT … FOR UPDATE`) inside a transaction.
 
+mod commit;
 mod dialect;
 pub mod maintenance;
 mod migrate;
@@ -29,6 +30,7 @@ const DEFAULT_POOL: usize = 16;
 
 pub struct PgStore {
     pool: Pool,
+    committer: commit::Committer,
     maintenance: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -80,21 +82,26 @@ fn config(url: &str, durability: Durability) -> Result<(tokio_postgres::Config, 
     Ok((cfg, pool))
 }
 
+fn pool(url: &str, durability: Durability) -> Result<Pool> {
+    let (cfg, size) = config(url, durability)?;
+    let mgr = Manager::from_config(
+        cfg,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(mgr)
+        .max_size(size)
+        .build()
+        .map_err(|e| StoreError::Connect(e.to_string()))
+}
+
 impl PgStore {
     pub async fn open(url: &str, opts: &StoreOptions) -> Result<PgStore> {
-        let (cfg, size) = config(url, opts.durability)?;
-        let mgr = Manager::from_config(
-            cfg,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(mgr)
-            .max_size(size)
-            .build()
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let pool = pool(url, opts.durability)?;
         let mut store = PgStore {
+            committer: commit::Committer::spawn(pool.clone()),
             pool,
             maintenance: None,
         };
