@@ -19,9 +19,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use scim_core::Timestamp;
-use scim_core::ports::TenantId;
-
+use super::deferred::Deferred;
 use crate::error::{Result, StoreError};
 
 /// Writes per transaction. Each writing savepoint takes a subtransaction id, and PostgreSQL
@@ -34,7 +32,7 @@ const QUEUE: usize = 1024;
 
 /// One write: runs inside the batch's transaction, then learns whether the batch committed.
 trait Job: Send {
-    fn run<'a>(self: Box<Self>, c: &'a ClientWrapper, bumps: &'a Bumps) -> BoxFuture<'a, Ran>;
+    fn run<'a>(self: Box<Self>, c: &'a ClientWrapper, deferred: &'a Deferred) -> BoxFuture<'a, Ran>;
     /// Answers the caller without running (no connection, or the transaction broke).
     fn refuse(self: Box<Self>, e: StoreError);
 }
@@ -54,12 +52,12 @@ struct Typed<T, F> {
 impl<T, F> Job for Typed<T, F>
 where
     T: Send + 'static,
-    F: for<'a> FnOnce(&'a ClientWrapper, &'a Bumps) -> BoxFuture<'a, Result<T>> + Send + 'static,
+    F: for<'a> FnOnce(&'a ClientWrapper, &'a Deferred) -> BoxFuture<'a, Result<T>> + Send + 'static,
 {
-    fn run<'a>(self: Box<Self>, c: &'a ClientWrapper, bumps: &'a Bumps) -> BoxFuture<'a, Ran> {
+    fn run<'a>(self: Box<Self>, c: &'a ClientWrapper, deferred: &'a Deferred) -> BoxFuture<'a, Ran> {
         let Typed { f, tx } = *self;
         Box::pin(async move {
-            let out = f(c, bumps).await;
+            let out = f(c, deferred).await;
             Ran {
                 ok: out.is_ok(),
                 answer: Box::new(move |committed| {
@@ -81,71 +79,15 @@ where
     }
 }
 
-/// Groups whose version moves when the batch commits: a removed member (its user or group
-/// was deleted) changes the group, and inside one transaction every change but the last is
-/// invisible, so the group moves once per batch however many of its members went. One
-/// update per group instead of one per delete keeps mass deletes from queueing on the
-/// group's row and from writing a new row version (with every index entry) each time.
-#[derive(Default)]
-pub struct Bumps(std::sync::Mutex<Vec<(TenantId, i64, Timestamp)>>);
-
-impl Bumps {
-    pub fn add(&self, tenant: TenantId, group_seq: i64, at: Timestamp) {
-        self.lock().push((tenant, group_seq, at));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(TenantId, i64, Timestamp)>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Forgets what a job that was rolled back to its savepoint added.
-    fn truncate(&self, len: usize) {
-        self.lock().truncate(len);
-    }
-
-    /// Per tenant: the groups (sorted, so replicas lock them in one order) and their times.
-    fn take(&self) -> Vec<(TenantId, Vec<i64>, Vec<time::OffsetDateTime>)> {
-        let mut all = std::mem::take(&mut *self.lock());
-        all.sort_by_key(|(t, s, _)| (*t, *s));
-        let mut out: Vec<(TenantId, Vec<i64>, Vec<time::OffsetDateTime>)> = Vec::new();
-        for (t, seq, at) in all {
-            match out.last_mut() {
-                Some((lt, seqs, ats)) if *lt == t => {
-                    if seqs.last() == Some(&seq) {
-                        let last = ats.last_mut().expect("parallel arrays");
-                        *last = (*last).max(at.datetime());
-                    } else {
-                        seqs.push(seq);
-                        ats.push(at.datetime());
-                    }
-                }
-                _ => out.push((t, vec![seq], vec![at.datetime()])),
-            }
-        }
-        out
-    }
-}
-
-const BUMP: &str = "WITH g AS (UPDATE resources r SET version = r.version + 1,
-    last_modified = greatest(r.last_modified, x.at)
-    FROM unnest($2::int8[], $3::timestamptz[]) AS x(seq, at)
-    WHERE r.tenant_id = $1 AND r.seq = x.seq RETURNING r.rtype, r.id, r.version, r.last_modified)
-INSERT INTO journal (tenant_id, rtype, res_id, op, version, at)
-SELECT $1, rtype, id, 'update', version, last_modified FROM g";
-
 /// The handle's queue of writes. Dropping it stops the executor once the queue is empty.
 pub struct Committer {
     tx: mpsc::Sender<Box<dyn Job>>,
 }
 
 impl Committer {
-    pub fn spawn(pool: Pool) -> Committer {
+    pub fn spawn(pool: Pool, spread: u64) -> Committer {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(execute(pool, rx));
+        tokio::spawn(execute(pool, rx, spread));
         Committer { tx }
     }
 
@@ -153,7 +95,7 @@ impl Committer {
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'a> FnOnce(&'a ClientWrapper, &'a Bumps) -> BoxFuture<'a, Result<T>> + Send + 'static,
+        F: for<'a> FnOnce(&'a ClientWrapper, &'a Deferred) -> BoxFuture<'a, Result<T>> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         self.tx
@@ -164,9 +106,14 @@ impl Committer {
     }
 }
 
-async fn execute(pool: Pool, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+/// `spread` picks where this handle's batches start among the count slots, so that replicas
+/// (which start their batch numbers together) add to different rows.
+async fn execute(pool: Pool, mut rx: mpsc::Receiver<Box<dyn Job>>, spread: u64) {
     let committing = Arc::new(Semaphore::new(COMMITTING));
+    let mut batch_no = spread;
     while let Some(first) = rx.recv().await {
+        batch_no = batch_no.wrapping_add(1);
+        let slot = (batch_no % super::resources::COUNT_SLOTS) as i64;
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -187,7 +134,7 @@ async fn execute(pool: Pool, mut rx: mpsc::Receiver<Box<dyn Job>>) {
                 continue;
             }
         };
-        let ran = run_batch(&conn, jobs).await;
+        let ran = run_batch(&conn, jobs, slot).await;
         tokio::spawn(async move {
             commit(conn, ran).await;
             drop(permit);
@@ -200,19 +147,19 @@ async fn execute(pool: Pool, mut rx: mpsc::Receiver<Box<dyn Job>>) {
 /// one in front of COMMIT, so a job costs no round trip of its own. If a savepoint cannot be
 /// set or settled the transaction is unusable: the jobs after it are refused with the
 /// error, and the batch is rolled back.
-async fn run_batch(c: &Object, jobs: Vec<Box<dyn Job>>) -> Batch {
+async fn run_batch(c: &Object, jobs: Vec<Box<dyn Job>>, slot: i64) -> Batch {
     let single = jobs.len() == 1;
     let mut ran = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
     let mut broken = None;
-    let bumps = Bumps::default();
+    let deferred = Deferred::new(slot);
     let mut prelude = if single { "BEGIN" } else { "BEGIN; SAVEPOINT w" };
     for job in jobs.by_ref() {
-        let mark = bumps.len();
+        let mark = deferred.mark();
         // The prelude goes out first and the job's statements behind it, in one round trip.
         let (begun, r) = tokio::join!(
             c.batch_execute(prelude),
-            AssertUnwindSafe(job.run(c, &bumps)).catch_unwind()
+            AssertUnwindSafe(job.run(c, &deferred)).catch_unwind()
         );
         // A panicking write lost its answer (its caller hears that the writer stopped); what
         // it left in the transaction is unknown, so the batch is abandoned.
@@ -227,7 +174,7 @@ async fn run_batch(c: &Object, jobs: Vec<Box<dyn Job>>) -> Batch {
             break;
         }
         if !r.ok {
-            bumps.truncate(mark);
+            deferred.undo_to(mark);
         }
         prelude = if r.ok {
             "RELEASE SAVEPOINT w; SAVEPOINT w"
@@ -241,32 +188,39 @@ async fn run_batch(c: &Object, jobs: Vec<Box<dyn Job>>) -> Batch {
             j.refuse(e.clone());
         }
     }
-    Batch {
+    let mut batch = Batch {
         ran,
         broken: broken.is_some(),
-        single,
-        bumps: bumps.take(),
+    };
+    if !batch.broken && batch.ran.iter().any(|r| r.ok) {
+        // Still on the executor: the deferred locks are taken before the next batch starts,
+        // so that batch can wait for this one's commit but never the other way round.
+        let undo_last = !single && batch.ran.last().is_some_and(|r| !r.ok);
+        if let Err(e) = finish(c, undo_last, &deferred).await {
+            tracing::warn!(error = %e, "a write batch could not be finished; its writes are refused");
+            batch.broken = true;
+        }
     }
+    batch
+}
+
+/// Undoes a failed last job's savepoint (COMMIT in a failed transaction would quietly roll
+/// everything back) and runs the deferred writes.
+async fn finish(c: &Object, undo_last: bool, deferred: &Deferred) -> Result<()> {
+    if undo_last {
+        c.batch_execute("ROLLBACK TO SAVEPOINT w").await?;
+    }
+    deferred.apply(c).await
 }
 
 struct Batch {
     ran: Vec<Ran>,
     broken: bool,
-    single: bool,
-    bumps: Vec<(TenantId, Vec<i64>, Vec<time::OffsetDateTime>)>,
 }
 
 /// COMMIT (ROLLBACK when nothing succeeded or the transaction broke), then every answer.
-/// PostgreSQL answers COMMIT in a failed transaction with a rollback, not an error, so a
-/// failed last job's savepoint is rolled back first.
 async fn commit(c: Object, batch: Batch) {
-    let Batch {
-        ran,
-        broken,
-        single,
-        bumps,
-    } = batch;
-    let last_failed = ran.last().is_some_and(|r| !r.ok);
+    let Batch { ran, broken } = batch;
     let committed = if broken || !ran.iter().any(|r| r.ok) {
         let ended = c.batch_execute("ROLLBACK").await.map_err(StoreError::from);
         if broken {
@@ -276,24 +230,7 @@ async fn commit(c: Object, batch: Batch) {
         }
     } else {
         // `SELECT 1` fails in an aborted transaction, where COMMIT would quietly roll back.
-        let end = "SELECT 1; COMMIT";
-        let ended = async {
-            if last_failed && !single {
-                c.batch_execute("ROLLBACK TO SAVEPOINT w").await?;
-            }
-            if !bumps.is_empty() {
-                let stmt = c.prepare_cached(BUMP).await?;
-                // Usually one tenant; several go out pipelined.
-                let all = bumps.iter().map(|(t, seqs, ats)| {
-                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [t, seqs, ats];
-                    let (stmt, c) = (&stmt, &c);
-                    async move { c.execute(stmt, &params).await }
-                });
-                futures_util::future::try_join_all(all).await?;
-            }
-            c.batch_execute(end).await
-        };
-        match ended.await {
+        match c.batch_execute("SELECT 1; COMMIT").await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = c.batch_execute("ROLLBACK").await;
@@ -353,7 +290,7 @@ mod tests {
             .batch_execute("CREATE TABLE t (v int)")
             .await
             .unwrap();
-        let c = Committer::spawn(pool.clone());
+        let c = Committer::spawn(pool.clone(), 0);
 
         // Failures in the middle and at the end (whose savepoint must be undone before COMMIT,
         // which would otherwise roll back everything without an error).

@@ -9,6 +9,7 @@
 //! row (`SELECT … FOR UPDATE`) inside a transaction.
 
 mod commit;
+mod deferred;
 mod dialect;
 pub mod maintenance;
 mod migrate;
@@ -82,6 +83,13 @@ fn config(url: &str, durability: Durability) -> Result<(tokio_postgres::Config, 
     Ok((cfg, pool))
 }
 
+/// Differs between processes and between handles of one process (see `commit::execute`).
+fn spread() -> u64 {
+    static HANDLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = HANDLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    u64::from(std::process::id()).wrapping_mul(7).wrapping_add(n)
+}
+
 fn pool(url: &str, durability: Durability) -> Result<Pool> {
     let (cfg, size) = config(url, durability)?;
     let mgr = Manager::from_config(
@@ -101,7 +109,7 @@ impl PgStore {
     pub async fn open(url: &str, opts: &StoreOptions) -> Result<PgStore> {
         let pool = pool(url, opts.durability)?;
         let mut store = PgStore {
-            committer: commit::Committer::spawn(pool.clone()),
+            committer: commit::Committer::spawn(pool.clone(), spread()),
             pool,
             maintenance: None,
         };

@@ -14,24 +14,17 @@ use scim_core::resource::{Prepared, StoredResource};
 use scim_core::{CoreError, ResourceKind, Timestamp};
 use tokio_postgres::Row;
 
-use super::commit::Bumps;
+use super::deferred::Deferred;
 use super::dialect::{Postgres, params};
 use super::{PgStore, is_unique_violation, pg_text};
 use crate::error::{Result, StoreError};
 use crate::filter_sql::{SqlBuf, count_query, page_query, reversed};
 use crate::rules::{check_version, conflict, dedup_members, index_diff, last_per_key, not_found};
 
-/// Rows of the `counts` table per tenant and type: concurrent creates and deletes in one
+/// Rows of the `counts` table per tenant and type: concurrent batches (`deferred`) in one
 /// tenant update different rows instead of queueing on one row lock.
-const COUNT_SLOTS: u64 = 16;
+pub(super) const COUNT_SLOTS: u64 = 16;
 
-fn slot(id: &str) -> i64 {
-    // FNV-1a: stable across processes and builds.
-    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
-    (h % COUNT_SLOTS) as i64
-}
 
 /// The index rows as four parallel arrays (path, ord, text value, number value), for
 /// `unnest`; a slot given twice keeps its last value.
@@ -91,8 +84,6 @@ const CREATE: &str = "WITH r AS (
     FROM r, unnest($8::text[], $9::int8[], $10::text[], $11::float8[]) AS u(path, ord, vt, vn)),
   m AS (INSERT INTO members (tenant_id, group_seq, member_id, json)
     SELECT $1, r.seq, u.id, u.json FROM r, unnest($12::text[], $13::text[]) AS u(id, json)),
-  c AS (INSERT INTO counts (tenant_id, rtype, slot, n) VALUES ($1, $2, $14, 1)
-    ON CONFLICT (tenant_id, rtype, slot) DO UPDATE SET n = counts.n + 1),
   j AS (INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES ($1, $2, $3, 'create', 1, $6))
 SELECT seq FROM r";
 
@@ -121,7 +112,6 @@ macro_rules! delete_tail {
         "  mm AS (DELETE FROM members m WHERE m.tenant_id = $1 AND m.member_id = $3
     AND m.group_seq IS DISTINCT FROM (SELECT seq FROM d) AND EXISTS (SELECT 1 FROM d)
     RETURNING m.group_seq),
-  c AS (UPDATE counts SET n = n - 1 WHERE tenant_id = $1 AND rtype = $2 AND slot = $6 AND EXISTS (SELECT 1 FROM d)),
   j AS (INSERT INTO journal (tenant_id, rtype, res_id, op, version, at)
     SELECT $1, $2, $3, 'delete', d.version + 1, $5 FROM d)
 SELECT (SELECT version FROM d), CASE WHEN NOT EXISTS (SELECT 1 FROM d)
@@ -188,6 +178,7 @@ async fn apply_member_ops(c: &tokio_postgres::Client, tenant: TenantId, seq: i64
 /// neither begin nor end one.
 async fn create_row(
     c: &ClientWrapper,
+    deferred: &Deferred,
     tenant: TenantId,
     kind: ResourceKind,
     p: Prepared,
@@ -217,7 +208,6 @@ async fn create_row(
                 &ix.vn,
                 &mids,
                 &mjson,
-                &slot(&p.id),
             ],
         )
         .await;
@@ -225,6 +215,7 @@ async fn create_row(
         Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
         other => other?,
     };
+    deferred.count(tenant, kind.code(), 1);
     Ok(StoredResource {
         kind,
         id: p.id,
@@ -300,7 +291,7 @@ async fn update_row(
 
 async fn delete_row(
     c: &ClientWrapper,
-    bumps: &Bumps,
+    deferred: &Deferred,
     tenant: TenantId,
     kind: ResourceKind,
     id: String,
@@ -322,15 +313,15 @@ async fn delete_row(
                 &pg_text(&id).as_ref(),
                 &if_version,
                 &at,
-                &slot(&id),
             ],
         )
         .await?;
     let (deleted, current): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
     match (deleted, current) {
         (Some(_), _) => {
+            deferred.count(tenant, kind.code(), -1);
             for seq in row.get::<_, Vec<i64>>(2) {
-                bumps.add(tenant, seq, now);
+                deferred.bump_group(tenant, seq, now);
             }
             Ok(())
         }
@@ -465,7 +456,7 @@ impl ResourceStore for PgStore {
     ) -> std::result::Result<StoredResource, CoreError> {
         let write = self
             .committer
-            .write(move |c, _| Box::pin(create_row(c, tenant, kind, p, members, now)));
+            .write(move |c, d| Box::pin(create_row(c, d, tenant, kind, p, members, now)));
         Ok(write.await?)
     }
 
@@ -552,7 +543,7 @@ impl ResourceStore for PgStore {
         let id = id.to_string();
         let write = self
             .committer
-            .write(move |c, b| Box::pin(delete_row(c, b, tenant, kind, id, if_version, now)));
+            .write(move |c, d| Box::pin(delete_row(c, d, tenant, kind, id, if_version, now)));
         Ok(write.await?)
     }
 
