@@ -81,10 +81,14 @@ impl Deferred {
         for (t, w) in &per_tenant {
             let (count, bump, slot) = (&count, &bump, &self.slot);
             if !w.rtypes.is_empty() {
-                writes.push(Box::pin(async move { c.execute(count, &[t, slot, &w.rtypes, &w.deltas]).await }));
+                writes.push(Box::pin(async move {
+                    c.execute(count, &[t, slot, &w.rtypes, &w.deltas]).await
+                }));
             }
             if !w.groups.is_empty() {
-                writes.push(Box::pin(async move { c.execute(bump, &[t, &w.groups, &w.times]).await }));
+                writes.push(Box::pin(
+                    async move { c.execute(bump, &[t, &w.groups, &w.times]).await },
+                ));
             }
         }
         futures_util::future::try_join_all(writes).await?;

@@ -25,7 +25,6 @@ use crate::rules::{check_version, conflict, dedup_members, index_diff, last_per_
 /// tenant update different rows instead of queueing on one row lock.
 pub(super) const COUNT_SLOTS: u64 = 16;
 
-
 /// The index rows as four parallel arrays (path, ord, text value, number value), for
 /// `unnest`; a slot given twice keeps its last value.
 struct IndexArrays {
@@ -307,13 +306,7 @@ async fn delete_row(
     let row = c
         .query_one(
             &stmt,
-            &[
-                &tenant,
-                &kind.code(),
-                &pg_text(&id).as_ref(),
-                &if_version,
-                &at,
-            ],
+            &[&tenant, &kind.code(), &pg_text(&id).as_ref(), &if_version, &at],
         )
         .await?;
     let (deleted, current): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
