@@ -7,10 +7,21 @@ pub const TOKEN_PREFIX: &str = "scimd_";
 /// How many leading characters identify a token in listings and revocation.
 pub const DISPLAY_PREFIX_LEN: usize = 14;
 
+/// Admin tokens look different, so neither kind is pasted where the other belongs unnoticed.
+pub const ADMIN_TOKEN_PREFIX: &str = "scimdadm_";
+
 pub fn generate() -> String {
+    generate_with(TOKEN_PREFIX)
+}
+
+pub fn generate_admin() -> String {
+    generate_with(ADMIN_TOKEN_PREFIX)
+}
+
+fn generate_with(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+    format!("{prefix}{}", hex::encode(bytes))
 }
 
 /// A tenant's signing key: 256 random bits.
@@ -24,6 +35,12 @@ pub fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The first characters of a token: its kind's prefix and 8 hex digits.
 pub fn display_prefix(token: &str) -> String {
-    token.chars().take(DISPLAY_PREFIX_LEN).collect()
+    let len = if token.starts_with(ADMIN_TOKEN_PREFIX) {
+        ADMIN_TOKEN_PREFIX.len() + 8
+    } else {
+        DISPLAY_PREFIX_LEN
+    };
+    token.chars().take(len).collect()
 }

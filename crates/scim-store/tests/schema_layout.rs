@@ -2,7 +2,7 @@
 //! index starts with the tenant (the engine's tables: the job), and every statement the
 //! adapter runs names it, so the schema can be distributed by tenant (Citus) unchanged.
 
-const DIRECTORY_TABLES: &[&str] = &["tenants", "scimd_schema"];
+const DIRECTORY_TABLES: &[&str] = &["tenants", "admin_tokens", "scimd_schema"];
 
 fn lead_column(table: &str) -> &'static str {
     if table.starts_with("sync_") { "job" } else { "tenant_id" }
@@ -102,7 +102,15 @@ fn every_statement_filters_by_the_tenant() {
                 continue;
             }
             let names_tenant = sql.contains("TENANT_ID") || sql.contains("JOB");
-            let directory = sql.contains("FROM TENANTS") || sql.contains("INTO TENANTS");
+            let directory = [
+                "FROM TENANTS",
+                "INTO TENANTS",
+                "FROM ADMIN_TOKENS",
+                "INTO ADMIN_TOKENS",
+                "UPDATE ADMIN_TOKENS",
+            ]
+            .iter()
+            .any(|t| sql.contains(t));
             if !names_tenant && !directory {
                 bad.push(format!("{}: {lit}", path.display()));
             }

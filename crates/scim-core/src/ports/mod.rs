@@ -200,11 +200,26 @@ pub trait TenantStore: Send + Sync + 'static {
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>>;
     /// Revokes every token of the tenant starting with `prefix`; returns how many.
     async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: Timestamp) -> Result<u64>;
+    /// Removes the tenant and everything it holds (resources, members, journal, tokens), in
+    /// one transaction; false if there was no such tenant.
+    async fn delete_tenant(&self, tenant: TenantId) -> Result<bool>;
+}
+
+/// The operators' credentials for the admin API: not bound to a tenant, hashed like the
+/// tenants' tokens but kept apart from them (a SCIM token never opens the admin API).
+#[async_trait]
+pub trait AdminStore: Send + Sync + 'static {
+    async fn issue_admin_token(&self, expires: Option<Timestamp>, now: Timestamp) -> Result<IssuedToken>;
+    async fn admin_tokens(&self) -> Result<Vec<TokenInfo>>;
+    /// Revokes the admin tokens starting with `prefix`; returns how many.
+    async fn revoke_admin_tokens(&self, prefix: &str, now: Timestamp) -> Result<u64>;
+    /// Whether `token` is a known, unrevoked and unexpired admin token.
+    async fn authenticate_admin(&self, token: &str, now: Timestamp) -> Result<bool>;
 }
 
 /// Everything the server needs.
-pub trait Store: ResourceStore + TenantStore {}
-impl<T: ResourceStore + TenantStore> Store for T {}
+pub trait Store: ResourceStore + TenantStore + AdminStore {}
+impl<T: ResourceStore + TenantStore + AdminStore> Store for T {}
 
 /// One database handle: every port. `scim_store::open(url)` returns one for any backend;
 /// `Arc<dyn Backend>` coerces to `Arc<dyn Store>` and `Arc<dyn SyncStateStore>`.

@@ -1,4 +1,5 @@
-//! Tenants and tokens: one tenant per token, expiry, revocation seen by every handle at once.
+//! Tenants and tokens: one tenant per token, expiry, revocation seen by every handle at once;
+//! admin tokens; deleting a tenant.
 
 use scim_core::CoreError;
 
@@ -8,6 +9,8 @@ cases![
     tenants_are_unique_and_listed,
     tokens_authenticate_one_tenant_until_revoked_or_expired,
     a_token_revoked_through_one_handle_is_refused_by_another,
+    admin_tokens_are_apart_from_tenant_tokens,
+    deleting_a_tenant_removes_its_data_and_nothing_else,
 ];
 
 async fn tenants_are_unique_and_listed(c: Ctx) {
@@ -106,4 +109,88 @@ async fn a_token_revoked_through_one_handle_is_refused_by_another(c: Ctx) {
         replica.authenticate(&an, &tok.token, now()).await.unwrap().is_none(),
         "refused at once"
     );
+}
+
+async fn admin_tokens_are_apart_from_tenant_tokens(c: Ctx) {
+    let t = c.db.create_tenant(&c.name("a"), now()).await.unwrap();
+    let scim = c.db.issue_token(t.id, None, now()).await.unwrap();
+    let admin =
+        c.db.issue_admin_token(Some(at("2026-01-02T00:00:00Z")), now())
+            .await
+            .unwrap();
+    assert!(
+        admin.token.starts_with("scimdadm_") && admin.prefix.len() == 17,
+        "{admin:?}"
+    );
+    assert!(c.db.authenticate_admin(&admin.token, now()).await.unwrap());
+    assert!(
+        !c.db.authenticate_admin(&scim.token, now()).await.unwrap(),
+        "a SCIM token is no admin token"
+    );
+    assert!(
+        c.db.authenticate(&t.name, &admin.token, now()).await.unwrap().is_none(),
+        "nor the reverse"
+    );
+    assert!(
+        !c.db
+            .authenticate_admin(&admin.token, at("2026-01-02T00:00:00Z"))
+            .await
+            .unwrap(),
+        "expired at its expiry"
+    );
+    let other = c.reopen().await;
+    let listed = other.admin_tokens().await.unwrap();
+    let mine = listed.iter().find(|i| i.prefix == admin.prefix).expect("listed");
+    assert_eq!(mine.expires, Some(at("2026-01-02T00:00:00Z")));
+    assert!(
+        other.revoke_admin_tokens("short", now()).await.is_err(),
+        "8 characters at least"
+    );
+    assert_eq!(other.revoke_admin_tokens(&admin.prefix, now()).await.unwrap(), 1);
+    assert!(
+        !c.db.authenticate_admin(&admin.token, now()).await.unwrap(),
+        "revoked on every handle"
+    );
+    assert!(c.db.authenticate(&t.name, &scim.token, now()).await.unwrap().is_some());
+}
+
+async fn deleting_a_tenant_removes_its_data_and_nothing_else(c: Ctx) {
+    use scim_core::ResourceKind::{Group, User};
+    let gone = c.db.create_tenant(&c.name("gone"), now()).await.unwrap();
+    let kept = c.db.create_tenant(&c.name("kept"), now()).await.unwrap();
+    let mut ids = Vec::new();
+    for t in [&gone, &kept] {
+        let u = c
+            .create(t.id, User, serde_json::json!({"userName": "same@x.io"}))
+            .await
+            .unwrap();
+        c.create(
+            t.id,
+            Group,
+            serde_json::json!({"displayName": "G", "members": [{"value": u}]}),
+        )
+        .await
+        .unwrap();
+        ids.push(u);
+    }
+    let token = c.db.issue_token(gone.id, None, now()).await.unwrap();
+    assert!(c.db.delete_tenant(gone.id).await.unwrap());
+    assert!(!c.db.delete_tenant(gone.id).await.unwrap(), "already gone");
+    assert!(c.db.tenant(&gone.name).await.unwrap().is_none());
+    assert!(
+        c.db.authenticate(&gone.name, &token.token, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(c.db.get(gone.id, User, &ids[0]).await.unwrap().is_none());
+    assert!(c.db.changes(gone.id, 0, 10).await.unwrap().is_empty());
+    assert_eq!(
+        c.ids(kept.id, User, "userName eq \"same@x.io\"").await,
+        vec![ids[1].clone()]
+    );
+    assert_eq!(c.ids(kept.id, Group, "members.value pr").await.len(), 1);
+    // The name can be taken again, and starts empty.
+    let again = c.db.create_tenant(&gone.name, now()).await.unwrap();
+    assert!(c.ids(again.id, User, "userName pr").await.is_empty());
 }

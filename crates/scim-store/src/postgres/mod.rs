@@ -8,6 +8,7 @@
 //! (create, delete: data-modifying CTEs, one round trip); read-modify-write updates lock the
 //! row (`SELECT … FOR UPDATE`) inside a transaction.
 
+mod admin;
 mod commit;
 mod deferred;
 mod dialect;

@@ -25,6 +25,19 @@ fn ts(r: &Row, i: usize) -> Option<Timestamp> {
     r.get::<_, Option<time::OffsetDateTime>>(i).map(Timestamp::new)
 }
 
+/// A row of `prefix, created, expires, revoked`.
+pub(super) fn token_info(r: &Row) -> TokenInfo {
+    TokenInfo {
+        prefix: r.get(0),
+        created: Timestamp::new(r.get(1)),
+        expires: ts(r, 2),
+        revoked: ts(r, 3),
+    }
+}
+
+/// The tenant's tables, children first; `tenants` itself goes last.
+const TENANT_TABLES: &[&str] = &["value_index", "members", "resources", "counts", "journal", "tokens"];
+
 #[async_trait]
 impl TenantStore for PgStore {
     async fn authenticate(&self, tenant: &str, tok: &str, now: Timestamp) -> R<Option<Tenant>> {
@@ -116,16 +129,7 @@ impl TenantStore for PgStore {
                     &[&tenant],
                 )
                 .await?;
-            Ok::<_, StoreError>(
-                rows.iter()
-                    .map(|r| TokenInfo {
-                        prefix: r.get(0),
-                        created: Timestamp::new(r.get(1)),
-                        expires: ts(r, 2),
-                        revoked: ts(r, 3),
-                    })
-                    .collect(),
-            )
+            Ok::<_, StoreError>(rows.iter().map(token_info).collect())
         };
         Ok(run.await?)
     }
@@ -142,6 +146,30 @@ impl TenantStore for PgStore {
                 )
                 .await?;
             Ok::<_, StoreError>(n)
+        };
+        Ok(run.await?)
+    }
+
+    async fn delete_tenant(&self, tenant: TenantId) -> R<bool> {
+        let run = async {
+            let mut c = self.conn().await?;
+            let tx = c.transaction().await?;
+            // Lock the tenant first, so a concurrent delete waits instead of racing.
+            let found = tx
+                .query_opt("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE", &[&tenant])
+                .await?
+                .is_some();
+            if !found {
+                return Ok::<_, StoreError>(false);
+            }
+            for table in TENANT_TABLES {
+                // Table names come from the fixed list above.
+                tx.execute(&format!("DELETE FROM {table} WHERE tenant_id = $1"), &[&tenant])
+                    .await?;
+            }
+            tx.execute("DELETE FROM tenants WHERE id = $1", &[&tenant]).await?;
+            tx.commit().await?;
+            Ok(true)
         };
         Ok(run.await?)
     }

@@ -132,6 +132,16 @@ ALTER TABLE sync_status ADD COLUMN full_read_at TEXT;
 ALTER TABLE tenants ADD COLUMN secret BLOB;
 UPDATE tenants SET secret = randomblob(32);
 "#,
+    r#"
+CREATE TABLE admin_tokens (
+    id      INTEGER PRIMARY KEY,
+    prefix  TEXT NOT NULL,
+    hash    BLOB NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    expires TEXT,
+    revoked TEXT
+);
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

@@ -1,6 +1,7 @@
 //! The SQLite adapter: WAL mode, one writer thread with group commit, and a small pool of
 //! read connections that WAL lets run beside the writer.
 
+mod admin;
 mod dialect;
 mod migrate;
 mod resources;

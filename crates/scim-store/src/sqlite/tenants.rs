@@ -132,4 +132,20 @@ impl TenantStore for SqliteStore {
             })
             .await
     }
+
+    async fn delete_tenant(&self, tenant: TenantId) -> Result<bool, CoreError> {
+        self.writer
+            .write(move |conn| {
+                // Children first; the table names are fixed.
+                for table in ["value_index", "members", "resources", "counts", "journal", "tokens"] {
+                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE tenant_id = ?1"))?
+                        .execute([tenant])?;
+                }
+                let n = conn
+                    .prepare_cached("DELETE FROM tenants WHERE id = ?1")?
+                    .execute([tenant])?;
+                Ok(n > 0)
+            })
+            .await
+    }
 }
