@@ -1,6 +1,8 @@
 //! The SCIM 2.0 HTTP service provider: routing, tenancy and bearer auth, request limits,
-//! and the handlers. Errors become SCIM JSON only in [`error::ApiError`].
+//! and the handlers. Errors become SCIM JSON only in [`error::ApiError`]; the admin API
+//! (`admin`) has its own JSON errors.
 
+pub mod admin;
 mod bulk;
 mod error;
 mod handlers;
@@ -90,6 +92,7 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
         .route("/scim/v2/{tenant}", any(scim))
         .route("/scim/v2/{tenant}/", any(scim))
         .route("/scim/v2/{tenant}/{*rest}", any(scim))
+        .nest("/admin/v1", admin::routes(state.clone()))
         .with_state(state)
 }
 

@@ -152,7 +152,7 @@ fn parse_etag(text: &str) -> Option<i64> {
     t.trim_matches('"').parse().ok()
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {

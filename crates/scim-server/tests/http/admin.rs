@@ -1,0 +1,236 @@
+//! The admin API (`/admin/v1`): admin tokens, tenants and their SCIM tokens, JSON errors.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Resp, TestServer, USER};
+
+struct Admin<'a> {
+    s: &'a TestServer,
+    token: String,
+}
+
+impl<'a> Admin<'a> {
+    async fn new(s: &'a TestServer) -> Admin<'a> {
+        let t = scim_core::Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let token = s.store.issue_admin_token(None, t).await.unwrap().token;
+        Admin { s, token }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<&str>, token: Option<&str>) -> Resp {
+        let mut rb = self.s.client.request(method, format!("{}/admin/v1{path}", self.s.root));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.header("content-type", "application/json").body(b.to_string());
+        }
+        Resp::from(rb.send().await.unwrap()).await
+    }
+
+    async fn req(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        let body = body.map(Value::to_string);
+        self.call(method, path, body.as_deref(), Some(&self.token)).await
+    }
+}
+
+fn assert_error(r: &Resp, status: StatusCode, code: &str) {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert_eq!(r.body["error"], code, "{}", r.text);
+    assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.text);
+}
+
+async fn scim_status(s: &TestServer, base: &str, token: &str) -> StatusCode {
+    let r = s
+        .client
+        .get(format!("{base}/Users"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    r.status()
+}
+
+#[tokio::test]
+async fn only_admin_tokens_open_the_admin_api() {
+    let s = TestServer::start().await;
+    let a = Admin::new(&s).await;
+    let none = a.call(Method::GET, "/tenants", None, None).await;
+    assert_error(&none, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert!(none.headers.contains_key("www-authenticate"));
+    let scim = a.call(Method::GET, "/tenants", None, Some(&s.token)).await;
+    assert_error(&scim, StatusCode::UNAUTHORIZED, "unauthorized");
+    let wrong = a.call(Method::GET, "/tenants", None, Some("scimdadm_nope")).await;
+    assert_error(&wrong, StatusCode::UNAUTHORIZED, "unauthorized");
+    // Nothing leaks before authentication, not even which routes exist.
+    let unknown = a.call(Method::GET, "/nowhere", None, None).await;
+    assert_error(&unknown, StatusCode::UNAUTHORIZED, "unauthorized");
+    let ok = a.req(Method::GET, "/tenants", None).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_error(
+        &a.req(Method::GET, "/nowhere", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    // And an admin token is not a SCIM token.
+    assert_eq!(scim_status(&s, &s.base, &a.token).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_tenant_created_through_the_api_serves_scim_at_once() {
+    let s = TestServer::start().await;
+    let a = Admin::new(&s).await;
+    let r = a.req(Method::POST, "/tenants", Some(&json!({"name": "contoso"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["tenant"], "contoso");
+    let url = r.body["scim_url"].as_str().unwrap().to_string();
+    assert_eq!(url, format!("{}/scim/v2/contoso", s.root));
+    let token = r.body["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with(r.body["token_prefix"].as_str().unwrap()));
+    let created = s
+        .client
+        .post(format!("{url}/Users"))
+        .bearer_auth(&token)
+        .header("content-type", "application/scim+json")
+        .body(json!({"schemas": [USER], "userName": "x@contoso.com"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let dup = a.req(Method::POST, "/tenants", Some(&json!({"name": "contoso"}))).await;
+    assert_error(&dup, StatusCode::CONFLICT, "conflict");
+    for bad in [json!({"name": "Bad Name!"}), json!({"name": 7}), json!({}), json!([1])] {
+        let r = a.req(Method::POST, "/tenants", Some(&bad)).await;
+        assert_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let broken = a
+        .call(Method::POST, "/tenants", Some("{\"name\":"), Some(&a.token))
+        .await;
+    assert_error(&broken, StatusCode::BAD_REQUEST, "invalid_request");
+
+    let list = a.req(Method::GET, "/tenants", None).await;
+    let names: Vec<&str> = list.body["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["acme", "contoso"]);
+    let one = a.req(Method::GET, "/tenants/contoso", None).await;
+    assert_eq!(
+        (one.status, one.body["scim_url"].as_str()),
+        (StatusCode::OK, Some(url.as_str()))
+    );
+    assert!(one.body.get("token").is_none(), "secrets are shown once");
+    assert_error(
+        &a.req(Method::GET, "/tenants/nope", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+}
+
+#[tokio::test]
+async fn tokens_rotate_and_revoke_at_once() {
+    let s = TestServer::start().await;
+    let a = Admin::new(&s).await;
+    let r = a
+        .req(
+            Method::POST,
+            "/tenants/acme/tokens",
+            Some(&json!({"expires_in": "90d"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let second = r.body["token"].as_str().unwrap().to_string();
+    assert!(r.body["expires_at"].is_string(), "{}", r.text);
+    let no_body = a.req(Method::POST, "/tenants/acme/tokens", None).await;
+    assert_eq!(
+        (no_body.status, no_body.body["expires_at"].is_null()),
+        (StatusCode::CREATED, true)
+    );
+    // Both the old and the new token work during the rotation.
+    assert_eq!(scim_status(&s, &s.base, &s.token).await, StatusCode::OK);
+    assert_eq!(scim_status(&s, &s.base, &second).await, StatusCode::OK);
+
+    let list = a.req(Method::GET, "/tenants/acme/tokens", None).await;
+    let tokens = list.body["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 3);
+    assert!(
+        !list.text.contains(&s.token) && !list.text.contains(&second),
+        "never secrets"
+    );
+
+    let old_prefix = &s.token[..14];
+    assert_eq!(
+        a.req(Method::DELETE, &format!("/tenants/acme/tokens/{old_prefix}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        scim_status(&s, &s.base, &s.token).await,
+        StatusCode::UNAUTHORIZED,
+        "refused at once"
+    );
+    assert_eq!(scim_status(&s, &s.base, &second).await, StatusCode::OK);
+    let again = a
+        .req(Method::DELETE, &format!("/tenants/acme/tokens/{old_prefix}"), None)
+        .await;
+    assert_error(&again, StatusCode::NOT_FOUND, "not_found");
+    let short = a.req(Method::DELETE, "/tenants/acme/tokens/abc", None).await;
+    assert_error(&short, StatusCode::BAD_REQUEST, "invalid_request");
+    for bad in [
+        json!({"expires_in": "soon"}),
+        json!({"expires_in": -5}),
+        json!({"expires_in": true}),
+    ] {
+        let r = a.req(Method::POST, "/tenants/acme/tokens", Some(&bad)).await;
+        assert_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let missing = a.req(Method::POST, "/tenants/nope/tokens", None).await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn deleting_a_tenant_removes_it_and_its_access() {
+    let s = TestServer::start().await;
+    let a = Admin::new(&s).await;
+    let (other, other_token) = s.other_tenant("kept").await;
+    let created = s
+        .post("/Users", &json!({"schemas": [USER], "userName": "gone@x.io"}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(
+        a.req(Method::DELETE, "/tenants/acme", None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        &a.req(Method::GET, "/tenants/acme", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_error(
+        &a.req(Method::DELETE, "/tenants/acme", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_eq!(scim_status(&s, &s.base, &s.token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        scim_status(&s, &other, &other_token).await,
+        StatusCode::OK,
+        "other tenants are untouched"
+    );
+    // Re-created under the same name, it starts empty.
+    let r = a.req(Method::POST, "/tenants", Some(&json!({"name": "acme"}))).await;
+    let token = r.body["token"].as_str().unwrap();
+    let list = s
+        .client
+        .get(format!("{}/Users", s.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = list.json().await.unwrap();
+    assert_eq!(body["totalResults"], 0);
+}
