@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage a tenant's secret tokens
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Credentials for the admin API (`/admin/v1`)
+    #[command(subcommand)]
+    Admin(crate::admin_cmd::AdminCmd),
     /// The provisioning engine: sync a directory into any SCIM app
     #[command(subcommand)]
     Sync(crate::sync_cmd::SyncCmd),
@@ -164,6 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => crate::serve::serve(settings, args).await,
         Command::Tenant(cmd) => tenant(settings, cmd).await,
         Command::Token(cmd) => token(settings, cmd).await,
+        Command::Admin(cmd) => crate::admin_cmd::run(settings, cmd).await,
         Command::Sync(cmd) => crate::sync_cmd::run(cmd, cli.global.database.as_deref()).await,
         Command::Demo(args) => crate::demo::demo(args).await,
         Command::Migrate => {
@@ -236,7 +240,27 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn expiry(expires_in: Option<&str>) -> anyhow::Result<Option<Timestamp>> {
+/// A token listing: prefixes and dates, never secrets.
+pub(crate) fn print_tokens(list: &[scim_core::ports::TokenInfo], json: bool) {
+    if json {
+        let items: Vec<_> = list
+            .iter()
+            .map(|k| json!({"prefix": k.prefix, "created": k.created, "expires": k.expires, "revoked": k.revoked}))
+            .collect();
+        println!("{}", serde_json::Value::Array(items));
+        return;
+    }
+    for k in list {
+        let state = match (&k.revoked, &k.expires) {
+            (Some(r), _) => format!("revoked {r}"),
+            (None, Some(e)) => format!("expires {e}"),
+            (None, None) => "no expiry".to_string(),
+        };
+        println!("{}…\tcreated {}\t{state}", k.prefix, k.created);
+    }
+}
+
+pub(crate) fn expiry(expires_in: Option<&str>) -> anyhow::Result<Option<Timestamp>> {
     let Some(text) = expires_in else { return Ok(None) };
     let d = humantime::parse_duration(text).with_context(|| format!("--expires-in {text:?}: use e.g. 90d, 12h, 1y"))?;
     let d = time::Duration::try_from(d).context("--expires-in is too long")?;
@@ -269,23 +293,7 @@ async fn token(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
         }
         TokenCmd::List { tenant, json } => {
             let t = find_tenant(&store, &tenant).await?;
-            let list = store.tokens(t.id).await?;
-            if json {
-                let items: Vec<_> = list
-                    .iter()
-                    .map(|k| json!({"prefix": k.prefix, "created": k.created, "expires": k.expires, "revoked": k.revoked}))
-                    .collect();
-                println!("{}", serde_json::Value::Array(items));
-            } else {
-                for k in list {
-                    let state = match (&k.revoked, &k.expires) {
-                        (Some(r), _) => format!("revoked {r}"),
-                        (None, Some(e)) => format!("expires {e}"),
-                        (None, None) => "no expiry".to_string(),
-                    };
-                    println!("{}…\tcreated {}\t{state}", k.prefix, k.created);
-                }
-            }
+            print_tokens(&store.tokens(t.id).await?, json);
         }
         TokenCmd::Revoke { tenant, prefix } => {
             let t = find_tenant(&store, &tenant).await?;

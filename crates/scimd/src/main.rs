@@ -1,5 +1,6 @@
 //! `scimd`: the multi-tenant SCIM 2.0 server and its support-desk commands.
 
+mod admin_cmd;
 mod cli;
 mod config;
 mod demo;

@@ -26,6 +26,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/tenants/{tenant}/tokens/{prefix}", delete(tenants::revoke_token))
         .fallback(|| async { AdminError::new(StatusCode::NOT_FOUND, "not_found", "no such admin API route") })
+        .method_not_allowed_fallback(|| async {
+            AdminError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this admin API route does not take that method",
+            )
+        })
         .layer(middleware::from_fn_with_state(state, require_admin))
 }
 
