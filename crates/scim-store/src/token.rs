@@ -18,6 +18,25 @@ pub fn generate_admin() -> String {
     generate_with(ADMIN_TOKEN_PREFIX)
 }
 
+/// OAuth client secrets.
+pub const CLIENT_SECRET_PREFIX: &str = "scimdcs_";
+
+pub fn generate_client_secret() -> String {
+    generate_with(CLIENT_SECRET_PREFIX)
+}
+
+/// A client id: the tenant's name, a dot (never in a tenant name), 24 random hex digits.
+pub fn generate_client_id(tenant: &str) -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{tenant}.{}", hex::encode(bytes))
+}
+
+/// The tenant named in a client id.
+pub fn client_tenant(client_id: &str) -> Option<&str> {
+    client_id.rsplit_once('.').map(|(t, _)| t)
+}
+
 fn generate_with(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -39,6 +58,8 @@ pub fn hash(token: &str) -> [u8; 32] {
 pub fn display_prefix(token: &str) -> String {
     let len = if token.starts_with(ADMIN_TOKEN_PREFIX) {
         ADMIN_TOKEN_PREFIX.len() + 8
+    } else if token.starts_with(CLIENT_SECRET_PREFIX) {
+        CLIENT_SECRET_PREFIX.len() + 8
     } else {
         DISPLAY_PREFIX_LEN
     };

@@ -217,9 +217,67 @@ pub trait AdminStore: Send + Sync + 'static {
     async fn authenticate_admin(&self, token: &str, now: Timestamp) -> Result<bool>;
 }
 
+/// An OAuth client's credentials as first issued (or a further secret, for rotation): the
+/// secret is shown once and never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedClient {
+    /// `{tenant}.{random}`: the token endpoint finds the tenant from it.
+    pub client_id: String,
+    pub client_secret: String,
+    pub secret_prefix: String,
+    pub expires: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub client_id: String,
+    pub created: Timestamp,
+    /// The client's secrets (prefixes and dates), oldest first.
+    pub secrets: Vec<TokenInfo>,
+}
+
+/// OAuth 2.0 client credentials (RFC 6749 §4.4), bound to one tenant. An access token is a
+/// tenant token that expires and belongs to its client: deleting the client revokes it.
+#[async_trait]
+pub trait ClientStore: Send + Sync + 'static {
+    async fn create_client(
+        &self,
+        tenant: TenantId,
+        secret_expires: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<IssuedClient>;
+    /// Another live secret for the client (rotation); `None` if the tenant has no such client.
+    async fn add_client_secret(
+        &self,
+        tenant: TenantId,
+        client_id: &str,
+        expires: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Option<IssuedClient>>;
+    async fn revoke_client_secret(
+        &self,
+        tenant: TenantId,
+        client_id: &str,
+        prefix: &str,
+        now: Timestamp,
+    ) -> Result<u64>;
+    async fn clients(&self, tenant: TenantId) -> Result<Vec<ClientInfo>>;
+    /// Removes the client and revokes its access tokens; false if there was none.
+    async fn delete_client(&self, tenant: TenantId, client_id: &str, now: Timestamp) -> Result<bool>;
+    /// Checks a client's secret; if it is live, issues an access token for the client's tenant
+    /// that expires at `expires`.
+    async fn client_credentials(
+        &self,
+        client_id: &str,
+        secret: &str,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<IssuedToken>>;
+}
+
 /// Everything the server needs.
-pub trait Store: ResourceStore + TenantStore + AdminStore {}
-impl<T: ResourceStore + TenantStore + AdminStore> Store for T {}
+pub trait Store: ResourceStore + TenantStore + AdminStore + ClientStore {}
+impl<T: ResourceStore + TenantStore + AdminStore + ClientStore> Store for T {}
 
 /// One database handle: every port. `scim_store::open(url)` returns one for any backend;
 /// `Arc<dyn Backend>` coerces to `Arc<dyn Store>` and `Arc<dyn SyncStateStore>`.

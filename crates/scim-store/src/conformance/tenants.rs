@@ -11,6 +11,7 @@ cases![
     a_token_revoked_through_one_handle_is_refused_by_another,
     admin_tokens_are_apart_from_tenant_tokens,
     deleting_a_tenant_removes_its_data_and_nothing_else,
+    oauth_clients_exchange_live_secrets_for_expiring_tenant_tokens,
 ];
 
 async fn tenants_are_unique_and_listed(c: Ctx) {
@@ -193,4 +194,110 @@ async fn deleting_a_tenant_removes_its_data_and_nothing_else(c: Ctx) {
     // The name can be taken again, and starts empty.
     let again = c.db.create_tenant(&gone.name, now()).await.unwrap();
     assert!(c.ids(again.id, User, "userName pr").await.is_empty());
+}
+
+async fn oauth_clients_exchange_live_secrets_for_expiring_tenant_tokens(c: Ctx) {
+    let t = c.db.create_tenant(&c.name("o"), now()).await.unwrap();
+    let other = c.db.create_tenant(&c.name("p"), now()).await.unwrap();
+    let client = c.db.create_client(t.id, None, now()).await.unwrap();
+    assert!(client.client_id.starts_with(&format!("{}.", t.name)), "{client:?}");
+    assert!(client.client_secret.starts_with("scimdcs_"));
+    let hour = at("2026-01-01T01:00:00Z");
+    let tok =
+        c.db.client_credentials(&client.client_id, &client.client_secret, hour, now())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(tok.expires, Some(hour));
+    assert_eq!(
+        c.db.authenticate(&t.name, &tok.token, now())
+            .await
+            .unwrap()
+            .map(|x| x.id),
+        Some(t.id)
+    );
+    assert!(
+        c.db.authenticate(&other.name, &tok.token, now())
+            .await
+            .unwrap()
+            .is_none(),
+        "its tenant only"
+    );
+    assert!(
+        c.db.authenticate(&t.name, &tok.token, hour).await.unwrap().is_none(),
+        "expires"
+    );
+    for (id, secret) in [
+        (client.client_id.as_str(), "scimdcs_wrong"),
+        ("nodot", client.client_secret.as_str()),
+        (&format!("{}.x", other.name), client.client_secret.as_str()),
+    ] {
+        assert!(
+            c.db.client_credentials(id, secret, hour, now())
+                .await
+                .unwrap()
+                .is_none(),
+            "{id}"
+        );
+    }
+
+    // Rotation: a second secret, then the first revoked.
+    let second =
+        c.db.add_client_secret(t.id, &client.client_id, None, now())
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(
+        c.db.add_client_secret(other.id, &client.client_id, None, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let listed = c.db.clients(t.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].secrets.len(), 2);
+    assert!(c.db.clients(other.id).await.unwrap().is_empty());
+    let n =
+        c.db.revoke_client_secret(t.id, &client.client_id, &client.secret_prefix, now())
+            .await
+            .unwrap();
+    assert_eq!(n, 1);
+    assert!(
+        c.db.client_credentials(&client.client_id, &client.client_secret, hour, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let tok2 =
+        c.db.client_credentials(&client.client_id, &second.client_secret, hour, now())
+            .await
+            .unwrap()
+            .unwrap();
+
+    // An expiring secret stops working at its expiry.
+    let brief =
+        c.db.create_client(t.id, Some(at("2026-01-01T00:30:00Z")), now())
+            .await
+            .unwrap();
+    let late = at("2026-01-01T00:30:00Z");
+    assert!(
+        c.db.client_credentials(&brief.client_id, &brief.client_secret, hour, late)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Deleting the client refuses its access tokens at once, on every handle.
+    let handle = c.reopen().await;
+    assert!(handle.delete_client(t.id, &client.client_id, now()).await.unwrap());
+    assert!(!handle.delete_client(t.id, &client.client_id, now()).await.unwrap());
+    assert!(c.db.authenticate(&t.name, &tok.token, now()).await.unwrap().is_none());
+    assert!(c.db.authenticate(&t.name, &tok2.token, now()).await.unwrap().is_none());
+    assert!(
+        c.db.client_credentials(&client.client_id, &second.client_secret, hour, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(c.db.clients(t.id).await.unwrap().len(), 1, "the other client stays");
 }

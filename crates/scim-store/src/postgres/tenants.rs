@@ -36,7 +36,16 @@ pub(super) fn token_info(r: &Row) -> TokenInfo {
 }
 
 /// The tenant's tables, children first; `tenants` itself goes last.
-const TENANT_TABLES: &[&str] = &["value_index", "members", "resources", "counts", "journal", "tokens"];
+const TENANT_TABLES: &[&str] = &[
+    "value_index",
+    "members",
+    "resources",
+    "counts",
+    "journal",
+    "tokens",
+    "client_secrets",
+    "clients",
+];
 
 #[async_trait]
 impl TenantStore for PgStore {

@@ -142,6 +142,27 @@ CREATE TABLE admin_tokens (
     revoked TEXT
 );
 "#,
+    r#"
+CREATE TABLE clients (
+    tenant_id INTEGER NOT NULL,
+    client_id TEXT NOT NULL,
+    created   TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, client_id)
+) WITHOUT ROWID;
+CREATE TABLE client_secrets (
+    id        INTEGER PRIMARY KEY,
+    tenant_id INTEGER NOT NULL,
+    client_id TEXT NOT NULL,
+    prefix    TEXT NOT NULL,
+    hash      BLOB NOT NULL UNIQUE,
+    created   TEXT NOT NULL,
+    expires   TEXT,
+    revoked   TEXT
+);
+CREATE INDEX client_secrets_client ON client_secrets(tenant_id, client_id);
+ALTER TABLE tokens ADD COLUMN client_id TEXT;
+CREATE INDEX tokens_client ON tokens(tenant_id, client_id) WHERE client_id IS NOT NULL;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

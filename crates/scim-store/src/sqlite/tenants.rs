@@ -137,7 +137,16 @@ impl TenantStore for SqliteStore {
         self.writer
             .write(move |conn| {
                 // Children first; the table names are fixed.
-                for table in ["value_index", "members", "resources", "counts", "journal", "tokens"] {
+                for table in [
+                    "value_index",
+                    "members",
+                    "resources",
+                    "counts",
+                    "journal",
+                    "tokens",
+                    "client_secrets",
+                    "clients",
+                ] {
                     conn.prepare_cached(&format!("DELETE FROM {table} WHERE tenant_id = ?1"))?
                         .execute([tenant])?;
                 }
