@@ -40,6 +40,12 @@ pub fn service_provider_config(base_url: &str, bulk: BulkLimits) -> Value {
             "name": "Bearer token",
             "description": "Authorization: Bearer <secret token issued with `scimd token issue`>",
             "primary": true
+        }, {
+            "type": "oauth2",
+            "name": "OAuth 2.0 client credentials",
+            "description": "POST client_id and client_secret (grant_type=client_credentials) to the server's /oauth/token; send the access token as Authorization: Bearer",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6749#section-4.4",
+            "primary": false
         }],
         "meta": {
             "resourceType": "ServiceProviderConfig",

@@ -6,6 +6,7 @@ pub mod admin;
 mod bulk;
 mod error;
 mod handlers;
+pub mod oauth;
 mod paging;
 mod request;
 mod stream;
@@ -93,6 +94,7 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
         .route("/scim/v2/{tenant}/", any(scim))
         .route("/scim/v2/{tenant}/{*rest}", any(scim))
         .nest("/admin/v1", admin::routes(state.clone()))
+        .route("/oauth/token", axum::routing::post(oauth::token))
         .with_state(state)
 }
 

@@ -2,6 +2,7 @@
 //! tenants and credentials. JSON in and out; authorised by admin tokens (never by a tenant's
 //! SCIM token); errors are `{"error": code, "detail": …}`, made only in [`AdminError`].
 
+mod clients;
 mod tenants;
 
 use axum::Router;
@@ -9,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use scim_core::{CoreError, Timestamp};
 use serde_json::{Value, json};
 
@@ -25,6 +26,16 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(tenants::tokens).post(tenants::issue_token),
         )
         .route("/tenants/{tenant}/tokens/{prefix}", delete(tenants::revoke_token))
+        .route("/tenants/{tenant}/clients", get(clients::list).post(clients::create))
+        .route(
+            "/tenants/{tenant}/clients/{client}",
+            get(clients::show).delete(clients::remove),
+        )
+        .route("/tenants/{tenant}/clients/{client}/secrets", post(clients::add_secret))
+        .route(
+            "/tenants/{tenant}/clients/{client}/secrets/{prefix}",
+            delete(clients::revoke_secret),
+        )
         .fallback(|| async { AdminError::new(StatusCode::NOT_FOUND, "not_found", "no such admin API route") })
         .method_not_allowed_fallback(|| async {
             AdminError::new(

@@ -16,11 +16,11 @@ fn tenant_json(state: &AppState, t: &Tenant) -> Value {
     json!({"tenant": t.name, "scim_url": state.config.tenant_url(&t.name), "created": t.created})
 }
 
-fn token_json(k: &TokenInfo) -> Value {
+pub(super) fn token_json(k: &TokenInfo) -> Value {
     json!({"token_prefix": k.prefix, "created": k.created, "expires_at": k.expires, "revoked_at": k.revoked})
 }
 
-async fn find(state: &AppState, name: &str) -> Result<Tenant> {
+pub(super) async fn find(state: &AppState, name: &str) -> Result<Tenant> {
     state
         .store
         .tenant(name)

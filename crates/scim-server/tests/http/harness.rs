@@ -1,6 +1,8 @@
 //! Starts a server on an ephemeral port with a temporary database and a tenant: SQLite, or
 //! a scratch PostgreSQL schema when `SCIMD_TEST_HTTP_BACKEND=postgres` (with
 //! `SCIMD_TEST_PG_URL` naming the server), so the whole HTTP suite runs on either backend.
+//! With `SCIMD_TEST_HTTP_AUTH=oauth` the tenant's token is an OAuth access token obtained
+//! from `/oauth/token` with client credentials, so every test also holds for OAuth clients.
 
 #![allow(dead_code)]
 
@@ -32,6 +34,23 @@ pub struct Resp {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+}
+
+/// A client for the tenant, exchanged at the server's token endpoint for an access token.
+async fn oauth_token(store: &Arc<dyn scim_store::Backend>, tenant: scim_core::ports::TenantId, root: &str) -> String {
+    let t = scim_core::Timestamp::parse("2026-01-01T00:00:00.000000Z").unwrap();
+    let c = store.create_client(tenant, None, t).await.expect("client");
+    let r = reqwest::Client::new()
+        .post(format!("{root}/oauth/token"))
+        .basic_auth(&c.client_id, Some(&c.client_secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.expect("token response");
+    body["access_token"].as_str().expect("access_token").to_string()
 }
 
 impl TestServer {
@@ -81,6 +100,10 @@ impl TestServer {
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
+        let token = match std::env::var("SCIMD_TEST_HTTP_AUTH").as_deref() {
+            Ok("oauth") => oauth_token(&store, tenant.id, &root).await,
+            _ => token,
+        };
         TestServer {
             base: config.tenant_url("acme"),
             root,

@@ -11,6 +11,7 @@ mod entra_rules;
 mod errors;
 mod groups;
 mod large_groups;
+mod oauth;
 mod paging;
 mod patch_extras;
 mod patch_shapes;
