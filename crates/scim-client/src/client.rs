@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::bulk::{BulkLimits, BulkRequest, BulkResponse, parse_response};
 use crate::error::parse_retry_after;
-use crate::transport::Transport;
+use crate::oauth::{Credentials, TokenSource};
+use crate::transport::{Auth, Transport};
 use crate::{ClientError, ClientOptions, ConnectionReport, Endpoint, ListResponse, PATCH_OP_SCHEMA};
 
 /// A SCIM 2.0 client bound to one tenant base URL and bearer token. Cheap to clone.
@@ -77,6 +78,16 @@ impl ScimClient {
     /// `/` is trimmed). Fails with [`ClientError::Config`] on a non-http(s) URL, an empty or
     /// non-header-safe token, or when the HTTP client cannot be built.
     pub fn new(base_url: &str, token: &str, opts: ClientOptions) -> Result<ScimClient, ClientError> {
+        Self::with_credentials(base_url, Credentials::Bearer(token.to_string()), opts)
+    }
+
+    /// A client that authenticates with `creds`: a static token, or OAuth 2.0 client
+    /// credentials whose access tokens are fetched and renewed as needed.
+    pub fn with_credentials(
+        base_url: &str,
+        creds: Credentials,
+        opts: ClientOptions,
+    ) -> Result<ScimClient, ClientError> {
         let base_url = base_url.trim().trim_end_matches('/').to_string();
         let bad = |why: &str| ClientError::Config(format!("base URL {base_url:?}: {why}"));
         let uri: hyper::Uri = base_url.parse().map_err(|e| bad(&format!("{e}")))?;
@@ -91,12 +102,23 @@ impl ScimClient {
         if uri.query().is_some() || base_url.contains('#') {
             return Err(bad("must not have a query or fragment"));
         }
-        if token.trim().is_empty() {
-            return Err(ClientError::Config("empty bearer token".into()));
-        }
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
-            .map_err(|_| ClientError::Config("bearer token contains characters not allowed in a header".into()))?;
-        auth.set_sensitive(true);
+        let auth = match creds {
+            Credentials::Bearer(token) => {
+                if token.trim().is_empty() {
+                    return Err(ClientError::Config("empty bearer token".into()));
+                }
+                let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+                    ClientError::Config("bearer token contains characters not allowed in a header".into())
+                })?;
+                auth.set_sensitive(true);
+                Auth::Static(auth)
+            }
+            Credentials::ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+            } => Auth::OAuth(TokenSource::new(&token_url, &client_id, &client_secret, opts.timeout)?),
+        };
         let transport = Transport::new(https, auth, &opts)?;
         Ok(ScimClient {
             inner: Arc::new(Inner { transport, base_url }),
@@ -280,11 +302,13 @@ impl ScimClient {
     }
 
     async fn send(&self, method: Method, url: String, body: Option<&Value>) -> Result<Reply, ClientError> {
-        let raw = self
-            .inner
-            .transport
-            .send(method, &url, body.map(Value::to_string))
-            .await?;
+        let t = &self.inner.transport;
+        let body = body.map(Value::to_string);
+        let mut raw = t.send(method.clone(), &url, body.clone()).await?;
+        // An access token may be revoked or expire early: fetch another once and retry.
+        if raw.status == 401 && t.refused().await {
+            raw = t.send(method, &url, body).await?;
+        }
         let header = |name| raw.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
         let location = header(LOCATION).map(str::to_string);

@@ -12,6 +12,7 @@
 mod bulk;
 mod client;
 mod error;
+mod oauth;
 mod transport;
 
 pub use transport::post_json;
@@ -25,6 +26,7 @@ pub use bulk::{
 };
 pub use client::ScimClient;
 pub use error::{ClientError, parse_retry_after};
+pub use oauth::Credentials;
 
 /// The content type of SCIM requests and responses.
 pub const SCIM_JSON: &str = "application/scim+json";

@@ -42,7 +42,7 @@ pub(crate) struct Transport {
     pool: Pool,
     timeout: Duration,
     user_agent: HeaderValue,
-    auth: HeaderValue,
+    auth: Auth,
 }
 
 /// A connection pool for plain HTTP, or for HTTPS with rustls (ring) and the platform's
@@ -79,6 +79,39 @@ pub async fn post_json(
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<u16, ClientError> {
+    let mut all: Vec<(&str, HeaderValue)> = vec![("content-type", HeaderValue::from_static("application/json"))];
+    for (k, v) in headers {
+        let v = HeaderValue::from_str(v).map_err(|_| ClientError::Config(format!("header {k} is not header-safe")))?;
+        all.push((k, v));
+    }
+    post(url, &all, body, timeout).await.map(|(status, _)| status)
+}
+
+/// POSTs a form (an OAuth token request) with an `Authorization` header; returns the
+/// status and the body.
+pub(crate) async fn post_form(
+    url: &str,
+    auth: HeaderValue,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(u16, String), ClientError> {
+    let headers = [
+        (
+            "content-type",
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        ),
+        ("accept", HeaderValue::from_static("application/json")),
+        ("authorization", auth),
+    ];
+    post(url, &headers, body, timeout).await
+}
+
+async fn post(
+    url: &str,
+    headers: &[(&str, HeaderValue)],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(u16, String), ClientError> {
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e| ClientError::Config(format!("URL {url:?}: {e}")))?;
@@ -86,10 +119,9 @@ pub async fn post_json(
     let mut rb = Request::builder()
         .method(Method::POST)
         .uri(uri)
-        .header(CONTENT_TYPE, "application/json")
         .header(USER_AGENT, concat!("scimd/", env!("CARGO_PKG_VERSION")));
     for (k, v) in headers {
-        rb = rb.header(*k, v.as_str());
+        rb = rb.header(*k, v.clone());
     }
     let req = rb
         .body(Full::new(Bytes::from(body)))
@@ -100,16 +132,28 @@ pub async fn post_json(
             Pool::Https(c) => c.request(req).await,
         }
         .map_err(|e| ClientError::Transport(chain(&e)))?;
-        Ok(resp.status().as_u16())
+        let status = resp.status().as_u16();
+        let body = Limited::new(resp.into_body(), 1024 * 1024)
+            .collect()
+            .await
+            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+            .unwrap_or_default();
+        Ok((status, body))
     };
     tokio::time::timeout(timeout, send)
         .await
         .map_err(|_| ClientError::Timeout)?
 }
 
+/// How requests are authorised: a fixed header, or tokens from a token endpoint.
+pub(crate) enum Auth {
+    Static(HeaderValue),
+    OAuth(crate::oauth::TokenSource),
+}
+
 impl Transport {
     /// `https` selects TLS; plain `http` base URLs never touch rustls.
-    pub(crate) fn new(https: bool, auth: HeaderValue, opts: &ClientOptions) -> Result<Transport, ClientError> {
+    pub(crate) fn new(https: bool, auth: Auth, opts: &ClientOptions) -> Result<Transport, ClientError> {
         let user_agent = HeaderValue::from_str(&opts.user_agent)
             .map_err(|_| ClientError::Config(format!("user agent {:?} is not a valid header", opts.user_agent)))?;
         let pool = build_pool(https)?;
@@ -121,6 +165,18 @@ impl Transport {
         })
     }
 
+    /// Drops a cached access token after the server refused it; true if there was one to
+    /// drop (a static token cannot get better by retrying).
+    pub(crate) async fn refused(&self) -> bool {
+        match &self.auth {
+            Auth::Static(_) => false,
+            Auth::OAuth(source) => {
+                source.invalidate().await;
+                true
+            }
+        }
+    }
+
     /// Sends one request and reads the whole response, all within the timeout.
     pub(crate) async fn send(
         &self,
@@ -128,10 +184,14 @@ impl Transport {
         url: &str,
         body: Option<String>,
     ) -> Result<RawResponse, ClientError> {
+        let auth = match &self.auth {
+            Auth::Static(h) => h.clone(),
+            Auth::OAuth(source) => source.header().await?,
+        };
         let mut rb = Request::builder()
             .method(method)
             .uri(url)
-            .header(AUTHORIZATION, self.auth.clone())
+            .header(AUTHORIZATION, auth)
             .header(ACCEPT, SCIM_JSON)
             .header(USER_AGENT, self.user_agent.clone());
         let body = match body {

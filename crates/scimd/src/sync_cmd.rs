@@ -130,20 +130,20 @@ pub fn load_job(path: &Path) -> anyhow::Result<Job> {
 }
 
 fn target_client(job: &Job) -> anyhow::Result<ScimClient> {
-    let token = job.cfg.target.secret.resolve("target", &job.dir)?;
+    let creds = job.cfg.target.secret.credentials("target", &job.dir)?;
     let mut opts = ClientOptions::default();
     if let Some(t) = &job.cfg.target.timeout {
         opts.timeout = sync_engine::config::duration("target.timeout", t)?;
     }
-    Ok(ScimClient::new(&job.cfg.target.url, &token, opts)?)
+    Ok(ScimClient::with_credentials(&job.cfg.target.url, creds, opts)?)
 }
 
 fn source_of(job: &Job) -> anyhow::Result<Box<dyn Source>> {
     match &job.cfg.source {
         SourceConfig::File { path, format } => Ok(Box::new(FileSource::new(job.dir.join(path), format.as_deref())?)),
         SourceConfig::Scim { url, secret, page_size } => {
-            let token = secret.resolve("source", &job.dir)?;
-            let client = ScimClient::new(url, &token, ClientOptions::default())?;
+            let creds = secret.credentials("source", &job.dir)?;
+            let client = ScimClient::with_credentials(url, creds, ClientOptions::default())?;
             Ok(Box::new(sync_engine::source::scim::ScimSource::new(client, *page_size)))
         }
     }
@@ -162,6 +162,7 @@ pub fn runtime(
                     token: w.secret.clone(),
                     token_env: w.secret_env.clone(),
                     token_file: w.secret_file.clone(),
+                    ..Default::default()
                 };
                 Some(r.resolve("notify.webhook secret", &job.dir)?)
             } else {

@@ -227,3 +227,72 @@ fn demo_runs_end_to_end() {
     let third = out.lines().rev().find(|l| l.starts_with("applied:")).unwrap();
     assert!(third.contains(" 0 requests"), "{third}");
 }
+
+/// The engine's target with OAuth 2.0 client credentials instead of a static token, as
+/// Entra's gallery rules now ask of SCIM apps: the client comes from the admin API.
+#[test]
+fn a_job_with_client_credentials_provisions_through_oauth() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(d);
+    let db = format!("sqlite://{}/server.db", d.display());
+    let (ok, out, err) = run_in(d, &["admin", "token", "issue", "--json", "--database", &db], &[]);
+    assert!(ok, "{err}");
+    let admin: Value = serde_json::from_str(out.trim()).unwrap();
+    let root = server.url.split("/scim/v2/").next().unwrap().to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client: Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{root}/admin/v1/tenants/default/clients"))
+            .bearer_auth(admin["token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    write_job(d, &server.url);
+    let job = std::fs::read_to_string(d.join("job.toml")).unwrap().replace(
+        "token_env = \"HOXHUNT_SCIM_TOKEN\"",
+        &format!(
+            "token_url = \"{}\"\nclient_id = \"{}\"\nclient_secret_env = \"HOXHUNT_CLIENT_SECRET\"",
+            client["token_url"].as_str().unwrap(),
+            client["client_id"].as_str().unwrap()
+        ),
+    );
+    std::fs::write(d.join("job.toml"), job).unwrap();
+    let env = [("HOXHUNT_CLIENT_SECRET", client["client_secret"].as_str().unwrap())];
+
+    let (ok, out, err) = run_in(d, &["sync", "validate", "job.toml"], &env);
+    assert!(ok && out.contains("valid"), "{out}{err}");
+    let (ok, _, err) = run_in(d, &["sync", "test-connection", "job.toml"], &env);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert!(ok, "{err}");
+    let total: Value = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/Users?count=0", server.url))
+            .bearer_auth(&server.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert!(total["totalResults"].as_u64().unwrap() > 100, "{total}");
+
+    let (ok, _, err) = run_in(
+        d,
+        &["sync", "test-connection", "job.toml"],
+        &[("HOXHUNT_CLIENT_SECRET", "scimdcs_wrong")],
+    );
+    assert!(
+        !ok && err.contains("token endpoint"),
+        "a wrong secret names the token endpoint: {err}"
+    );
+}

@@ -67,18 +67,89 @@ fn default_concurrency() -> usize {
     8
 }
 
-/// A secret given inline, by environment variable, or by file. Exactly one must be set.
+/// How to authenticate to a SCIM server: a secret token given inline, by environment
+/// variable, or by file (exactly one); or OAuth 2.0 client credentials (`token_url`,
+/// `client_id`, and one of `client_secret`, `client_secret_env`, `client_secret_file`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
     pub token: Option<String>,
     pub token_env: Option<String>,
     pub token_file: Option<PathBuf>,
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+}
+
+/// One secret from inline text, an environment variable or a file (`file_key` names the
+/// file's key in messages).
+fn read_secret(
+    what: &str,
+    file_key: &str,
+    inline: &Option<String>,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    base: &Path,
+) -> Result<String, EngineError> {
+    if let Some(t) = inline {
+        return Ok(t.clone());
+    }
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(|v| v.trim().to_string())
+            .map_err(|_| EngineError::Config(format!("{what}: environment variable {var} is not set")));
+    }
+    let path = file.as_ref().map(|p| base.join(p)).unwrap_or_default();
+    std::fs::read_to_string(&path)
+        .map(|v| v.trim().to_string())
+        .map_err(|e| EngineError::Config(format!("{what}: cannot read {file_key} {}: {e}", path.display())))
 }
 
 impl SecretRef {
     pub fn is_set(&self) -> bool {
-        self.token.is_some() || self.token_env.is_some() || self.token_file.is_some()
+        self.token.is_some() || self.token_env.is_some() || self.token_file.is_some() || self.is_oauth()
+    }
+
+    /// Client credentials rather than a static token.
+    pub fn is_oauth(&self) -> bool {
+        self.token_url.is_some() || self.client_id.is_some()
+    }
+
+    /// The credentials to connect with: a static token or client credentials.
+    pub fn credentials(&self, what: &str, base: &Path) -> Result<scim_client::Credentials, EngineError> {
+        if !self.is_oauth() {
+            return self.resolve(what, base).map(scim_client::Credentials::Bearer);
+        }
+        let (Some(token_url), Some(client_id)) = (&self.token_url, &self.client_id) else {
+            return Err(EngineError::Config(format!(
+                "{what}: client credentials need both token_url and client_id"
+            )));
+        };
+        let given = [
+            self.client_secret.is_some(),
+            self.client_secret_env.is_some(),
+            self.client_secret_file.is_some(),
+        ];
+        if given.iter().filter(|b| **b).count() != 1 {
+            return Err(EngineError::Config(format!(
+                "{what}: set exactly one of client_secret, client_secret_env, client_secret_file"
+            )));
+        }
+        let secret = read_secret(
+            what,
+            "client_secret_file",
+            &self.client_secret,
+            &self.client_secret_env,
+            &self.client_secret_file,
+            base,
+        )?;
+        Ok(scim_client::Credentials::ClientCredentials {
+            token_url: token_url.clone(),
+            client_id: client_id.clone(),
+            client_secret: secret,
+        })
     }
 
     /// Reads the secret. `base` resolves a relative `token_file` against the job file.
@@ -96,18 +167,7 @@ impl SecretRef {
                 "{what}: set exactly one of token, token_env, token_file"
             )));
         }
-        if let Some(t) = &self.token {
-            return Ok(t.clone());
-        }
-        if let Some(var) = &self.token_env {
-            return std::env::var(var)
-                .map(|v| v.trim().to_string())
-                .map_err(|_| EngineError::Config(format!("{what}: environment variable {var} is not set")));
-        }
-        let path = self.token_file.as_ref().map(|p| base.join(p)).unwrap_or_default();
-        std::fs::read_to_string(&path)
-            .map(|v| v.trim().to_string())
-            .map_err(|e| EngineError::Config(format!("{what}: cannot read token_file {}: {e}", path.display())))
+        read_secret(what, "token_file", &self.token, &self.token_env, &self.token_file, base)
     }
 }
 

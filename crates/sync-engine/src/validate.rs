@@ -117,6 +117,9 @@ impl Checks {
     }
 
     fn secret(&mut self, what: &str, s: &SecretRef) {
+        if s.is_oauth() {
+            return self.client_credentials(what, s);
+        }
         let set = [s.token.is_some(), s.token_env.is_some(), s.token_file.is_some()];
         match set.iter().filter(|b| **b).count() {
             1 => {}
@@ -130,6 +133,36 @@ impl Checks {
         }
         if s.token_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             self.err(format!("{what}.token_file is empty"));
+        }
+    }
+
+    fn client_credentials(&mut self, what: &str, s: &SecretRef) {
+        if s.token.is_some() || s.token_env.is_some() || s.token_file.is_some() {
+            self.err(format!(
+                "{what}: set a token or client credentials (token_url, client_id), not both"
+            ));
+        }
+        match (&s.token_url, &s.client_id) {
+            (Some(url), Some(id)) => {
+                self.url(&format!("{what}.token_url"), url);
+                if id.trim().is_empty() {
+                    self.err(format!("{what}.client_id is empty"));
+                }
+            }
+            _ => self.err(format!("{what}: client credentials need both token_url and client_id")),
+        }
+        let set = [
+            s.client_secret.is_some(),
+            s.client_secret_env.is_some(),
+            s.client_secret_file.is_some(),
+        ];
+        if set.iter().filter(|b| **b).count() != 1 {
+            self.err(format!(
+                "{what}: set exactly one of client_secret, client_secret_env, client_secret_file"
+            ));
+        }
+        if s.client_secret_env.as_deref().is_some_and(|e| e.trim().is_empty()) {
+            self.err(format!("{what}.client_secret_env is empty"));
         }
     }
 

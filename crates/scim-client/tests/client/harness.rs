@@ -6,11 +6,14 @@ use serde_json::{Value, json};
 
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const NOW: &str = "2026-01-01T00:00:00.000000Z";
+pub const NOW: &str = "2026-01-01T00:00:00.000000Z";
 
 pub struct Server {
     pub base: String,
+    pub root: String,
     pub token: String,
+    pub tenant: scim_core::ports::TenantId,
+    pub store: std::sync::Arc<dyn scim_store::Backend>,
     _dir: tempfile::TempDir,
 }
 
@@ -35,7 +38,10 @@ impl Server {
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         Server {
             base: config.tenant_url("acme"),
+            root,
             token,
+            tenant: tenant.id,
+            store,
             _dir: dir,
         }
     }

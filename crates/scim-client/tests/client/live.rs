@@ -265,7 +265,10 @@ async fn service_provider_config_and_test_connection() {
     assert!(r.max_results.is_some_and(|m| m > 0), "{r:?}");
     assert_eq!(r.sort, Some(true));
     assert_eq!(r.etag, Some(true));
-    assert_eq!(r.auth_schemes, vec!["oauthbearertoken".to_string()]);
+    assert_eq!(
+        r.auth_schemes,
+        vec!["oauthbearertoken".to_string(), "oauth2".to_string()]
+    );
     assert_eq!(r.spc_error, None);
 
     // A "random" userName that exists: the probe is not ok.

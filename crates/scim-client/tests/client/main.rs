@@ -4,5 +4,6 @@
 mod bulk;
 mod harness;
 mod live;
+mod oauth;
 mod stub;
 mod tables;
