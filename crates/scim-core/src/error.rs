@@ -1,7 +1,7 @@
 //! `CoreError`: every failure the SCIM protocol can report. The server turns it into an
 //! RFC 7644 §3.12 error body in exactly one place.
 
-use scim_proto::{ParseError, ScimType};
+use scim_proto::ParseError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
@@ -34,14 +34,6 @@ pub enum CoreError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
-    Unauthorized(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
-    #[error("{0}")]
-    PayloadTooLarge(String),
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    #[error("{0}")]
     NotImplemented(String),
     #[error("{0}")]
     Unavailable(String),
@@ -50,47 +42,6 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    pub fn status(&self) -> u16 {
-        match self {
-            CoreError::InvalidFilter(_)
-            | CoreError::InvalidSyntax(_)
-            | CoreError::InvalidPath(_)
-            | CoreError::InvalidValue(_)
-            | CoreError::NoTarget(_)
-            | CoreError::Mutability(_)
-            | CoreError::TooMany(_)
-            | CoreError::InvalidCursor(_)
-            | CoreError::ExpiredCursor(_) => 400,
-            CoreError::Unauthorized(_) => 401,
-            CoreError::NotFound(_) => 404,
-            CoreError::MethodNotAllowed(_) => 405,
-            CoreError::Uniqueness(_) | CoreError::UnresolvedReference(_) => 409,
-            CoreError::PreconditionFailed(_) => 412,
-            CoreError::PayloadTooLarge(_) => 413,
-            CoreError::UnsupportedMediaType(_) => 415,
-            CoreError::NotImplemented(_) => 501,
-            CoreError::Unavailable(_) => 503,
-            CoreError::Internal(_) => 500,
-        }
-    }
-
-    pub fn scim_type(&self) -> Option<ScimType> {
-        Some(match self {
-            CoreError::InvalidFilter(_) => ScimType::InvalidFilter,
-            CoreError::InvalidSyntax(_) => ScimType::InvalidSyntax,
-            CoreError::InvalidPath(_) => ScimType::InvalidPath,
-            CoreError::InvalidValue(_) => ScimType::InvalidValue,
-            CoreError::NoTarget(_) => ScimType::NoTarget,
-            CoreError::Mutability(_) => ScimType::Mutability,
-            CoreError::Uniqueness(_) => ScimType::Uniqueness,
-            CoreError::UnresolvedReference(_) => ScimType::InvalidValue,
-            CoreError::TooMany(_) => ScimType::TooMany,
-            CoreError::InvalidCursor(_) => ScimType::InvalidCursor,
-            CoreError::ExpiredCursor(_) => ScimType::ExpiredCursor,
-            _ => return None,
-        })
-    }
-
     pub fn filter(src: &str, e: ParseError) -> Self {
         CoreError::InvalidFilter(format!("invalid filter {src:?}: {e}"))
     }

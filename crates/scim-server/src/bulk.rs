@@ -34,6 +34,7 @@ use scim_core::{CoreError, ResourceKind};
 use scim_proto::{BULK_RESPONSE, BulkOperationResult, BulkResponse};
 use serde_json::Value;
 
+use crate::ApiError;
 use crate::Limits;
 use crate::error::error_body;
 use crate::handlers::{Writes, scim_json};
@@ -100,7 +101,7 @@ struct Op {
     /// The method as shown in the response: canonical when valid, else as sent.
     method: Option<String>,
     bulk_id: Option<String>,
-    plan: Result<Planned, CoreError>,
+    plan: Result<Planned, ApiError>,
 }
 
 enum Outcome {
@@ -169,7 +170,12 @@ pub(crate) async fn bulk(state: &crate::AppState, r: &ScimRequest, base: &str) -
         .map(|i| (i, cycle_detail(&ops, &defs, &outcomes, i)))
         .collect();
     for (i, detail) in stuck {
-        results[i] = Some(failure(&ops[i], None, base, &CoreError::UnresolvedReference(detail)));
+        results[i] = Some(failure(
+            &ops[i],
+            None,
+            base,
+            &CoreError::UnresolvedReference(detail).into(),
+        ));
         errors += 1;
         if stop(errors) {
             break;
@@ -187,24 +193,23 @@ fn respond(results: Vec<Option<BulkOperationResult>>) -> axum::response::Respons
 }
 
 /// `failOnErrors` and `Operations`; errors here fail the whole request.
-fn envelope<'a>(body: &'a Value, limits: &Limits) -> Result<(Option<usize>, &'a [Value]), CoreError> {
+fn envelope<'a>(body: &'a Value, limits: &Limits) -> Result<(Option<usize>, &'a [Value]), ApiError> {
     let Value::Object(obj) = body else {
         return Err(CoreError::InvalidSyntax(
             "a Bulk body must be a JSON object with \"schemas\" and \"Operations\"".into(),
-        ));
+        )
+        .into());
     };
     let items = match get_ci_map(obj, "Operations") {
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(CoreError::InvalidSyntax("\"Operations\" must be an array".into())),
+        Some(_) => return Err(CoreError::InvalidSyntax("\"Operations\" must be an array".into()).into()),
         None => {
-            return Err(CoreError::InvalidSyntax(
-                "the Bulk request has no \"Operations\" array".into(),
-            ));
+            return Err(CoreError::InvalidSyntax("the Bulk request has no \"Operations\" array".into()).into());
         }
     };
     let max = limits.max_bulk_operations;
     if items.len() > max {
-        return Err(CoreError::PayloadTooLarge(format!(
+        return Err(ApiError::PayloadTooLarge(format!(
             "the Bulk request has {} operations; maxOperations is {max} (see /ServiceProviderConfig)",
             items.len()
         )));
@@ -223,7 +228,8 @@ fn envelope<'a>(body: &'a Value, limits: &Limits) -> Result<(Option<usize>, &'a 
                     return Err(CoreError::InvalidValue(format!(
                         "\"failOnErrors\" must be a positive integer (the number of errors after which the \
                          remaining operations are skipped), not {v}"
-                    )));
+                    ))
+                    .into());
                 }
             }
         }
@@ -237,7 +243,7 @@ fn parse_op(i: usize, v: &Value, defs: &mut HashMap<String, usize>, max_data: us
         return Op {
             method: None,
             bulk_id: None,
-            plan: Err(CoreError::InvalidSyntax(format!("Operations[{i}] must be an object"))),
+            plan: Err(CoreError::InvalidSyntax(format!("Operations[{i}] must be an object")).into()),
         };
     };
     let sent_method = get_ci_map(o, "method").and_then(Value::as_str);
@@ -256,7 +262,8 @@ fn parse_op(i: usize, v: &Value, defs: &mut HashMap<String, usize>, max_data: us
         Some(first) => Err(CoreError::InvalidValue(format!(
             "bulkId {:?} is already used by Operations[{first}]; bulkIds must be unique within a request",
             bulk_id.as_deref().unwrap_or_default()
-        ))),
+        ))
+        .into()),
         None => plan_op(i, o, sent_method, method, max_data),
     };
     Op {
@@ -274,26 +281,26 @@ fn plan_op(
     sent_method: Option<&str>,
     method: Option<Method>,
     max_data: usize,
-) -> Result<Planned, CoreError> {
+) -> Result<Planned, ApiError> {
     let method = match (sent_method, method) {
         (_, Some(m)) => m,
         (Some(s), None) => {
             return Err(CoreError::InvalidValue(format!(
                 "Operations[{i}].method {s:?} is not one of POST, PUT, PATCH or DELETE"
-            )));
+            ))
+            .into());
         }
         (None, None) => {
             return Err(CoreError::InvalidSyntax(format!(
                 "Operations[{i}] needs \"method\": POST, PUT, PATCH or DELETE"
-            )));
+            ))
+            .into());
         }
     };
     match get_ci_map(o, "bulkId") {
         None | Some(Value::Null | Value::String(_)) => {}
         Some(_) => {
-            return Err(CoreError::InvalidSyntax(format!(
-                "Operations[{i}].bulkId must be a string"
-            )));
+            return Err(CoreError::InvalidSyntax(format!("Operations[{i}].bulkId must be a string")).into());
         }
     }
     let if_match = match get_ci_map(o, "version") {
@@ -303,14 +310,16 @@ fn plan_op(
         Some(_) => {
             return Err(CoreError::InvalidSyntax(format!(
                 "Operations[{i}].version must be a string, an ETag like W/\"3\""
-            )));
+            ))
+            .into());
         }
     };
     let Some(Value::String(path)) = get_ci_map(o, "path") else {
         return Err(CoreError::InvalidPath(format!(
             "Operations[{i}] needs \"path\": \"/Users\" or \"/Groups\" for POST, \"/Users/{{id}}\" or \
              \"/Groups/{{id}}\" otherwise"
-        )));
+        ))
+        .into());
     };
     let (kind, id) = parse_path(path).ok_or_else(|| {
         CoreError::InvalidPath(format!(
@@ -322,14 +331,16 @@ fn plan_op(
             return Err(CoreError::InvalidPath(format!(
                 "Operations[{i}]: POST goes to /{}, not to {path:?}",
                 kind.endpoint()
-            )));
+            ))
+            .into());
         }
         (Method::Put | Method::Patch | Method::Delete, None) => {
             return Err(CoreError::InvalidPath(format!(
                 "Operations[{i}]: {} needs a resource path like /{}/{{id}}, not {path:?}",
                 method.as_str(),
                 kind.endpoint()
-            )));
+            ))
+            .into());
         }
         _ => {}
     }
@@ -339,7 +350,8 @@ fn plan_op(
             return Err(CoreError::InvalidSyntax(format!(
                 "Operations[{i}] ({}) needs \"data\": the request body",
                 method.as_str()
-            )));
+            ))
+            .into());
         }
         (_, Some(d)) => Some(d.clone()),
     };
@@ -347,7 +359,7 @@ fn plan_op(
     if let Some(d) = &data {
         let size = serde_json::to_vec(d).map_or(0, |v| v.len());
         if size > max_data {
-            return Err(CoreError::PayloadTooLarge(format!(
+            return Err(ApiError::PayloadTooLarge(format!(
                 "Operations[{i}].data is {size} bytes, larger than the limit of {max_data} bytes for one request body"
             )));
         }
@@ -423,13 +435,14 @@ fn resolve(
     ops: &[Op],
     defs: &HashMap<String, usize>,
     outcomes: &[Outcome],
-) -> Result<HashMap<String, String>, CoreError> {
+) -> Result<HashMap<String, String>, ApiError> {
     let mut ids = HashMap::new();
     for b in &plan.refs {
         let Some(&j) = defs.get(b) else {
             return Err(CoreError::UnresolvedReference(format!(
                 "\"{REF_PREFIX}{b}\" refers to a bulkId that no operation in this request has"
-            )));
+            ))
+            .into());
         };
         if let Ok(p) = &ops[j].plan
             && p.method != Method::Post
@@ -438,7 +451,8 @@ fn resolve(
                 "\"{REF_PREFIX}{b}\" refers to Operations[{j}], a {} operation; only a POST creates an id that a \
                  bulkId can stand for",
                 p.method.as_str()
-            )));
+            ))
+            .into());
         }
         match &outcomes[j] {
             Outcome::Done(id) => {
@@ -448,10 +462,11 @@ fn resolve(
                 return Err(CoreError::UnresolvedReference(format!(
                     "\"{REF_PREFIX}{b}\" refers to Operations[{j}], which failed with status {status}; this \
                      operation was not performed"
-                )));
+                ))
+                .into());
             }
             Outcome::Pending => {
-                return Err(CoreError::Internal(format!("bulkId {b:?} used before it was settled")));
+                return Err(CoreError::Internal(format!("bulkId {b:?} used before it was settled")).into());
             }
         }
     }
@@ -515,12 +530,15 @@ async fn run(
             };
             (Outcome::Done(id), result)
         }
-        Err(e) => (Outcome::Failed(e.status()), failure(op, id.as_deref(), base, &e)),
+        Err(e) => {
+            let e = ApiError::from(e);
+            (Outcome::Failed(e.status()), failure(op, id.as_deref(), base, &e))
+        }
     }
 }
 
 /// The entry of a failed operation: its status and the error body a single request gets.
-fn failure(op: &Op, id: Option<&str>, base: &str, e: &CoreError) -> BulkOperationResult {
+fn failure(op: &Op, id: Option<&str>, base: &str, e: &ApiError) -> BulkOperationResult {
     let body = error_body(e);
     let location = match (&op.plan, id) {
         (Ok(p), Some(id)) => Some(location(p.kind, base, id)),

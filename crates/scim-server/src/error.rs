@@ -1,31 +1,99 @@
-//! The one place where a `CoreError` becomes an HTTP response with an RFC 7644 §3.12 body.
+//! The one place where an error becomes an HTTP response with an RFC 7644 §3.12 body. The
+//! HTTP-only failures (authentication, method, body size, media type) and the mapping of
+//! every error to a status and `scimType` live here, not in the protocol core.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim_core::CoreError;
-use scim_proto::ErrorBody;
+use scim_proto::{ErrorBody, ScimType};
 
 use crate::SCIM_JSON;
 
 #[derive(Debug)]
-pub struct ApiError(pub CoreError);
+pub enum ApiError {
+    /// What the protocol core decided (bad filter, conflict, not found, …).
+    Core(CoreError),
+    Unauthorized(String),
+    MethodNotAllowed(String),
+    PayloadTooLarge(String),
+    UnsupportedMediaType(String),
+}
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        ApiError(e)
+        ApiError::Core(e)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Core(e) => e.fmt(f),
+            ApiError::Unauthorized(m)
+            | ApiError::MethodNotAllowed(m)
+            | ApiError::PayloadTooLarge(m)
+            | ApiError::UnsupportedMediaType(m) => f.write_str(m),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        let e = match self {
+            ApiError::Unauthorized(_) => return 401,
+            ApiError::MethodNotAllowed(_) => return 405,
+            ApiError::PayloadTooLarge(_) => return 413,
+            ApiError::UnsupportedMediaType(_) => return 415,
+            ApiError::Core(e) => e,
+        };
+        match e {
+            CoreError::InvalidFilter(_)
+            | CoreError::InvalidSyntax(_)
+            | CoreError::InvalidPath(_)
+            | CoreError::InvalidValue(_)
+            | CoreError::NoTarget(_)
+            | CoreError::Mutability(_)
+            | CoreError::TooMany(_)
+            | CoreError::InvalidCursor(_)
+            | CoreError::ExpiredCursor(_) => 400,
+            CoreError::NotFound(_) => 404,
+            CoreError::Uniqueness(_) | CoreError::UnresolvedReference(_) => 409,
+            CoreError::PreconditionFailed(_) => 412,
+            CoreError::NotImplemented(_) => 501,
+            CoreError::Unavailable(_) => 503,
+            CoreError::Internal(_) => 500,
+        }
+    }
+
+    pub fn scim_type(&self) -> Option<ScimType> {
+        let ApiError::Core(e) = self else { return None };
+        Some(match e {
+            CoreError::InvalidFilter(_) => ScimType::InvalidFilter,
+            CoreError::InvalidSyntax(_) => ScimType::InvalidSyntax,
+            CoreError::InvalidPath(_) => ScimType::InvalidPath,
+            CoreError::InvalidValue(_) => ScimType::InvalidValue,
+            CoreError::NoTarget(_) => ScimType::NoTarget,
+            CoreError::Mutability(_) => ScimType::Mutability,
+            CoreError::Uniqueness(_) => ScimType::Uniqueness,
+            CoreError::UnresolvedReference(_) => ScimType::InvalidValue,
+            CoreError::TooMany(_) => ScimType::TooMany,
+            CoreError::InvalidCursor(_) => ScimType::InvalidCursor,
+            CoreError::ExpiredCursor(_) => ScimType::ExpiredCursor,
+            _ => return None,
+        })
     }
 }
 
 /// The RFC 7644 §3.12 body of an error: what a single request answers, and what a Bulk
 /// operation carries as its `response`. 5xx errors are logged here; internal details stay
 /// in the log.
-pub(crate) fn error_body(e: &CoreError) -> ErrorBody {
+pub(crate) fn error_body(e: &ApiError) -> ErrorBody {
     let status = e.status();
     if status >= 500 {
         tracing::error!(error = %e, "request failed");
     }
     let detail = match e {
-        CoreError::Internal(_) => "internal server error; the request was not applied".to_string(),
+        ApiError::Core(CoreError::Internal(_)) => "internal server error; the request was not applied".to_string(),
         other => other.to_string(),
     };
     ErrorBody::new(status, e.scim_type(), detail)
@@ -33,9 +101,8 @@ pub(crate) fn error_body(e: &CoreError) -> ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let e = self.0;
-        let status = e.status();
-        let text = serde_json::to_string(&error_body(&e)).unwrap_or_default();
+        let status = self.status();
+        let text = serde_json::to_string(&error_body(&self)).unwrap_or_default();
         let mut resp = (
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             text,
@@ -43,14 +110,14 @@ impl IntoResponse for ApiError {
             .into_response();
         let headers = resp.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
-        match e {
-            CoreError::Unauthorized(_) => {
+        match self {
+            ApiError::Unauthorized(_) => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"scimd\""),
                 );
             }
-            CoreError::Unavailable(_) => {
+            ApiError::Core(CoreError::Unavailable(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

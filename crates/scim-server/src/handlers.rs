@@ -94,10 +94,7 @@ pub async fn dispatch(state: &AppState, r: ScimRequest) -> HResult {
 }
 
 fn not_allowed(allow: &'static str) -> HResult {
-    let mut resp = ApiError(CoreError::MethodNotAllowed(format!(
-        "this endpoint allows only {allow}"
-    )))
-    .into_response();
+    let mut resp = ApiError::MethodNotAllowed(format!("this endpoint allows only {allow}")).into_response();
     resp.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     Ok(resp)

@@ -98,6 +98,16 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
         .with_state(state)
 }
 
+/// Serves `app` (the [`router`], possibly with layers around it) on `listener` until
+/// `shutdown` resolves; requests in flight then finish. The one serving loop: `scimd serve`,
+/// the demo and every test harness use it.
+pub async fn serve<F>(listener: tokio::net::TcpListener, app: Router, shutdown: F) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.tenants().await {
         Ok(_) => (StatusCode::OK, "ready").into_response(),

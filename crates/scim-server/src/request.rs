@@ -41,13 +41,13 @@ impl ScimRequest {
             })
             .collect();
 
-        let token = bearer(&parts.headers).ok_or_else(|| CoreError::Unauthorized(UNAUTHORIZED.into()))?;
+        let token = bearer(&parts.headers).ok_or_else(|| ApiError::Unauthorized(UNAUTHORIZED.into()))?;
         let tenant = state
             .store
             .authenticate(&tenant_name, token, now)
             .await?
             .filter(|t| t.name == tenant_name)
-            .ok_or_else(|| CoreError::Unauthorized(UNAUTHORIZED.into()))?;
+            .ok_or_else(|| ApiError::Unauthorized(UNAUTHORIZED.into()))?;
 
         let query = parts
             .uri
@@ -64,7 +64,7 @@ impl ScimRequest {
             limits.max_body_bytes
         };
         let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
-            CoreError::PayloadTooLarge(if bulk {
+            ApiError::PayloadTooLarge(if bulk {
                 format!(
                     "the Bulk request body is larger than maxPayloadSize ({limit} bytes; see /ServiceProviderConfig)"
                 )
@@ -82,10 +82,9 @@ impl ScimRequest {
                 || mime.ends_with("+json")
                 || mime.is_empty())
             {
-                return Err(CoreError::UnsupportedMediaType(format!(
+                return Err(ApiError::UnsupportedMediaType(format!(
                     "Content-Type {mime:?} is not accepted; send application/scim+json or application/json"
-                ))
-                .into());
+                )));
             }
         }
         Ok(ScimRequest {

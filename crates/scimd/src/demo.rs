@@ -99,7 +99,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let url = out["scim_url"].as_str().unwrap_or_default().to_string();
     let token = out["token"].as_str().unwrap_or_default().to_string();
     let app = scim_server::router(store.clone(), config);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = tokio::spawn(scim_server::serve(listener, app, std::future::pending()));
     println!("scimd demo: a SCIM server is running in this process");
     println!("  Tenant URL:   {url}");
     println!("  Secret Token: {token}");

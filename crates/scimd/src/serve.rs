@@ -63,8 +63,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%local, %public_url, database = %settings.database, "scimd serving");
 
     let app = scim_server::router(store, server_config);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    scim_server::serve(listener, app, shutdown_signal())
         .await
         .context("server error")?;
     tracing::info!("scimd stopped");

@@ -192,7 +192,9 @@ impl FaultyTarget {
         let app = router(store.clone(), config.clone())
             .layer(axum::middleware::from_fn_with_state(shared.clone(), intercept));
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            scim_server::serve(listener, app, std::future::pending())
+                .await
+                .expect("serve");
         });
         let mut t = FaultyTarget {
             base_url: config.tenant_url(TARGET_TENANT),

@@ -35,7 +35,11 @@ impl Server {
             .expect("token")
             .token;
         let app = router(store.clone(), config.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        tokio::spawn(async move {
+            scim_server::serve(listener, app, std::future::pending())
+                .await
+                .expect("serve")
+        });
         Server {
             base: config.tenant_url("acme"),
             root,

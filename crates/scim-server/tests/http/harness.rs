@@ -98,7 +98,9 @@ impl TestServer {
             .token;
         let app = router(store.clone(), config.clone());
         tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            scim_server::serve(listener, app, std::future::pending())
+                .await
+                .expect("serve");
         });
         let token = match std::env::var("SCIMD_TEST_HTTP_AUTH").as_deref() {
             Ok("oauth") => oauth_token(&store, tenant.id, &root).await,
