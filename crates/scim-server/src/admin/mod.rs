@@ -3,6 +3,8 @@
 //! SCIM token); errors are `{"error": code, "detail": …}`, made only in [`AdminError`].
 
 mod clients;
+mod openapi;
+mod schema;
 mod tenants;
 
 use axum::Router;
@@ -12,7 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use scim_core::{CoreError, Timestamp};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
 
@@ -45,6 +47,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             )
         })
         .layer(middleware::from_fn_with_state(state, require_admin))
+        // The document describes the API; it holds no data, so it needs no token.
+        .route("/openapi.json", get(openapi::document))
 }
 
 /// An admin API error: status, a stable machine-readable code, and a sentence for people.
@@ -94,7 +98,10 @@ impl From<CoreError> for AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let body = json!({"error": self.code, "detail": self.detail});
+        let body = schema::ErrorOut {
+            error: self.code.into(),
+            detail: self.detail,
+        };
         let mut resp = (self.status, axum::Json(body)).into_response();
         let headers = resp.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {

@@ -1,23 +1,36 @@
 //! Tenants and their SCIM tokens.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scim_core::ports::{Tenant, TokenInfo};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::schema::{
+    CreatedTenant, ErrorOut, IssuedTokenOut, Lifetime, NewTenant, TenantList, TenantOut, TokenList, TokenOut,
+};
 use super::{AdminError, expires_in, now, object};
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, AdminError>;
 
-fn tenant_json(state: &AppState, t: &Tenant) -> Value {
-    json!({"tenant": t.name, "scim_url": state.config.tenant_url(&t.name), "created": t.created})
+fn tenant_out(state: &AppState, t: &Tenant) -> TenantOut {
+    TenantOut {
+        tenant: t.name.clone(),
+        scim_url: state.config.tenant_url(&t.name),
+        created: t.created,
+    }
 }
 
-pub(super) fn token_json(k: &TokenInfo) -> Value {
-    json!({"token_prefix": k.prefix, "created": k.created, "expires_at": k.expires, "revoked_at": k.revoked})
+pub(super) fn token_out(k: &TokenInfo) -> TokenOut {
+    TokenOut {
+        token_prefix: k.prefix.clone(),
+        created: k.created,
+        expires_at: k.expires,
+        revoked_at: k.revoked,
+    }
 }
 
 pub(super) async fn find(state: &AppState, name: &str) -> Result<Tenant> {
@@ -28,7 +41,12 @@ pub(super) async fn find(state: &AppState, name: &str) -> Result<Tenant> {
         .ok_or_else(|| AdminError::not_found(format!("no tenant named {name:?}")))
 }
 
-/// `POST /tenants {"name"}`: the tenant, its Tenant URL and a first secret token (shown once).
+/// Create a tenant, with its Tenant URL and a first secret token (shown once).
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = NewTenant, responses(
+    (status = 201, body = CreatedTenant),
+    (status = 400, body = ErrorOut, description = "bad name or body"),
+    (status = 409, body = ErrorOut, description = "the name is taken"),
+))]
 pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response> {
     let body = object(&body)?;
     let name = match body.get("name") {
@@ -38,24 +56,33 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Respon
     let at = now();
     let t = state.store.create_tenant(&name, at).await?;
     let tok = state.store.issue_token(t.id, None, at).await?;
-    let mut out = tenant_json(&state, &t);
-    out["token"] = json!(tok.token);
-    out["token_prefix"] = json!(tok.prefix);
-    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+    let out = CreatedTenant {
+        tenant: tenant_out(&state, &t),
+        token: tok.token,
+        token_prefix: tok.prefix,
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Response> {
+/// Every tenant.
+#[utoipa::path(get, path = "/tenants", tag = "tenants", responses((status = 200, body = TenantList)))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<TenantList>> {
     let all = state.store.tenants().await?;
-    let tenants: Vec<Value> = all.iter().map(|t| tenant_json(&state, t)).collect();
-    Ok(axum::Json(json!({ "tenants": tenants })).into_response())
+    let tenants = all.iter().map(|t| tenant_out(&state, t)).collect();
+    Ok(Json(TenantList { tenants }))
 }
 
-pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response> {
+/// One tenant.
+#[utoipa::path(get, path = "/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)),
+    responses((status = 200, body = TenantOut), (status = 404, body = ErrorOut)))]
+pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<TenantOut>> {
     let t = find(&state, &name).await?;
-    Ok(axum::Json(tenant_json(&state, &t)).into_response())
+    Ok(Json(tenant_out(&state, &t)))
 }
 
-/// `DELETE /tenants/{t}`: the tenant and all its data; 404 afterwards.
+/// Delete a tenant and all its data (users, groups, tokens, clients); 404 afterwards.
+#[utoipa::path(delete, path = "/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorOut)))]
 pub async fn remove(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response> {
     let t = find(&state, &name).await?;
     if !state.store.delete_tenant(t.id).await? {
@@ -64,26 +91,39 @@ pub async fn remove(State(state): State<AppState>, Path(name): Path<String>) -> 
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /tenants/{t}/tokens {"expires_in"?}`: another live token (for rotation).
+/// Issue another secret token (two or more may be live, for rotation).
+#[utoipa::path(post, path = "/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)),
+    request_body(content = Lifetime, description = "optional"),
+    responses((status = 201, body = IssuedTokenOut), (status = 400, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub async fn issue_token(State(state): State<AppState>, Path(name): Path<String>, body: Bytes) -> Result<Response> {
     let body = object(&body)?;
     let at = now();
     let expires = expires_in(&body, at)?;
     let t = find(&state, &name).await?;
     let tok = state.store.issue_token(t.id, expires, at).await?;
-    let out = json!({"token": tok.token, "token_prefix": tok.prefix, "expires_at": tok.expires});
-    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+    let out = IssuedTokenOut {
+        token: tok.token,
+        token_prefix: tok.prefix,
+        expires_at: tok.expires,
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-/// `GET /tenants/{t}/tokens`: prefixes and dates, never secrets.
-pub async fn tokens(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response> {
+/// The tenant's tokens: prefixes and dates, never secrets.
+#[utoipa::path(get, path = "/tenants/{tenant}/tokens", tag = "tokens", params(("tenant" = String, Path)),
+    responses((status = 200, body = TokenList), (status = 404, body = ErrorOut)))]
+pub async fn tokens(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<TokenList>> {
     let t = find(&state, &name).await?;
     let all = state.store.tokens(t.id).await?;
-    let tokens: Vec<Value> = all.iter().map(token_json).collect();
-    Ok(axum::Json(json!({ "tokens": tokens })).into_response())
+    Ok(Json(TokenList {
+        tokens: all.iter().map(token_out).collect(),
+    }))
 }
 
-/// `DELETE /tenants/{t}/tokens/{prefix}`: revokes the tenant's live tokens with that prefix.
+/// Revoke the tenant's live tokens that start with `prefix` (at least 8 characters).
+#[utoipa::path(delete, path = "/tenants/{tenant}/tokens/{prefix}", tag = "tokens",
+    params(("tenant" = String, Path), ("prefix" = String, Path)),
+    responses((status = 204), (status = 400, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Path((name, prefix)): Path<(String, String)>,
