@@ -10,6 +10,7 @@ pub mod oauth;
 mod paging;
 mod request;
 mod stream;
+mod touch;
 
 use std::sync::Arc;
 
@@ -79,6 +80,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Where sequential index-page readers left off (see `paging::Hints`).
     pub hints: Arc<paging::Hints>,
+    /// When this process last recorded each token's use (see `touch`).
+    pub touches: Arc<touch::Touches>,
 }
 
 pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
@@ -86,6 +89,7 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
         store,
         config: Arc::new(config),
         hints: Arc::new(paging::Hints::default()),
+        touches: Arc::new(touch::Touches::default()),
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -48,6 +48,7 @@ impl ScimRequest {
             .await?
             .filter(|t| t.name == tenant_name)
             .ok_or_else(|| ApiError::Unauthorized(UNAUTHORIZED.into()))?;
+        crate::touch::used(state, tenant.id, token, now);
 
         let query = parts
             .uri

@@ -245,7 +245,7 @@ pub(crate) fn print_tokens(list: &[scim_core::ports::TokenInfo], json: bool) {
     if json {
         let items: Vec<_> = list
             .iter()
-            .map(|k| json!({"prefix": k.prefix, "created": k.created, "expires": k.expires, "revoked": k.revoked}))
+            .map(|k| json!({"prefix": k.prefix, "created": k.created, "expires": k.expires, "revoked": k.revoked, "last_used": k.last_used}))
             .collect();
         println!("{}", serde_json::Value::Array(items));
         return;
@@ -256,7 +256,8 @@ pub(crate) fn print_tokens(list: &[scim_core::ports::TokenInfo], json: bool) {
             (None, Some(e)) => format!("expires {e}"),
             (None, None) => "no expiry".to_string(),
         };
-        println!("{}…\tcreated {}\t{state}", k.prefix, k.created);
+        let used = k.last_used.map(|u| format!("\tlast used {u}")).unwrap_or_default();
+        println!("{}…\tcreated {}\t{state}{used}", k.prefix, k.created);
     }
 }
 

@@ -43,6 +43,8 @@ pub struct TokenInfo {
     pub created: Timestamp,
     pub expires: Option<Timestamp>,
     pub revoked: Option<Timestamp>,
+    /// When the token last authenticated a request, to within a minute (tenant tokens only).
+    pub last_used: Option<Timestamp>,
 }
 
 /// A new token: the secret is shown once and never stored.
@@ -200,6 +202,9 @@ pub trait TenantStore: Send + Sync + 'static {
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>>;
     /// Revokes every token of the tenant starting with `prefix`; returns how many.
     async fn revoke_tokens(&self, tenant: TenantId, prefix: &str, now: Timestamp) -> Result<u64>;
+    /// Records that `token` (of `tenant`) was used at `now`; a write at most once a minute per
+    /// token, however often it is called.
+    async fn touch_token(&self, tenant: TenantId, token: &str, now: Timestamp) -> Result<()>;
     /// Removes the tenant and everything it holds (resources, members, journal, tokens), in
     /// one transaction; false if there was no such tenant.
     async fn delete_tenant(&self, tenant: TenantId) -> Result<bool>;

@@ -59,6 +59,9 @@ pub struct TokenOut {
     pub expires_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<Timestamp>,
+    /// When it last authenticated a request, to within a minute (tenant tokens only).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<Timestamp>,
 }
 
 #[derive(Serialize, ToSchema)]

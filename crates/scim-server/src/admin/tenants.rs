@@ -30,6 +30,7 @@ pub(super) fn token_out(k: &TokenInfo) -> TokenOut {
         created: k.created,
         expires_at: k.expires,
         revoked_at: k.revoked,
+        last_used_at: k.last_used,
     }
 }
 

@@ -272,3 +272,33 @@ async fn the_openapi_document_matches_the_routes() {
     }
     assert_eq!(operations, 13, "every admin operation is documented");
 }
+
+/// A token's last use shows in the listing once the background write has landed (polled
+/// through the API, with a bound, never slept on).
+#[tokio::test]
+async fn token_listings_show_when_each_token_was_last_used() {
+    let s = TestServer::start().await;
+    let a = Admin::new(&s).await;
+    let fresh = a.req(Method::POST, "/tenants/acme/tokens", None).await.body["token_prefix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(scim_status(&s, &s.base, &s.token).await, StatusCode::OK);
+    let used_prefix = &s.token[..14];
+    let mut seen = None;
+    for _ in 0..2_000 {
+        let list = a.req(Method::GET, "/tenants/acme/tokens", None).await;
+        let tokens = list.body["tokens"].as_array().unwrap().clone();
+        let used = tokens.iter().find(|t| t["token_prefix"] == used_prefix).unwrap();
+        if used["last_used_at"].is_string() {
+            let unused = tokens.iter().find(|t| t["token_prefix"] == fresh.as_str()).unwrap();
+            seen = Some(unused["last_used_at"].clone());
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        Some(Value::Null),
+        "the used token got a time; the unused one has none"
+    );
+}

@@ -10,6 +10,7 @@ cases![
     tokens_authenticate_one_tenant_until_revoked_or_expired,
     a_token_revoked_through_one_handle_is_refused_by_another,
     admin_tokens_are_apart_from_tenant_tokens,
+    token_use_is_recorded_at_most_once_a_minute,
     deleting_a_tenant_removes_its_data_and_nothing_else,
     oauth_clients_exchange_live_secrets_for_expiring_tenant_tokens,
 ];
@@ -300,4 +301,33 @@ async fn oauth_clients_exchange_live_secrets_for_expiring_tenant_tokens(c: Ctx) 
             .is_none()
     );
     assert_eq!(c.db.clients(t.id).await.unwrap().len(), 1, "the other client stays");
+}
+
+async fn token_use_is_recorded_at_most_once_a_minute(c: Ctx) {
+    let t = c.db.create_tenant(&c.name("u"), now()).await.unwrap();
+    let other = c.db.create_tenant(&c.name("v"), now()).await.unwrap();
+    let tok = c.db.issue_token(t.id, None, now()).await.unwrap();
+    let used = |db: std::sync::Arc<dyn crate::Backend>, id| async move { db.tokens(id).await.unwrap()[0].last_used };
+    assert_eq!(used(c.db.clone(), t.id).await, None, "never used");
+    c.db.touch_token(t.id, &tok.token, at("2026-01-01T00:00:10Z"))
+        .await
+        .unwrap();
+    assert_eq!(used(c.db.clone(), t.id).await, Some(at("2026-01-01T00:00:10Z")));
+    c.db.touch_token(t.id, &tok.token, at("2026-01-01T00:00:50Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        used(c.db.clone(), t.id).await,
+        Some(at("2026-01-01T00:00:10Z")),
+        "within the minute"
+    );
+    c.db.touch_token(t.id, &tok.token, at("2026-01-01T00:01:20Z"))
+        .await
+        .unwrap();
+    assert_eq!(used(c.db.clone(), t.id).await, Some(at("2026-01-01T00:01:20Z")));
+    // Another tenant's id does not reach the token.
+    c.db.touch_token(other.id, &tok.token, at("2026-01-01T00:05:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(used(c.db.clone(), t.id).await, Some(at("2026-01-01T00:01:20Z")));
 }

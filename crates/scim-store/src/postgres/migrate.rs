@@ -179,6 +179,9 @@ CREATE TABLE client_secrets (
 ALTER TABLE tokens ADD COLUMN client_id text COLLATE "C";
 CREATE INDEX tokens_client ON tokens (tenant_id, client_id) WHERE client_id IS NOT NULL;
 "#,
+    r#"
+ALTER TABLE tokens ADD COLUMN last_used timestamptz;
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

@@ -32,6 +32,7 @@ pub(super) fn token_info(r: &Row) -> TokenInfo {
         created: Timestamp::new(r.get(1)),
         expires: ts(r, 2),
         revoked: ts(r, 3),
+        last_used: None,
     }
 }
 
@@ -134,11 +135,18 @@ impl TenantStore for PgStore {
             let c = self.conn().await?;
             let rows = c
                 .query(
-                    "SELECT prefix, created, expires, revoked FROM tokens WHERE tenant_id = $1 ORDER BY seq",
+                    "SELECT prefix, created, expires, revoked, last_used FROM tokens WHERE tenant_id = $1 ORDER BY seq",
                     &[&tenant],
                 )
                 .await?;
-            Ok::<_, StoreError>(rows.iter().map(token_info).collect())
+            Ok::<_, StoreError>(
+                rows.iter()
+                    .map(|r| TokenInfo {
+                        last_used: ts(r, 4),
+                        ..token_info(r)
+                    })
+                    .collect(),
+            )
         };
         Ok(run.await?)
     }
@@ -179,6 +187,26 @@ impl TenantStore for PgStore {
             tx.execute("DELETE FROM tenants WHERE id = $1", &[&tenant]).await?;
             tx.commit().await?;
             Ok(true)
+        };
+        Ok(run.await?)
+    }
+
+    async fn touch_token(&self, tenant: TenantId, tok: &str, now: Timestamp) -> R<()> {
+        let hash = token::hash(tok).to_vec();
+        let run = async {
+            let c = self.conn().await?;
+            c.execute(
+                "UPDATE tokens SET last_used = $1 WHERE tenant_id = $2 AND hash = $3 \
+                 AND (last_used IS NULL OR last_used < $4)",
+                &[
+                    &now.datetime(),
+                    &tenant,
+                    &hash,
+                    &(now.datetime() - time::Duration::MINUTE),
+                ],
+            )
+            .await?;
+            Ok::<_, StoreError>(())
         };
         Ok(run.await?)
     }

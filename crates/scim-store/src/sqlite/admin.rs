@@ -42,6 +42,7 @@ impl AdminStore for SqliteStore {
                     created: get_ts(r, 1)?,
                     expires: get_ts_opt(r, 2)?,
                     revoked: get_ts_opt(r, 3)?,
+                    last_used: None,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

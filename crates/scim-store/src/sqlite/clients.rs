@@ -128,6 +128,7 @@ impl ClientStore for SqliteStore {
                             created: get_ts(r, 1)?,
                             expires: get_ts_opt(r, 2)?,
                             revoked: get_ts_opt(r, 3)?,
+                            last_used: None,
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -163,6 +163,9 @@ CREATE INDEX client_secrets_client ON client_secrets(tenant_id, client_id);
 ALTER TABLE tokens ADD COLUMN client_id TEXT;
 CREATE INDEX tokens_client ON tokens(tenant_id, client_id) WHERE client_id IS NOT NULL;
 "#,
+    r#"
+ALTER TABLE tokens ADD COLUMN last_used TEXT;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

@@ -104,7 +104,7 @@ impl TenantStore for SqliteStore {
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>, CoreError> {
         self.readers.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT prefix, created, expires, revoked FROM tokens WHERE tenant_id = ?1 ORDER BY id",
+                "SELECT prefix, created, expires, revoked, last_used FROM tokens WHERE tenant_id = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([tenant], |r| {
                 Ok(TokenInfo {
@@ -112,6 +112,7 @@ impl TenantStore for SqliteStore {
                     created: get_ts(r, 1)?,
                     expires: get_ts_opt(r, 2)?,
                     revoked: get_ts_opt(r, 3)?,
+                    last_used: get_ts_opt(r, 4)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -154,6 +155,21 @@ impl TenantStore for SqliteStore {
                     .prepare_cached("DELETE FROM tenants WHERE id = ?1")?
                     .execute([tenant])?;
                 Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn touch_token(&self, tenant: TenantId, tok: &str, now: Timestamp) -> Result<(), CoreError> {
+        let hash = token::hash(tok);
+        let stale = Timestamp::new(now.datetime() - time::Duration::MINUTE);
+        self.writer
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE tokens SET last_used = ?1 WHERE tenant_id = ?2 AND hash = ?3 \
+                     AND (last_used IS NULL OR last_used < ?4)",
+                )?
+                .execute(params![ts(now), tenant, &hash[..], ts(stale)])?;
+                Ok(())
             })
             .await
     }
