@@ -111,3 +111,16 @@ fn entry_key(e: &scim_core::index::IndexEntry) -> (String, u32, String) {
     };
     (e.path.clone(), e.ord, v)
 }
+
+/// A tenant's tables, children first, as `delete_tenant` empties them (the `tenants` row goes
+/// last). The same names on both backends.
+pub const TENANT_TABLES: &[&str] = &[
+    "value_index",
+    "members",
+    "resources",
+    "counts",
+    "journal",
+    "tokens",
+    "client_secrets",
+    "clients",
+];

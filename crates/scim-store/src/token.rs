@@ -65,3 +65,28 @@ pub fn display_prefix(token: &str) -> String {
     };
     token.chars().take(len).collect()
 }
+
+/// A freshly generated secret with what is stored of it.
+pub struct NewSecret {
+    pub secret: String,
+    pub prefix: String,
+    pub hash: [u8; 32],
+}
+
+impl NewSecret {
+    pub fn from(secret: String) -> NewSecret {
+        NewSecret {
+            prefix: display_prefix(&secret),
+            hash: hash(&secret),
+            secret,
+        }
+    }
+
+    pub fn issued(self, expires: Option<scim_core::Timestamp>) -> scim_core::ports::IssuedToken {
+        scim_core::ports::IssuedToken {
+            token: self.secret,
+            prefix: self.prefix,
+            expires,
+        }
+    }
+}

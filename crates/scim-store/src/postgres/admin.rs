@@ -14,24 +14,23 @@ type R<T> = Result<T, CoreError>;
 #[async_trait]
 impl AdminStore for PgStore {
     async fn issue_admin_token(&self, expires: Option<Timestamp>, now: Timestamp) -> R<IssuedToken> {
-        let secret = token::generate_admin();
-        let prefix = token::display_prefix(&secret);
-        let hash = token::hash(&secret).to_vec();
+        let new = token::NewSecret::from(token::generate_admin());
         let run = async {
             let c = self.conn().await?;
             c.execute(
                 "INSERT INTO admin_tokens (hash, prefix, created, expires) VALUES ($1, $2, $3, $4)",
-                &[&hash, &prefix, &now.datetime(), &expires.map(|t| t.datetime())],
+                &[
+                    &new.hash.to_vec(),
+                    &new.prefix,
+                    &now.datetime(),
+                    &expires.map(|t| t.datetime()),
+                ],
             )
             .await?;
             Ok::<_, StoreError>(())
         };
         run.await?;
-        Ok(IssuedToken {
-            token: secret,
-            prefix,
-            expires,
-        })
+        Ok(new.issued(expires))
     }
 
     async fn admin_tokens(&self) -> R<Vec<TokenInfo>> {

@@ -7,7 +7,7 @@ use tokio_postgres::Row;
 
 use super::{PgStore, is_unique_violation, pg_text};
 use crate::error::StoreError;
-use crate::rules::{check_tenant_name, revocation_prefix, tenant_exists};
+use crate::rules::{TENANT_TABLES, check_tenant_name, revocation_prefix, tenant_exists};
 use crate::token;
 
 type R<T> = Result<T, CoreError>;
@@ -35,18 +35,6 @@ pub(super) fn token_info(r: &Row) -> TokenInfo {
         last_used: None,
     }
 }
-
-/// The tenant's tables, children first; `tenants` itself goes last.
-const TENANT_TABLES: &[&str] = &[
-    "value_index",
-    "members",
-    "resources",
-    "counts",
-    "journal",
-    "tokens",
-    "client_secrets",
-    "clients",
-];
 
 #[async_trait]
 impl TenantStore for PgStore {
@@ -110,24 +98,24 @@ impl TenantStore for PgStore {
     }
 
     async fn issue_token(&self, tenant: TenantId, expires: Option<Timestamp>, now: Timestamp) -> R<IssuedToken> {
-        let secret = token::generate();
-        let prefix = token::display_prefix(&secret);
-        let hash = token::hash(&secret).to_vec();
+        let new = token::NewSecret::from(token::generate());
         let run = async {
             let c = self.conn().await?;
             c.execute(
                 "INSERT INTO tokens (tenant_id, hash, prefix, created, expires) VALUES ($1, $2, $3, $4, $5)",
-                &[&tenant, &hash, &prefix, &now.datetime(), &expires.map(|t| t.datetime())],
+                &[
+                    &tenant,
+                    &new.hash.to_vec(),
+                    &new.prefix,
+                    &now.datetime(),
+                    &expires.map(|t| t.datetime()),
+                ],
             )
             .await?;
             Ok::<_, StoreError>(())
         };
         run.await?;
-        Ok(IssuedToken {
-            token: secret,
-            prefix,
-            expires,
-        })
+        Ok(new.issued(expires))
     }
 
     async fn tokens(&self, tenant: TenantId) -> R<Vec<TokenInfo>> {

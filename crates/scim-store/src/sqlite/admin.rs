@@ -12,14 +12,8 @@ use crate::token;
 #[async_trait]
 impl AdminStore for SqliteStore {
     async fn issue_admin_token(&self, expires: Option<Timestamp>, now: Timestamp) -> Result<IssuedToken, CoreError> {
-        let secret = token::generate_admin();
-        let prefix = token::display_prefix(&secret);
-        let hash = token::hash(&secret);
-        let issued = IssuedToken {
-            token: secret,
-            prefix: prefix.clone(),
-            expires,
-        };
+        let new = token::NewSecret::from(token::generate_admin());
+        let (prefix, hash) = (new.prefix.clone(), new.hash);
         self.writer
             .write(move |conn| {
                 conn.prepare_cached(
@@ -29,7 +23,7 @@ impl AdminStore for SqliteStore {
                 Ok(())
             })
             .await?;
-        Ok(issued)
+        Ok(new.issued(expires))
     }
 
     async fn admin_tokens(&self) -> Result<Vec<TokenInfo>, CoreError> {

@@ -6,7 +6,7 @@ use scim_core::ports::{IssuedToken, Secret, Tenant, TenantId, TenantStore, Token
 use scim_core::{CoreError, Timestamp};
 
 use super::{SqliteStore, get_ts, get_ts_opt, is_unique_violation, ts, ts_opt};
-use crate::rules::{check_tenant_name, revocation_prefix, tenant_exists};
+use crate::rules::{TENANT_TABLES, check_tenant_name, revocation_prefix, tenant_exists};
 use crate::token;
 
 fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
@@ -81,14 +81,8 @@ impl TenantStore for SqliteStore {
         expires: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<IssuedToken, CoreError> {
-        let secret = token::generate();
-        let prefix = token::display_prefix(&secret);
-        let hash = token::hash(&secret);
-        let issued = IssuedToken {
-            token: secret,
-            prefix: prefix.clone(),
-            expires,
-        };
+        let new = token::NewSecret::from(token::generate());
+        let (prefix, hash) = (new.prefix.clone(), new.hash);
         self.writer
             .write(move |conn| {
                 conn.prepare_cached(
@@ -98,7 +92,7 @@ impl TenantStore for SqliteStore {
                 Ok(())
             })
             .await?;
-        Ok(issued)
+        Ok(new.issued(expires))
     }
 
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>, CoreError> {
@@ -138,16 +132,7 @@ impl TenantStore for SqliteStore {
         self.writer
             .write(move |conn| {
                 // Children first; the table names are fixed.
-                for table in [
-                    "value_index",
-                    "members",
-                    "resources",
-                    "counts",
-                    "journal",
-                    "tokens",
-                    "client_secrets",
-                    "clients",
-                ] {
+                for table in TENANT_TABLES {
                     conn.prepare_cached(&format!("DELETE FROM {table} WHERE tenant_id = ?1"))?
                         .execute([tenant])?;
                 }
