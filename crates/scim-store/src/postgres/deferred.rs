@@ -4,7 +4,10 @@
 //! correct as one per removed member, and it keeps mass deletes from queueing on the group's
 //! row and from writing a new row version (with every index entry) for each delete.
 //!
-//! Taking these row locks last, in one order (tenant, then counts before groups, then key),
+//! The journal is written here too, numbered from a per-tenant sequence row (see `FEED`).
+//!
+//! Taking these row locks last, in one order (tenant, then counts, groups by key, the
+//! tenant's sequence row),
 //! means batches on different replicas cannot deadlock over them; a job's own rows are the
 //! only locks a batch takes in arrival order.
 
@@ -12,7 +15,6 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use deadpool_postgres::ClientWrapper;
-use futures_util::future::BoxFuture;
 use scim_core::Timestamp;
 use scim_core::ports::TenantId;
 use time::OffsetDateTime;
@@ -23,6 +25,16 @@ use crate::error::Result;
 struct Pending {
     bumps: Vec<(TenantId, i64, Timestamp)>,
     counts: Vec<(TenantId, i64, i64)>,
+    journal: Vec<(TenantId, Entry)>,
+}
+
+/// One journal entry before it has its sequence number.
+struct Entry {
+    rtype: i64,
+    id: String,
+    op: &'static str,
+    version: i64,
+    at: OffsetDateTime,
 }
 
 /// What the jobs of one batch left for its end. Jobs add to it; a job rolled back to its
@@ -34,7 +46,7 @@ pub struct Deferred {
 }
 
 /// A position in [`Deferred`] to undo back to.
-pub struct Mark(usize, usize);
+pub struct Mark(usize, usize, usize);
 
 impl Deferred {
     pub fn new(slot: i64) -> Deferred {
@@ -58,40 +70,74 @@ impl Deferred {
         self.lock().counts.push((tenant, rtype, delta));
     }
 
+    /// A change to journal; its sequence number is given at the end of the batch.
+    pub fn journal(&self, tenant: TenantId, rtype: i64, id: &str, op: &'static str, version: i64, at: Timestamp) {
+        let e = Entry {
+            rtype,
+            id: id.to_string(),
+            op,
+            version,
+            at: at.datetime(),
+        };
+        self.lock().journal.push((tenant, e));
+    }
+
     pub fn mark(&self) -> Mark {
         let p = self.lock();
-        Mark(p.bumps.len(), p.counts.len())
+        Mark(p.bumps.len(), p.counts.len(), p.journal.len())
     }
 
     pub fn undo_to(&self, m: Mark) {
         let mut p = self.lock();
         p.bumps.truncate(m.0);
         p.counts.truncate(m.1);
+        p.journal.truncate(m.2);
     }
 
-    /// Runs the deferred writes, pipelined, in the lock order described above.
+    /// Runs the deferred writes in the lock order described above: per tenant, counts and
+    /// group versions (pipelined), then the journal under the tenant's sequence row.
     pub async fn apply(&self, c: &ClientWrapper) -> Result<()> {
-        let per_tenant = self.take();
+        let mut per_tenant = self.take();
         if per_tenant.is_empty() {
             return Ok(());
         }
         let count = c.prepare_cached(COUNT).await?;
         let bump = c.prepare_cached(BUMP).await?;
-        let mut writes: Vec<BoxFuture<'_, std::result::Result<u64, tokio_postgres::Error>>> = Vec::new();
-        for (t, w) in &per_tenant {
-            let (count, bump, slot) = (&count, &bump, &self.slot);
-            if !w.rtypes.is_empty() {
-                writes.push(Box::pin(async move {
-                    c.execute(count, &[t, slot, &w.rtypes, &w.deltas]).await
-                }));
+        let feed = c.prepare_cached(FEED).await?;
+        for (t, w) in per_tenant.iter_mut() {
+            let counted = async {
+                if w.rtypes.is_empty() {
+                    return Ok(0);
+                }
+                c.execute(&count, &[t, &self.slot, &w.rtypes, &w.deltas]).await
+            };
+            let bumped = async {
+                if w.groups.is_empty() {
+                    return Ok(Vec::new());
+                }
+                c.query(&bump, &[t, &w.groups, &w.times]).await
+            };
+            let (counted, bumped) = tokio::join!(counted, bumped);
+            counted?;
+            for r in bumped? {
+                w.journal.push(Entry {
+                    rtype: r.get(0),
+                    id: r.get(1),
+                    op: "update",
+                    version: r.get(2),
+                    at: r.get(3),
+                });
             }
-            if !w.groups.is_empty() {
-                writes.push(Box::pin(
-                    async move { c.execute(bump, &[t, &w.groups, &w.times]).await },
-                ));
+            if !w.journal.is_empty() {
+                let n = w.journal.len() as i64;
+                let rtypes: Vec<i64> = w.journal.iter().map(|e| e.rtype).collect();
+                let ids: Vec<&str> = w.journal.iter().map(|e| e.id.as_str()).collect();
+                let ops: Vec<&str> = w.journal.iter().map(|e| e.op).collect();
+                let versions: Vec<i64> = w.journal.iter().map(|e| e.version).collect();
+                let ats: Vec<OffsetDateTime> = w.journal.iter().map(|e| e.at).collect();
+                c.execute(&feed, &[t, &n, &rtypes, &ids, &ops, &versions, &ats]).await?;
             }
         }
-        futures_util::future::try_join_all(writes).await?;
         Ok(())
     }
 
@@ -117,6 +163,9 @@ impl Deferred {
             w.groups.push(seq);
             w.times.push(at);
         }
+        for (t, e) in p.journal {
+            out.entry(t).or_default().journal.push(e);
+        }
         out
     }
 }
@@ -128,15 +177,26 @@ struct TenantWrites {
     deltas: Vec<i64>,
     groups: Vec<i64>,
     times: Vec<OffsetDateTime>,
+    /// In the order the writes happened; the groups' updates follow.
+    journal: Vec<Entry>,
 }
 
 const COUNT: &str = "INSERT INTO counts (tenant_id, rtype, slot, n)
     SELECT $1, x.rtype, $2, x.n FROM unnest($3::int8[], $4::int8[]) AS x(rtype, n)
     ON CONFLICT (tenant_id, rtype, slot) DO UPDATE SET n = counts.n + excluded.n";
 
-const BUMP: &str = "WITH g AS (UPDATE resources r SET version = r.version + 1,
+const BUMP: &str = "UPDATE resources r SET version = r.version + 1,
     last_modified = greatest(r.last_modified, x.at)
     FROM unnest($2::int8[], $3::timestamptz[]) AS x(seq, at)
-    WHERE r.tenant_id = $1 AND r.seq = x.seq RETURNING r.rtype, r.id, r.version, r.last_modified)
-INSERT INTO journal (tenant_id, rtype, res_id, op, version, at)
-SELECT $1, rtype, id, 'update', version, last_modified FROM g";
+    WHERE r.tenant_id = $1 AND r.seq = x.seq RETURNING r.rtype, r.id, r.version, r.last_modified";
+
+/// The tenant's journal entries take the next `$2` numbers of its sequence row. The row lock
+/// is held to commit, so a tenant's batches commit in sequence order: once a reader has seen
+/// number n, nothing below n can still commit (a database-wide sequence would hand out
+/// numbers before commit, and commits land in another order).
+const FEED: &str = "WITH s AS (INSERT INTO feed_seq (tenant_id, last) VALUES ($1, $2)
+    ON CONFLICT (tenant_id) DO UPDATE SET last = feed_seq.last + excluded.last RETURNING last)
+INSERT INTO journal (tenant_id, seq, rtype, res_id, op, version, at)
+SELECT $1, s.last - $2 + x.n, x.rtype, x.res_id, x.op, x.version, x.at
+FROM s, unnest($3::int8[], $4::text[], $5::text[], $6::int8[], $7::timestamptz[])
+    WITH ORDINALITY AS x(rtype, res_id, op, version, at, n)";

@@ -1,5 +1,6 @@
 //! `ResourceStore` on PostgreSQL. A create and a delete are each one statement (CTEs write
-//! the resource, its index rows, members, the count and the journal together); an update
+//! the resource, its index rows and members together; counts and the journal are written at
+//! the end of the batch, see `deferred.rs`); an update
 //! locks the row, runs the caller's closure, and writes the difference in one more statement.
 //! Writes run in the committer's shared transactions (`commit.rs`).
 
@@ -82,8 +83,7 @@ const CREATE: &str = "WITH r AS (
     SELECT $1, r.seq, u.path, u.ord, $2, u.vt, u.vn
     FROM r, unnest($8::text[], $9::int8[], $10::text[], $11::float8[]) AS u(path, ord, vt, vn)),
   m AS (INSERT INTO members (tenant_id, group_seq, member_id, json)
-    SELECT $1, r.seq, u.id, u.json FROM r, unnest($12::text[], $13::text[]) AS u(id, json)),
-  j AS (INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES ($1, $2, $3, 'create', 1, $6))
+    SELECT $1, r.seq, u.id, u.json FROM r, unnest($12::text[], $13::text[]) AS u(id, json))
 SELECT seq FROM r";
 
 const UPDATE: &str = "WITH u AS (
@@ -95,7 +95,7 @@ const UPDATE: &str = "WITH u AS (
     SELECT $1, $2, x.path, x.ord, $10, x.vt, x.vn
     FROM unnest($11::text[], $12::int8[], $13::text[], $14::float8[]) AS x(path, ord, vt, vn)
     ON CONFLICT (tenant_id, res, path, ord) DO UPDATE SET vt = excluded.vt, vn = excluded.vn)
-INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES ($1, $10, $15, 'update', $5, $6)";
+SELECT 1";
 
 macro_rules! delete_head {
     () => {
@@ -110,17 +110,15 @@ macro_rules! delete_tail {
     () => {
         "  mm AS (DELETE FROM members m WHERE m.tenant_id = $1 AND m.member_id = $3
     AND m.group_seq IS DISTINCT FROM (SELECT seq FROM d) AND EXISTS (SELECT 1 FROM d)
-    RETURNING m.group_seq),
-  j AS (INSERT INTO journal (tenant_id, rtype, res_id, op, version, at)
-    SELECT $1, $2, $3, 'delete', d.version + 1, $5 FROM d)
+    RETURNING m.group_seq)
 SELECT (SELECT version FROM d), CASE WHEN NOT EXISTS (SELECT 1 FROM d)
     THEN (SELECT version FROM resources WHERE tenant_id = $1 AND rtype = $2 AND id = $3) END,
   (SELECT coalesce(array_agg(group_seq), '{}') FROM mm)"
     };
 }
 /// Deletes a resource with its index rows, its own members (groups only) and its
-/// memberships, adjusts the count and writes the journal. The groups it left are returned:
-/// their versions move once per batch (`commit::Bumps`), not once per removed member.
+/// memberships. The groups it left are returned: their versions move once per batch, and the
+/// count and the journal are written at the batch's end (`deferred`).
 /// The deleted row's `seq` is read through scalar subqueries, so generic plans still probe
 /// the keys by index; a user has no members, so its statement has no members scan at all.
 const DELETE_USER: &str = concat!(delete_head!(), delete_tail!());
@@ -215,6 +213,7 @@ async fn create_row(
         other => other?,
     };
     deferred.count(tenant, kind.code(), 1);
+    deferred.journal(tenant, kind.code(), &p.id, "create", 1, now);
     Ok(StoredResource {
         kind,
         id: p.id,
@@ -227,8 +226,10 @@ async fn create_row(
 
 /// Locks the row, runs the caller's closure and writes the difference: two round trips
 /// (the lock goes out behind the batch's savepoint).
+#[allow(clippy::too_many_arguments)]
 async fn update_row(
     c: &ClientWrapper,
+    deferred: &Deferred,
     tenant: TenantId,
     kind: ResourceKind,
     id: String,
@@ -257,7 +258,7 @@ async fn update_row(
     let name = pg_text(&p.name_key);
     let at = now.datetime();
     let write = c.prepare_cached(UPDATE).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 15] = [
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
         &tenant,
         &seq,
         &ext,
@@ -272,12 +273,12 @@ async fn update_row(
         &added.ord,
         &added.vt,
         &added.vn,
-        &key,
     ];
     c.execute(&write, &params)
         .await
         .map_err(|e| write_error(e, kind, &p.name_key))?;
     apply_member_ops(c, tenant, seq, &up.members).await?;
+    deferred.journal(tenant, code, &id, "update", version, now);
     Ok(StoredResource {
         kind,
         id,
@@ -302,17 +303,14 @@ async fn delete_row(
         ResourceKind::Group => DELETE_GROUP,
     };
     let stmt = c.prepare_cached(sql).await?;
-    let at = now.datetime();
     let row = c
-        .query_one(
-            &stmt,
-            &[&tenant, &kind.code(), &pg_text(&id).as_ref(), &if_version, &at],
-        )
+        .query_one(&stmt, &[&tenant, &kind.code(), &pg_text(&id).as_ref(), &if_version])
         .await?;
     let (deleted, current): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
     match (deleted, current) {
-        (Some(_), _) => {
+        (Some(v), _) => {
             deferred.count(tenant, kind.code(), -1);
+            deferred.journal(tenant, kind.code(), &id, "delete", v + 1, now);
             for seq in row.get::<_, Vec<i64>>(2) {
                 deferred.bump_group(tenant, seq, now);
             }
@@ -521,7 +519,7 @@ impl ResourceStore for PgStore {
         let id = id.to_string();
         let write = self
             .committer
-            .write(move |c, _| Box::pin(update_row(c, tenant, kind, id, if_version, now, f)));
+            .write(move |c, d| Box::pin(update_row(c, d, tenant, kind, id, if_version, now, f)));
         Ok(write.await?)
     }
 
