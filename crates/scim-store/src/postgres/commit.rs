@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::deferred::Deferred;
+use super::deferred::{Deferred, Journal, write_journal};
 use crate::error::{Result, StoreError};
 
 /// Writes per transaction. Each writing savepoint takes a subtransaction id, and PostgreSQL
@@ -191,14 +191,18 @@ async fn run_batch(c: &Object, jobs: Vec<Box<dyn Job>>, slot: i64) -> Batch {
     let mut batch = Batch {
         ran,
         broken: broken.is_some(),
+        journal: Vec::new(),
     };
     if !batch.broken && batch.ran.iter().any(|r| r.ok) {
         // Still on the executor: the deferred locks are taken before the next batch starts,
         // so that batch can wait for this one's commit but never the other way round.
         let undo_last = !single && batch.ran.last().is_some_and(|r| !r.ok);
-        if let Err(e) = finish(c, undo_last, &deferred).await {
-            tracing::warn!(error = %e, "a write batch could not be finished; its writes are refused");
-            batch.broken = true;
+        match finish(c, undo_last, &deferred).await {
+            Ok(journal) => batch.journal = journal,
+            Err(e) => {
+                tracing::warn!(error = %e, "a write batch could not be finished; its writes are refused");
+                batch.broken = true;
+            }
         }
     }
     batch
@@ -206,7 +210,7 @@ async fn run_batch(c: &Object, jobs: Vec<Box<dyn Job>>, slot: i64) -> Batch {
 
 /// Undoes a failed last job's savepoint (COMMIT in a failed transaction would quietly roll
 /// everything back) and runs the deferred writes.
-async fn finish(c: &Object, undo_last: bool, deferred: &Deferred) -> Result<()> {
+async fn finish(c: &Object, undo_last: bool, deferred: &Deferred) -> Result<Journal> {
     if undo_last {
         c.batch_execute("ROLLBACK TO SAVEPOINT w").await?;
     }
@@ -216,11 +220,12 @@ async fn finish(c: &Object, undo_last: bool, deferred: &Deferred) -> Result<()> 
 struct Batch {
     ran: Vec<Ran>,
     broken: bool,
+    journal: Journal,
 }
 
 /// COMMIT (ROLLBACK when nothing succeeded or the transaction broke), then every answer.
 async fn commit(c: Object, batch: Batch) {
-    let Batch { ran, broken } = batch;
+    let Batch { ran, broken, journal } = batch;
     let committed = if broken || !ran.iter().any(|r| r.ok) {
         let ended = c.batch_execute("ROLLBACK").await.map_err(StoreError::from);
         if broken {
@@ -230,7 +235,11 @@ async fn commit(c: Object, batch: Batch) {
         }
     } else {
         // `SELECT 1` fails in an aborted transaction, where COMMIT would quietly roll back.
-        match c.batch_execute("SELECT 1; COMMIT").await {
+        let ended = async {
+            write_journal(&c, &journal).await?;
+            c.batch_execute("SELECT 1; COMMIT").await.map_err(StoreError::from)
+        };
+        match ended.await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = c.batch_execute("ROLLBACK").await;

@@ -4,7 +4,8 @@
 //! correct as one per removed member, and it keeps mass deletes from queueing on the group's
 //! row and from writing a new row version (with every index entry) for each delete.
 //!
-//! The journal is written here too, numbered from a per-tenant sequence row (see `FEED`).
+//! The journal entries are collected here too and numbered at commit from a per-tenant
+//! sequence row (see `FEED` and `write_journal`).
 //!
 //! Taking these row locks last, in one order (tenant, then counts, groups by key, the
 //! tenant's sequence row),
@@ -28,8 +29,11 @@ struct Pending {
     journal: Vec<(TenantId, Entry)>,
 }
 
+/// A batch's journal entries per tenant (tenants in order), not yet numbered.
+pub type Journal = Vec<(TenantId, Vec<Entry>)>;
+
 /// One journal entry before it has its sequence number.
-struct Entry {
+pub struct Entry {
     rtype: i64,
     id: String,
     op: &'static str,
@@ -94,28 +98,28 @@ impl Deferred {
         p.journal.truncate(m.2);
     }
 
-    /// Runs the deferred writes in the lock order described above: per tenant, counts and
-    /// group versions (pipelined), then the journal under the tenant's sequence row.
-    pub async fn apply(&self, c: &ClientWrapper) -> Result<()> {
-        let mut per_tenant = self.take();
+    /// Runs the deferred counts and group versions (pipelined, per tenant in the lock order
+    /// above) and returns the journal entries, which [`write_journal`] numbers at commit.
+    pub async fn apply(&self, c: &ClientWrapper) -> Result<Journal> {
+        let per_tenant = self.take();
+        let mut journal = Vec::new();
         if per_tenant.is_empty() {
-            return Ok(());
+            return Ok(journal);
         }
         let count = c.prepare_cached(COUNT).await?;
         let bump = c.prepare_cached(BUMP).await?;
-        let feed = c.prepare_cached(FEED).await?;
-        for (t, w) in per_tenant.iter_mut() {
+        for (t, mut w) in per_tenant {
             let counted = async {
                 if w.rtypes.is_empty() {
                     return Ok(0);
                 }
-                c.execute(&count, &[t, &self.slot, &w.rtypes, &w.deltas]).await
+                c.execute(&count, &[&t, &self.slot, &w.rtypes, &w.deltas]).await
             };
             let bumped = async {
                 if w.groups.is_empty() {
                     return Ok(Vec::new());
                 }
-                c.query(&bump, &[t, &w.groups, &w.times]).await
+                c.query(&bump, &[&t, &w.groups, &w.times]).await
             };
             let (counted, bumped) = tokio::join!(counted, bumped);
             counted?;
@@ -129,16 +133,10 @@ impl Deferred {
                 });
             }
             if !w.journal.is_empty() {
-                let n = w.journal.len() as i64;
-                let rtypes: Vec<i64> = w.journal.iter().map(|e| e.rtype).collect();
-                let ids: Vec<&str> = w.journal.iter().map(|e| e.id.as_str()).collect();
-                let ops: Vec<&str> = w.journal.iter().map(|e| e.op).collect();
-                let versions: Vec<i64> = w.journal.iter().map(|e| e.version).collect();
-                let ats: Vec<OffsetDateTime> = w.journal.iter().map(|e| e.at).collect();
-                c.execute(&feed, &[t, &n, &rtypes, &ids, &ops, &versions, &ats]).await?;
+                journal.push((t, w.journal));
             }
         }
-        Ok(())
+        Ok(journal)
     }
 
     fn take(&self) -> BTreeMap<TenantId, TenantWrites> {
@@ -200,3 +198,23 @@ INSERT INTO journal (tenant_id, seq, rtype, res_id, op, version, at)
 SELECT $1, s.last - $2 + x.n, x.rtype, x.res_id, x.op, x.version, x.at
 FROM s, unnest($3::int8[], $4::text[], $5::text[], $6::int8[], $7::timestamptz[])
     WITH ORDINALITY AS x(rtype, res_id, op, version, at, n)";
+
+/// Numbers and writes a batch's journal entries, tenant by tenant. Run by the commit task
+/// right before COMMIT: the tenant's sequence row stays locked only through the flush, and
+/// the executor, which never takes it, goes on with the next batch meanwhile.
+pub async fn write_journal(c: &ClientWrapper, journal: &Journal) -> Result<()> {
+    if journal.is_empty() {
+        return Ok(());
+    }
+    let feed = c.prepare_cached(FEED).await?;
+    for (t, entries) in journal {
+        let n = entries.len() as i64;
+        let rtypes: Vec<i64> = entries.iter().map(|e| e.rtype).collect();
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        let ops: Vec<&str> = entries.iter().map(|e| e.op).collect();
+        let versions: Vec<i64> = entries.iter().map(|e| e.version).collect();
+        let ats: Vec<OffsetDateTime> = entries.iter().map(|e| e.at).collect();
+        c.execute(&feed, &[t, &n, &rtypes, &ids, &ops, &versions, &ats]).await?;
+    }
+    Ok(())
+}
