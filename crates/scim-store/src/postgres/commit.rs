@@ -243,7 +243,7 @@ async fn commit(c: Object, batch: Batch) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = c.batch_execute("ROLLBACK").await;
-                Err(StoreError::from(e))
+                Err(e)
             }
         }
     };
