@@ -93,6 +93,13 @@ pub enum TenantCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Delete a tenant and all its data (users, groups, tokens, OAuth clients, journal)
+    Delete {
+        name: String,
+        /// Required: deleting cannot be undone
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,6 +242,14 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
                     println!("{}\t{}\t{}", t.name, tenant_url(&public, &t.name), t.created);
                 }
             }
+        }
+        TenantCmd::Delete { name, yes } => {
+            let t = find_tenant(&store, &name).await?;
+            if !yes {
+                bail!("deleting tenant {name:?} removes all its users, groups and credentials; add --yes to confirm");
+            }
+            store.delete_tenant(t.id).await?;
+            println!("deleted tenant {name:?} and all its data");
         }
     }
     Ok(())

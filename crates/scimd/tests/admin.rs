@@ -45,3 +45,21 @@ fn an_admin_token_from_the_cli_manages_tenants_over_http_until_revoked() {
     let (ok, _, err) = run(&["admin", "token", "issue", "--expires-in", "soon", "--database", &db]);
     assert!(!ok && err.contains("--expires-in"), "{err}");
 }
+
+#[test]
+fn tenant_delete_needs_yes_and_removes_the_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/scimd.db", dir.path().display());
+    let (ok, _, err) = run(&["tenant", "create", "gone", "--database", &db]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["tenant", "delete", "gone", "--database", &db]);
+    assert!(!ok && err.contains("--yes"), "{err}");
+    let (ok, out, _) = run(&["tenant", "list", "--database", &db]);
+    assert!(ok && out.contains("gone"), "still there without --yes: {out}");
+    let (ok, out, err) = run(&["tenant", "delete", "gone", "--yes", "--database", &db]);
+    assert!(ok && out.contains("deleted"), "{out}{err}");
+    let (ok, out, _) = run(&["tenant", "list", "--database", &db]);
+    assert!(ok && !out.contains("gone"), "{out}");
+    let (ok, _, err) = run(&["tenant", "delete", "gone", "--yes", "--database", &db]);
+    assert!(!ok && err.contains("no tenant named"), "{err}");
+}
