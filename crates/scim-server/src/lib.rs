@@ -102,6 +102,11 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
         .with_state(state)
 }
 
+/// The time a request is handled at: read once per request, here only.
+pub(crate) fn now() -> scim_core::Timestamp {
+    scim_core::Timestamp::new(time::OffsetDateTime::now_utc())
+}
+
 /// Serves `app` (the [`router`], possibly with layers around it) on `listener` until
 /// `shutdown` resolves; requests in flight then finish. The one serving loop: `scimd serve`,
 /// the demo and every test harness use it.

@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::AppState;
+use crate::request::form_decode;
 
 /// Lifetime of an access token: one hour, as Entra expects.
 pub const ACCESS_TOKEN_SECS: i64 = 3600;
@@ -83,13 +84,7 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
         .map_err(|_| OAuthError::client(true))?;
     let text = String::from_utf8(raw).map_err(|_| OAuthError::client(true))?;
     let (id, secret) = text.split_once(':').ok_or_else(|| OAuthError::client(true))?;
-    let decode = |s: &str| -> String {
-        form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(Some((decode(id), decode(secret))))
+    Ok(Some((form_decode(id), form_decode(secret))))
 }
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
@@ -129,7 +124,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         (None, (Some(id), Some(secret))) => (id.to_string(), secret.to_string(), false),
         (None, _) => return Err(OAuthError::request("client_id and client_secret are missing")),
     };
-    let now = crate::admin::now();
+    let now = crate::now();
     let expires = scim_core::Timestamp::new(now.datetime() + time::Duration::seconds(ACCESS_TOKEN_SECS));
     let issued = state
         .store

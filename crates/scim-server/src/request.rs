@@ -26,20 +26,13 @@ const UNAUTHORIZED: &str =
 
 impl ScimRequest {
     pub async fn read(state: &AppState, req: Request) -> Result<ScimRequest, ApiError> {
-        let now = scim_core::Timestamp::new(time::OffsetDateTime::now_utc());
+        let now = crate::now();
         let (parts, body) = req.into_parts();
         let path = parts.uri.path();
         let after = path.strip_prefix("/scim/v2/").unwrap_or_default();
         let mut segs = after.split('/').filter(|s| !s.is_empty());
         let tenant_name = segs.next().unwrap_or_default().to_string();
-        let segments: Vec<String> = segs
-            .map(|s| {
-                form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
-            })
-            .collect();
+        let segments: Vec<String> = segs.map(form_decode).collect();
 
         let token = bearer(&parts.headers).ok_or_else(|| ApiError::Unauthorized(UNAUTHORIZED.into()))?;
         let tenant = state
@@ -150,6 +143,14 @@ pub fn if_match_value(what: &str, text: &str) -> Result<Option<i64>, CoreError> 
 fn parse_etag(text: &str) -> Option<i64> {
     let t = text.strip_prefix("W/").unwrap_or(text);
     t.trim_matches('"').parse().ok()
+}
+
+/// One form-encoded value (`%XX` and `+`), as path segments and Basic credentials carry them.
+pub(crate) fn form_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {

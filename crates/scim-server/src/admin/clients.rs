@@ -9,8 +9,9 @@ use scim_core::ports::{ClientInfo, IssuedClient};
 
 use super::schema::{ClientList, ClientOut, ErrorOut, IssuedClientOut, Lifetime};
 use super::tenants::{find, token_out};
-use super::{AdminError, expires_in, now, object};
+use super::{AdminError, expires_in, object};
 use crate::AppState;
+use crate::now;
 
 type Result<T> = std::result::Result<T, AdminError>;
 

@@ -14,6 +14,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use scim_core::{CoreError, Timestamp};
+
+use crate::now;
 use serde_json::Value;
 
 use crate::AppState;
@@ -115,10 +117,6 @@ impl IntoResponse for AdminError {
         }
         resp
     }
-}
-
-pub(crate) fn now() -> Timestamp {
-    Timestamp::new(time::OffsetDateTime::now_utc())
 }
 
 async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {

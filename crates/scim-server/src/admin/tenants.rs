@@ -11,8 +11,9 @@ use serde_json::Value;
 use super::schema::{
     CreatedTenant, ErrorOut, IssuedTokenOut, Lifetime, NewTenant, TenantList, TenantOut, TokenList, TokenOut,
 };
-use super::{AdminError, expires_in, now, object};
+use super::{AdminError, expires_in, object};
 use crate::AppState;
+use crate::now;
 
 type Result<T> = std::result::Result<T, AdminError>;
 
