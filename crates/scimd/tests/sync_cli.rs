@@ -63,6 +63,26 @@ fn serve(dir: &Path) -> Server {
     Server { child, url, token }
 }
 
+/// How many users the server's default tenant holds.
+fn users(s: &Server) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r: Value = reqwest::Client::new()
+            .get(format!("{}/Users?count=0", s.url))
+            .bearer_auth(&s.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["totalResults"].as_u64().unwrap()
+    })
+}
+
 fn write_job(dir: &Path, url: &str) {
     let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/hoxhunt.toml")).unwrap();
     let job = example.replace("https://hoxhunt.example/scim/v2/YOUR-ORGANIZATION", url);
@@ -126,24 +146,6 @@ fn plan_run_status_logs_provision_restart() {
     let plan: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     let creates = plan["counts"]["create"].as_u64().unwrap();
     assert!(creates > 100, "{creates}");
-    let users = |s: &Server| -> u64 {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let r: Value = reqwest::Client::new()
-                .get(format!("{}/Users?count=0", s.url))
-                .bearer_auth(&s.token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["totalResults"].as_u64().unwrap()
-        })
-    };
     assert_eq!(users(&server), 0, "plan changes nothing");
 
     let (ok, out, err) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
@@ -273,18 +275,8 @@ fn a_job_with_client_credentials_provisions_through_oauth() {
     assert!(ok, "{err}");
     let (ok, _, err) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
     assert!(ok, "{err}");
-    let total: Value = rt.block_on(async {
-        reqwest::Client::new()
-            .get(format!("{}/Users?count=0", server.url))
-            .bearer_auth(&server.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
-    assert!(total["totalResults"].as_u64().unwrap() > 100, "{total}");
+    let total = users(&server);
+    assert!(total > 100, "{total}");
 
     let (ok, _, err) = run_in(
         d,
