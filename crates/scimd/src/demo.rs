@@ -12,7 +12,8 @@ use sync_engine::cycle::{CycleOptions, Job, Runtime, run_cycle};
 use sync_engine::source::MemorySource;
 use sync_engine::source::sample::{SAMPLE_ASSIGNED_GROUP, sample_directory};
 
-use crate::sync_cmd::{CliProgress, print_report, runtime};
+use crate::sync_cmd::runtime;
+use crate::sync_output::{CliProgress, print_report};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

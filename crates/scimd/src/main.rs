@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod serve;
 mod sync_cmd;
+mod sync_output;
 
 use clap::Parser;
 

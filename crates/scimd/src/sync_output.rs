@@ -1,0 +1,177 @@
+//! What `scimd sync` prints: the progress bar of a running cycle, the cycle report, and a
+//! plan (as a table or JSON).
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::json;
+use sync_engine::cycle::CycleReport;
+use sync_engine::execute::Progress;
+use sync_engine::plan::{Op, Plan};
+
+/// A progress bar on a terminal, plain lines otherwise.
+pub struct CliProgress {
+    bar: Option<indicatif::ProgressBar>,
+    total: AtomicUsize,
+    done: AtomicUsize,
+    quiet: bool,
+}
+
+impl CliProgress {
+    pub fn new(quiet: bool) -> CliProgress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            // Hidden until a pass starts, so no empty bar flashes up.
+            let b = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::hidden());
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b
+        });
+        CliProgress {
+            bar,
+            total: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            quiet,
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn started(&self, pass: &str, total: usize) {
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        match &self.bar {
+            Some(b) => {
+                b.set_prefix(pass.to_string());
+                b.set_length(total as u64);
+                b.set_position(0);
+                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            None if !self.quiet && total > 0 => eprintln!("{pass}: {total} actions"),
+            None => {}
+        }
+    }
+
+    fn advanced(&self, n: usize) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        match &self.bar {
+            Some(b) => b.set_position(done as u64),
+            None => {
+                let total = self.total.load(Ordering::Relaxed).max(1);
+                let step = (total / 10).max(1);
+                if !self.quiet && (done.is_multiple_of(step) || done == total) {
+                    eprintln!("  {done}/{total} ({}%)", done * 100 / total);
+                }
+            }
+        }
+    }
+}
+
+pub fn print_report(r: &CycleReport) {
+    if let Some(why) = &r.skipped_reason {
+        println!("cycle skipped: {why}");
+        return;
+    }
+    let c = &r.counts;
+    println!(
+        "{} cycle {} of job {}: read {}, in scope {}, planned create {} update {} disable {} delete {} references {} unchanged {}",
+        r.kind,
+        r.cycle_id,
+        r.job,
+        c.read,
+        c.in_scope,
+        c.create,
+        c.update,
+        c.disable,
+        c.delete,
+        c.references,
+        c.unchanged
+    );
+    println!(
+        "applied: {} succeeded, {} failed (escrowed), {} skipped, {} warnings; {} requests, {} throttled (429) waits, {} ms",
+        r.applied.success,
+        r.applied.failure,
+        r.applied.skipped,
+        r.applied.warning,
+        r.requests,
+        r.throttled,
+        r.duration_ms
+    );
+    if r.threshold_tripped {
+        println!(
+            "deletion threshold exceeded: {} deletions/disables staged (run with --allow-deletes to apply)",
+            r.staged
+        );
+    }
+    if let Some(q) = &r.quarantine {
+        println!("job is in quarantine: {q}");
+    }
+}
+
+pub fn print_plan(plan: &Plan, json_out: bool) {
+    if json_out {
+        let actions: Vec<_> = plan
+            .actions
+            .iter()
+            .map(|a| {
+                let detail = match &a.op {
+                    Op::Create { body, matchers, .. } => json!({"body": body, "match": matchers}),
+                    Op::Update { modified, .. } => json!({"modified": modified}),
+                    Op::Disable { reason } | Op::Delete { reason } | Op::Skip { reason } => json!({"reason": reason}),
+                    Op::Manager { manager } => json!({"manager": manager}),
+                    Op::Members { add, remove } => json!({"add": add, "remove": remove}),
+                };
+                json!({"action": a.name(), "op": format!("{:?}", std::mem::discriminant(&a.op)), "kind": a.kind.as_str(),
+                       "source_id": a.source_id, "target_id": a.target_id, "display": a.display, "detail": detail})
+            })
+            .collect();
+        println!("{}", json!({"counts": plan.counts, "actions": actions}));
+        return;
+    }
+    for a in &plan.actions {
+        let who = format!("{} {} ({})", a.kind.as_str(), a.display, a.source_id);
+        match &a.op {
+            Op::Create { matchers, body, .. } => {
+                let m = matchers
+                    .first()
+                    .map(|(p, v)| format!("{p} = {v:?}"))
+                    .unwrap_or_default();
+                println!("+ create-or-match {who}: match on {m}");
+                if let Some(obj) = body.as_object() {
+                    for (k, v) in obj.iter().filter(|(k, _)| *k != "schemas") {
+                        println!("    {k}: {v}");
+                    }
+                }
+            }
+            Op::Update { modified, .. } => {
+                println!("~ update {who}");
+                for m in modified {
+                    println!(
+                        "    {}: {} -> {}",
+                        m.name,
+                        m.old.as_deref().unwrap_or("(none)"),
+                        m.new.as_deref().unwrap_or("(removed)")
+                    );
+                }
+            }
+            Op::Disable { reason } => println!("! disable {who}: {reason}"),
+            Op::Delete { reason } => println!("- delete {who}: {reason}"),
+            Op::Manager { manager } => println!("~ manager of {who} -> {}", manager.as_deref().unwrap_or("(none)")),
+            Op::Members { add, remove } => println!("~ members of {who}: +{} -{}", add.len(), remove.len()),
+            Op::Skip { reason } => println!("  skip {who}: {reason}"),
+        }
+    }
+    let c = &plan.counts;
+    println!(
+        "plan: {} create, {} update, {} disable, {} delete, {} reference changes, {} skipped, {} unchanged ({} read, {} in scope)",
+        c.create, c.update, c.disable, c.delete, c.references, c.skip, c.unchanged, c.read, c.in_scope
+    );
+}
