@@ -6,6 +6,7 @@ pub mod cursor;
 pub mod discovery;
 mod error;
 pub mod eval;
+pub mod events;
 pub mod index;
 pub mod normalize;
 pub mod ops;

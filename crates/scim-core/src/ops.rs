@@ -4,6 +4,7 @@ use scim_proto::PatchOperation;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::events::{is_active, update_event};
 use crate::index::entries;
 use crate::normalize::{Member, normalize};
 use crate::patch::{MemberOp, apply_patch};
@@ -22,19 +23,22 @@ pub fn prepare_create(kind: ResourceKind, body: &Value, id: &str) -> Result<(Pre
 pub fn replace_fn(kind: ResourceKind, body: Value) -> UpdateFn {
     Box::new(move |cur: &StoredResource| {
         let n = normalize(kind, &body)?;
-        let old_index = entries(kind, &attrs_of(cur.parse_doc()?));
+        let old = attrs_of(cur.parse_doc()?);
+        let old_index = entries(kind, &old);
         let prepared = Prepared::new(kind, &cur.id, &n);
+        let event = update_event(kind, prepared.doc != cur.doc, is_active(&old), is_active(&n.attrs));
         let members = match (kind, n.members) {
             (ResourceKind::Group, Some(list)) => vec![MemberOp::Replace(list)],
             (ResourceKind::Group, None) => vec![MemberOp::RemoveAll],
             _ => Vec::new(),
         };
-        let changed = prepared.doc != cur.doc || !members.is_empty();
+        let changed = event.is_some() || !members.is_empty();
         Ok(Update {
             prepared,
             old_index,
             members,
             changed,
+            event,
         })
     })
 }
@@ -44,14 +48,18 @@ pub fn patch_fn(kind: ResourceKind, ops: Vec<PatchOperation>) -> UpdateFn {
     Box::new(move |cur: &StoredResource| {
         let attrs = attrs_of(cur.parse_doc()?);
         let old_index = entries(kind, &attrs);
+        let was_active = is_active(&attrs);
         let outcome = apply_patch(kind, attrs, &ops)?;
         let prepared = Prepared::new(kind, &cur.id, &outcome.resource);
-        let changed = prepared.doc != cur.doc || !outcome.members.is_empty();
+        let now_active = is_active(&outcome.resource.attrs);
+        let event = update_event(kind, prepared.doc != cur.doc, was_active, now_active);
+        let changed = event.is_some() || !outcome.members.is_empty();
         Ok(Update {
             prepared,
             old_index,
             members: outcome.members,
             changed,
+            event,
         })
     })
 }

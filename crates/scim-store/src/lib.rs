@@ -4,6 +4,7 @@
 
 pub mod conformance;
 mod error;
+mod feed_signal;
 mod filter_sql;
 pub mod postgres;
 mod rules;

@@ -120,6 +120,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "resources",
     "counts",
     "journal",
+    "feed_seq",
     "tokens",
     "client_secrets",
     "clients",

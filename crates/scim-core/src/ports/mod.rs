@@ -1,7 +1,10 @@
 //! Storage ports: what the server needs from a store. Adapters (SQLite, PostgreSQL) live in
 //! `scim-store`; callers see only these traits.
 
+pub mod feed;
 pub mod sync;
+
+pub use feed::{Event, FeedPosition, FeedStore, FeedWatch};
 
 use async_trait::async_trait;
 use scim_proto::SortOrder;
@@ -121,20 +124,8 @@ pub struct Update {
     pub members: Vec<MemberOp>,
     /// False when the change is a no-op: nothing is written and the version stays.
     pub changed: bool,
-}
-
-/// One entry of a tenant's change journal, written in the same transaction as the change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    /// Increases with every change; a tenant's changes read in `seq` order are in commit order.
-    pub seq: i64,
-    pub kind: ResourceKind,
-    pub id: String,
-    /// `create`, `update` or `delete`.
-    pub op: String,
-    /// The resource's version after the change (`delete`: one past the last).
-    pub version: i64,
-    pub at: Timestamp,
+    /// The event the document's change makes; `None` when only members changed.
+    pub event: Option<crate::events::EventType>,
 }
 
 /// Computes the new state from the current one. It runs inside the store's write
@@ -186,8 +177,6 @@ pub trait ResourceStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<()>;
     async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> Result<Page>;
-    /// The tenant's journal entries with `seq > after`, oldest first, at most `limit`.
-    async fn changes(&self, tenant: TenantId, after: i64, limit: usize) -> Result<Vec<Change>>;
 }
 
 #[async_trait]
@@ -281,8 +270,8 @@ pub trait ClientStore: Send + Sync + 'static {
 }
 
 /// Everything the server needs.
-pub trait Store: ResourceStore + TenantStore + AdminStore + ClientStore {}
-impl<T: ResourceStore + TenantStore + AdminStore + ClientStore> Store for T {}
+pub trait Store: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore {}
+impl<T: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore> Store for T {}
 
 /// One database handle: every port. `scim_store::open(url)` returns one for any backend;
 /// `Arc<dyn Backend>` coerces to `Arc<dyn Store>` and `Arc<dyn SyncStateStore>`.

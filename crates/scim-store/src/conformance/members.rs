@@ -1,5 +1,6 @@
 //! Group membership: set operations, members following deletes, concurrent adds, scale.
 
+use scim_core::events::EventType;
 use scim_core::{CoreError, ResourceKind};
 use serde_json::{Value, json};
 
@@ -222,8 +223,26 @@ async fn concurrent_deletes_of_members_leave_the_group_consistent(c: Ctx) {
     assert!(c.db.members(t, &g).await.unwrap().is_empty());
     let after = c.db.get(t, ResourceKind::Group, &g).await.unwrap().unwrap().version;
     assert!(after > before && after <= before + 24, "{before} -> {after}");
-    let journal = c.db.changes(t, 0, 1000).await.unwrap();
-    let last = journal.iter().rev().find(|e| e.id == g).unwrap();
-    assert_eq!((last.op.as_str(), last.version), ("update", after));
-    assert_eq!(journal.iter().filter(|e| e.op == "delete").count(), 24);
+    let feed = c.db.events(t, 0, 1000).await.unwrap();
+    let last = feed.iter().rev().find(|e| e.resource_id == g).unwrap();
+    assert_eq!((last.event, last.version), (EventType::GroupMembersRemoved, after));
+    assert_eq!(feed.iter().filter(|e| e.event == EventType::UserDeleted).count(), 24);
+    let mut left: Vec<String> = feed
+        .iter()
+        .filter(|e| e.event == EventType::GroupMembersRemoved)
+        .flat_map(|e| {
+            serde_json::from_str::<Value>(&e.data).unwrap()["members"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    left.sort();
+    let mut want = users.clone();
+    want.sort();
+    assert_eq!(
+        left, want,
+        "every deleted member left the group in a members_removed event"
+    );
 }

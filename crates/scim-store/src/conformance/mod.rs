@@ -17,6 +17,7 @@ macro_rules! cases {
     };
 }
 
+mod feed;
 mod filters;
 mod members;
 mod resources;
@@ -122,6 +123,7 @@ fn cases() -> Vec<(&'static str, Case)> {
     all.extend(resources::CASES);
     all.extend(filters::CASES);
     all.extend(members::CASES);
+    all.extend(feed::CASES);
     all.extend(tenants::CASES);
     all.extend(sync_state::CASES);
     all

@@ -186,7 +186,7 @@ async fn deleting_a_tenant_removes_its_data_and_nothing_else(c: Ctx) {
             .is_none()
     );
     assert!(c.db.get(gone.id, User, &ids[0]).await.unwrap().is_none());
-    assert!(c.db.changes(gone.id, 0, 10).await.unwrap().is_empty());
+    assert!(c.db.events(gone.id, 0, 10).await.unwrap().is_empty());
     assert_eq!(
         c.ids(kept.id, User, "userName eq \"same@x.io\"").await,
         vec![ids[1].clone()]

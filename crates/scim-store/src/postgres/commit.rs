@@ -21,6 +21,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::deferred::{Deferred, Journal, write_journal};
 use crate::error::{Result, StoreError};
+use crate::feed_signal::FeedSignal;
 
 /// Writes per transaction. Each writing savepoint takes a subtransaction id, and PostgreSQL
 /// caches 64 per backend before every snapshot gets slower; 32 stays well inside.
@@ -85,9 +86,10 @@ pub struct Committer {
 }
 
 impl Committer {
-    pub fn spawn(pool: Pool, spread: u64) -> Committer {
+    /// `feed` is told after each commit that wrote events.
+    pub fn spawn(pool: Pool, spread: u64, feed: FeedSignal) -> Committer {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(execute(pool, rx, spread));
+        tokio::spawn(execute(pool, rx, spread, feed));
         Committer { tx }
     }
 
@@ -108,7 +110,7 @@ impl Committer {
 
 /// `spread` picks where this handle's batches start among the count slots, so that replicas
 /// (which start their batch numbers together) add to different rows.
-async fn execute(pool: Pool, mut rx: mpsc::Receiver<Box<dyn Job>>, spread: u64) {
+async fn execute(pool: Pool, mut rx: mpsc::Receiver<Box<dyn Job>>, spread: u64, feed: FeedSignal) {
     let committing = Arc::new(Semaphore::new(COMMITTING));
     let mut batch_no = spread;
     while let Some(first) = rx.recv().await {
@@ -135,8 +137,11 @@ async fn execute(pool: Pool, mut rx: mpsc::Receiver<Box<dyn Job>>, spread: u64) 
             }
         };
         let ran = run_batch(&conn, jobs, slot).await;
+        let feed = feed.clone();
         tokio::spawn(async move {
-            commit(conn, ran).await;
+            if commit(conn, ran).await {
+                feed.committed();
+            }
             drop(permit);
         });
     }
@@ -224,7 +229,8 @@ struct Batch {
 }
 
 /// COMMIT (ROLLBACK when nothing succeeded or the transaction broke), then every answer.
-async fn commit(c: Object, batch: Batch) {
+/// True when events were committed.
+async fn commit(c: Object, batch: Batch) -> bool {
     let Batch { ran, broken, journal } = batch;
     let committed = if broken || !ran.iter().any(|r| r.ok) {
         let ended = c.batch_execute("ROLLBACK").await.map_err(StoreError::from);
@@ -247,9 +253,11 @@ async fn commit(c: Object, batch: Batch) {
             }
         }
     };
+    let events = committed.is_ok() && !journal.is_empty();
     for r in ran {
         (r.answer)(committed.clone());
     }
+    events
 }
 
 #[cfg(test)]
@@ -299,7 +307,7 @@ mod tests {
             .batch_execute("CREATE TABLE t (v int)")
             .await
             .unwrap();
-        let c = Committer::spawn(pool.clone(), 0);
+        let c = Committer::spawn(pool.clone(), 0, FeedSignal::default());
 
         // Failures in the middle and at the end (whose savepoint must be undone before COMMIT,
         // which would otherwise roll back everything without an error).

@@ -16,15 +16,17 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use deadpool_postgres::ClientWrapper;
-use scim_core::Timestamp;
+use scim_core::events::{EventType, MemberDelta, members_data};
 use scim_core::ports::TenantId;
+use scim_core::{ResourceKind, Timestamp};
 use time::OffsetDateTime;
 
 use crate::error::Result;
 
 #[derive(Default)]
 struct Pending {
-    bumps: Vec<(TenantId, i64, Timestamp)>,
+    /// Groups that lost a member (tenant, group seq, time, the member's id).
+    bumps: Vec<(TenantId, i64, Timestamp, String)>,
     counts: Vec<(TenantId, i64, i64)>,
     journal: Vec<(TenantId, Entry)>,
 }
@@ -34,11 +36,36 @@ pub type Journal = Vec<(TenantId, Vec<Entry>)>;
 
 /// One journal entry before it has its sequence number.
 pub struct Entry {
+    eid: String,
     rtype: i64,
     id: String,
-    op: &'static str,
+    event: &'static str,
     version: i64,
     at: OffsetDateTime,
+    data: String,
+}
+
+impl Entry {
+    fn new(rtype: i64, id: String, event: EventType, version: i64, at: OffsetDateTime, data: String) -> Entry {
+        Entry {
+            eid: uuid::Uuid::now_v7().to_string(),
+            rtype,
+            id,
+            event: event.as_str(),
+            version,
+            at,
+            data,
+        }
+    }
+}
+
+/// What an event is about: the resource, its version after the change, the time.
+pub struct About<'a> {
+    pub tenant: TenantId,
+    pub kind: ResourceKind,
+    pub id: &'a str,
+    pub version: i64,
+    pub at: Timestamp,
 }
 
 /// What the jobs of one batch left for its end. Jobs add to it; a job rolled back to its
@@ -64,9 +91,9 @@ impl Deferred {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The group `group_seq` lost a member at `at`.
-    pub fn bump_group(&self, tenant: TenantId, group_seq: i64, at: Timestamp) {
-        self.lock().bumps.push((tenant, group_seq, at));
+    /// The group `group_seq` lost the member `member` at `at`.
+    pub fn bump_group(&self, tenant: TenantId, group_seq: i64, at: Timestamp, member: &str) {
+        self.lock().bumps.push((tenant, group_seq, at, member.to_string()));
     }
 
     /// The number of resources of type `rtype` changed by `delta`.
@@ -74,16 +101,24 @@ impl Deferred {
         self.lock().counts.push((tenant, rtype, delta));
     }
 
-    /// A change to journal; its sequence number is given at the end of the batch.
-    pub fn journal(&self, tenant: TenantId, rtype: i64, id: &str, op: &'static str, version: i64, at: Timestamp) {
-        let e = Entry {
-            rtype,
-            id: id.to_string(),
-            op,
-            version,
-            at: at.datetime(),
-        };
-        self.lock().journal.push((tenant, e));
+    /// An event to journal; its sequence number is given at the end of the batch.
+    pub fn event(&self, about: &About<'_>, event: EventType, data: String) {
+        let e = Entry::new(
+            about.kind.code(),
+            about.id.to_string(),
+            event,
+            about.version,
+            about.at.datetime(),
+            data,
+        );
+        self.lock().journal.push((about.tenant, e));
+    }
+
+    /// The members events of one group change.
+    pub fn members(&self, about: &About<'_>, delta: &MemberDelta) {
+        for (event, data) in delta.events() {
+            self.event(about, event, data);
+        }
     }
 
     pub fn mark(&self) -> Mark {
@@ -124,13 +159,18 @@ impl Deferred {
             let (counted, bumped) = tokio::join!(counted, bumped);
             counted?;
             for r in bumped? {
-                w.journal.push(Entry {
-                    rtype: r.get(0),
-                    id: r.get(1),
-                    op: "update",
-                    version: r.get(2),
-                    at: r.get(3),
-                });
+                let removed = w.removed.remove(&r.get::<_, i64>(4)).unwrap_or_default();
+                for data in members_data(&removed) {
+                    let e = Entry::new(
+                        r.get(0),
+                        r.get(1),
+                        EventType::GroupMembersRemoved,
+                        r.get(2),
+                        r.get(3),
+                        data,
+                    );
+                    w.journal.push(e);
+                }
             }
             if !w.journal.is_empty() {
                 journal.push((t, w.journal));
@@ -151,15 +191,17 @@ impl Deferred {
             w.rtypes.push(rtype);
             w.deltas.push(d);
         }
-        let mut bumps: BTreeMap<(TenantId, i64), OffsetDateTime> = BTreeMap::new();
-        for (t, seq, at) in p.bumps {
-            let e = bumps.entry((t, seq)).or_insert(at.datetime());
-            *e = (*e).max(at.datetime());
+        let mut bumps: BTreeMap<(TenantId, i64), (OffsetDateTime, Vec<String>)> = BTreeMap::new();
+        for (t, seq, at, member) in p.bumps {
+            let e = bumps.entry((t, seq)).or_insert((at.datetime(), Vec::new()));
+            e.0 = e.0.max(at.datetime());
+            e.1.push(member);
         }
-        for ((t, seq), at) in bumps {
+        for ((t, seq), (at, removed)) in bumps {
             let w = out.entry(t).or_default();
             w.groups.push(seq);
             w.times.push(at);
+            w.removed.insert(seq, removed);
         }
         for (t, e) in p.journal {
             out.entry(t).or_default().journal.push(e);
@@ -175,6 +217,8 @@ struct TenantWrites {
     deltas: Vec<i64>,
     groups: Vec<i64>,
     times: Vec<OffsetDateTime>,
+    /// The members each group lost, by group seq.
+    removed: BTreeMap<i64, Vec<String>>,
     /// In the order the writes happened; the groups' updates follow.
     journal: Vec<Entry>,
 }
@@ -186,7 +230,7 @@ const COUNT: &str = "INSERT INTO counts (tenant_id, rtype, slot, n)
 const BUMP: &str = "UPDATE resources r SET version = r.version + 1,
     last_modified = greatest(r.last_modified, x.at)
     FROM unnest($2::int8[], $3::timestamptz[]) AS x(seq, at)
-    WHERE r.tenant_id = $1 AND r.seq = x.seq RETURNING r.rtype, r.id, r.version, r.last_modified";
+    WHERE r.tenant_id = $1 AND r.seq = x.seq RETURNING r.rtype, r.id, r.version, r.last_modified, r.seq";
 
 /// The tenant's journal entries take the next `$2` numbers of its sequence row. The row lock
 /// is held to commit, so a tenant's batches commit in sequence order: once a reader has seen
@@ -194,10 +238,10 @@ const BUMP: &str = "UPDATE resources r SET version = r.version + 1,
 /// numbers before commit, and commits land in another order).
 const FEED: &str = "WITH s AS (INSERT INTO feed_seq (tenant_id, last) VALUES ($1, $2)
     ON CONFLICT (tenant_id) DO UPDATE SET last = feed_seq.last + excluded.last RETURNING last)
-INSERT INTO journal (tenant_id, seq, rtype, res_id, op, version, at)
-SELECT $1, s.last - $2 + x.n, x.rtype, x.res_id, x.op, x.version, x.at
-FROM s, unnest($3::int8[], $4::text[], $5::text[], $6::int8[], $7::timestamptz[])
-    WITH ORDINALITY AS x(rtype, res_id, op, version, at, n)";
+INSERT INTO journal (tenant_id, seq, eid, rtype, res_id, event, version, at, data)
+SELECT $1, s.last - $2 + x.n, x.eid, x.rtype, x.res_id, x.event, x.version, x.at, x.data
+FROM s, unnest($3::text[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::timestamptz[], $9::text[])
+    WITH ORDINALITY AS x(eid, rtype, res_id, event, version, at, data, n)";
 
 /// Numbers and writes a batch's journal entries, tenant by tenant. Run by the commit task
 /// right before COMMIT: the tenant's sequence row stays locked only through the flush, and
@@ -209,12 +253,15 @@ pub async fn write_journal(c: &ClientWrapper, journal: &Journal) -> Result<()> {
     let feed = c.prepare_cached(FEED).await?;
     for (t, entries) in journal {
         let n = entries.len() as i64;
+        let eids: Vec<&str> = entries.iter().map(|e| e.eid.as_str()).collect();
         let rtypes: Vec<i64> = entries.iter().map(|e| e.rtype).collect();
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        let ops: Vec<&str> = entries.iter().map(|e| e.op).collect();
+        let events: Vec<&str> = entries.iter().map(|e| e.event).collect();
         let versions: Vec<i64> = entries.iter().map(|e| e.version).collect();
         let ats: Vec<OffsetDateTime> = entries.iter().map(|e| e.at).collect();
-        c.execute(&feed, &[t, &n, &rtypes, &ids, &ops, &versions, &ats]).await?;
+        let data: Vec<&str> = entries.iter().map(|e| e.data.as_str()).collect();
+        c.execute(&feed, &[t, &n, &eids, &rtypes, &ids, &events, &versions, &ats, &data])
+            .await?;
     }
     Ok(())
 }

@@ -192,6 +192,16 @@ CREATE TABLE feed_seq (
 INSERT INTO feed_seq (tenant_id, last) SELECT tenant_id, max(seq) FROM journal GROUP BY tenant_id;
 ALTER TABLE journal ALTER COLUMN seq DROP IDENTITY;
 "#,
+    // Typed events with their data and a unique id; how far retention has pruned each feed.
+    r#"
+ALTER TABLE journal RENAME COLUMN op TO event;
+UPDATE journal SET event = CASE rtype WHEN 0 THEN 'user.' ELSE 'group.' END
+    || CASE event WHEN 'create' THEN 'created' WHEN 'delete' THEN 'deleted' ELSE 'updated' END;
+ALTER TABLE journal ADD COLUMN eid text, ADD COLUMN data text;
+UPDATE journal SET eid = md5(tenant_id::text || ':' || seq::text || ':' || random()::text), data = 'null';
+ALTER TABLE journal ALTER COLUMN eid SET NOT NULL, ALTER COLUMN data SET NOT NULL;
+ALTER TABLE feed_seq ADD COLUMN pruned bigint NOT NULL DEFAULT 0;
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

@@ -13,6 +13,7 @@ mod clients;
 mod commit;
 mod deferred;
 mod dialect;
+mod feed;
 pub mod maintenance;
 mod migrate;
 mod resources;
@@ -26,6 +27,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 
 use crate::error::{Result, StoreError};
+use crate::feed_signal::FeedSignal;
 use crate::{Durability, StoreOptions};
 
 /// Connections per handle unless the URL says `pool_size=N`.
@@ -34,6 +36,7 @@ const DEFAULT_POOL: usize = 16;
 pub struct PgStore {
     pool: Pool,
     committer: commit::Committer,
+    feed: FeedSignal,
     maintenance: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -110,8 +113,10 @@ fn pool(url: &str, durability: Durability) -> Result<Pool> {
 impl PgStore {
     pub async fn open(url: &str, opts: &StoreOptions) -> Result<PgStore> {
         let pool = pool(url, opts.durability)?;
+        let feed = FeedSignal::default();
         let mut store = PgStore {
-            committer: commit::Committer::spawn(pool.clone(), spread()),
+            committer: commit::Committer::spawn(pool.clone(), spread(), feed.clone()),
+            feed,
             pool,
             maintenance: None,
         };

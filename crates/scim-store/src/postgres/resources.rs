@@ -6,16 +6,17 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::{ClientWrapper, GenericClient};
+use scim_core::events::{EventType, MemberDelta};
 use scim_core::index::{IndexEntry, IndexValue};
 use scim_core::normalize::Member;
 use scim_core::patch::MemberOp;
-use scim_core::ports::{Change, Page, Query, ResourceStore, TenantId, UpdateFn};
+use scim_core::ports::{Page, Query, ResourceStore, TenantId, UpdateFn};
 use scim_core::resolve::RFilter;
 use scim_core::resource::{Prepared, StoredResource};
 use scim_core::{CoreError, ResourceKind, Timestamp};
 use tokio_postgres::Row;
 
-use super::deferred::Deferred;
+use super::deferred::{About, Deferred};
 use super::dialect::{Postgres, params};
 use super::{PgStore, is_unique_violation, pg_text};
 use crate::error::{Result, StoreError};
@@ -101,7 +102,7 @@ macro_rules! delete_head {
     () => {
         "WITH d AS (
     DELETE FROM resources WHERE tenant_id = $1 AND rtype = $2 AND id = $3 AND ($4::int8 IS NULL OR version = $4)
-    RETURNING seq, version),
+    RETURNING seq, version, doc),
   vi AS (DELETE FROM value_index v WHERE v.tenant_id = $1 AND v.res = (SELECT seq FROM d)),
 "
     };
@@ -113,7 +114,7 @@ macro_rules! delete_tail {
     RETURNING m.group_seq)
 SELECT (SELECT version FROM d), CASE WHEN NOT EXISTS (SELECT 1 FROM d)
     THEN (SELECT version FROM resources WHERE tenant_id = $1 AND rtype = $2 AND id = $3) END,
-  (SELECT coalesce(array_agg(group_seq), '{}') FROM mm)"
+  (SELECT coalesce(array_agg(group_seq), '{}') FROM mm), (SELECT doc FROM d)"
     };
 }
 /// Deletes a resource with its index rows, its own members (groups only) and its
@@ -139,36 +140,51 @@ fn write_error(e: tokio_postgres::Error, kind: ResourceKind, name_key: &str) -> 
     }
 }
 
-async fn apply_member_ops(c: &tokio_postgres::Client, tenant: TenantId, seq: i64, ops: &[MemberOp]) -> Result<()> {
+/// Applies member changes and returns what they really changed (`xmax = 0`: the row was
+/// inserted, not updated).
+async fn apply_member_ops(
+    c: &tokio_postgres::Client,
+    tenant: TenantId,
+    seq: i64,
+    ops: &[MemberOp],
+) -> Result<MemberDelta> {
     const ADD: &str = "INSERT INTO members (tenant_id, group_seq, member_id, json)
         SELECT $1, $2, u.id, u.json FROM unnest($3::text[], $4::text[]) AS u(id, json)
-        ON CONFLICT (tenant_id, group_seq, member_id) DO UPDATE SET json = excluded.json";
-    const CLEAR: &str = "DELETE FROM members WHERE tenant_id = $1 AND group_seq = $2";
+        ON CONFLICT (tenant_id, group_seq, member_id) DO UPDATE SET json = excluded.json
+        RETURNING member_id, xmax = 0";
+    const CLEAR: &str = "DELETE FROM members WHERE tenant_id = $1 AND group_seq = $2 RETURNING member_id";
+    const REMOVE: &str =
+        "DELETE FROM members WHERE tenant_id = $1 AND group_seq = $2 AND member_id = ANY($3) RETURNING member_id";
+    let mut delta = MemberDelta::default();
+    async fn add(c: &tokio_postgres::Client, key: [i64; 2], list: &[Member], delta: &mut MemberDelta) -> Result<()> {
+        let (ids, json) = member_arrays(list);
+        for r in c.query(ADD, &[&key[0], &key[1], &ids, &json]).await? {
+            if r.get::<_, bool>(1) {
+                delta.added(r.get(0));
+            }
+        }
+        Ok(())
+    }
     for op in ops {
         match op {
-            MemberOp::Add(list) => {
-                let (ids, json) = member_arrays(list);
-                c.execute(ADD, &[&tenant, &seq, &ids, &json]).await?;
-            }
+            MemberOp::Add(list) => add(c, [tenant, seq], list, &mut delta).await?,
             MemberOp::Remove(ids) => {
                 let ids: Vec<String> = ids.iter().map(|s| pg_text(s).into_owned()).collect();
-                c.execute(
-                    "DELETE FROM members WHERE tenant_id = $1 AND group_seq = $2 AND member_id = ANY($3)",
-                    &[&tenant, &seq, &ids],
-                )
-                .await?;
+                for r in c.query(REMOVE, &[&tenant, &seq, &ids]).await? {
+                    delta.removed(r.get(0));
+                }
             }
-            MemberOp::RemoveAll => {
-                c.execute(CLEAR, &[&tenant, &seq]).await?;
-            }
-            MemberOp::Replace(list) => {
-                c.execute(CLEAR, &[&tenant, &seq]).await?;
-                let (ids, json) = member_arrays(list);
-                c.execute(ADD, &[&tenant, &seq, &ids, &json]).await?;
+            MemberOp::RemoveAll | MemberOp::Replace(_) => {
+                for r in c.query(CLEAR, &[&tenant, &seq]).await? {
+                    delta.removed(r.get(0));
+                }
+                if let MemberOp::Replace(list) = op {
+                    add(c, [tenant, seq], list, &mut delta).await?;
+                }
             }
         }
     }
-    Ok(())
+    Ok(delta)
 }
 
 /// The writes below run inside the committer's shared transaction (see `commit`): they
@@ -213,7 +229,17 @@ async fn create_row(
         other => other?,
     };
     deferred.count(tenant, kind.code(), 1);
-    deferred.journal(tenant, kind.code(), &p.id, "create", 1, now);
+    let about = About {
+        tenant,
+        kind,
+        id: &p.id,
+        version: 1,
+        at: now,
+    };
+    deferred.event(&about, EventType::created(kind), p.doc.clone());
+    let mut delta = MemberDelta::default();
+    mids.into_iter().for_each(|id| delta.added(id));
+    deferred.members(&about, &delta);
     Ok(StoredResource {
         kind,
         id: p.id,
@@ -277,8 +303,18 @@ async fn update_row(
     c.execute(&write, &params)
         .await
         .map_err(|e| write_error(e, kind, &p.name_key))?;
-    apply_member_ops(c, tenant, seq, &up.members).await?;
-    deferred.journal(tenant, code, &id, "update", version, now);
+    let delta = apply_member_ops(c, tenant, seq, &up.members).await?;
+    let about = About {
+        tenant,
+        kind,
+        id: &id,
+        version,
+        at: now,
+    };
+    if let Some(event) = up.event {
+        deferred.event(&about, event, p.doc.clone());
+    }
+    deferred.members(&about, &delta);
     Ok(StoredResource {
         kind,
         id,
@@ -310,9 +346,16 @@ async fn delete_row(
     match (deleted, current) {
         (Some(v), _) => {
             deferred.count(tenant, kind.code(), -1);
-            deferred.journal(tenant, kind.code(), &id, "delete", v + 1, now);
+            let about = About {
+                tenant,
+                kind,
+                id: &id,
+                version: v + 1,
+                at: now,
+            };
+            deferred.event(&about, EventType::deleted(kind), row.get(3));
             for seq in row.get::<_, Vec<i64>>(2) {
-                deferred.bump_group(tenant, seq, now);
+                deferred.bump_group(tenant, seq, now, &id);
             }
             Ok(())
         }
@@ -383,28 +426,6 @@ impl PgStore {
             )
             .await?;
         Ok(Some(rows.iter().map(|r| r.get(0)).collect()))
-    }
-
-    async fn journal(&self, tenant: TenantId, after: i64, limit: usize) -> Result<Vec<Change>> {
-        let c = self.conn().await?;
-        let rows = c
-            .query(
-                "SELECT seq, rtype, res_id, op, version, at FROM journal WHERE tenant_id = $1 AND seq > $2 \
-                 ORDER BY seq LIMIT $3",
-                &[&tenant, &after, &(limit as i64)],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Change {
-                seq: r.get(0),
-                kind: ResourceKind::from_code(r.get(1)).unwrap_or(ResourceKind::User),
-                id: r.get(2),
-                op: r.get(3),
-                version: r.get(4),
-                at: Timestamp::new(r.get(5)),
-            })
-            .collect())
     }
 }
 
@@ -540,9 +561,5 @@ impl ResourceStore for PgStore {
 
     async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> std::result::Result<Page, CoreError> {
         Ok(self.page(tenant, kind, &q).await?)
-    }
-
-    async fn changes(&self, tenant: TenantId, after: i64, limit: usize) -> std::result::Result<Vec<Change>, CoreError> {
-        Ok(self.journal(tenant, after, limit).await?)
     }
 }

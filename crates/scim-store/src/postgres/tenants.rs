@@ -167,7 +167,7 @@ impl TenantStore for PgStore {
             if !found {
                 return Ok::<_, StoreError>(false);
             }
-            for table in TENANT_TABLES.iter().chain(&["feed_seq"]) {
+            for table in TENANT_TABLES {
                 // Table names come from the fixed list above.
                 tx.execute(&format!("DELETE FROM {table} WHERE tenant_id = $1"), &[&tenant])
                     .await?;

@@ -166,6 +166,35 @@ CREATE INDEX tokens_client ON tokens(tenant_id, client_id) WHERE client_id IS NO
     r#"
 ALTER TABLE tokens ADD COLUMN last_used TEXT;
 "#,
+    r#"
+ALTER TABLE journal RENAME TO journal_v1;
+CREATE TABLE journal (
+    n         INTEGER PRIMARY KEY,
+    tenant_id INTEGER NOT NULL,
+    seq       INTEGER NOT NULL,
+    eid       TEXT NOT NULL,
+    event     TEXT NOT NULL,
+    rtype     INTEGER NOT NULL,
+    res_id    TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    at        TEXT NOT NULL,
+    data      TEXT NOT NULL
+);
+CREATE UNIQUE INDEX journal_seq ON journal(tenant_id, seq);
+INSERT INTO journal (tenant_id, seq, eid, event, rtype, res_id, version, at, data)
+SELECT tenant_id, row_number() OVER (PARTITION BY tenant_id ORDER BY seq), lower(hex(randomblob(16))),
+    CASE rtype WHEN 0 THEN 'user.' ELSE 'group.' END
+        || CASE op WHEN 'create' THEN 'created' WHEN 'delete' THEN 'deleted' ELSE 'updated' END,
+    rtype, res_id, version, at, 'null'
+FROM journal_v1;
+CREATE TABLE feed_seq (
+    tenant_id INTEGER PRIMARY KEY,
+    last      INTEGER NOT NULL,
+    pruned    INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO feed_seq (tenant_id, last) SELECT tenant_id, max(seq) FROM journal GROUP BY tenant_id;
+DROP TABLE journal_v1;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

@@ -4,6 +4,7 @@
 mod admin;
 mod clients;
 mod dialect;
+mod feed;
 mod migrate;
 mod resources;
 mod sync_state;
@@ -17,6 +18,7 @@ use rusqlite::{Connection, OpenFlags};
 use scim_core::{CoreError, Timestamp};
 
 use crate::error::{Result, StoreError};
+use crate::feed_signal::FeedSignal;
 use crate::{Durability, StoreOptions};
 use writer::Writer;
 
@@ -28,6 +30,7 @@ const READ_POOL: usize = 8;
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
+    feed: FeedSignal,
     _checkpointer: Checkpointer,
 }
 
@@ -57,11 +60,27 @@ impl SqliteStore {
         Ok(SqliteStore {
             _checkpointer: checkpointer,
             writer,
+            feed: FeedSignal::default(),
             readers: Arc::new(Readers {
                 path: path.to_string(),
                 idle: Mutex::new(Vec::new()),
             }),
         })
+    }
+}
+
+impl SqliteStore {
+    /// A write that may append events: watchers of the feed are woken after it commits.
+    async fn write_events<T, F>(&self, f: F) -> std::result::Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let out = self.writer.write(f).await;
+        if out.is_ok() {
+            self.feed.committed();
+        }
+        out
     }
 }
 

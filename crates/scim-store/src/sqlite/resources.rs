@@ -4,20 +4,22 @@
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use scim_core::events::{EventType, MemberDelta};
 use scim_core::index::IndexEntry;
 use scim_core::normalize::Member;
 use scim_core::patch::MemberOp;
-use scim_core::ports::{Change, Page, Query, ResourceStore, TenantId, UpdateFn};
+use scim_core::ports::{Page, Query, ResourceStore, TenantId, UpdateFn};
 use scim_core::resolve::{Column, RFilter, Target};
 use scim_core::resource::{Prepared, StoredResource};
 use scim_core::{CoreError, ResourceKind, Timestamp};
 use scim_proto::CompareOp;
 
 use super::dialect::{Sqlite, index_value, value};
+use super::feed::{self, About};
 use super::{SqliteStore, get_ts, is_unique_violation, ts};
 use crate::error::Result;
 use crate::filter_sql::{SqlBuf, count_query, page_query, reversed};
-use crate::rules::{check_version, conflict, index_diff, not_found};
+use crate::rules::{check_version, conflict, dedup_members, index_diff, not_found};
 
 /// Rows per multi-row INSERT.
 const CHUNK: usize = 100;
@@ -95,73 +97,90 @@ fn bump_count(conn: &Connection, tenant: TenantId, kind: ResourceKind, delta: i6
     Ok(())
 }
 
-fn journal(
+/// Writes member rows (the last of duplicate ids wins) and records which ids are new.
+fn add_members(
     conn: &Connection,
     tenant: TenantId,
-    kind: ResourceKind,
-    id: &str,
-    op: &str,
-    version: i64,
-    at: &str,
+    group_seq: i64,
+    members: &[Member],
+    delta: &mut MemberDelta,
 ) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO journal (tenant_id, rtype, res_id, op, version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![tenant, kind.code(), id, op, version, at])?;
-    Ok(())
-}
-
-fn add_members(conn: &Connection, tenant: TenantId, group_seq: i64, members: &[Member]) -> Result<()> {
+    let members = dedup_members(members);
     for chunk in members.chunks(CHUNK) {
+        let mut probe = String::from("SELECT member_id FROM members WHERE group_seq = ? AND member_id IN (");
         let mut sql = String::from("INSERT INTO members (group_seq, member_id, tenant_id, json) VALUES ");
         let mut params: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 4);
         for (i, m) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(',');
             }
+            probe.push_str(if i == 0 { "?" } else { ",?" });
             sql.push_str("(?,?,?,?)");
             params.push(SqlValue::Integer(group_seq));
             params.push(SqlValue::Text(m.value.clone()));
             params.push(SqlValue::Integer(tenant));
             params.push(SqlValue::Text(m.json.clone()));
         }
+        probe.push(')');
+        let ids = chunk.iter().map(|m| SqlValue::Text(m.value.clone()));
+        let present: std::collections::HashSet<String> = conn
+            .prepare_cached(&probe)?
+            .query_map(
+                params_from_iter(std::iter::once(SqlValue::Integer(group_seq)).chain(ids)),
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
         sql.push_str(" ON CONFLICT (group_seq, member_id) DO UPDATE SET json = excluded.json");
         conn.prepare_cached(&sql)?.execute(params_from_iter(params))?;
+        for m in chunk.iter().filter(|m| !present.contains(&m.value)) {
+            delta.added(m.value.clone());
+        }
     }
     Ok(())
 }
 
-fn remove_members(conn: &Connection, group_seq: i64, ids: &[String]) -> Result<()> {
+fn remove_members(conn: &Connection, group_seq: i64, ids: &[String], delta: &mut MemberDelta) -> Result<()> {
     for chunk in ids.chunks(CHUNK) {
         let mut sql = String::from("DELETE FROM members WHERE group_seq = ? AND member_id IN (");
         for i in 0..chunk.len() {
             sql.push_str(if i == 0 { "?" } else { ",?" });
         }
-        sql.push(')');
+        sql.push_str(") RETURNING member_id");
         let params =
             std::iter::once(SqlValue::Integer(group_seq)).chain(chunk.iter().map(|s| SqlValue::Text(s.clone())));
-        conn.prepare_cached(&sql)?.execute(params_from_iter(params))?;
+        let gone = conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(params), |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        gone.into_iter().for_each(|id| delta.removed(id));
     }
     Ok(())
 }
 
-fn apply_member_ops(conn: &Connection, tenant: TenantId, group_seq: i64, ops: &[MemberOp]) -> Result<()> {
+fn remove_all_members(conn: &Connection, group_seq: i64, delta: &mut MemberDelta) -> Result<()> {
+    let gone = conn
+        .prepare_cached("DELETE FROM members WHERE group_seq = ?1 RETURNING member_id")?
+        .query_map([group_seq], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    gone.into_iter().for_each(|id| delta.removed(id));
+    Ok(())
+}
+
+/// Applies member changes and returns what they really changed.
+fn apply_member_ops(conn: &Connection, tenant: TenantId, group_seq: i64, ops: &[MemberOp]) -> Result<MemberDelta> {
+    let mut delta = MemberDelta::default();
     for op in ops {
         match op {
-            MemberOp::Add(list) => add_members(conn, tenant, group_seq, list)?,
-            MemberOp::Remove(ids) => remove_members(conn, group_seq, ids)?,
-            MemberOp::RemoveAll => {
-                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
-                    .execute([group_seq])?;
-            }
+            MemberOp::Add(list) => add_members(conn, tenant, group_seq, list, &mut delta)?,
+            MemberOp::Remove(ids) => remove_members(conn, group_seq, ids, &mut delta)?,
+            MemberOp::RemoveAll => remove_all_members(conn, group_seq, &mut delta)?,
             MemberOp::Replace(list) => {
-                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
-                    .execute([group_seq])?;
-                add_members(conn, tenant, group_seq, list)?;
+                remove_all_members(conn, group_seq, &mut delta)?;
+                add_members(conn, tenant, group_seq, list, &mut delta)?;
             }
         }
     }
-    Ok(())
+    Ok(delta)
 }
 
 /// Writes only the index rows that changed.
@@ -269,8 +288,7 @@ impl ResourceStore for SqliteStore {
         now: Timestamp,
     ) -> std::result::Result<StoredResource, CoreError> {
         let now_text = ts(now);
-        self.writer
-            .write(move |conn| {
+        self.write_events(move |conn| {
                 let inserted = conn
                     .prepare_cached(
                         "INSERT INTO resources (tenant_id, rtype, id, external_id, name_key, version, created, last_modified, doc) \
@@ -284,11 +302,14 @@ impl ResourceStore for SqliteStore {
                 let seq = conn.last_insert_rowid();
                 let rows: Vec<&IndexEntry> = p.index.iter().collect();
                 insert_index(conn, tenant, kind, seq, &rows)?;
+                let mut delta = MemberDelta::default();
                 if !members.is_empty() {
-                    add_members(conn, tenant, seq, &members)?;
+                    add_members(conn, tenant, seq, &members, &mut delta)?;
                 }
                 bump_count(conn, tenant, kind, 1)?;
-                journal(conn, tenant, kind, &p.id, "create", 1, &now_text)?;
+                let about = About { tenant, kind, id: &p.id, version: 1, at: &now_text };
+                feed::append(conn, &about, EventType::created(kind), &p.doc)?;
+                feed::append_members(conn, &about, &delta)?;
                 Ok(StoredResource {
                     kind,
                     id: p.id,
@@ -390,38 +411,47 @@ impl ResourceStore for SqliteStore {
     ) -> std::result::Result<StoredResource, CoreError> {
         let id = id.to_string();
         let now_text = ts(now);
-        self.writer
-            .write(move |conn| {
-                let Row { seq, res: cur } = load_current(conn, tenant, kind, &id, if_version)?;
-                let up = f(&cur)?;
-                if !up.changed {
-                    return Ok(cur);
-                }
-                let p = up.prepared;
-                let version = cur.version + 1;
-                let updated = conn
-                    .prepare_cached(
-                        "UPDATE resources SET external_id = ?1, name_key = ?2, version = ?3, last_modified = ?4, doc = ?5 \
+        self.write_events(move |conn| {
+            let Row { seq, res: cur } = load_current(conn, tenant, kind, &id, if_version)?;
+            let up = f(&cur)?;
+            if !up.changed {
+                return Ok(cur);
+            }
+            let p = up.prepared;
+            let version = cur.version + 1;
+            let updated = conn
+                .prepare_cached(
+                    "UPDATE resources SET external_id = ?1, name_key = ?2, version = ?3, last_modified = ?4, doc = ?5 \
                          WHERE seq = ?6",
-                    )?
-                    .execute(params![p.external_id, p.name_key, version, now_text, p.doc, seq]);
-                match updated {
-                    Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
-                    other => other?,
-                };
-                diff_index(conn, tenant, kind, seq, &up.old_index, &p.index)?;
-                apply_member_ops(conn, tenant, seq, &up.members)?;
-                journal(conn, tenant, kind, &id, "update", version, &now_text)?;
-                Ok(StoredResource {
-                    kind,
-                    id,
-                    version,
-                    created: cur.created,
-                    last_modified: now,
-                    doc: p.doc,
-                })
+                )?
+                .execute(params![p.external_id, p.name_key, version, now_text, p.doc, seq]);
+            match updated {
+                Err(e) if is_unique_violation(&e) => return Err(conflict(kind, &p.name_key)),
+                other => other?,
+            };
+            diff_index(conn, tenant, kind, seq, &up.old_index, &p.index)?;
+            let delta = apply_member_ops(conn, tenant, seq, &up.members)?;
+            let about = About {
+                tenant,
+                kind,
+                id: &id,
+                version,
+                at: &now_text,
+            };
+            if let Some(event) = up.event {
+                feed::append(conn, &about, event, &p.doc)?;
+            }
+            feed::append_members(conn, &about, &delta)?;
+            Ok(StoredResource {
+                kind,
+                id,
+                version,
+                created: cur.created,
+                last_modified: now,
+                doc: p.doc,
             })
-            .await
+        })
+        .await
     }
 
     async fn delete(
@@ -434,72 +464,66 @@ impl ResourceStore for SqliteStore {
     ) -> std::result::Result<(), CoreError> {
         let id = id.to_string();
         let now = ts(now);
-        self.writer
-            .write(move |conn| {
-                // Only the row's seq and version are needed: no document read.
-                let found = conn
-                    .prepare_cached(
-                        "SELECT seq, version FROM resources WHERE tenant_id = ?1 AND rtype = ?2 AND id = ?3",
-                    )?
-                    .query_row(params![tenant, kind.code(), id], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-                    })
-                    .optional()?;
-                let Some((seq, version)) = found else {
-                    return Err(not_found(kind, &id));
-                };
-                check_version(if_version, version)?;
-                conn.prepare_cached("DELETE FROM resources WHERE seq = ?1")?
-                    .execute([seq])?;
-                conn.prepare_cached("DELETE FROM value_index WHERE res = ?1")?
-                    .execute([seq])?;
-                if kind == ResourceKind::Group {
-                    conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
-                        .execute([seq])?;
-                }
-                // A deleted user or group leaves every group it was in; those groups change, so
-                // their versions move (stale ETags then fail If-Match) and the journal says so.
-                let groups: Vec<i64> = conn
-                    .prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND member_id = ?2 RETURNING group_seq")?
-                    .query_map(params![tenant, id], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                for g in groups {
-                    let changed = conn
-                        .prepare_cached(
-                            "UPDATE resources SET version = version + 1, last_modified = ?2 WHERE seq = ?1 \
-                             RETURNING id, version",
-                        )?
-                        .query_row(params![g, now], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                        .optional()?;
-                    if let Some((gid, gver)) = changed {
-                        journal(conn, tenant, ResourceKind::Group, &gid, "update", gver, &now)?;
-                    }
-                }
-                bump_count(conn, tenant, kind, -1)?;
-                journal(conn, tenant, kind, &id, "delete", version + 1, &now)?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn changes(&self, tenant: TenantId, after: i64, limit: usize) -> std::result::Result<Vec<Change>, CoreError> {
-        self.readers.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, rtype, res_id, op, version, at FROM journal WHERE tenant_id = ?1 AND seq > ?2 \
-                 ORDER BY seq LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![tenant, after, limit as i64], |r| {
-                Ok(Change {
-                    seq: r.get(0)?,
-                    kind: ResourceKind::from_code(r.get(1)?).unwrap_or(ResourceKind::User),
-                    id: r.get(2)?,
-                    op: r.get(3)?,
-                    version: r.get(4)?,
-                    at: get_ts(r, 5)?,
+        self.write_events(move |conn| {
+            // Only the row's seq and version are needed: no document read.
+            let found = conn
+                .prepare_cached("SELECT seq, version FROM resources WHERE tenant_id = ?1 AND rtype = ?2 AND id = ?3")?
+                .query_row(params![tenant, kind.code(), id], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
                 })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                .optional()?;
+            let Some((seq, version)) = found else {
+                return Err(not_found(kind, &id));
+            };
+            check_version(if_version, version)?;
+            let doc: String = conn
+                .prepare_cached("DELETE FROM resources WHERE seq = ?1 RETURNING doc")?
+                .query_row([seq], |r| r.get(0))?;
+            conn.prepare_cached("DELETE FROM value_index WHERE res = ?1")?
+                .execute([seq])?;
+            if kind == ResourceKind::Group {
+                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
+                    .execute([seq])?;
+            }
+            let about = About {
+                tenant,
+                kind,
+                id: &id,
+                version: version + 1,
+                at: &now,
+            };
+            feed::append(conn, &about, EventType::deleted(kind), &doc)?;
+            // A deleted user or group leaves every group it was in; those groups change, so
+            // their versions move (stale ETags then fail If-Match) and the journal says so.
+            let groups: Vec<i64> = conn
+                .prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND member_id = ?2 RETURNING group_seq")?
+                .query_map(params![tenant, id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for g in groups {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE resources SET version = version + 1, last_modified = ?2 WHERE seq = ?1 \
+                             RETURNING id, version",
+                    )?
+                    .query_row(params![g, now], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .optional()?;
+                if let Some((gid, gver)) = changed {
+                    let group = About {
+                        tenant,
+                        kind: ResourceKind::Group,
+                        id: &gid,
+                        version: gver,
+                        at: &now,
+                    };
+                    let mut delta = MemberDelta::default();
+                    delta.removed(id.clone());
+                    feed::append_members(conn, &group, &delta)?;
+                }
+            }
+            bump_count(conn, tenant, kind, -1)?;
+            Ok(())
         })
+        .await
     }
 
     async fn query(&self, tenant: TenantId, kind: ResourceKind, q: Query) -> std::result::Result<Page, CoreError> {
