@@ -58,13 +58,19 @@ pub struct ServerConfig {
     /// Where clients reach this server, without a trailing slash, e.g. `https://scim.example.com`.
     pub public_url: String,
     pub limits: Limits,
+    /// How long the change feed keeps events (the pruning itself runs in `scim-events`).
+    pub event_retention: std::time::Duration,
 }
+
+/// The change feed's default retention: 30 days.
+pub const DEFAULT_EVENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 
 impl ServerConfig {
     pub fn new(public_url: &str) -> Self {
         ServerConfig {
             public_url: public_url.trim_end_matches('/').to_string(),
             limits: Limits::default(),
+            event_retention: DEFAULT_EVENT_RETENTION,
         }
     }
 

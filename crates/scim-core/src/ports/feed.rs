@@ -58,3 +58,51 @@ pub trait FeedStore: Send + Sync + 'static {
     async fn prune_events(&self, before: Timestamp) -> Result<u64>;
     fn watch_feed(&self) -> Box<dyn FeedWatch>;
 }
+
+impl Event {
+    /// The event as the feed and webhooks send it: `{"seq","id","type","tenant","at",
+    /// "resource":{"type","id","version"},"data"}`. `data` is spliced in as stored, unparsed.
+    pub fn to_json(&self, tenant: &str) -> String {
+        let head = serde_json::json!({
+            "seq": self.seq,
+            "id": self.id,
+            "type": self.event.as_str(),
+            "tenant": tenant,
+            "at": self.at,
+            "resource": {"type": self.kind.name(), "id": self.resource_id, "version": self.version},
+        })
+        .to_string();
+        let mut out = String::with_capacity(head.len() + self.data.len() + 9);
+        out.push_str(&head[..head.len() - 1]);
+        out.push_str(",\"data\":");
+        out.push_str(&self.data);
+        out.push('}');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_renders_with_its_data_spliced_in() {
+        let e = Event {
+            seq: 7,
+            id: "e1".into(),
+            event: EventType::UserDeactivated,
+            kind: ResourceKind::User,
+            resource_id: "u1".into(),
+            version: 3,
+            at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+            data: r#"{"userName":"a","active":false}"#.into(),
+        };
+        let v: serde_json::Value = serde_json::from_str(&e.to_json("acme")).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"seq": 7, "id": "e1", "type": "user.deactivated", "tenant": "acme",
+                "at": "2026-01-01T00:00:00Z", "resource": {"type": "User", "id": "u1", "version": 3},
+                "data": {"userName": "a", "active": false}})
+        );
+    }
+}

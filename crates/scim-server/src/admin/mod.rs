@@ -3,6 +3,7 @@
 //! SCIM token); errors are `{"error": code, "detail": …}`, made only in [`AdminError`].
 
 mod clients;
+mod events;
 mod openapi;
 mod schema;
 mod tenants;
@@ -30,6 +31,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(tenants::tokens).post(tenants::issue_token),
         )
         .route("/tenants/{tenant}/tokens/{prefix}", delete(tenants::revoke_token))
+        .route("/tenants/{tenant}/events", get(events::list))
         .route("/tenants/{tenant}/clients", get(clients::list).post(clients::create))
         .route(
             "/tenants/{tenant}/clients/{client}",
@@ -59,6 +61,7 @@ pub struct AdminError {
     status: StatusCode,
     code: &'static str,
     detail: String,
+    oldest_seq: Option<i64>,
 }
 
 impl AdminError {
@@ -67,7 +70,13 @@ impl AdminError {
             status,
             code,
             detail: detail.into(),
+            oldest_seq: None,
         }
+    }
+
+    fn with_oldest_seq(mut self, seq: i64) -> Self {
+        self.oldest_seq = Some(seq);
+        self
     }
 
     fn bad_request(detail: impl Into<String>) -> Self {
@@ -103,6 +112,7 @@ impl IntoResponse for AdminError {
         let body = schema::ErrorOut {
             error: self.code.into(),
             detail: self.detail,
+            oldest_seq: self.oldest_seq,
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
         let headers = resp.headers_mut();

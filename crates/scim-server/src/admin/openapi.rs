@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::*;
-use super::{clients, tenants};
+use super::{clients, events, tenants};
 
 struct AdminToken;
 
@@ -25,17 +25,18 @@ impl Modify for AdminToken {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "scimd admin API", version = "1", description = "Tenants, their SCIM tokens and OAuth clients. Errors are {\"error\", \"detail\"}."),
+    info(title = "scimd admin API", version = "1", description = "Tenants, their SCIM tokens and OAuth clients, and each tenant's change feed. Errors are {\"error\", \"detail\"}."),
     servers((url = "/admin/v1")),
     paths(
         tenants::create, tenants::list, tenants::show, tenants::remove,
         tenants::issue_token, tenants::tokens, tenants::revoke_token,
         clients::create, clients::list, clients::show, clients::remove,
         clients::add_secret, clients::revoke_secret,
+        events::list,
     ),
     components(schemas(
         NewTenant, TenantOut, CreatedTenant, TenantList, Lifetime, IssuedTokenOut, TokenOut, TokenList,
-        IssuedClientOut, ClientOut, ClientList, ErrorOut,
+        IssuedClientOut, ClientOut, ClientList, ErrorOut, EventOut, EventResource, EventList,
     )),
     modifiers(&AdminToken),
     security(("admin_token" = [])),

@@ -104,4 +104,45 @@ pub struct ErrorOut {
     pub error: String,
     /// What went wrong, for people.
     pub detail: String,
+    /// With `events_expired` (410): the oldest event still kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_seq: Option<i64>,
+}
+
+/// One event of a tenant's change feed.
+#[derive(Serialize, ToSchema)]
+pub struct EventOut {
+    /// The tenant's sequence: 1, 2, 3, … without gaps.
+    pub seq: i64,
+    /// Unique; the same event delivered twice has the same id.
+    pub id: String,
+    /// user.created, user.updated, user.deactivated, user.reactivated, user.deleted,
+    /// group.created, group.updated, group.deleted, group.members_added, group.members_removed.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub tenant: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub resource: EventResource,
+    /// The resource after the change (without meta and members; the last state for
+    /// *.deleted), or {"members": [ids]} for the members events.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventResource {
+    /// User or Group.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub id: String,
+    /// The resource's version after the change (its ETag is W/"version").
+    pub version: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<EventOut>,
+    /// Pass as `after` to read on (the last event's seq, or `after` when there was none).
+    pub next_after: i64,
 }

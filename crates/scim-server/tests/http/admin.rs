@@ -3,42 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Resp, TestServer, USER};
-
-struct Admin<'a> {
-    s: &'a TestServer,
-    token: String,
-}
-
-impl<'a> Admin<'a> {
-    async fn new(s: &'a TestServer) -> Admin<'a> {
-        let t = scim_core::Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
-        let token = s.store.issue_admin_token(None, t).await.unwrap().token;
-        Admin { s, token }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<&str>, token: Option<&str>) -> Resp {
-        let mut rb = self.s.client.request(method, format!("{}/admin/v1{path}", self.s.root));
-        if let Some(t) = token {
-            rb = rb.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            rb = rb.header("content-type", "application/json").body(b.to_string());
-        }
-        Resp::from(rb.send().await.unwrap()).await
-    }
-
-    async fn req(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
-        let body = body.map(Value::to_string);
-        self.call(method, path, body.as_deref(), Some(&self.token)).await
-    }
-}
-
-fn assert_error(r: &Resp, status: StatusCode, code: &str) {
-    assert_eq!(r.status, status, "{}", r.text);
-    assert_eq!(r.body["error"], code, "{}", r.text);
-    assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.text);
-}
+use crate::harness::{Admin, TestServer, USER, assert_admin_error as assert_error};
 
 async fn scim_status(s: &TestServer, base: &str, token: &str) -> StatusCode {
     let r = s
@@ -270,7 +235,7 @@ async fn the_openapi_document_matches_the_routes() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 13, "every admin operation is documented");
+    assert_eq!(operations, 14, "every admin operation is documented");
 }
 
 /// A token's last use shows in the listing once the background write has landed (polled

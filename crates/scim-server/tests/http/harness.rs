@@ -333,3 +333,40 @@ pub fn entra_group(display_name: &str) -> Value {
         "meta": {"resourceType": "Group"}
     })
 }
+
+/// The admin API with a fresh admin token.
+pub struct Admin<'a> {
+    pub s: &'a TestServer,
+    pub token: String,
+}
+
+impl<'a> Admin<'a> {
+    pub async fn new(s: &'a TestServer) -> Admin<'a> {
+        let t = scim_core::Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let token = s.store.issue_admin_token(None, t).await.unwrap().token;
+        Admin { s, token }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<&str>, token: Option<&str>) -> Resp {
+        let mut rb = self.s.client.request(method, format!("{}/admin/v1{path}", self.s.root));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.header("content-type", "application/json").body(b.to_string());
+        }
+        Resp::from(rb.send().await.unwrap()).await
+    }
+
+    pub async fn req(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        let body = body.map(Value::to_string);
+        self.call(method, path, body.as_deref(), Some(&self.token)).await
+    }
+}
+
+/// An admin API error: status, code, and a detail for people.
+pub fn assert_admin_error(r: &Resp, status: StatusCode, code: &str) {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert_eq!(r.body["error"], code, "{}", r.text);
+    assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.text);
+}

@@ -9,6 +9,7 @@ mod bulk;
 mod entra_quirks;
 mod entra_rules;
 mod errors;
+mod events;
 mod groups;
 mod large_groups;
 mod oauth;
