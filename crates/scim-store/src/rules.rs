@@ -121,7 +121,20 @@ pub const TENANT_TABLES: &[&str] = &[
     "counts",
     "journal",
     "feed_seq",
+    "webhooks",
+    "webhook_leases",
     "tokens",
     "client_secrets",
     "clients",
 ];
+
+/// A webhook's event types as stored: names joined by commas, empty for every type.
+pub fn events_text(events: &[scim_core::events::EventType]) -> String {
+    events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",")
+}
+
+pub fn parse_events(text: &str) -> Vec<scim_core::events::EventType> {
+    text.split(',')
+        .filter_map(scim_core::events::EventType::parse)
+        .collect()
+}

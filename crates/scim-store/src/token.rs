@@ -43,6 +43,21 @@ fn generate_with(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
+/// A webhook endpoint's id: `wh_` and 20 random hex digits.
+pub fn webhook_id() -> String {
+    let mut bytes = [0u8; 10];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("wh_{}", hex::encode(bytes))
+}
+
+/// A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64.
+pub fn webhook_secret() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 /// A tenant's signing key: 256 random bits.
 pub fn tenant_secret() -> scim_core::ports::Secret {
     let mut bytes = vec![0u8; 32];

@@ -3,8 +3,10 @@
 
 pub mod feed;
 pub mod sync;
+pub mod webhooks;
 
 pub use feed::{Event, FeedPosition, FeedStore, FeedWatch};
+pub use webhooks::{Delivery, NewWebhook, Webhook, WebhookStore};
 
 use async_trait::async_trait;
 use scim_proto::SortOrder;
@@ -270,8 +272,8 @@ pub trait ClientStore: Send + Sync + 'static {
 }
 
 /// Everything the server needs.
-pub trait Store: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore {}
-impl<T: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore> Store for T {}
+pub trait Store: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore {}
+impl<T: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore> Store for T {}
 
 /// One database handle: every port. `scim_store::open(url)` returns one for any backend;
 /// `Arc<dyn Backend>` coerces to `Arc<dyn Store>` and `Arc<dyn SyncStateStore>`.

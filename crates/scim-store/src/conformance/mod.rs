@@ -23,6 +23,7 @@ mod members;
 mod resources;
 mod sync_state;
 mod tenants;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -126,6 +127,7 @@ fn cases() -> Vec<(&'static str, Case)> {
     all.extend(feed::CASES);
     all.extend(tenants::CASES);
     all.extend(sync_state::CASES);
+    all.extend(webhooks::CASES);
     all
 }
 

@@ -202,6 +202,29 @@ UPDATE journal SET eid = md5(tenant_id::text || ':' || seq::text || ':' || rando
 ALTER TABLE journal ALTER COLUMN eid SET NOT NULL, ALTER COLUMN data SET NOT NULL;
 ALTER TABLE feed_seq ADD COLUMN pruned bigint NOT NULL DEFAULT 0;
 "#,
+    r#"
+CREATE TABLE webhooks (
+    tenant_id     bigint NOT NULL,
+    id            text COLLATE "C" NOT NULL,
+    url           text NOT NULL,
+    events        text NOT NULL,
+    secret        text NOT NULL,
+    created       timestamptz NOT NULL,
+    delivered     bigint NOT NULL,
+    attempts      bigint NOT NULL DEFAULT 0,
+    next_attempt  timestamptz,
+    failing_since timestamptz,
+    last_error    text,
+    last_success  timestamptz,
+    failing       boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE webhook_leases (
+    tenant_id bigint PRIMARY KEY,
+    holder    text NOT NULL,
+    expires   timestamptz NOT NULL
+);
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

@@ -19,6 +19,7 @@ mod migrate;
 mod resources;
 mod sync_state;
 mod tenants;
+mod webhooks;
 
 use std::borrow::Cow;
 use std::str::FromStr;

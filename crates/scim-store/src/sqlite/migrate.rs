@@ -195,6 +195,29 @@ CREATE TABLE feed_seq (
 INSERT INTO feed_seq (tenant_id, last) SELECT tenant_id, max(seq) FROM journal GROUP BY tenant_id;
 DROP TABLE journal_v1;
 "#,
+    r#"
+CREATE TABLE webhooks (
+    tenant_id     INTEGER NOT NULL,
+    id            TEXT NOT NULL,
+    url           TEXT NOT NULL,
+    events        TEXT NOT NULL,
+    secret        TEXT NOT NULL,
+    created       TEXT NOT NULL,
+    delivered     INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_attempt  TEXT,
+    failing_since TEXT,
+    last_error    TEXT,
+    last_success  TEXT,
+    failing       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE webhook_leases (
+    tenant_id INTEGER PRIMARY KEY,
+    holder    TEXT NOT NULL,
+    expires   TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

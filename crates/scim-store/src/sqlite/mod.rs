@@ -9,6 +9,7 @@ mod migrate;
 mod resources;
 mod sync_state;
 mod tenants;
+mod webhooks;
 mod writer;
 
 use std::sync::{Arc, Mutex};
