@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// How long the change feed keeps events (the pruning itself runs in `scim-events`).
     pub event_retention: std::time::Duration,
+    /// Webhook receivers may be plain http on a loopback address (tests, development).
+    pub webhook_allow_loopback_http: bool,
 }
 
 /// The change feed's default retention: 30 days.
@@ -71,6 +73,7 @@ impl ServerConfig {
             public_url: public_url.trim_end_matches('/').to_string(),
             limits: Limits::default(),
             event_retention: DEFAULT_EVENT_RETENTION,
+            webhook_allow_loopback_http: false,
         }
     }
 

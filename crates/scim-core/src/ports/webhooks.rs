@@ -36,6 +36,8 @@ pub struct Delivery {
 pub struct Webhook {
     pub id: String,
     pub tenant: TenantId,
+    /// The tenant's name, which events carry.
+    pub tenant_name: String,
     pub url: String,
     pub events: Vec<EventType>,
     /// `whsec_…` (Standard Webhooks): kept, because every delivery is signed with it.

@@ -7,6 +7,7 @@ mod events;
 mod openapi;
 mod schema;
 mod tenants;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -32,6 +33,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/tenants/{tenant}/tokens/{prefix}", delete(tenants::revoke_token))
         .route("/tenants/{tenant}/events", get(events::list))
+        .route("/tenants/{tenant}/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/tenants/{tenant}/webhooks/{id}",
+            get(webhooks::show).delete(webhooks::remove),
+        )
+        .route("/tenants/{tenant}/webhooks/{id}/test", post(webhooks::test))
         .route("/tenants/{tenant}/clients", get(clients::list).post(clients::create))
         .route(
             "/tenants/{tenant}/clients/{client}",

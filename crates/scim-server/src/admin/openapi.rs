@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::*;
-use super::{clients, events, tenants};
+use super::{clients, events, tenants, webhooks};
 
 struct AdminToken;
 
@@ -25,7 +25,7 @@ impl Modify for AdminToken {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "scimd admin API", version = "1", description = "Tenants, their SCIM tokens and OAuth clients, and each tenant's change feed. Errors are {\"error\", \"detail\"}."),
+    info(title = "scimd admin API", version = "1", description = "Tenants, their SCIM tokens and OAuth clients, each tenant's change feed and webhooks. Errors are {\"error\", \"detail\"}."),
     servers((url = "/admin/v1")),
     paths(
         tenants::create, tenants::list, tenants::show, tenants::remove,
@@ -33,10 +33,12 @@ impl Modify for AdminToken {
         clients::create, clients::list, clients::show, clients::remove,
         clients::add_secret, clients::revoke_secret,
         events::list,
+        webhooks::create, webhooks::list, webhooks::show, webhooks::remove, webhooks::test,
     ),
     components(schemas(
         NewTenant, TenantOut, CreatedTenant, TenantList, Lifetime, IssuedTokenOut, TokenOut, TokenList,
         IssuedClientOut, ClientOut, ClientList, ErrorOut, EventOut, EventResource, EventList,
+        NewWebhookIn, DeliveryOut, WebhookOut, CreatedWebhook, WebhookList, TestOut,
     )),
     modifiers(&AdminToken),
     security(("admin_token" = [])),

@@ -146,3 +146,64 @@ pub struct EventList {
     /// Pass as `after` to read on (the last event's seq, or `after` when there was none).
     pub next_after: i64,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct NewWebhookIn {
+    /// https, or http to a loopback address when the server allows it.
+    pub url: String,
+    /// Event types to send (absent or empty: every type).
+    pub events: Option<Vec<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryOut {
+    /// ok, retrying, or failing (retries stopped after three days; see `POST …/test`).
+    pub state: String,
+    /// The last seq delivered (or skipped as a type the endpoint does not take).
+    pub delivered_seq: i64,
+    /// Events committed after `delivered_seq` (some may be of types not sent).
+    pub behind: i64,
+    /// Failed attempts at the next event.
+    pub attempts: u32,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub failing_since: Option<Timestamp>,
+    pub last_error: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_success_at: Option<Timestamp>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookOut {
+    pub id: String,
+    pub url: String,
+    /// Empty: every type.
+    pub events: Vec<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created: Timestamp,
+    pub delivery: DeliveryOut,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub webhook: WebhookOut,
+    /// `whsec_…`, shown once: verify each delivery's `webhook-signature` with it.
+    pub secret: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    pub webhooks: Vec<WebhookOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TestOut {
+    /// Whether the receiver answered 2xx.
+    pub delivered: bool,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// Whether a failing or retrying endpoint was resumed by this success.
+    pub resumed: bool,
+}

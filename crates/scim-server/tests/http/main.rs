@@ -18,3 +18,4 @@ mod patch_extras;
 mod patch_shapes;
 mod queries;
 mod transport;
+mod webhooks;

@@ -15,7 +15,8 @@ use crate::token;
 type R<T> = std::result::Result<T, CoreError>;
 
 const COLUMNS: &str = "tenant_id, id, url, events, secret, created, delivered, attempts, next_attempt, \
-                       failing_since, last_error, last_success, failing";
+                       failing_since, last_error, last_success, failing, \
+                       (SELECT name FROM tenants t WHERE t.id = webhooks.tenant_id)";
 
 fn ts(r: &Row, i: usize) -> Option<Timestamp> {
     r.get::<_, Option<OffsetDateTime>>(i).map(Timestamp::new)
@@ -38,6 +39,7 @@ fn webhook(r: &Row) -> Webhook {
             last_success: ts(r, 11),
             failing: r.get(12),
         },
+        tenant_name: r.get(13),
     }
 }
 
@@ -107,6 +109,10 @@ impl WebhookStore for PgStore {
                 )
                 .await?
                 .get(0);
+            let name: String = tx
+                .query_one("SELECT name FROM tenants WHERE id = $1", &[&tenant])
+                .await?
+                .get(0);
             tx.execute(
                 "INSERT INTO webhooks (tenant_id, id, url, events, secret, created, delivered) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -128,12 +134,13 @@ impl WebhookStore for PgStore {
             )
             .await?;
             tx.commit().await?;
-            Ok::<_, StoreError>(last)
+            Ok::<_, StoreError>((last, name))
         };
-        let last = run.await?;
+        let (last, tenant_name) = run.await?;
         Ok(Webhook {
             id,
             tenant,
+            tenant_name,
             url: hook.url,
             events: hook.events,
             secret,

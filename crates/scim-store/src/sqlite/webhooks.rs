@@ -11,7 +11,8 @@ use crate::rules::{events_text, parse_events};
 use crate::token;
 
 const COLUMNS: &str = "tenant_id, id, url, events, secret, created, delivered, attempts, next_attempt, \
-                       failing_since, last_error, last_success, failing";
+                       failing_since, last_error, last_success, failing, \
+                       (SELECT name FROM tenants t WHERE t.id = webhooks.tenant_id)";
 
 fn webhook(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
     Ok(Webhook {
@@ -30,6 +31,7 @@ fn webhook(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
             last_success: get_ts_opt(r, 11)?,
             failing: r.get(12)?,
         },
+        tenant_name: r.get(13)?,
     })
 }
 
@@ -75,6 +77,9 @@ impl WebhookStore for SqliteStore {
                 let last: i64 = conn
                     .prepare_cached("SELECT coalesce(max(last), 0) FROM feed_seq WHERE tenant_id = ?1")?
                     .query_row([tenant], |r| r.get(0))?;
+                let tenant_name: String = conn
+                    .prepare_cached("SELECT name FROM tenants WHERE id = ?1")?
+                    .query_row([tenant], |r| r.get(0))?;
                 conn.prepare_cached(
                     "INSERT INTO webhooks (tenant_id, id, url, events, secret, created, delivered) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -96,6 +101,7 @@ impl WebhookStore for SqliteStore {
                 Ok(Webhook {
                     id,
                     tenant,
+                    tenant_name,
                     url: hook.url,
                     events: hook.events,
                     secret,
