@@ -66,12 +66,14 @@ struct Ctx {
 pub async fn run(store: Arc<dyn Store>, cfg: WorkerConfig, clock: Clock, shutdown: impl Future<Output = ()>) {
     let ctx = Arc::new(Ctx { store, cfg, clock });
     let mut running: HashMap<(TenantId, String), Running> = HashMap::new();
+    let mut held: Vec<TenantId> = Vec::new();
     let mut watch = ctx.store.watch_feed();
     tokio::pin!(shutdown);
     loop {
         running.retain(|_, task| !task.0.is_finished());
-        if let Err(e) = tick(&ctx, &mut running).await {
-            tracing::warn!(error = %e, "webhook worker: could not look for work; trying again");
+        match tick(&ctx, &mut running).await {
+            Ok(now_held) => held = now_held,
+            Err(e) => tracing::warn!(error = %e, "webhook worker: could not look for work; trying again"),
         }
         tokio::select! {
             _ = &mut shutdown => break,
@@ -80,18 +82,19 @@ pub async fn run(store: Arc<dyn Store>, cfg: WorkerConfig, clock: Clock, shutdow
         }
     }
     drop(running);
-    if let Err(e) = ctx.store.release_leases(&ctx.cfg.holder).await {
+    if let Err(e) = ctx.store.release_leases(&ctx.cfg.holder, &held).await {
         tracing::warn!(error = %e, "webhook worker: could not release its leases; they expire on their own");
     }
 }
 
-async fn tick(ctx: &Arc<Ctx>, running: &mut HashMap<(TenantId, String), Running>) -> Result<(), CoreError> {
+/// Renews and takes leases, starts due deliveries; returns the tenants held.
+async fn tick(ctx: &Arc<Ctx>, running: &mut HashMap<(TenantId, String), Running>) -> Result<Vec<TenantId>, CoreError> {
     let now = (ctx.clock)();
     let held = ctx
         .store
         .acquire_leases(&ctx.cfg.holder, now, plus(now, ctx.cfg.lease), MAX_TENANTS)
         .await?;
-    for tenant in held {
+    for &tenant in &held {
         for hook in ctx.store.webhooks(tenant).await? {
             let key = (tenant, hook.id.clone());
             if running.contains_key(&key) || !due(&hook, now) {
@@ -101,7 +104,7 @@ async fn tick(ctx: &Arc<Ctx>, running: &mut HashMap<(TenantId, String), Running>
             running.insert(key, Running(tokio::spawn(async move { deliver_all(&ctx, hook).await })));
         }
     }
-    Ok(())
+    Ok(held)
 }
 
 fn due(hook: &Webhook, now: Timestamp) -> bool {

@@ -43,11 +43,9 @@ fn generate_with(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
-/// A webhook endpoint's id: `wh_` and 20 random hex digits.
+/// A webhook endpoint's id: `wh_` and a UUIDv7 in hex, so ids sort in creation order.
 pub fn webhook_id() -> String {
-    let mut bytes = [0u8; 10];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("wh_{}", hex::encode(bytes))
+    format!("wh_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64.

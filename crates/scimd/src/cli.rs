@@ -51,6 +51,9 @@ pub enum Command {
     /// Credentials for the admin API (`/admin/v1`)
     #[command(subcommand)]
     Admin(crate::admin_cmd::AdminCmd),
+    /// A tenant's change feed (what the vendor's application consumes)
+    #[command(subcommand)]
+    Events(crate::events_cmd::EventsCmd),
     /// The provisioning engine: sync a directory into any SCIM app
     #[command(subcommand)]
     Sync(crate::sync_cmd::SyncCmd),
@@ -77,6 +80,16 @@ pub struct ServeArgs {
     /// Do not migrate the schema on start; refuse to start unless it is current (`scimd migrate`)
     #[arg(long, env = "SCIMD_NO_MIGRATE")]
     pub no_migrate: bool,
+    /// How long the change feed keeps events, e.g. 30d (the default) or 7d
+    #[arg(long, env = "SCIMD_EVENT_RETENTION")]
+    pub event_retention: Option<String>,
+    /// Allow webhook receivers on plain http at a loopback address (tests, local development)
+    #[arg(long, env = "SCIMD_WEBHOOK_ALLOW_LOOPBACK_HTTP")]
+    pub webhook_allow_loopback_http: bool,
+    /// How long a replica's hold on a tenant's webhook delivery lasts unless renewed (default
+    /// 30s): a replica that dies hands its tenants over after this
+    #[arg(long, env = "SCIMD_WEBHOOK_LEASE")]
+    pub webhook_lease: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +188,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(cmd) => tenant(settings, cmd).await,
         Command::Token(cmd) => token(settings, cmd).await,
         Command::Admin(cmd) => crate::admin_cmd::run(settings, cmd).await,
+        Command::Events(cmd) => crate::events_cmd::run(settings, cmd).await,
         Command::Sync(cmd) => crate::sync_cmd::run(cmd, cli.global.database.as_deref()).await,
         Command::Demo(args) => crate::demo::demo(args).await,
         Command::Migrate => {

@@ -38,3 +38,22 @@ pub fn durability(s: Option<&str>) -> anyhow::Result<scim_store::Durability> {
         Some(other) => anyhow::bail!("durability must be \"full\" or \"normal\", not {other:?}"),
     }
 }
+
+/// The change feed's retention: a duration such as "30d", at least one hour.
+pub fn retention(s: &str) -> anyhow::Result<std::time::Duration> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| anyhow::anyhow!("event retention {s:?}: {e}; use a duration such as 30d or 72h"))?;
+    if d < std::time::Duration::from_secs(3600) {
+        anyhow::bail!("event retention {s:?} is too short: keep events for at least 1h");
+    }
+    Ok(d)
+}
+
+/// The webhook lease: from 2 seconds to 10 minutes.
+pub fn lease(s: &str) -> anyhow::Result<std::time::Duration> {
+    let d = humantime::parse_duration(s).map_err(|e| anyhow::anyhow!("webhook lease {s:?}: {e}; use e.g. 30s"))?;
+    if !(std::time::Duration::from_secs(2)..=std::time::Duration::from_secs(600)).contains(&d) {
+        anyhow::bail!("webhook lease {s:?}: use 2s to 10m");
+    }
+    Ok(d)
+}

@@ -4,6 +4,7 @@ mod admin_cmd;
 mod cli;
 mod config;
 mod demo;
+mod events_cmd;
 mod serve;
 mod sync_cmd;
 mod sync_output;

@@ -48,6 +48,10 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = settings.file.max_body_bytes {
         server_config.limits.max_body_bytes = n;
     }
+    if let Some(r) = &args.event_retention {
+        server_config.event_retention = config::retention(r)?;
+    }
+    server_config.webhook_allow_loopback_http = args.webhook_allow_loopback_http;
 
     if !args.no_bootstrap && store.tenants().await?.is_empty() {
         let out = create_tenant(&store, "default", &public_url).await?;
@@ -62,12 +66,49 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     );
     tracing::info!(%local, %public_url, database = %settings.database, "scimd serving");
 
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stopping.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let mut worker = scim_events::worker::WorkerConfig::default();
+    if let Some(l) = &args.webhook_lease {
+        worker.lease = config::lease(l)?;
+    }
+    let background = spawn_background(&store, &server_config, worker, &stopped);
     let app = scim_server::router(store, server_config);
-    scim_server::serve(listener, app, shutdown_signal())
-        .await
-        .context("server error")?;
+    let serving = scim_server::serve(listener, app, stopped());
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    serving.await.context("server error")?;
+    for task in background {
+        let _ = task.await;
+    }
     tracing::info!("scimd stopped");
     Ok(())
+}
+
+/// The webhook worker and the feed's retention, both stopping with the server (the worker
+/// then hands its tenants' leases back).
+fn spawn_background<F, Fut>(
+    store: &std::sync::Arc<dyn scim_core::ports::Store>,
+    config: &scim_server::ServerConfig,
+    worker: scim_events::worker::WorkerConfig,
+    stopped: &F,
+) -> Vec<tokio::task::JoinHandle<()>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let clock = scim_events::system_clock();
+    let worker = scim_events::worker::run(store.clone(), worker, clock.clone(), stopped());
+    let feed: std::sync::Arc<dyn scim_core::ports::FeedStore> = store.clone();
+    let retention = scim_events::retention::run(feed, config.event_retention, clock, stopped());
+    vec![tokio::spawn(worker), tokio::spawn(retention)]
 }
 
 async fn shutdown_signal() {

@@ -165,6 +165,20 @@ fn sql_lives_in_scim_store_and_http_serving_in_scim_server() {
     }
 }
 
+#[test]
+fn webhook_delivery_is_its_own_crate_off_the_request_path() {
+    let d = deps("scim-events");
+    for bad in ["axum", "scim-store", "scim-server", "rusqlite", "tokio-postgres"] {
+        assert!(!d.contains(&bad.to_string()), "scim-events depends on {bad}");
+    }
+    // The SCIM handlers never deliver: only the admin API's test message calls into it.
+    for f in rust_files(&root().join("crates/scim-server/src")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let is_admin = f.to_string_lossy().contains("/admin/");
+        assert!(is_admin || !text.contains("scim_events::"), "{} uses scim_events", f.display());
+    }
+}
+
 fn deps_of_workspace() -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(root().join("crates"))
         .unwrap()

@@ -75,6 +75,6 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// lease is free, expired at `now` or already `holder`'s; returns the tenants held.
     async fn acquire_leases(&self, holder: &str, now: Timestamp, until: Timestamp, max: usize)
     -> Result<Vec<TenantId>>;
-    /// Gives up `holder`'s leases (a clean shutdown hands over at once).
-    async fn release_leases(&self, holder: &str) -> Result<()>;
+    /// Gives up `holder`'s leases of `tenants` (a clean shutdown hands over at once).
+    async fn release_leases(&self, holder: &str, tenants: &[TenantId]) -> Result<()>;
 }

@@ -100,7 +100,12 @@ async fn one_holder_at_a_time_leases_a_tenant(c: Ctx) {
     assert!(!c.db.record_delivery(t, &w.id, &d, &a, t1).await.unwrap());
     assert!(c.db.record_delivery(t, &w.id, &d, &b, t1).await.unwrap());
     // A clean shutdown hands over at once.
-    c.db.release_leases(&b).await.unwrap();
+    c.db.release_leases(&a, &[t]).await.unwrap();
+    assert!(
+        !mine(c.db.acquire_leases(&a, t1, t2, 1000).await.unwrap()),
+        "only the holder releases"
+    );
+    c.db.release_leases(&b, &[t]).await.unwrap();
     assert!(mine(c.db.acquire_leases(&a, t1, t2, 1000).await.unwrap()));
 }
 

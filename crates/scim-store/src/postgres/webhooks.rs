@@ -194,12 +194,12 @@ impl WebhookStore for PgStore {
         Ok(run.await?)
     }
 
-    async fn release_leases(&self, holder: &str) -> R<()> {
+    async fn release_leases(&self, holder: &str, tenants: &[TenantId]) -> R<()> {
         let run = async {
             let c = self.conn().await?;
             c.execute(
-                "UPDATE webhook_leases SET holder = '', expires = '-infinity' WHERE holder = $1",
-                &[&holder],
+                "UPDATE webhook_leases SET holder = '', expires = '-infinity' WHERE tenant_id = ANY($2) AND holder = $1",
+                &[&holder, &tenants],
             )
             .await?;
             Ok::<_, StoreError>(())

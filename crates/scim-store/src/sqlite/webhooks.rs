@@ -193,12 +193,16 @@ impl WebhookStore for SqliteStore {
             .await
     }
 
-    async fn release_leases(&self, holder: &str) -> std::result::Result<(), CoreError> {
-        let holder = holder.to_string();
+    async fn release_leases(&self, holder: &str, tenants: &[TenantId]) -> std::result::Result<(), CoreError> {
+        let (holder, tenants) = (holder.to_string(), tenants.to_vec());
         self.writer
             .write(move |conn| {
-                conn.prepare_cached("UPDATE webhook_leases SET holder = '', expires = '0000' WHERE holder = ?1")?
-                    .execute([holder])?;
+                let mut stmt = conn.prepare_cached(
+                    "UPDATE webhook_leases SET holder = '', expires = '0000' WHERE tenant_id = ?1 AND holder = ?2",
+                )?;
+                for t in tenants {
+                    stmt.execute(params![t, holder])?;
+                }
                 Ok(())
             })
             .await
