@@ -175,7 +175,11 @@ fn webhook_delivery_is_its_own_crate_off_the_request_path() {
     for f in rust_files(&root().join("crates/scim-server/src")) {
         let text = std::fs::read_to_string(&f).unwrap();
         let is_admin = f.to_string_lossy().contains("/admin/");
-        assert!(is_admin || !text.contains("scim_events::"), "{} uses scim_events", f.display());
+        assert!(
+            is_admin || !text.contains("scim_events::"),
+            "{} uses scim_events",
+            f.display()
+        );
     }
 }
 
