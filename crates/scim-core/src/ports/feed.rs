@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"seq": 7, "id": "e1", "type": "user.deactivated", "tenant": "acme",
-                "at": "2026-01-01T00:00:00Z", "resource": {"type": "User", "id": "u1", "version": 3},
+                "at": "2026-01-01T00:00:00.000000Z", "resource": {"type": "User", "id": "u1", "version": 3},
                 "data": {"userName": "a", "active": false}})
         );
     }
