@@ -14,6 +14,7 @@ pub mod patch;
 pub mod ports;
 pub mod project;
 pub mod query;
+pub mod redact;
 pub mod resolve;
 pub mod resource;
 pub mod schema;

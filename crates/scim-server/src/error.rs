@@ -102,12 +102,17 @@ pub(crate) fn error_body(e: &ApiError) -> ErrorBody {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let text = serde_json::to_string(&error_body(&self)).unwrap_or_default();
+        let body = error_body(&self);
+        let text = serde_json::to_string(&body).unwrap_or_default();
         let mut resp = (
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             text,
         )
             .into_response();
+        resp.extensions_mut().insert(crate::reqlog::ErrorNote {
+            scim_type: self.scim_type().map(ScimType::as_str),
+            detail: body.detail,
+        });
         let headers = resp.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
         match self {

@@ -8,6 +8,7 @@ mod error;
 mod handlers;
 pub mod oauth;
 mod paging;
+mod reqlog;
 mod request;
 mod stream;
 mod touch;
@@ -22,6 +23,7 @@ use axum::routing::{any, get};
 use scim_core::ports::Store;
 
 pub use error::ApiError;
+pub use reqlog::RequestLogConfig;
 
 pub const SCIM_JSON: &str = "application/scim+json";
 
@@ -62,6 +64,7 @@ pub struct ServerConfig {
     pub event_retention: std::time::Duration,
     /// Webhook receivers may be plain http on a loopback address (tests, development).
     pub webhook_allow_loopback_http: bool,
+    pub request_log: RequestLogConfig,
 }
 
 /// The change feed's default retention: 30 days.
@@ -74,6 +77,7 @@ impl ServerConfig {
             limits: Limits::default(),
             event_retention: DEFAULT_EVENT_RETENTION,
             webhook_allow_loopback_http: false,
+            request_log: RequestLogConfig::default(),
         }
     }
 
@@ -91,14 +95,19 @@ pub struct AppState {
     pub hints: Arc<paging::Hints>,
     /// When this process last recorded each token's use (see `touch`).
     pub touches: Arc<touch::Touches>,
+    /// Where SCIM requests leave their notes for the request log.
+    pub requests: Arc<reqlog::RequestLog>,
 }
 
+/// The server's routes. Inside a Tokio runtime it also starts the request log's writer.
 pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
+    let requests = Arc::new(reqlog::RequestLog::start(store.clone(), config.request_log.clone()));
     let state = AppState {
         store,
         config: Arc::new(config),
         hints: Arc::new(paging::Hints::default()),
         touches: Arc::new(touch::Touches::default()),
+        requests,
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -136,13 +145,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn scim(State(state): State<AppState>, req: Request) -> Response {
     let started = std::time::Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let resp = match request::ScimRequest::read(&state, req).await {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+    let mut seen = None;
+    let resp = match request::ScimRequest::read(&state, req, &mut seen).await {
         Ok(r) => handlers::dispatch(&state, r)
             .await
             .unwrap_or_else(IntoResponse::into_response),
         Err(e) => e.into_response(),
     };
     tracing::debug!(%method, %path, status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "scim request");
+    reqlog::record(&state.requests, seen, method.as_str(), path, &resp, started);
     resp
 }

@@ -8,7 +8,14 @@ use scim_core::CoreError;
 use scim_core::ports::Tenant;
 use serde_json::Value;
 
+use crate::reqlog::Seen;
 use crate::{ApiError, AppState};
+
+/// How a token is listed (`scimd token list`): its kind's prefix and 8 characters.
+fn token_prefix(token: &str) -> String {
+    let kind = token.find('_').map_or(0, |i| i + 1);
+    token.chars().take(kind + 8).collect()
+}
 
 pub struct ScimRequest {
     pub tenant: Tenant,
@@ -25,7 +32,9 @@ const UNAUTHORIZED: &str =
     "missing or invalid bearer token for this tenant; send 'Authorization: Bearer <secret token>'";
 
 impl ScimRequest {
-    pub async fn read(state: &AppState, req: Request) -> Result<ScimRequest, ApiError> {
+    /// Reads and authenticates the request; `seen` is filled in as soon as the tenant is
+    /// known (for the request log, which records failures after authentication too).
+    pub async fn read(state: &AppState, req: Request, seen: &mut Option<Seen>) -> Result<ScimRequest, ApiError> {
         let now = crate::now();
         let (parts, body) = req.into_parts();
         let path = parts.uri.path();
@@ -35,13 +44,19 @@ impl ScimRequest {
         let segments: Vec<String> = segs.map(form_decode).collect();
 
         let token = bearer(&parts.headers).ok_or_else(|| ApiError::Unauthorized(UNAUTHORIZED.into()))?;
-        let tenant = state
+        let authed = state
             .store
             .authenticate(&tenant_name, token, now)
             .await?
-            .filter(|t| t.name == tenant_name)
+            .filter(|a| a.tenant.name == tenant_name)
             .ok_or_else(|| ApiError::Unauthorized(UNAUTHORIZED.into()))?;
+        let tenant = authed.tenant;
         crate::touch::used(state, tenant.id, token, now);
+        *seen = Some(Seen {
+            tenant: tenant.id,
+            credential: authed.client_id.unwrap_or_else(|| token_prefix(token)),
+            body: Bytes::new(),
+        });
 
         let query = parts
             .uri
@@ -66,6 +81,9 @@ impl ScimRequest {
                 format!("the request body is larger than the limit of {limit} bytes")
             })
         })?;
+        if let Some(s) = seen.as_mut() {
+            s.body = body.clone();
+        }
         if !body.is_empty()
             && let Some(ct) = parts.headers.get(header::CONTENT_TYPE)
         {

@@ -123,6 +123,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "feed_seq",
     "webhooks",
     "webhook_leases",
+    "request_log",
     "tokens",
     "client_secrets",
     "clients",

@@ -90,6 +90,16 @@ pub struct ServeArgs {
     /// 30s): a replica that dies hands its tenants over after this
     #[arg(long, env = "SCIMD_WEBHOOK_LEASE")]
     pub webhook_lease: Option<String>,
+    /// Request log entries kept per tenant (default 10000; 0 turns the log off)
+    #[arg(long, env = "SCIMD_REQUEST_LOG_KEEP")]
+    pub request_log_keep: Option<usize>,
+    /// Request log entries older than this are removed (default 7d)
+    #[arg(long, env = "SCIMD_REQUEST_LOG_MAX_AGE")]
+    pub request_log_max_age: Option<String>,
+    /// Attributes whose values the request log masks, comma-separated (password always is),
+    /// e.g. emails,phoneNumbers,name,addresses
+    #[arg(long, env = "SCIMD_REQUEST_LOG_MASK", value_delimiter = ',')]
+    pub request_log_mask: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +116,8 @@ pub enum TenantCmd {
         #[arg(long)]
         json: bool,
     },
+    /// What a tenant's identity provider sent, newest first (the request log)
+    Requests(crate::requests_cmd::RequestsArgs),
     /// Delete a tenant and all its data (users, groups, tokens, OAuth clients, journal)
     Delete {
         name: String,
@@ -256,6 +268,10 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
                     println!("{}\t{}\t{}", t.name, tenant_url(&public, &t.name), t.created);
                 }
             }
+        }
+        TenantCmd::Requests(args) => {
+            let t = find_tenant(&store, &args.tenant).await?;
+            crate::requests_cmd::run(&store, t.id, &args).await?;
         }
         TenantCmd::Delete { name, yes } => {
             let t = find_tenant(&store, &name).await?;

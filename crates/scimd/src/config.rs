@@ -57,3 +57,22 @@ pub fn lease(s: &str) -> anyhow::Result<std::time::Duration> {
     }
     Ok(d)
 }
+
+/// The request log's flags onto its defaults.
+pub fn request_log(log: &mut scim_server::RequestLogConfig, args: &crate::cli::ServeArgs) -> anyhow::Result<()> {
+    if let Some(n) = args.request_log_keep {
+        log.enabled = n > 0;
+        log.keep = n;
+    }
+    if let Some(a) = &args.request_log_max_age {
+        log.max_age = humantime::parse_duration(a)
+            .map_err(|e| anyhow::anyhow!("request log max age {a:?}: {e}; use a duration such as 7d"))?;
+    }
+    for m in &args.request_log_mask {
+        let m = m.trim().to_ascii_lowercase();
+        if !m.is_empty() && !log.mask.contains(&m) {
+            log.mask.push(m);
+        }
+    }
+    Ok(())
+}

@@ -52,6 +52,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         server_config.event_retention = config::retention(r)?;
     }
     server_config.webhook_allow_loopback_http = args.webhook_allow_loopback_http;
+    config::request_log(&mut server_config.request_log, &args)?;
 
     if !args.no_bootstrap && store.tenants().await?.is_empty() {
         let out = create_tenant(&store, "default", &public_url).await?;

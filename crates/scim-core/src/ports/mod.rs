@@ -2,10 +2,12 @@
 //! `scim-store`; callers see only these traits.
 
 pub mod feed;
+pub mod requests;
 pub mod sync;
 pub mod webhooks;
 
 pub use feed::{Event, FeedPosition, FeedStore, FeedWatch};
+pub use requests::{LoggedRequest, RequestEntry, RequestLogStore, RequestQuery, StatusFilter};
 pub use webhooks::{Delivery, NewWebhook, Webhook, WebhookStore};
 
 use async_trait::async_trait;
@@ -30,6 +32,13 @@ pub struct Tenant {
     /// A random per-tenant key that signs what the server hands out and must get back
     /// unchanged (pagination cursors). Kept in the database, so every replica has it.
     pub secret: Secret,
+}
+
+/// Who a token authenticated: the tenant, and the OAuth client whose access token it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub tenant: Tenant,
+    pub client_id: Option<String>,
 }
 
 /// Key material; never printed.
@@ -185,7 +194,7 @@ pub trait ResourceStore: Send + Sync + 'static {
 pub trait TenantStore: Send + Sync + 'static {
     /// The tenant named in the URL, if `token` is one of its known, unrevoked and unexpired
     /// tokens. Keyed by tenant first, so tokens can live beside the tenant's data.
-    async fn authenticate(&self, tenant: &str, token: &str, now: Timestamp) -> Result<Option<Tenant>>;
+    async fn authenticate(&self, tenant: &str, token: &str, now: Timestamp) -> Result<Option<Authenticated>>;
     async fn create_tenant(&self, name: &str, now: Timestamp) -> Result<Tenant>;
     async fn tenant(&self, name: &str) -> Result<Option<Tenant>>;
     async fn tenants(&self) -> Result<Vec<Tenant>>;
@@ -272,8 +281,14 @@ pub trait ClientStore: Send + Sync + 'static {
 }
 
 /// Everything the server needs.
-pub trait Store: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore {}
-impl<T: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore> Store for T {}
+pub trait Store:
+    ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore + RequestLogStore
+{
+}
+impl<T> Store for T where
+    T: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore + RequestLogStore
+{
+}
 
 /// One database handle: every port. `scim_store::open(url)` returns one for any backend;
 /// `Arc<dyn Backend>` coerces to `Arc<dyn Store>` and `Arc<dyn SyncStateStore>`.

@@ -5,6 +5,7 @@
 mod clients;
 mod events;
 mod openapi;
+pub mod requests;
 mod schema;
 mod tenants;
 mod webhooks;
@@ -33,6 +34,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/tenants/{tenant}/tokens/{prefix}", delete(tenants::revoke_token))
         .route("/tenants/{tenant}/events", get(events::list))
+        .route("/tenants/{tenant}/requests", get(requests::list))
         .route("/tenants/{tenant}/webhooks", get(webhooks::list).post(webhooks::create))
         .route(
             "/tenants/{tenant}/webhooks/{id}",

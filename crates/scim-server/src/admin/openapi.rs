@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::*;
-use super::{clients, events, tenants, webhooks};
+use super::{clients, events, requests, tenants, webhooks};
 
 struct AdminToken;
 
@@ -25,20 +25,20 @@ impl Modify for AdminToken {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "scimd admin API", version = "1", description = "Tenants, their SCIM tokens and OAuth clients, each tenant's change feed and webhooks. Errors are {\"error\", \"detail\"}."),
+    info(title = "scimd admin API", version = "1", description = "Tenants, their SCIM tokens and OAuth clients, each tenant's change feed, webhooks and request log. Errors are {\"error\", \"detail\"}."),
     servers((url = "/admin/v1")),
     paths(
         tenants::create, tenants::list, tenants::show, tenants::remove,
         tenants::issue_token, tenants::tokens, tenants::revoke_token,
         clients::create, clients::list, clients::show, clients::remove,
         clients::add_secret, clients::revoke_secret,
-        events::list,
+        events::list, requests::list,
         webhooks::create, webhooks::list, webhooks::show, webhooks::remove, webhooks::test,
     ),
     components(schemas(
         NewTenant, TenantOut, CreatedTenant, TenantList, Lifetime, IssuedTokenOut, TokenOut, TokenList,
         IssuedClientOut, ClientOut, ClientList, ErrorOut, EventOut, EventResource, EventList,
-        NewWebhookIn, DeliveryOut, WebhookOut, CreatedWebhook, WebhookList, TestOut,
+        NewWebhookIn, DeliveryOut, WebhookOut, CreatedWebhook, WebhookList, TestOut, RequestOut, RequestList,
     )),
     modifiers(&AdminToken),
     security(("admin_token" = [])),

@@ -207,3 +207,31 @@ pub struct TestOut {
     /// Whether a failing or retrying endpoint was resumed by this success.
     pub resumed: bool,
 }
+
+/// One SCIM request as the log keeps it.
+#[derive(Serialize, ToSchema)]
+pub struct RequestOut {
+    pub seq: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    pub status: u16,
+    pub latency_ms: f64,
+    #[serde(rename = "scimType")]
+    pub scim_type: Option<String>,
+    pub detail: Option<String>,
+    pub resource_id: Option<String>,
+    /// The token's listed prefix, or the OAuth client id; absent when authentication failed.
+    pub credential: Option<String>,
+    /// The body, with masked attributes' values replaced by "***", cut to the excerpt limit.
+    pub body: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestList {
+    pub requests: Vec<RequestOut>,
+    /// Pass as `before` for older entries; absent on the last page.
+    pub next_before: Option<i64>,
+}

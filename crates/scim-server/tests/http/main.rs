@@ -17,5 +17,6 @@ mod paging;
 mod patch_extras;
 mod patch_shapes;
 mod queries;
+mod requests;
 mod transport;
 mod webhooks;

@@ -20,6 +20,7 @@ macro_rules! cases {
 mod feed;
 mod filters;
 mod members;
+mod requests;
 mod resources;
 mod sync_state;
 mod tenants;
@@ -128,6 +129,7 @@ fn cases() -> Vec<(&'static str, Case)> {
     all.extend(tenants::CASES);
     all.extend(sync_state::CASES);
     all.extend(webhooks::CASES);
+    all.extend(requests::CASES);
     all
 }
 

@@ -46,6 +46,8 @@ async fn tokens_authenticate_one_tenant_until_revoked_or_expired(c: Ctx) {
     assert_eq!(expiring.expires, Some(at("2026-06-01T00:00:00Z")));
     let b_tok = c.db.issue_token(b, None, now()).await.unwrap();
     let authed = c.db.authenticate(&an, &tok.token, now()).await.unwrap().unwrap();
+    assert_eq!(authed.client_id, None, "a tenant token belongs to no client");
+    let authed = authed.tenant;
     assert_eq!(
         authed,
         c.db.tenant(&an).await.unwrap().unwrap(),
@@ -214,8 +216,9 @@ async fn oauth_clients_exchange_live_secrets_for_expiring_tenant_tokens(c: Ctx) 
         c.db.authenticate(&t.name, &tok.token, now())
             .await
             .unwrap()
-            .map(|x| x.id),
-        Some(t.id)
+            .map(|x| (x.tenant.id, x.client_id)),
+        Some((t.id, Some(client.client_id.clone()))),
+        "an access token names its client"
     );
     assert!(
         c.db.authenticate(&other.name, &tok.token, now())

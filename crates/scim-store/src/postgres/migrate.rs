@@ -225,6 +225,23 @@ CREATE TABLE webhook_leases (
     expires   timestamptz NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE request_log (
+    tenant_id   bigint NOT NULL,
+    seq         bigint GENERATED ALWAYS AS IDENTITY,
+    at          timestamptz NOT NULL,
+    method      text NOT NULL,
+    path        text NOT NULL,
+    status      int NOT NULL,
+    latency_us  bigint NOT NULL,
+    scim_type   text,
+    detail      text,
+    resource_id text,
+    credential  text,
+    body        text,
+    PRIMARY KEY (tenant_id, seq)
+);
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

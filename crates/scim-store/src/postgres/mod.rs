@@ -16,6 +16,7 @@ mod dialect;
 mod feed;
 pub mod maintenance;
 mod migrate;
+mod requests;
 mod resources;
 mod sync_state;
 mod tenants;

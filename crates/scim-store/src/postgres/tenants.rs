@@ -1,7 +1,7 @@
 //! `TenantStore` on PostgreSQL: tenants and their hashed bearer tokens, keyed by tenant.
 
 use async_trait::async_trait;
-use scim_core::ports::{IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
+use scim_core::ports::{Authenticated, IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 use tokio_postgres::Row;
 
@@ -38,20 +38,23 @@ pub(super) fn token_info(r: &Row) -> TokenInfo {
 
 #[async_trait]
 impl TenantStore for PgStore {
-    async fn authenticate(&self, tenant: &str, tok: &str, now: Timestamp) -> R<Option<Tenant>> {
+    async fn authenticate(&self, tenant: &str, tok: &str, now: Timestamp) -> R<Option<Authenticated>> {
         let hash = token::hash(tok).to_vec();
         let run = async {
             let c = self.conn().await?;
             let stmt = c
                 .prepare_cached(
-                    "SELECT t.id, t.name, t.created, t.secret FROM tenants t JOIN tokens k ON k.tenant_id = t.id \
+                    "SELECT t.id, t.name, t.created, t.secret, k.client_id FROM tenants t JOIN tokens k ON k.tenant_id = t.id \
                      WHERE t.name = $1 AND k.hash = $2 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > $3)",
                 )
                 .await?;
             let row = c
                 .query_opt(&stmt, &[&pg_text(tenant).as_ref(), &hash, &now.datetime()])
                 .await?;
-            Ok::<_, StoreError>(row.as_ref().map(tenant_row))
+            Ok::<_, StoreError>(row.as_ref().map(|r| Authenticated {
+                tenant: tenant_row(r),
+                client_id: r.get(4),
+            }))
         };
         Ok(run.await?)
     }

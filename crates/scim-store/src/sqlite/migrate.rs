@@ -218,6 +218,23 @@ CREATE TABLE webhook_leases (
     expires   TEXT NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE request_log (
+    n           INTEGER PRIMARY KEY,
+    tenant_id   INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    latency_us  INTEGER NOT NULL,
+    scim_type   TEXT,
+    detail      TEXT,
+    resource_id TEXT,
+    credential  TEXT,
+    body        TEXT
+);
+CREATE INDEX request_log_tenant ON request_log(tenant_id, n);
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

@@ -6,6 +6,7 @@ mod clients;
 mod dialect;
 mod feed;
 mod migrate;
+mod requests;
 mod resources;
 mod sync_state;
 mod tenants;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
-use scim_core::ports::{IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
+use scim_core::ports::{Authenticated, IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 
 use super::{SqliteStore, get_ts, get_ts_opt, is_unique_violation, ts, ts_opt};
@@ -20,15 +20,20 @@ fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
 
 #[async_trait]
 impl TenantStore for SqliteStore {
-    async fn authenticate(&self, tenant: &str, tok: &str, now: Timestamp) -> Result<Option<Tenant>, CoreError> {
+    async fn authenticate(&self, tenant: &str, tok: &str, now: Timestamp) -> Result<Option<Authenticated>, CoreError> {
         let hash = token::hash(tok);
         self.readers.read(|conn| {
             Ok(conn
                 .prepare_cached(
-                    "SELECT t.id, t.name, t.created, t.secret FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
+                    "SELECT t.id, t.name, t.created, t.secret, k.client_id FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
                      WHERE k.hash = ?1 AND t.name = ?3 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > ?2)",
                 )?
-                .query_row(params![&hash[..], ts(now), tenant], tenant_row)
+                .query_row(params![&hash[..], ts(now), tenant], |r| {
+                    Ok(Authenticated {
+                        tenant: tenant_row(r)?,
+                        client_id: r.get(4)?,
+                    })
+                })
                 .optional()?)
         })
     }
