@@ -57,8 +57,9 @@ fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
 /// The attribute a key or PATCH path names: `urn:…:User:password` → `password`,
 /// `emails[type eq "work"].value` → `emails`.
 fn attr_name(s: &str) -> String {
-    let head = s.split(['[', '.']).next().unwrap_or(s);
-    head.rsplit(':').next().unwrap_or(head).to_ascii_lowercase()
+    let head = s.split('[').next().unwrap_or(s);
+    let head = head.rsplit(':').next().unwrap_or(head);
+    head.split('.').next().unwrap_or(head).to_ascii_lowercase()
 }
 
 fn mask(v: &mut Value, masked: &[String]) {
@@ -106,6 +107,11 @@ mod tests {
         let out = excerpt(patch, &m, 4096).unwrap();
         assert!(!out.contains("s3cret") && !out.contains("s4"), "{out}");
         assert!(out.contains("\"T\""), "{out}");
+        assert_eq!(
+            attr_name("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"),
+            "manager"
+        );
+        assert_eq!(attr_name(r#"members[value eq "urn:x:y"].display"#), "members");
         let broken = br#"{"password": "oops"#;
         assert!(excerpt(broken, &m, 4096).unwrap().contains("withheld"));
     }
