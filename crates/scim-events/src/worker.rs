@@ -94,21 +94,15 @@ async fn tick(ctx: &Arc<Ctx>, running: &mut HashMap<(TenantId, String), Running>
         .store
         .acquire_leases(&ctx.cfg.holder, now, plus(now, ctx.cfg.lease), MAX_TENANTS)
         .await?;
-    for &tenant in &held {
-        for hook in ctx.store.webhooks(tenant).await? {
-            let key = (tenant, hook.id.clone());
-            if running.contains_key(&key) || !due(&hook, now) {
-                continue;
-            }
-            let ctx = ctx.clone();
-            running.insert(key, Running(tokio::spawn(async move { deliver_all(&ctx, hook).await })));
+    for hook in ctx.store.due_webhooks(&ctx.cfg.holder, now).await? {
+        let key = (hook.tenant, hook.id.clone());
+        if running.contains_key(&key) {
+            continue;
         }
+        let ctx = ctx.clone();
+        running.insert(key, Running(tokio::spawn(async move { deliver_all(&ctx, hook).await })));
     }
     Ok(held)
-}
-
-fn due(hook: &Webhook, now: Timestamp) -> bool {
-    !hook.delivery.failing && hook.delivery.next_attempt.is_none_or(|t| t <= now)
 }
 
 /// Sends the endpoint's pending events in order until none are left, one fails, or the

@@ -75,6 +75,10 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// lease is free, expired at `now` or already `holder`'s; returns the tenants held.
     async fn acquire_leases(&self, holder: &str, now: Timestamp, until: Timestamp, max: usize)
     -> Result<Vec<TenantId>>;
+    /// The endpoints with work to do for `holder` at `now`: their tenant's lease is its,
+    /// they are not failing, their next attempt is due, and the feed holds events after their
+    /// cursor. One query however many tenants the replica holds.
+    async fn due_webhooks(&self, holder: &str, now: Timestamp) -> Result<Vec<Webhook>>;
     /// Gives up `holder`'s leases of `tenants` (a clean shutdown hands over at once).
     async fn release_leases(&self, holder: &str, tenants: &[TenantId]) -> Result<()>;
 }

@@ -12,6 +12,7 @@ cases![
     an_endpoint_starts_after_the_newest_event_and_keeps_its_state,
     one_holder_at_a_time_leases_a_tenant,
     concurrent_claims_give_one_holder,
+    due_endpoints_are_the_holders_with_work,
 ];
 
 fn hook(url: &str, events: Vec<EventType>) -> NewWebhook {
@@ -131,4 +132,51 @@ async fn concurrent_claims_give_one_holder(c: Ctx) {
         }
     }
     assert_eq!(winners, 1, "exactly one replica holds the tenant");
+}
+
+async fn due_endpoints_are_the_holders_with_work(c: Ctx) {
+    let t = c.tenant("a").await;
+    let (a, b) = (c.name("replica-a"), c.name("replica-b"));
+    let until = at("2026-01-01T00:00:30.000000Z");
+    let w =
+        c.db.create_webhook(t, hook("https://example.com/h", vec![]), now())
+            .await
+            .unwrap();
+    assert!(c.db.acquire_leases(&a, now(), until, 1000).await.unwrap().contains(&t));
+    let due = |holder: String, when| {
+        let db = c.db.clone();
+        async move {
+            db.due_webhooks(&holder, when)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|w| w.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(due(a.clone(), now()).await.is_empty(), "nothing after the cursor");
+    c.create(t, ResourceKind::User, json!({"userName": "d@x.io"}))
+        .await
+        .unwrap();
+    assert_eq!(due(a.clone(), now()).await, vec![w.id.clone()]);
+    assert!(due(b.clone(), now()).await.is_empty(), "not the holder");
+    assert!(due(a.clone(), until).await.is_empty(), "the lease ran out");
+    let later = Delivery {
+        delivered: w.delivery.delivered,
+        attempts: 1,
+        next_attempt: Some(at("2026-01-01T00:00:10.000000Z")),
+        ..Default::default()
+    };
+    c.db.reset_delivery(t, &w.id, &later).await.unwrap();
+    assert!(due(a.clone(), now()).await.is_empty(), "waiting for its next attempt");
+    assert_eq!(
+        due(a.clone(), at("2026-01-01T00:00:10.000000Z")).await,
+        vec![w.id.clone()]
+    );
+    let failing = Delivery { failing: true, ..later };
+    c.db.reset_delivery(t, &w.id, &failing).await.unwrap();
+    assert!(
+        due(a, at("2026-01-01T00:00:10.000000Z")).await.is_empty(),
+        "failing endpoints wait for an operator"
+    );
 }

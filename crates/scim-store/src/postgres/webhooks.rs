@@ -14,7 +14,7 @@ use crate::token;
 
 type R<T> = std::result::Result<T, CoreError>;
 
-const COLUMNS: &str = "tenant_id, id, url, events, secret, created, delivered, attempts, next_attempt, \
+const COLUMNS: &str = "webhooks.tenant_id, id, url, events, secret, created, delivered, attempts, next_attempt, \
                        failing_since, last_error, last_success, failing, \
                        (SELECT name FROM tenants t WHERE t.id = webhooks.tenant_id)";
 
@@ -190,6 +190,25 @@ impl WebhookStore for PgStore {
             let mut held: Vec<TenantId> = rows.iter().map(|r| r.get(0)).collect();
             held.sort_unstable();
             Ok::<_, StoreError>(held)
+        };
+        Ok(run.await?)
+    }
+
+    async fn due_webhooks(&self, holder: &str, now: Timestamp) -> R<Vec<Webhook>> {
+        let run = async {
+            let c = self.conn().await?;
+            let sql = format!(
+                "SELECT {COLUMNS} FROM webhooks
+                 JOIN webhook_leases l ON l.tenant_id = webhooks.tenant_id
+                 JOIN feed_seq f ON f.tenant_id = webhooks.tenant_id
+                 WHERE l.holder = $1 AND l.expires > $2 AND NOT webhooks.failing
+                   AND (webhooks.next_attempt IS NULL OR webhooks.next_attempt <= $2)
+                   AND webhooks.delivered < f.last
+                 ORDER BY webhooks.tenant_id, webhooks.created, webhooks.id"
+            );
+            let stmt = c.prepare_cached(&sql).await?;
+            let rows = c.query(&stmt, &[&holder, &now.datetime()]).await?;
+            Ok::<_, StoreError>(rows.iter().map(webhook).collect())
         };
         Ok(run.await?)
     }

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::rules::{events_text, parse_events};
 use crate::token;
 
-const COLUMNS: &str = "tenant_id, id, url, events, secret, created, delivered, attempts, next_attempt, \
+const COLUMNS: &str = "webhooks.tenant_id, id, url, events, secret, created, delivered, attempts, next_attempt, \
                        failing_since, last_error, last_success, failing, \
                        (SELECT name FROM tenants t WHERE t.id = webhooks.tenant_id)";
 
@@ -191,6 +191,22 @@ impl WebhookStore for SqliteStore {
                 Ok(held)
             })
             .await
+    }
+
+    async fn due_webhooks(&self, holder: &str, now: Timestamp) -> std::result::Result<Vec<Webhook>, CoreError> {
+        self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM webhooks
+                 JOIN webhook_leases l ON l.tenant_id = webhooks.tenant_id
+                 JOIN feed_seq f ON f.tenant_id = webhooks.tenant_id
+                 WHERE l.holder = ?1 AND l.expires > ?2 AND NOT webhooks.failing
+                   AND (webhooks.next_attempt IS NULL OR webhooks.next_attempt <= ?2)
+                   AND webhooks.delivered < f.last
+                 ORDER BY webhooks.tenant_id, webhooks.created, webhooks.id"
+            ))?;
+            let rows = stmt.query_map(params![holder, ts(now)], webhook)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
     }
 
     async fn release_leases(&self, holder: &str, tenants: &[TenantId]) -> std::result::Result<(), CoreError> {
