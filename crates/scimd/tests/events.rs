@@ -82,6 +82,109 @@ fn events_tail_prints_the_feed_in_order() {
     assert!(!ok && err.contains("no tenant named"), "{err}");
 }
 
+/// `events tail` without `--no-follow` keeps printing events as they commit.
+#[test]
+fn events_tail_follows_new_events() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/scimd.db", dir.path().display());
+    let server = Server::start(&db, &[]);
+    let token = bootstrap_token(&server);
+    let mut tail = common::scimd()
+        .args(["events", "tail", "default", "--json", "--database", &db])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+    let rt = rt();
+    let client = reqwest::Client::new();
+    let base = format!("http://{}/scim/v2/default", server.addr);
+    for name in ["f1@x.io", "f2@x.io"] {
+        let (status, _) = rt.block_on(send(
+            &client,
+            Method::POST,
+            &format!("{base}/Users"),
+            &token,
+            Some(&user(name)),
+            None,
+        ));
+        assert_eq!(status, 201);
+        let line = lines.next().expect("a line per event").unwrap();
+        let e: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(e["data"]["userName"], name);
+    }
+    let _ = tail.kill();
+    let _ = tail.wait();
+}
+
+/// `tenant requests` shows the request log from a shell, filtered by status.
+#[test]
+fn tenant_requests_shows_what_the_idp_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/scimd.db", dir.path().display());
+    let server = Server::start(&db, &[]);
+    let token = bootstrap_token(&server);
+    let rt = rt();
+    let client = reqwest::Client::new();
+    let base = format!("http://{}/scim/v2/default", server.addr);
+    for _ in 0..2 {
+        rt.block_on(send(
+            &client,
+            Method::POST,
+            &format!("{base}/Users"),
+            &token,
+            Some(&user("dup@x.io")),
+            None,
+        ));
+    }
+    // The log is written in the background: ask until the conflict is there.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let line = loop {
+        let (ok, out, err) = run(&[
+            "tenant",
+            "requests",
+            "default",
+            "--status",
+            "409",
+            "--json",
+            "--database",
+            &db,
+        ]);
+        assert!(ok, "{err}");
+        if let Some(l) = out.lines().next() {
+            break l.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the conflict never reached the log"
+        );
+    };
+    let e: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        (e["status"].as_u64(), e["scimType"].as_str()),
+        (Some(409), Some("uniqueness")),
+        "{e}"
+    );
+    assert!(e["body"].as_str().unwrap().contains("dup@x.io"));
+    let (ok, out, _) = run(&["tenant", "requests", "default", "--database", &db]);
+    assert!(
+        ok && out.lines().count() == 2 && out.contains("409") && out.contains("201"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["tenant", "requests", "default", "--status", "teapot", "--database", &db]);
+    assert!(!ok && err.contains("--status"), "{err}");
+    let (ok, _, err) = run(&[
+        "tenant",
+        "requests",
+        "default",
+        "--since",
+        "whenever",
+        "--database",
+        &db,
+    ]);
+    assert!(!ok && err.contains("--since"), "{err}");
+}
+
 /// What the receiver got: the message id, the event's seq, and whether the signature held.
 struct Got {
     seq: i64,
