@@ -68,17 +68,27 @@ pub async fn run(store: Arc<dyn Store>, cfg: WorkerConfig, clock: Clock, shutdow
     let mut running: HashMap<(TenantId, String), Running> = HashMap::new();
     let mut held: Vec<TenantId> = Vec::new();
     let mut watch = ctx.store.watch_feed();
+    let mut ticks = tokio::time::interval(ctx.cfg.tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
-        running.retain(|_, task| !task.0.is_finished());
-        match tick(&ctx, &mut running).await {
-            Ok(now_held) => held = now_held,
-            Err(e) => tracing::warn!(error = %e, "webhook worker: could not look for work; trying again"),
-        }
+        // Leases are renewed on the timer only; a commit wakes the worker to look for due
+        // endpoints (a read), and only when this replica holds a tenant with endpoints, so
+        // a busy server without webhooks pays nothing per commit.
         tokio::select! {
             _ = &mut shutdown => break,
+            _ = ticks.tick() => match renew(&ctx).await {
+                Ok(now_held) => held = now_held,
+                Err(e) => tracing::warn!(error = %e, "webhook worker: could not renew its leases; trying again"),
+            },
             _ = watch.changed() => {}
-            _ = tokio::time::sleep(ctx.cfg.tick) => {}
+        }
+        running.retain(|_, task| !task.0.is_finished());
+        if held.is_empty() {
+            continue;
+        }
+        if let Err(e) = start_due(&ctx, &mut running).await {
+            tracing::warn!(error = %e, "webhook worker: could not look for work; trying again");
         }
     }
     drop(running);
@@ -87,13 +97,17 @@ pub async fn run(store: Arc<dyn Store>, cfg: WorkerConfig, clock: Clock, shutdow
     }
 }
 
-/// Renews and takes leases, starts due deliveries; returns the tenants held.
-async fn tick(ctx: &Arc<Ctx>, running: &mut HashMap<(TenantId, String), Running>) -> Result<Vec<TenantId>, CoreError> {
+/// Renews and takes leases; returns the tenants held.
+async fn renew(ctx: &Ctx) -> Result<Vec<TenantId>, CoreError> {
     let now = (ctx.clock)();
-    let held = ctx
-        .store
+    ctx.store
         .acquire_leases(&ctx.cfg.holder, now, plus(now, ctx.cfg.lease), MAX_TENANTS)
-        .await?;
+        .await
+}
+
+/// Starts a delivery task for each due endpoint that has none.
+async fn start_due(ctx: &Arc<Ctx>, running: &mut HashMap<(TenantId, String), Running>) -> Result<(), CoreError> {
+    let now = (ctx.clock)();
     for hook in ctx.store.due_webhooks(&ctx.cfg.holder, now).await? {
         let key = (hook.tenant, hook.id.clone());
         if running.contains_key(&key) {
@@ -102,7 +116,7 @@ async fn tick(ctx: &Arc<Ctx>, running: &mut HashMap<(TenantId, String), Running>
         let ctx = ctx.clone();
         running.insert(key, Running(tokio::spawn(async move { deliver_all(&ctx, hook).await })));
     }
-    Ok(held)
+    Ok(())
 }
 
 /// Sends the endpoint's pending events in order until none are left, one fails, or the

@@ -2,7 +2,7 @@
 //! writer's transaction. There is one writer, so numbers are handed out in commit order.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use scim_core::events::{EventType, MemberDelta};
 use scim_core::ports::{Event, FeedPosition, FeedStore, FeedWatch, TenantId};
 use scim_core::{CoreError, ResourceKind, Timestamp};
@@ -22,14 +22,28 @@ pub(super) struct About<'a> {
     pub at: &'a str,
 }
 
-/// Appends one event with the tenant's next sequence number.
-pub(super) fn append(conn: &Connection, a: &About<'_>, event: EventType, data: &str) -> Result<()> {
-    let seq: i64 = conn
+/// The tenant's newest and pruned seq. The newest is the journal's last number; `feed_seq`
+/// keeps it only across pruning (when the journal may be empty), so an append costs one
+/// index probe instead of a second row write.
+pub(super) fn position(conn: &Connection, tenant: TenantId) -> Result<FeedPosition> {
+    Ok(conn
         .prepare_cached(
-            "INSERT INTO feed_seq (tenant_id, last) VALUES (?1, 1) \
-             ON CONFLICT (tenant_id) DO UPDATE SET last = last + 1 RETURNING last",
+            "SELECT max(coalesce((SELECT max(seq) FROM journal WHERE tenant_id = ?1), 0), \
+                        coalesce((SELECT last FROM feed_seq WHERE tenant_id = ?1), 0)), \
+                    coalesce((SELECT pruned FROM feed_seq WHERE tenant_id = ?1), 0)",
         )?
-        .query_row([a.tenant], |r| r.get(0))?;
+        .query_row([tenant], |r| {
+            Ok(FeedPosition {
+                last: r.get(0)?,
+                pruned: r.get(1)?,
+            })
+        })?)
+}
+
+/// Appends one event with the tenant's next sequence number (the writer thread is the only
+/// writer, so reading the last number and writing the next cannot race).
+pub(super) fn append(conn: &Connection, a: &About<'_>, event: EventType, data: &str) -> Result<()> {
+    let seq = position(conn, a.tenant)?.last + 1;
     conn.prepare_cached(
         "INSERT INTO journal (tenant_id, seq, eid, event, rtype, res_id, version, at, data) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -90,11 +104,15 @@ fn prune_chunk(conn: &Connection, before: &str) -> Result<u64> {
         .collect::<rusqlite::Result<_>>()?;
     let mut removed = 0;
     for (tenant, upto) in cut {
+        let last = position(conn, tenant)?.last;
         removed += conn
             .prepare_cached("DELETE FROM journal WHERE tenant_id = ?1 AND seq <= ?2")?
             .execute(params![tenant, upto])? as u64;
-        conn.prepare_cached("UPDATE feed_seq SET pruned = max(pruned, ?2) WHERE tenant_id = ?1")?
-            .execute(params![tenant, upto])?;
+        conn.prepare_cached(
+            "INSERT INTO feed_seq (tenant_id, last, pruned) VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id) \
+             DO UPDATE SET last = max(last, excluded.last), pruned = max(pruned, excluded.pruned)",
+        )?
+        .execute(params![tenant, last, upto])?;
     }
     Ok(removed)
 }
@@ -106,18 +124,7 @@ impl FeedStore for SqliteStore {
     }
 
     async fn feed_position(&self, tenant: TenantId) -> std::result::Result<FeedPosition, CoreError> {
-        self.readers.read(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT last, pruned FROM feed_seq WHERE tenant_id = ?1")?
-                .query_row([tenant], |r| {
-                    Ok(FeedPosition {
-                        last: r.get(0)?,
-                        pruned: r.get(1)?,
-                    })
-                })
-                .optional()?
-                .unwrap_or_default())
-        })
+        self.readers.read(|conn| position(conn, tenant))
     }
 
     async fn prune_events(&self, before: Timestamp) -> std::result::Result<u64, CoreError> {

@@ -97,7 +97,9 @@ fn bump_count(conn: &Connection, tenant: TenantId, kind: ResourceKind, delta: i6
     Ok(())
 }
 
-/// Writes member rows (the last of duplicate ids wins) and records which ids are new.
+/// Writes member rows (the last of duplicate ids wins) and records which ids are new:
+/// `INSERT OR IGNORE … RETURNING` names the inserted rows, and only members that were
+/// already there have their JSON (say a changed `display`) updated.
 fn add_members(
     conn: &Connection,
     tenant: TenantId,
@@ -107,33 +109,28 @@ fn add_members(
 ) -> Result<()> {
     let members = dedup_members(members);
     for chunk in members.chunks(CHUNK) {
-        let mut probe = String::from("SELECT member_id FROM members WHERE group_seq = ? AND member_id IN (");
-        let mut sql = String::from("INSERT INTO members (group_seq, member_id, tenant_id, json) VALUES ");
+        let mut sql = String::from("INSERT OR IGNORE INTO members (group_seq, member_id, tenant_id, json) VALUES ");
         let mut params: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 4);
         for (i, m) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            probe.push_str(if i == 0 { "?" } else { ",?" });
-            sql.push_str("(?,?,?,?)");
+            sql.push_str(if i == 0 { "(?,?,?,?)" } else { ",(?,?,?,?)" });
             params.push(SqlValue::Integer(group_seq));
             params.push(SqlValue::Text(m.value.clone()));
             params.push(SqlValue::Integer(tenant));
             params.push(SqlValue::Text(m.json.clone()));
         }
-        probe.push(')');
-        let ids = chunk.iter().map(|m| SqlValue::Text(m.value.clone()));
-        let present: std::collections::HashSet<String> = conn
-            .prepare_cached(&probe)?
-            .query_map(
-                params_from_iter(std::iter::once(SqlValue::Integer(group_seq)).chain(ids)),
-                |r| r.get(0),
-            )?
+        sql.push_str(" RETURNING member_id");
+        let inserted: std::collections::HashSet<String> = conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(params), |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        sql.push_str(" ON CONFLICT (group_seq, member_id) DO UPDATE SET json = excluded.json");
-        conn.prepare_cached(&sql)?.execute(params_from_iter(params))?;
-        for m in chunk.iter().filter(|m| !present.contains(&m.value)) {
-            delta.added(m.value.clone());
+        let mut refresh =
+            conn.prepare_cached("UPDATE members SET json = ?3 WHERE group_seq = ?1 AND member_id = ?2 AND json <> ?3")?;
+        for m in chunk {
+            if inserted.contains(&m.value) {
+                delta.added(m.value.clone());
+            } else {
+                refresh.execute(params![group_seq, m.value, m.json])?;
+            }
         }
     }
     Ok(())

@@ -74,9 +74,7 @@ impl WebhookStore for SqliteStore {
         let (id, secret) = (token::webhook_id(), token::webhook_secret());
         self.writer
             .write(move |conn| {
-                let last: i64 = conn
-                    .prepare_cached("SELECT coalesce(max(last), 0) FROM feed_seq WHERE tenant_id = ?1")?
-                    .query_row([tenant], |r| r.get(0))?;
+                let last = super::feed::position(conn, tenant)?.last;
                 let tenant_name: String = conn
                     .prepare_cached("SELECT name FROM tenants WHERE id = ?1")?
                     .query_row([tenant], |r| r.get(0))?;
@@ -198,10 +196,9 @@ impl WebhookStore for SqliteStore {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM webhooks
                  JOIN webhook_leases l ON l.tenant_id = webhooks.tenant_id
-                 JOIN feed_seq f ON f.tenant_id = webhooks.tenant_id
                  WHERE l.holder = ?1 AND l.expires > ?2 AND NOT webhooks.failing
                    AND (webhooks.next_attempt IS NULL OR webhooks.next_attempt <= ?2)
-                   AND webhooks.delivered < f.last
+                   AND EXISTS (SELECT 1 FROM journal j WHERE j.tenant_id = webhooks.tenant_id AND j.seq > webhooks.delivered)
                  ORDER BY webhooks.tenant_id, webhooks.created, webhooks.id"
             ))?;
             let rows = stmt.query_map(params![holder, ts(now)], webhook)?;
