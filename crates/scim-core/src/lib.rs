@@ -2,6 +2,7 @@
 //! filter resolution and in-memory evaluation, projection, discovery documents, and the
 //! storage ports that adapters implement.
 
+pub mod credential;
 pub mod cursor;
 pub mod discovery;
 mod error;

@@ -176,8 +176,10 @@ impl Names {
 async fn writer(store: Arc<dyn Store>, cfg: RequestLogConfig, mut rx: mpsc::Receiver<Note>) {
     let mut names = Names::default();
     let mut written: HashSet<TenantId> = HashSet::new();
-    let mut prune_written = tokio::time::interval(PRUNE_WRITTEN);
-    let mut prune_all = tokio::time::interval(PRUNE_ALL);
+    // The first ticks come one period after start: start-up does no pruning work.
+    let start = tokio::time::Instant::now();
+    let mut prune_written = tokio::time::interval_at(start + PRUNE_WRITTEN, PRUNE_WRITTEN);
+    let mut prune_all = tokio::time::interval_at(start + PRUNE_ALL, PRUNE_ALL);
     loop {
         tokio::select! {
             first = rx.recv() => {

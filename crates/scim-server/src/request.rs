@@ -11,12 +11,6 @@ use serde_json::Value;
 use crate::reqlog::Seen;
 use crate::{ApiError, AppState};
 
-/// How a token is listed (`scimd token list`): its kind's prefix and 8 characters.
-fn token_prefix(token: &str) -> String {
-    let kind = token.find('_').map_or(0, |i| i + 1);
-    token.chars().take(kind + 8).collect()
-}
-
 pub struct ScimRequest {
     pub tenant: Tenant,
     pub method: Method,
@@ -54,7 +48,9 @@ impl ScimRequest {
         crate::touch::used(state, tenant.id, token, now);
         *seen = Some(Seen {
             tenant: tenant.id,
-            credential: authed.client_id.unwrap_or_else(|| token_prefix(token)),
+            credential: authed
+                .client_id
+                .unwrap_or_else(|| scim_core::credential::display_prefix(token)),
             body: Bytes::new(),
         });
 

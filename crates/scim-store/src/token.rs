@@ -3,12 +3,9 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-pub const TOKEN_PREFIX: &str = "scimd_";
-/// How many leading characters identify a token in listings and revocation.
-pub const DISPLAY_PREFIX_LEN: usize = 14;
-
-/// Admin tokens look different, so neither kind is pasted where the other belongs unnoticed.
-pub const ADMIN_TOKEN_PREFIX: &str = "scimdadm_";
+pub use scim_core::credential::{
+    ADMIN_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, DISPLAY_PREFIX_LEN, TOKEN_PREFIX, display_prefix,
+};
 
 pub fn generate() -> String {
     generate_with(TOKEN_PREFIX)
@@ -17,9 +14,6 @@ pub fn generate() -> String {
 pub fn generate_admin() -> String {
     generate_with(ADMIN_TOKEN_PREFIX)
 }
-
-/// OAuth client secrets.
-pub const CLIENT_SECRET_PREFIX: &str = "scimdcs_";
 
 pub fn generate_client_secret() -> String {
     generate_with(CLIENT_SECRET_PREFIX)
@@ -65,18 +59,6 @@ pub fn tenant_secret() -> scim_core::ports::Secret {
 
 pub fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
-}
-
-/// The first characters of a token: its kind's prefix and 8 hex digits.
-pub fn display_prefix(token: &str) -> String {
-    let len = if token.starts_with(ADMIN_TOKEN_PREFIX) {
-        ADMIN_TOKEN_PREFIX.len() + 8
-    } else if token.starts_with(CLIENT_SECRET_PREFIX) {
-        CLIENT_SECRET_PREFIX.len() + 8
-    } else {
-        DISPLAY_PREFIX_LEN
-    };
-    token.chars().take(len).collect()
 }
 
 /// A freshly generated secret with what is stored of it.

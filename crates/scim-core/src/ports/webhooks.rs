@@ -16,6 +16,33 @@ pub struct NewWebhook {
     pub events: Vec<EventType>,
 }
 
+impl NewWebhook {
+    /// The endpoint as stored when created: delivery starts after seq `after`.
+    pub fn created(
+        self,
+        id: String,
+        tenant: TenantId,
+        tenant_name: String,
+        secret: String,
+        now: Timestamp,
+        after: i64,
+    ) -> Webhook {
+        Webhook {
+            id,
+            tenant,
+            tenant_name,
+            url: self.url,
+            events: self.events,
+            secret,
+            created: now,
+            delivery: Delivery {
+                delivered: after,
+                ..Default::default()
+            },
+        }
+    }
+}
+
 /// Where an endpoint's delivery stands.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Delivery {

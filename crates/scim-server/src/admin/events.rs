@@ -48,14 +48,7 @@ fn read_params(p: &FeedParams) -> Result<Read> {
             ))
         })?),
     };
-    let limit = match &p.limit {
-        None => DEFAULT_LIMIT,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| AdminError::bad_request(format!("limit={s:?}: give a number from 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = super::limit(p.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let wait = match &p.wait {
         None => Duration::ZERO,
         Some(s) => {

@@ -170,6 +170,15 @@ fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, AdminError> {
     }
 }
 
+/// A `limit` query parameter: `default` when absent, else a number from 1 to `max`.
+fn limit(given: Option<&str>, default: usize, max: usize) -> Result<usize, AdminError> {
+    let Some(s) = given else { return Ok(default) };
+    s.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| AdminError::bad_request(format!("limit={s:?}: give a number from 1 to {max}")))
+}
+
 /// `expires_in` as seconds (a number) or a duration such as "90d" or "12h".
 fn expires_in(body: &serde_json::Map<String, Value>, now: Timestamp) -> Result<Option<Timestamp>, AdminError> {
     let secs = match body.get("expires_in") {

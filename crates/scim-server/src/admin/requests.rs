@@ -54,14 +54,7 @@ fn query(p: &Params) -> Result<RequestQuery> {
             AdminError::bad_request(format!("before={s:?}: give the next_before of the previous page"))
         })?),
     };
-    let limit = match &p.limit {
-        None => 100,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| AdminError::bad_request(format!("limit={s:?}: give a number from 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = super::limit(p.limit.as_deref(), 100, MAX_LIMIT)?;
     Ok(RequestQuery {
         status,
         since,

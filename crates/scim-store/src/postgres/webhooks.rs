@@ -137,19 +137,7 @@ impl WebhookStore for PgStore {
             Ok::<_, StoreError>((last, name))
         };
         let (last, tenant_name) = run.await?;
-        Ok(Webhook {
-            id,
-            tenant,
-            tenant_name,
-            url: hook.url,
-            events: hook.events,
-            secret,
-            created: now,
-            delivery: Delivery {
-                delivered: last,
-                ..Default::default()
-            },
-        })
+        Ok(hook.created(id, tenant, tenant_name, secret, now, last))
     }
 
     async fn webhooks(&self, tenant: TenantId) -> R<Vec<Webhook>> {

@@ -28,9 +28,9 @@ pub(super) struct About<'a> {
 pub(super) fn position(conn: &Connection, tenant: TenantId) -> Result<FeedPosition> {
     Ok(conn
         .prepare_cached(
-            "SELECT max(coalesce((SELECT max(seq) FROM journal WHERE tenant_id = ?1), 0), \
-                        coalesce((SELECT last FROM feed_seq WHERE tenant_id = ?1), 0)), \
-                    coalesce((SELECT pruned FROM feed_seq WHERE tenant_id = ?1), 0)",
+            "SELECT max(coalesce((SELECT max(seq) FROM journal WHERE tenant_id = ?1), 0), coalesce(f.last, 0)), \
+                    coalesce(f.pruned, 0) \
+             FROM (SELECT 1) LEFT JOIN feed_seq f ON f.tenant_id = ?1",
         )?
         .query_row([tenant], |r| {
             Ok(FeedPosition {

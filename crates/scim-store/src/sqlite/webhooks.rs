@@ -96,19 +96,7 @@ impl WebhookStore for SqliteStore {
                      ON CONFLICT (tenant_id) DO NOTHING",
                 )?
                 .execute(params![tenant, ts(now)])?;
-                Ok(Webhook {
-                    id,
-                    tenant,
-                    tenant_name,
-                    url: hook.url,
-                    events: hook.events,
-                    secret,
-                    created: now,
-                    delivery: Delivery {
-                        delivered: last,
-                        ..Default::default()
-                    },
-                })
+                Ok(hook.created(id, tenant, tenant_name, secret, now, last))
             })
             .await
     }
