@@ -17,6 +17,12 @@ async fn dropping_a_sqlite_handle_stops_its_threads() {
     db.create_tenant("t", scim_core::Timestamp::EPOCH).await.unwrap();
     assert_eq!(threads(), before + 2, "a writer and a checkpointer");
     drop(db);
+    // Drop has joined both threads. The kernel wakes a joiner as a thread exits but lists
+    // the task in /proc until it has finished exiting, a moment later; wait out only that.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while threads() != before && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
     assert_eq!(threads(), before, "both stopped and joined");
     // The committed write is there for the next handle.
     let db = scim_store::open(&url, &Default::default()).await.unwrap();

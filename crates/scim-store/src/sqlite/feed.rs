@@ -22,22 +22,20 @@ pub(super) struct About<'a> {
     pub at: &'a str,
 }
 
+pub(super) const POSITION: &str = "SELECT max(coalesce((SELECT max(seq) FROM journal WHERE tenant_id = ?1), 0), coalesce(f.last, 0)), \
+            coalesce(f.pruned, 0) \
+     FROM (SELECT 1) LEFT JOIN feed_seq f ON f.tenant_id = ?1";
+
 /// The tenant's newest and pruned seq. The newest is the journal's last number; `feed_seq`
 /// keeps it only across pruning (when the journal may be empty), so an append costs one
 /// index probe instead of a second row write.
 pub(super) fn position(conn: &Connection, tenant: TenantId) -> Result<FeedPosition> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT max(coalesce((SELECT max(seq) FROM journal WHERE tenant_id = ?1), 0), coalesce(f.last, 0)), \
-                    coalesce(f.pruned, 0) \
-             FROM (SELECT 1) LEFT JOIN feed_seq f ON f.tenant_id = ?1",
-        )?
-        .query_row([tenant], |r| {
-            Ok(FeedPosition {
-                last: r.get(0)?,
-                pruned: r.get(1)?,
-            })
-        })?)
+    Ok(conn.prepare_cached(POSITION)?.query_row([tenant], |r| {
+        Ok(FeedPosition {
+            last: r.get(0)?,
+            pruned: r.get(1)?,
+        })
+    })?)
 }
 
 /// Appends one event with the tenant's next sequence number (the writer thread is the only

@@ -18,16 +18,18 @@ fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
     })
 }
 
+/// The token lookup of every SCIM request.
+pub(super) const AUTHENTICATE: &str = "SELECT t.id, t.name, t.created, t.secret, k.client_id \
+     FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
+     WHERE k.hash = ?1 AND t.name = ?3 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > ?2)";
+
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn authenticate(&self, tenant: &str, tok: &str, now: Timestamp) -> Result<Option<Authenticated>, CoreError> {
         let hash = token::hash(tok);
         self.readers.read(|conn| {
             Ok(conn
-                .prepare_cached(
-                    "SELECT t.id, t.name, t.created, t.secret, k.client_id FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
-                     WHERE k.hash = ?1 AND t.name = ?3 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > ?2)",
-                )?
+                .prepare_cached(AUTHENTICATE)?
                 .query_row(params![&hash[..], ts(now), tenant], |r| {
                     Ok(Authenticated {
                         tenant: tenant_row(r)?,
