@@ -151,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
     let n = args.users;
     let c = args.concurrency;
     let mut results = Vec::new();
+    let run_cpu_before = pid.server();
 
     let ids: Arc<Vec<std::sync::OnceLock<String>>> = Arc::new((0..n).map(|_| std::sync::OnceLock::new()).collect());
     let r = phase("create", pid, n, c, {
@@ -328,7 +329,9 @@ async fn main() -> anyhow::Result<()> {
     );
     let _ = send(&ctx, reqwest::Method::DELETE, &format!("/Groups/{gid}"), None).await;
 
+    let total = settled_total(pid, run_cpu_before, &results).await;
     report(&results, args.json, c);
+    report_total(total, args.json);
     if results.iter().any(|r| r.errors > 0) {
         bail!("some requests failed");
     }
@@ -448,6 +451,42 @@ impl Cpu {
             }
         }
         Some(total)
+    }
+}
+
+/// Server CPU per request over the whole run, counted once the server has gone quiet.
+/// Work a server does after answering (the request log is written in the background) is
+/// billed to whichever phase is running then; this figure bills it to the run.
+async fn settled_total(cpu: &Cpu, before: Option<f64>, results: &[PhaseResult]) -> Option<(usize, f64)> {
+    let before = before?;
+    let mut last = cpu.server()?;
+    // Quiet: two 250 ms windows in a row with under 2 ms of CPU; at most 10 s.
+    let mut quiet = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = cpu.server()?;
+        quiet = if now - last < 0.002 { quiet + 1 } else { 0 };
+        last = now;
+        if quiet == 2 {
+            break;
+        }
+    }
+    let requests: usize = results.iter().map(|r| r.requests).sum();
+    (requests > 0).then(|| (requests, (last - before) * 1000.0 / requests as f64))
+}
+
+fn report_total(total: Option<(usize, f64)>, json: bool) {
+    let Some((requests, cpu)) = total else { return };
+    if json {
+        println!(
+            "{}",
+            json!({"phase": "all", "requests": requests, "server_cpu_ms_per_req": cpu})
+        );
+    } else {
+        println!(
+            "{:<10} {:>8} {:>54.3}   (whole run, once the server is quiet)",
+            "all", requests, cpu
+        );
     }
 }
 

@@ -127,6 +127,10 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     tune(conn)?;
+    // The writer's own page cache stays small (8 MiB): every COMMIT walks the cache's hash
+    // table to drop pages past the end of the file, so a large cache costs each commit more
+    // than it saves; readers keep the large cache and the memory map.
+    conn.pragma_update(None, "cache_size", -8_192)?;
     // Checkpoints run on their own thread (see `spawn_checkpointer`), so a commit never waits
     // for one; this automatic one is only the safety net should that thread stop.
     conn.pragma_update(None, "wal_autocheckpoint", 100_000)?;
