@@ -151,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
     let n = args.users;
     let c = args.concurrency;
     let mut results = Vec::new();
-    let run_cpu_before = pid.server();
+    let run_cpu_before = (pid.server(), pid.database());
 
     let ids: Arc<Vec<std::sync::OnceLock<String>>> = Arc::new((0..n).map(|_| std::sync::OnceLock::new()).collect());
     let r = phase("create", pid, n, c, {
@@ -457,8 +457,8 @@ impl Cpu {
 /// Server CPU per request over the whole run, counted once the server has gone quiet.
 /// Work a server does after answering (the request log is written in the background) is
 /// billed to whichever phase is running then; this figure bills it to the run.
-async fn settled_total(cpu: &Cpu, before: Option<f64>, results: &[PhaseResult]) -> Option<(usize, f64)> {
-    let before = before?;
+async fn settled_total(cpu: &Cpu, before: (Option<f64>, Option<f64>), results: &[PhaseResult]) -> Option<Total> {
+    let (before, db_before) = (before.0?, before.1);
     let mut last = cpu.server()?;
     // Quiet: two 250 ms windows in a row with under 2 ms of CPU; at most 10 s.
     let mut quiet = 0;
@@ -472,20 +472,33 @@ async fn settled_total(cpu: &Cpu, before: Option<f64>, results: &[PhaseResult]) 
         }
     }
     let requests: usize = results.iter().map(|r| r.requests).sum();
-    (requests > 0).then(|| (requests, (last - before) * 1000.0 / requests as f64))
+    let per = |cpu: f64| cpu * 1000.0 / requests as f64;
+    let db = db_before.zip(cpu.database()).map(|(a, b)| per(b - a));
+    (requests > 0).then(|| Total {
+        requests,
+        cpu_ms: per(last - before),
+        db_cpu_ms: db,
+    })
 }
 
-fn report_total(total: Option<(usize, f64)>, json: bool) {
-    let Some((requests, cpu)) = total else { return };
+struct Total {
+    requests: usize,
+    cpu_ms: f64,
+    db_cpu_ms: Option<f64>,
+}
+
+fn report_total(total: Option<Total>, json: bool) {
+    let Some(t) = total else { return };
     if json {
         println!(
             "{}",
-            json!({"phase": "all", "requests": requests, "server_cpu_ms_per_req": cpu})
+            json!({"phase": "all", "requests": t.requests, "server_cpu_ms_per_req": t.cpu_ms, "db_cpu_ms_per_req": t.db_cpu_ms})
         );
     } else {
+        let db = t.db_cpu_ms.map_or(String::new(), |c| format!("{c:.3}"));
         println!(
-            "{:<10} {:>8} {:>54.3}   (whole run, once the server is quiet)",
-            "all", requests, cpu
+            "{:<10} {:>8} {:>54.3} {:>22}   (whole run, once the server is quiet)",
+            "all", t.requests, t.cpu_ms, db
         );
     }
 }
