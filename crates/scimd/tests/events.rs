@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use common::{Server, bootstrap_token, run, send};
+use common::{Server, bootstrap_token, post, run, send};
 use reqwest::Method;
 use scim_store::testing::PgScratch;
 use serde_json::{Value, json};
@@ -23,42 +23,49 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A server on a fresh SQLite file, with its bootstrap token and the default tenant's URL.
+/// The server is dropped (stopped) before the directory that holds its database.
+struct Fresh {
+    _server: Server,
+    token: String,
+    db: String,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+fn fresh() -> Fresh {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/scimd.db", dir.path().display());
+    let server = Server::start(&db, &[]);
+    let token = bootstrap_token(&server);
+    let base = format!("http://{}/scim/v2/default", server.addr);
+    Fresh {
+        _server: server,
+        token,
+        db,
+        base,
+        _dir: dir,
+    }
+}
+
 fn user(name: &str) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "active": true})
 }
 
 #[test]
 fn events_tail_prints_the_feed_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/scimd.db", dir.path().display());
-    let server = Server::start(&db, &[]);
-    let token = bootstrap_token(&server);
-    let base = format!("http://{}/scim/v2/default", server.addr);
-    let rt = rt();
-    let client = reqwest::Client::new();
-    let (status, created) = rt.block_on(send(
-        &client,
-        Method::POST,
-        &format!("{base}/Users"),
-        &token,
-        Some(&user("t@x.io")),
-        None,
-    ));
+    let Fresh { token, db, base, .. } = &fresh();
+    let (status, created) = post(&format!("{base}/Users"), token, &user("t@x.io"));
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();
     let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": false}]});
-    let (status, _) = rt.block_on(send(
-        &client,
-        Method::PATCH,
-        &format!("{base}/Users/{id}"),
-        &token,
-        Some(&off),
-        None,
-    ));
+    let client = reqwest::Client::new();
+    let url = format!("{base}/Users/{id}");
+    let (status, _) = rt().block_on(send(&client, Method::PATCH, &url, token, Some(&off), None));
     assert_eq!(status, 200);
 
-    let (ok, out, err) = run(&["events", "tail", "default", "--json", "--no-follow", "--database", &db]);
+    let (ok, out, err) = run(&["events", "tail", "default", "--json", "--no-follow", "--database", db]);
     assert!(ok, "{err}");
     let events: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -73,12 +80,12 @@ fn events_tail_prints_the_feed_in_order() {
         "1",
         "--no-follow",
         "--database",
-        &db,
+        db,
     ]);
     assert!(ok);
     assert_eq!(out.lines().count(), 1, "{out}");
     assert!(out.contains("user.deactivated") && out.contains(id), "{out}");
-    let (ok, _, err) = run(&["events", "tail", "nobody", "--no-follow", "--database", &db]);
+    let (ok, _, err) = run(&["events", "tail", "nobody", "--no-follow", "--database", db]);
     assert!(!ok && err.contains("no tenant named"), "{err}");
 }
 
@@ -86,28 +93,15 @@ fn events_tail_prints_the_feed_in_order() {
 #[test]
 fn events_tail_follows_new_events() {
     use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/scimd.db", dir.path().display());
-    let server = Server::start(&db, &[]);
-    let token = bootstrap_token(&server);
+    let Fresh { token, db, base, .. } = &fresh();
     let mut tail = common::scimd()
-        .args(["events", "tail", "default", "--json", "--database", &db])
+        .args(["events", "tail", "default", "--json", "--database", db])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
-    let rt = rt();
-    let client = reqwest::Client::new();
-    let base = format!("http://{}/scim/v2/default", server.addr);
     for name in ["f1@x.io", "f2@x.io"] {
-        let (status, _) = rt.block_on(send(
-            &client,
-            Method::POST,
-            &format!("{base}/Users"),
-            &token,
-            Some(&user(name)),
-            None,
-        ));
+        let (status, _) = post(&format!("{base}/Users"), token, &user(name));
         assert_eq!(status, 201);
         let line = lines.next().expect("a line per event").unwrap();
         let e: Value = serde_json::from_str(&line).unwrap();
@@ -120,22 +114,9 @@ fn events_tail_follows_new_events() {
 /// `tenant requests` shows the request log from a shell, filtered by status.
 #[test]
 fn tenant_requests_shows_what_the_idp_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/scimd.db", dir.path().display());
-    let server = Server::start(&db, &[]);
-    let token = bootstrap_token(&server);
-    let rt = rt();
-    let client = reqwest::Client::new();
-    let base = format!("http://{}/scim/v2/default", server.addr);
+    let Fresh { token, db, base, .. } = &fresh();
     for _ in 0..2 {
-        rt.block_on(send(
-            &client,
-            Method::POST,
-            &format!("{base}/Users"),
-            &token,
-            Some(&user("dup@x.io")),
-            None,
-        ));
+        post(&format!("{base}/Users"), token, &user("dup@x.io"));
     }
     // The log is written in the background: ask until the conflict is there.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -148,7 +129,7 @@ fn tenant_requests_shows_what_the_idp_sent() {
             "409",
             "--json",
             "--database",
-            &db,
+            db,
         ]);
         assert!(ok, "{err}");
         if let Some(l) = out.lines().next() {
@@ -166,22 +147,14 @@ fn tenant_requests_shows_what_the_idp_sent() {
         "{e}"
     );
     assert!(e["body"].as_str().unwrap().contains("dup@x.io"));
-    let (ok, out, _) = run(&["tenant", "requests", "default", "--database", &db]);
+    let (ok, out, _) = run(&["tenant", "requests", "default", "--database", db]);
     assert!(
         ok && out.lines().count() == 2 && out.contains("409") && out.contains("201"),
         "{out}"
     );
-    let (ok, _, err) = run(&["tenant", "requests", "default", "--status", "teapot", "--database", &db]);
+    let (ok, _, err) = run(&["tenant", "requests", "default", "--status", "teapot", "--database", db]);
     assert!(!ok && err.contains("--status"), "{err}");
-    let (ok, _, err) = run(&[
-        "tenant",
-        "requests",
-        "default",
-        "--since",
-        "whenever",
-        "--database",
-        &db,
-    ]);
+    let (ok, _, err) = run(&["tenant", "requests", "default", "--since", "whenever", "--database", db]);
     assert!(!ok && err.contains("--since"), "{err}");
 }
 
@@ -252,14 +225,7 @@ fn killed_mid_delivery(db: &str) {
     *secret.lock().unwrap() = hook["secret"].as_str().unwrap().to_string();
     let base = format!("http://{}/scim/v2/default", server.addr);
     for i in 0..5 {
-        let (status, body) = rt.block_on(send(
-            &client,
-            Method::POST,
-            &format!("{base}/Users"),
-            &token,
-            Some(&user(&format!("k{i}@x.io"))),
-            None,
-        ));
+        let (status, body) = post(&format!("{base}/Users"), &token, &user(&format!("k{i}@x.io")));
         assert_eq!(status, 201, "{body}");
     }
     // The first event is in flight (the receiver holds it): kill the server now.
@@ -271,14 +237,7 @@ fn killed_mid_delivery(db: &str) {
 
     let restarted = Server::start(db, &flags);
     let base = format!("http://{}/scim/v2/default", restarted.addr);
-    let (status, _) = rt.block_on(send(
-        &client,
-        Method::POST,
-        &format!("{base}/Users"),
-        &token,
-        Some(&user("after@x.io")),
-        None,
-    ));
+    let (status, _) = post(&format!("{base}/Users"), &token, &user("after@x.io"));
     assert_eq!(status, 201);
     let mut seen = vec![first];
     while seen.last().map(|g| g.seq) != Some(6) {
