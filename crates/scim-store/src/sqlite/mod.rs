@@ -117,6 +117,12 @@ fn poisoned() -> CoreError {
     CoreError::Internal("read pool lock poisoned".into())
 }
 
+/// Page cache per connection. The writer's stays small: every COMMIT walks the cache's hash
+/// table to drop pages past the end of the file, so a large cache costs each commit more
+/// than it saves. Readers keep a large one beside the memory map.
+const WRITER_CACHE_KIB: i64 = 8 * 1024;
+const READER_CACHE_KIB: i64 = 64 * 1024;
+
 fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -126,11 +132,7 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    tune(conn)?;
-    // The writer's own page cache stays small (8 MiB): every COMMIT walks the cache's hash
-    // table to drop pages past the end of the file, so a large cache costs each commit more
-    // than it saves; readers keep the large cache and the memory map.
-    conn.pragma_update(None, "cache_size", -8_192)?;
+    tune(conn, WRITER_CACHE_KIB)?;
     // Checkpoints run on their own thread (see `spawn_checkpointer`), so a commit never waits
     // for one; this automatic one is only the safety net should that thread stop.
     conn.pragma_update(None, "wal_autocheckpoint", 100_000)?;
@@ -146,9 +148,9 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
 /// every statement keyed by tenant 1 (the first tenant) was re-parsed and re-planned on
 /// every use, and so was the token lookup. None of our plans depend on bound values (no
 /// `LIKE`, no `STAT4` statistics), so nothing is lost.
-fn tune(conn: &Connection) -> Result<()> {
+fn tune(conn: &Connection, cache_kib: i64) -> Result<()> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
@@ -205,7 +207,7 @@ fn open_reader(path: &str) -> Result<Connection> {
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "query_only", "ON")?;
-    tune(&conn)?;
+    tune(&conn, READER_CACHE_KIB)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
@@ -267,15 +269,12 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use rusqlite::StatementStatus;
+    use scim_core::ResourceKind;
     use scim_core::ports::TenantStore;
-    use scim_core::{ResourceKind, Timestamp};
 
     use super::feed::{self, About};
     use super::*;
-
-    fn at(s: &str) -> Timestamp {
-        Timestamp::parse(s).expect("valid timestamp")
-    }
+    use crate::conformance::at;
 
     /// SQLite compiles a cached statement again when a bound value its planner looked at
     /// changes; it looks at `col = ?` for 0 and 1, so tenant 1 paid a parse and a plan on
