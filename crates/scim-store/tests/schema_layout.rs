@@ -144,11 +144,13 @@ async fn tables_changed_by_a_burst_are_analyzed() {
             .await
             .unwrap();
     }
-    // The statistics collector reports with a small delay; ask until it has.
+    // The statistics collector reports with a small delay, and each pooled connection
+    // reports its own share (so `value_index` may cross the threshold before `resources`);
+    // ask until `resources` has been analyzed.
     let mut analyzed = Vec::new();
-    for _ in 0..100 {
-        analyzed = pg.analyze_changed().await.unwrap();
-        if !analyzed.is_empty() {
+    for _ in 0..200 {
+        analyzed.extend(pg.analyze_changed().await.unwrap());
+        if analyzed.iter().any(|t| t == "resources") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

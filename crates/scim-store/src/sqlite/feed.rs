@@ -7,6 +7,7 @@ use scim_core::events::{EventType, MemberDelta};
 use scim_core::ports::{Event, FeedPosition, FeedStore, FeedWatch, TenantId};
 use scim_core::{CoreError, ResourceKind, Timestamp};
 
+use super::span::{self, Keyed};
 use super::{SqliteStore, get_ts, ts};
 use crate::error::Result;
 
@@ -22,20 +23,19 @@ pub(super) struct About<'a> {
     pub at: &'a str,
 }
 
-pub(super) const POSITION: &str = "SELECT max(coalesce((SELECT max(seq) FROM journal WHERE tenant_id = ?1), 0), coalesce(f.last, 0)), \
-            coalesce(f.pruned, 0) \
+/// The tenant's `feed_seq` row, which keeps the last number only across pruning (when the
+/// journal may be empty) and how far the feed was pruned.
+pub(super) const POSITION: &str = "SELECT coalesce(f.last, 0), coalesce(f.pruned, 0) \
      FROM (SELECT 1) LEFT JOIN feed_seq f ON f.tenant_id = ?1";
 
-/// The tenant's newest and pruned seq. The newest is the journal's last number; `feed_seq`
-/// keeps it only across pruning (when the journal may be empty), so an append costs one
-/// index probe instead of a second row write.
+/// The tenant's newest and pruned seq. The newest is the journal's last number, one probe at
+/// the end of the tenant's key range, so an append costs no second row write.
 pub(super) fn position(conn: &Connection, tenant: TenantId) -> Result<FeedPosition> {
-    Ok(conn.prepare_cached(POSITION)?.query_row([tenant], |r| {
-        Ok(FeedPosition {
-            last: r.get(0)?,
-            pruned: r.get(1)?,
-        })
-    })?)
+    let (kept, pruned) = conn
+        .prepare_cached(POSITION)?
+        .query_row([tenant], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let last = span::newest(conn, Keyed::Journal, tenant)?.max(kept);
+    Ok(FeedPosition { last, pruned })
 }
 
 /// Appends one event with the tenant's next sequence number (the writer thread is the only
@@ -43,12 +43,11 @@ pub(super) fn position(conn: &Connection, tenant: TenantId) -> Result<FeedPositi
 pub(super) fn append(conn: &Connection, a: &About<'_>, event: EventType, data: &str) -> Result<()> {
     let seq = position(conn, a.tenant)?.last + 1;
     conn.prepare_cached(
-        "INSERT INTO journal (tenant_id, seq, eid, event, rtype, res_id, version, at, data) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO journal (n, eid, event, rtype, res_id, version, at, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
-        a.tenant,
-        seq,
+        span::key(a.tenant, seq),
         uuid::Uuid::now_v7().to_string(),
         event.as_str(),
         a.kind.code(),
@@ -70,14 +69,15 @@ pub(super) fn append_members(conn: &Connection, a: &About<'_>, delta: &MemberDel
 
 fn read_events(conn: &Connection, tenant: TenantId, after: i64, limit: usize) -> Result<Vec<Event>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, eid, event, rtype, res_id, version, at, data FROM journal \
-         WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        "SELECT n, eid, event, rtype, res_id, version, at, data FROM journal \
+         WHERE n > ?1 AND n <= ?2 ORDER BY n LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![tenant, after, limit as i64], |r| {
+    let from = span::key(tenant, after.max(0));
+    let rows = stmt.query_map(params![from, span::bounds(tenant).1, limit as i64], |r| {
         let kind = ResourceKind::from_code(r.get(3)?).unwrap_or(ResourceKind::User);
         let name: String = r.get(2)?;
         Ok(Event {
-            seq: r.get(0)?,
+            seq: span::seq(r.get(0)?),
             id: r.get(1)?,
             event: EventType::parse(&name).unwrap_or(EventType::created(kind)),
             kind,
@@ -90,31 +90,37 @@ fn read_events(conn: &Connection, tenant: TenantId, after: i64, limit: usize) ->
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Looks at the [`PRUNE_CHUNK`] oldest events and removes those before `before`, each
-/// tenant's from the start of its sequence, recording how far each feed was pruned. The
-/// scan is bounded, so a journal with nothing to prune costs one short read on the writer,
-/// not a full scan.
-fn prune_chunk(conn: &Connection, before: &str) -> Result<u64> {
-    let cut: Vec<(TenantId, i64)> = conn
+/// Removes up to [`PRUNE_CHUNK`] of the tenant's events before `before`, from the start of
+/// its sequence, and records how far its feed was pruned. The scan stops at the first event
+/// that stays, so a journal with nothing to prune costs one short read on the writer.
+fn prune_chunk(conn: &Connection, tenant: TenantId, before: &str) -> Result<u64> {
+    let pos = position(conn, tenant)?;
+    let (_, hi) = span::bounds(tenant);
+    let upto: Option<i64> = conn
         .prepare_cached(
-            "SELECT tenant_id, max(seq) FROM (SELECT tenant_id, seq, at FROM journal ORDER BY n LIMIT ?2) \
-             WHERE at < ?1 GROUP BY tenant_id",
+            "SELECT max(n) FROM (SELECT n, at FROM journal WHERE n > ?1 AND n <= ?2 ORDER BY n LIMIT ?3) \
+             WHERE at < ?4",
         )?
-        .query_map(params![before, PRUNE_CHUNK], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut removed = 0;
-    for (tenant, upto) in cut {
-        let last = position(conn, tenant)?.last;
-        removed += conn
-            .prepare_cached("DELETE FROM journal WHERE tenant_id = ?1 AND seq <= ?2")?
-            .execute(params![tenant, upto])? as u64;
-        conn.prepare_cached(
-            "INSERT INTO feed_seq (tenant_id, last, pruned) VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id) \
-             DO UPDATE SET last = max(last, excluded.last), pruned = max(pruned, excluded.pruned)",
-        )?
-        .execute(params![tenant, last, upto])?;
-    }
+        .query_row(params![span::key(tenant, pos.pruned), hi, PRUNE_CHUNK, before], |r| {
+            r.get(0)
+        })?;
+    let Some(upto) = upto.map(span::seq) else {
+        return Ok(0);
+    };
+    let removed = span::delete(conn, Keyed::Journal, tenant, pos.pruned, upto)?;
+    conn.prepare_cached(
+        "INSERT INTO feed_seq (tenant_id, last, pruned) VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id) \
+         DO UPDATE SET last = max(last, excluded.last), pruned = max(pruned, excluded.pruned)",
+    )?
+    .execute(params![tenant, pos.last, upto])?;
     Ok(removed)
+}
+
+fn tenant_ids(conn: &Connection) -> Result<Vec<TenantId>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM tenants ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 #[async_trait]
@@ -129,15 +135,19 @@ impl FeedStore for SqliteStore {
 
     async fn prune_events(&self, before: Timestamp) -> std::result::Result<u64, CoreError> {
         let before = ts(before);
+        let tenants = self.readers.read(tenant_ids)?;
         let mut total = 0;
-        loop {
-            let b = before.clone();
-            let n = self.writer.write(move |conn| prune_chunk(conn, &b)).await?;
-            total += n;
-            if n == 0 {
-                return Ok(total);
+        for tenant in tenants {
+            loop {
+                let b = before.clone();
+                let n = self.writer.write(move |conn| prune_chunk(conn, tenant, &b)).await?;
+                total += n;
+                if n == 0 {
+                    break;
+                }
             }
         }
+        Ok(total)
     }
 
     fn watch_feed(&self) -> Box<dyn FeedWatch> {

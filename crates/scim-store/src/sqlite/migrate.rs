@@ -235,6 +235,48 @@ CREATE TABLE request_log (
 );
 CREATE INDEX request_log_tenant ON request_log(tenant_id, n);
 "#,
+    // The journal and the request log keyed `tenant << 40 | seq` (see span.rs): no second
+    // index to write on every append. The request log's seq is per tenant from here on.
+    r#"
+CREATE TABLE journal_v2 (
+    n       INTEGER PRIMARY KEY,
+    eid     TEXT NOT NULL,
+    event   TEXT NOT NULL,
+    rtype   INTEGER NOT NULL,
+    res_id  TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    at      TEXT NOT NULL,
+    data    TEXT NOT NULL
+);
+INSERT INTO journal_v2 (n, eid, event, rtype, res_id, version, at, data)
+SELECT (tenant_id << 40) | seq, eid, event, rtype, res_id, version, at, data FROM journal ORDER BY tenant_id, seq;
+DROP TABLE journal;
+ALTER TABLE journal_v2 RENAME TO journal;
+CREATE TABLE request_log_v2 (
+    n           INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    latency_us  INTEGER NOT NULL,
+    scim_type   TEXT,
+    detail      TEXT,
+    resource_id TEXT,
+    credential  TEXT,
+    body        TEXT
+);
+INSERT INTO request_log_v2 (n, at, method, path, status, latency_us, scim_type, detail, resource_id, credential, body)
+SELECT (tenant_id << 40) | row_number() OVER (PARTITION BY tenant_id ORDER BY n),
+    at, method, path, status, latency_us, scim_type, detail, resource_id, credential, body
+FROM request_log ORDER BY tenant_id, n;
+DROP TABLE request_log;
+ALTER TABLE request_log_v2 RENAME TO request_log;
+CREATE TABLE request_seq (
+    tenant_id INTEGER PRIMARY KEY,
+    last      INTEGER NOT NULL
+);
+INSERT INTO request_seq (tenant_id, last) SELECT n >> 40, max(n) & 1099511627775 FROM request_log GROUP BY n >> 40;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is
@@ -271,4 +313,63 @@ pub fn check(conn: &Connection) -> Result<()> {
         return Err(StoreError::SchemaBehind { found, wanted });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use scim_core::ports::{FeedStore, RequestLogStore, RequestQuery, StatusFilter};
+
+    use super::*;
+    use crate::StoreOptions;
+    use crate::sqlite::SqliteStore;
+
+    /// A database from before the tenant-keyed journal and request log keeps every event
+    /// with its seq and every request log entry, numbered per tenant in order.
+    #[tokio::test]
+    async fn the_journal_and_request_log_move_to_tenant_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let path = path.to_str().unwrap();
+        let before = MIGRATIONS.len() - 1;
+        {
+            let conn = Connection::open(path).unwrap();
+            for sql in &MIGRATIONS[..before] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(&format!(
+                "PRAGMA user_version = {before};
+                 INSERT INTO tenants (id, name, created, secret) VALUES (1, 'a', 'x', x'00'), (2, 'b', 'x', x'00');
+                 INSERT INTO journal (tenant_id, seq, eid, event, rtype, res_id, version, at, data) VALUES
+                   (1, 1, 'e1', 'user.created', 0, 'u1', 1, '2026-01-01T00:00:00Z', '{{\"n\":1}}'),
+                   (2, 1, 'e2', 'user.created', 0, 'u2', 1, '2026-01-01T00:00:00Z', '{{\"n\":2}}'),
+                   (1, 2, 'e3', 'user.updated', 0, 'u1', 2, '2026-01-01T00:00:00Z', '{{\"n\":3}}');
+                 INSERT INTO feed_seq (tenant_id, last) VALUES (1, 2), (2, 1);
+                 INSERT INTO request_log (tenant_id, at, method, path, status, latency_us) VALUES
+                   (1, '2026-01-01T00:00:00Z', 'POST', '/a1', 201, 1),
+                   (2, '2026-01-01T00:00:00Z', 'POST', '/b1', 201, 1),
+                   (1, '2026-01-01T00:00:01Z', 'PATCH', '/a2', 200, 1);"
+            ))
+            .unwrap();
+        }
+        let store = SqliteStore::open(path, &StoreOptions::default()).unwrap();
+        let events = store.events(1, 0, 10).await.unwrap();
+        let got: Vec<(i64, &str, &str)> = events.iter().map(|e| (e.seq, e.id.as_str(), e.data.as_str())).collect();
+        assert_eq!(got, [(1, "e1", r#"{"n":1}"#), (2, "e3", r#"{"n":3}"#)]);
+        assert_eq!(store.events(2, 0, 10).await.unwrap()[0].id, "e2");
+        assert_eq!(store.feed_position(1).await.unwrap().last, 2);
+        let q = RequestQuery {
+            status: StatusFilter::Any,
+            since: None,
+            before: None,
+            limit: 10,
+        };
+        let log = store.requests(1, &q).await.unwrap();
+        let got: Vec<(i64, &str)> = log.iter().map(|r| (r.seq, r.entry.path.as_str())).collect();
+        assert_eq!(got, [(2, "/a2"), (1, "/a1")], "numbered per tenant, newest first");
+        let mut next = log[0].entry.clone();
+        next.path = "/a3".into();
+        store.append_requests(vec![next]).await.unwrap();
+        assert_eq!(store.requests(1, &q).await.unwrap()[0].seq, 3, "numbering goes on");
+        assert_eq!(store.requests(2, &q).await.unwrap()[0].seq, 1);
+    }
 }

@@ -8,6 +8,7 @@ mod feed;
 mod migrate;
 mod requests;
 mod resources;
+mod span;
 mod sync_state;
 mod tenants;
 mod webhooks;

@@ -1,12 +1,16 @@
 //! `RequestLogStore` on SQLite: one writer job per batch of entries.
 
 use async_trait::async_trait;
+use std::collections::HashMap;
+
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::ports::{LoggedRequest, RequestEntry, RequestLogStore, RequestQuery, TenantId};
 use scim_core::{CoreError, Timestamp};
 
+use super::span::{self, Keyed};
 use super::{SqliteStore, get_ts, ts};
+use crate::error::Result;
 
 /// Rows per multi-row INSERT (11 parameters each, under SQLite's limit).
 const CHUNK: usize = 80;
@@ -15,93 +19,140 @@ fn text(s: &Option<String>) -> SqlValue {
     s.clone().map_or(SqlValue::Null, SqlValue::Text)
 }
 
+/// Numbers the batch's entries from each tenant's `request_seq` row (one read and one write
+/// per tenant and batch) and returns each entry's row id.
+fn number(conn: &Connection, entries: &[RequestEntry]) -> Result<Vec<i64>> {
+    let mut next: HashMap<TenantId, i64> = HashMap::new();
+    let mut keys = Vec::with_capacity(entries.len());
+    for e in entries {
+        let seq = match next.get_mut(&e.tenant) {
+            Some(last) => last,
+            None => {
+                let last: i64 = conn
+                    .prepare_cached("SELECT coalesce((SELECT last FROM request_seq WHERE tenant_id = ?1), 0)")?
+                    .query_row([e.tenant], |r| r.get(0))?;
+                next.entry(e.tenant).or_insert(last)
+            }
+        };
+        *seq += 1;
+        keys.push(span::key(e.tenant, *seq));
+    }
+    for (tenant, last) in next {
+        conn.prepare_cached(
+            "INSERT INTO request_seq (tenant_id, last) VALUES (?1, ?2) \
+             ON CONFLICT (tenant_id) DO UPDATE SET last = excluded.last",
+        )?
+        .execute(params![tenant, last])?;
+    }
+    Ok(keys)
+}
+
+fn insert(conn: &Connection, entries: &[RequestEntry], keys: &[i64]) -> Result<()> {
+    let rows = entries.iter().zip(keys);
+    let rows: Vec<_> = rows.collect();
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO request_log (n, at, method, path, status, latency_us, scim_type, \
+             detail, resource_id, credential, body) VALUES ",
+        );
+        let mut p: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 11);
+        for (i, (e, key)) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 {
+                "(?,?,?,?,?,?,?,?,?,?,?)"
+            } else {
+                ",(?,?,?,?,?,?,?,?,?,?,?)"
+            });
+            p.extend([
+                SqlValue::Integer(**key),
+                SqlValue::Text(ts(e.at)),
+                SqlValue::Text(e.method.clone()),
+                SqlValue::Text(e.path.clone()),
+                SqlValue::Integer(i64::from(e.status)),
+                SqlValue::Integer(e.latency_us),
+                text(&e.scim_type),
+                text(&e.detail),
+                text(&e.resource_id),
+                text(&e.credential),
+                text(&e.body),
+            ]);
+        }
+        conn.prepare_cached(&sql)?.execute(params_from_iter(p))?;
+    }
+    Ok(())
+}
+
+fn read(conn: &Connection, tenant: TenantId, q: &RequestQuery) -> Result<Vec<LoggedRequest>> {
+    let (lo, hi) = q.status.range();
+    let since = q.since.map(ts).unwrap_or_default();
+    let first = span::bounds(tenant).0;
+    let last = span::key(tenant, q.before.map_or(i64::MAX, |b| b - 1));
+    let mut stmt = conn.prepare_cached(
+        "SELECT n, at, method, path, status, latency_us, scim_type, detail, resource_id, credential, body \
+         FROM request_log WHERE n > ?1 AND n <= ?2 AND status >= ?3 AND status < ?4 AND at >= ?5 \
+         ORDER BY n DESC LIMIT ?6",
+    )?;
+    let rows = stmt.query_map(params![first, last, lo, hi, since, q.limit as i64], |r| {
+        Ok(LoggedRequest {
+            seq: span::seq(r.get(0)?),
+            entry: RequestEntry {
+                tenant,
+                at: get_ts(r, 1)?,
+                method: r.get(2)?,
+                path: r.get(3)?,
+                status: r.get(4)?,
+                latency_us: r.get(5)?,
+                scim_type: r.get(6)?,
+                detail: r.get(7)?,
+                resource_id: r.get(8)?,
+                credential: r.get(9)?,
+                body: r.get(10)?,
+            },
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Removes the tenant's entries beyond the newest `keep`, then the oldest ones up to the
+/// first that is not older than `before` (entries are appended in time order).
+fn prune(conn: &Connection, tenant: TenantId, keep: usize, before: &str) -> Result<u64> {
+    let newest = span::newest(conn, Keyed::RequestLog, tenant)?;
+    let over = span::delete(conn, Keyed::RequestLog, tenant, 0, newest - keep as i64)?;
+    let (lo, hi) = span::bounds(tenant);
+    let stays: Option<i64> = conn
+        .prepare_cached("SELECT n FROM request_log WHERE n > ?1 AND n <= ?2 AND at >= ?3 ORDER BY n LIMIT 1")?
+        .query_row(params![lo, hi, before], |r| r.get(0))
+        .optional()?;
+    let upto = stays.map_or(newest, |n| span::seq(n) - 1);
+    let old = span::delete(conn, Keyed::RequestLog, tenant, 0, upto)?;
+    Ok(over + old)
+}
+
 #[async_trait]
 impl RequestLogStore for SqliteStore {
-    async fn append_requests(&self, entries: Vec<RequestEntry>) -> Result<(), CoreError> {
+    async fn append_requests(&self, entries: Vec<RequestEntry>) -> std::result::Result<(), CoreError> {
         if entries.is_empty() {
             return Ok(());
         }
         self.writer
             .write(move |conn| {
-                for chunk in entries.chunks(CHUNK) {
-                    let mut sql = String::from(
-                        "INSERT INTO request_log (tenant_id, at, method, path, status, latency_us, scim_type, \
-                         detail, resource_id, credential, body) VALUES ",
-                    );
-                    let mut p: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 11);
-                    for (i, e) in chunk.iter().enumerate() {
-                        sql.push_str(if i == 0 {
-                            "(?,?,?,?,?,?,?,?,?,?,?)"
-                        } else {
-                            ",(?,?,?,?,?,?,?,?,?,?,?)"
-                        });
-                        p.extend([
-                            SqlValue::Integer(e.tenant),
-                            SqlValue::Text(ts(e.at)),
-                            SqlValue::Text(e.method.clone()),
-                            SqlValue::Text(e.path.clone()),
-                            SqlValue::Integer(i64::from(e.status)),
-                            SqlValue::Integer(e.latency_us),
-                            text(&e.scim_type),
-                            text(&e.detail),
-                            text(&e.resource_id),
-                            text(&e.credential),
-                            text(&e.body),
-                        ]);
-                    }
-                    conn.prepare_cached(&sql)?.execute(params_from_iter(p))?;
-                }
+                let keys = number(conn, &entries)?;
+                insert(conn, &entries, &keys)?;
                 Ok(())
             })
             .await
     }
 
-    async fn requests(&self, tenant: TenantId, q: &RequestQuery) -> Result<Vec<LoggedRequest>, CoreError> {
-        let (lo, hi) = q.status.range();
-        let since = q.since.map(ts).unwrap_or_default();
-        let before = q.before.unwrap_or(i64::MAX);
-        self.readers.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT n, tenant_id, at, method, path, status, latency_us, scim_type, detail, resource_id, credential, body \
-                 FROM request_log WHERE tenant_id = ?1 AND n < ?2 AND status >= ?3 AND status < ?4 AND at >= ?5 \
-                 ORDER BY n DESC LIMIT ?6",
-            )?;
-            let rows = stmt.query_map(params![tenant, before, lo, hi, since, q.limit as i64], |r| {
-                Ok(LoggedRequest {
-                    seq: r.get(0)?,
-                    entry: RequestEntry {
-                        tenant: r.get(1)?,
-                        at: get_ts(r, 2)?,
-                        method: r.get(3)?,
-                        path: r.get(4)?,
-                        status: r.get(5)?,
-                        latency_us: r.get(6)?,
-                        scim_type: r.get(7)?,
-                        detail: r.get(8)?,
-                        resource_id: r.get(9)?,
-                        credential: r.get(10)?,
-                        body: r.get(11)?,
-                    },
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+    async fn requests(&self, tenant: TenantId, q: &RequestQuery) -> std::result::Result<Vec<LoggedRequest>, CoreError> {
+        self.readers.read(|conn| read(conn, tenant, q))
     }
 
-    async fn prune_requests(&self, tenant: TenantId, keep: usize, before: Timestamp) -> Result<u64, CoreError> {
-        self.writer
-            .write(move |conn| {
-                let over = conn
-                    .prepare_cached(
-                        "DELETE FROM request_log WHERE tenant_id = ?1 AND n <= (SELECT n FROM request_log \
-                         WHERE tenant_id = ?1 ORDER BY n DESC LIMIT 1 OFFSET ?2)",
-                    )?
-                    .execute(params![tenant, keep as i64])?;
-                let old = conn
-                    .prepare_cached("DELETE FROM request_log WHERE tenant_id = ?1 AND at < ?2")?
-                    .execute(params![tenant, ts(before)])?;
-                Ok((over + old) as u64)
-            })
-            .await
+    async fn prune_requests(
+        &self,
+        tenant: TenantId,
+        keep: usize,
+        before: Timestamp,
+    ) -> std::result::Result<u64, CoreError> {
+        let before = ts(before);
+        self.writer.write(move |conn| prune(conn, tenant, keep, &before)).await
     }
 }

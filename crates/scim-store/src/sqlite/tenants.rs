@@ -5,7 +5,8 @@ use rusqlite::{OptionalExtension, params};
 use scim_core::ports::{Authenticated, IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 
-use super::{SqliteStore, get_ts, get_ts_opt, is_unique_violation, ts, ts_opt};
+use super::{SqliteStore, get_ts, get_ts_opt, is_unique_violation, span, ts, ts_opt};
+use crate::error::StoreError;
 use crate::rules::{TENANT_TABLES, check_tenant_name, revocation_prefix, tenant_exists};
 use crate::token;
 
@@ -46,6 +47,15 @@ impl TenantStore for SqliteStore {
         let secret = token::tenant_secret();
         self.writer
             .write(move |conn| {
+                let top: TenantId = conn
+                    .prepare_cached("SELECT coalesce(max(id), 0) FROM tenants")?
+                    .query_row([], |r| r.get(0))?;
+                if top >= span::MAX_TENANT {
+                    return Err(StoreError::Core(CoreError::TooMany(format!(
+                        "a SQLite store holds tenant ids up to {}; use PostgreSQL for more tenants",
+                        span::MAX_TENANT
+                    ))));
+                }
                 let res = conn
                     .prepare_cached("INSERT INTO tenants (name, created, secret) VALUES (?1, ?2, ?3)")?
                     .execute(params![name, ts(now), secret.0]);
@@ -138,8 +148,15 @@ impl TenantStore for SqliteStore {
     async fn delete_tenant(&self, tenant: TenantId) -> Result<bool, CoreError> {
         self.writer
             .write(move |conn| {
-                // Children first; the table names are fixed.
-                for table in TENANT_TABLES {
+                // Children first; the table names are fixed. The keyed tables hold the
+                // tenant in their row ids, not in a column.
+                span::delete_tenant(conn, tenant)?;
+                conn.prepare_cached("DELETE FROM request_seq WHERE tenant_id = ?1")?
+                    .execute([tenant])?;
+                for table in TENANT_TABLES
+                    .iter()
+                    .filter(|t| !span::Keyed::ALL.iter().any(|k| k.table() == **t))
+                {
                     conn.prepare_cached(&format!("DELETE FROM {table} WHERE tenant_id = ?1"))?
                         .execute([tenant])?;
                 }

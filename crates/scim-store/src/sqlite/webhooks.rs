@@ -5,7 +5,7 @@ use rusqlite::{Connection, params};
 use scim_core::ports::{Delivery, NewWebhook, TenantId, Webhook, WebhookStore};
 use scim_core::{CoreError, Timestamp};
 
-use super::{SqliteStore, get_ts, get_ts_opt, ts, ts_opt};
+use super::{SqliteStore, get_ts, get_ts_opt, span, ts, ts_opt};
 use crate::error::Result;
 use crate::rules::{events_text, parse_events};
 use crate::token;
@@ -186,8 +186,11 @@ impl WebhookStore for SqliteStore {
                  JOIN webhook_leases l ON l.tenant_id = webhooks.tenant_id
                  WHERE l.holder = ?1 AND l.expires > ?2 AND NOT webhooks.failing
                    AND (webhooks.next_attempt IS NULL OR webhooks.next_attempt <= ?2)
-                   AND EXISTS (SELECT 1 FROM journal j WHERE j.tenant_id = webhooks.tenant_id AND j.seq > webhooks.delivered)
-                 ORDER BY webhooks.tenant_id, webhooks.created, webhooks.id"
+                   AND EXISTS (SELECT 1 FROM journal j WHERE j.n > (webhooks.tenant_id << {bits}) + webhooks.delivered
+                     AND j.n <= (webhooks.tenant_id << {bits}) + {mask})
+                 ORDER BY webhooks.tenant_id, webhooks.created, webhooks.id",
+                bits = span::SEQ_BITS,
+                mask = span::SEQ_MASK
             ))?;
             let rows = stmt.query_map(params![holder, ts(now)], webhook)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
