@@ -23,7 +23,7 @@ use axum::routing::{any, get};
 use scim_core::ports::Store;
 
 pub use error::ApiError;
-pub use reqlog::RequestLogConfig;
+pub use reqlog::{Bodies as RequestLogBodies, RequestLogConfig};
 
 pub const SCIM_JSON: &str = "application/scim+json";
 

@@ -28,6 +28,41 @@ pub struct RequestLogConfig {
     pub mask: Vec<String>,
     /// Bytes of each body kept.
     pub excerpt_bytes: usize,
+    /// Which requests keep an excerpt of their body.
+    pub bodies: Bodies,
+}
+
+/// Which requests the log keeps a body excerpt of. The default is the failed ones: the body
+/// of a failed request exists nowhere else, while the result of every successful write is
+/// in the change feed, so keeping those bodies too doubles what is stored for each write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bodies {
+    /// Every request's.
+    All,
+    /// Those answered with a status of 400 or more.
+    #[default]
+    Failed,
+    /// None.
+    Off,
+}
+
+impl Bodies {
+    pub fn parse(s: &str) -> Option<Bodies> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" => Some(Bodies::All),
+            "failed" => Some(Bodies::Failed),
+            "off" | "none" => Some(Bodies::Off),
+            _ => None,
+        }
+    }
+
+    fn keeps(self, status: u16) -> bool {
+        match self {
+            Bodies::All => true,
+            Bodies::Failed => status >= 400,
+            Bodies::Off => false,
+        }
+    }
 }
 
 impl Default for RequestLogConfig {
@@ -38,6 +73,7 @@ impl Default for RequestLogConfig {
             max_age: Duration::from_secs(7 * 86_400),
             mask: scim_core::redact::ALWAYS_MASKED.iter().map(|s| s.to_string()).collect(),
             excerpt_bytes: 4096,
+            bodies: Bodies::default(),
         }
     }
 }
@@ -81,6 +117,7 @@ struct Note {
 pub struct RequestLog {
     tx: Option<mpsc::Sender<Note>>,
     dropped: AtomicU64,
+    bodies: Bodies,
 }
 
 impl RequestLog {
@@ -91,10 +128,12 @@ impl RequestLog {
             return RequestLog::default();
         }
         let (tx, rx) = mpsc::channel(QUEUE);
+        let bodies = cfg.bodies;
         tokio::spawn(writer(store, cfg, rx));
         RequestLog {
             tx: Some(tx),
             dropped: AtomicU64::new(0),
+            bodies,
         }
     }
 
@@ -119,6 +158,12 @@ pub fn record(log: &RequestLog, seen: Option<Seen>, method: &str, path: String, 
     let (who, credential, body) = match seen {
         Some(s) => (Who::Tenant(s.tenant), Some(s.credential), s.body),
         None => (Who::Named(tenant_in(&path).to_string()), None, Bytes::new()),
+    };
+    // A copy, so the connection's read buffer is not held while the note waits.
+    let body = if log.bodies.keeps(status) {
+        Bytes::copy_from_slice(&body)
+    } else {
+        Bytes::new()
     };
     let entry = RequestEntry {
         tenant: 0,
@@ -187,9 +232,7 @@ async fn writer(store: Arc<dyn Store>, cfg: RequestLogConfig, mut rx: mpsc::Rece
                 let batch = fill(&mut rx, first).await;
                 let entries = prepare(&store, &cfg, &mut names, batch).await;
                 written.extend(entries.iter().map(|e| e.tenant));
-                if let Err(e) = store.append_requests(entries).await {
-                    tracing::warn!(error = %e, "request log: a batch could not be written");
-                }
+                append(&store, entries).await;
             }
             _ = prune_written.tick() => {
                 let tenants: Vec<TenantId> = written.drain().collect();
@@ -203,20 +246,29 @@ async fn writer(store: Arc<dyn Store>, cfg: RequestLogConfig, mut rx: mpsc::Rece
     }
 }
 
+/// Waits out the batch window once, then takes whatever has arrived. The writer thus wakes
+/// once per batch, not once per request (a wake-up per note cost more than writing it).
 async fn fill(rx: &mut mpsc::Receiver<Note>, first: Note) -> Vec<Note> {
     let mut batch = vec![first];
-    let deadline = tokio::time::sleep(BATCH_WAIT);
-    tokio::pin!(deadline);
-    while batch.len() < BATCH {
-        tokio::select! {
-            n = rx.recv() => match n {
-                Some(n) => batch.push(n),
-                None => break,
-            },
-            _ = &mut deadline => break,
+    tokio::time::sleep(BATCH_WAIT).await;
+    while batch.len() < QUEUE {
+        match rx.try_recv() {
+            Ok(n) => batch.push(n),
+            Err(_) => break,
         }
     }
     batch
+}
+
+/// Writes the entries [`BATCH`] at a time, so one store job never holds the writer long.
+async fn append(store: &Arc<dyn Store>, mut entries: Vec<RequestEntry>) {
+    while !entries.is_empty() {
+        let rest = entries.split_off(entries.len().min(BATCH));
+        if let Err(e) = store.append_requests(entries).await {
+            tracing::warn!(error = %e, "request log: a batch could not be written");
+        }
+        entries = rest;
+    }
 }
 
 async fn prepare(
@@ -246,5 +298,20 @@ async fn prune(store: &Arc<dyn Store>, cfg: &RequestLogConfig, tenants: Vec<Tena
         if let Err(e) = store.prune_requests(t, cfg.keep, before).await {
             tracing::warn!(tenant = t, error = %e, "request log: pruning failed; trying again later");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bodies;
+
+    #[test]
+    fn body_policies_parse_and_decide_by_status() {
+        assert_eq!(Bodies::parse("Failed"), Some(Bodies::Failed));
+        assert_eq!(Bodies::parse(" all "), Some(Bodies::All));
+        assert_eq!(Bodies::parse("none"), Some(Bodies::Off));
+        assert_eq!(Bodies::parse("some"), None);
+        assert!(!Bodies::Failed.keeps(201) && Bodies::Failed.keeps(400) && Bodies::Failed.keeps(503));
+        assert!(Bodies::All.keeps(200) && !Bodies::Off.keeps(500));
     }
 }

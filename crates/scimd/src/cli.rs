@@ -100,6 +100,10 @@ pub struct ServeArgs {
     /// e.g. emails,phoneNumbers,name,addresses
     #[arg(long, env = "SCIMD_REQUEST_LOG_MASK", value_delimiter = ',')]
     pub request_log_mask: Vec<String>,
+    /// Which requests the log keeps a body excerpt of: failed (status 400 and up, the
+    /// default), all, or off. A successful write's result is in the change feed
+    #[arg(long, env = "SCIMD_REQUEST_LOG_BODIES")]
+    pub request_log_bodies: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

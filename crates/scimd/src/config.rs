@@ -68,6 +68,10 @@ pub fn request_log(log: &mut scim_server::RequestLogConfig, args: &crate::cli::S
         log.max_age = humantime::parse_duration(a)
             .map_err(|e| anyhow::anyhow!("request log max age {a:?}: {e}; use a duration such as 7d"))?;
     }
+    if let Some(b) = &args.request_log_bodies {
+        log.bodies = scim_server::RequestLogBodies::parse(b)
+            .ok_or_else(|| anyhow::anyhow!("request log bodies {b:?}: use failed, all or off"))?;
+    }
     for m in &args.request_log_mask {
         let m = m.trim().to_ascii_lowercase();
         if !m.is_empty() && !log.mask.contains(&m) {

@@ -241,3 +241,20 @@ fn migrate_brings_a_sqlite_file_up_to_date_and_no_migrate_refuses_an_old_one() {
     let (ok, _, err) = run(&["migrate", "--database", "mysql://x/y"]);
     assert!(!ok && err.contains("unsupported database URL"), "{err}");
 }
+
+#[test]
+fn serve_refuses_an_unknown_request_log_body_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    let (ok, _, err) = run(&[
+        "serve",
+        "--database",
+        &db,
+        "--listen",
+        "127.0.0.1:0",
+        "--request-log-bodies",
+        "some",
+    ]);
+    assert!(!ok, "the server does not start");
+    assert!(err.contains("use failed, all or off"), "{err}");
+}

@@ -72,10 +72,14 @@ async fn the_log_shows_what_was_sent_and_why_it_failed() {
         (create["method"].as_str(), create["path"].as_str()),
         (Some("POST"), Some("/scim/v2/acme/Users"))
     );
-    let excerpt = create["body"].as_str().unwrap();
+    assert!(
+        create["body"].is_null(),
+        "a successful request keeps no body by default: {create}"
+    );
+    let excerpt = conflict["body"].as_str().unwrap();
     assert!(
         excerpt.contains("alice@contoso.com") && !excerpt.contains("Hunter2-secret"),
-        "{excerpt}"
+        "a failed one does, masked: {excerpt}"
     );
     let cred = create["credential"].as_str().unwrap();
     assert!(
@@ -106,7 +110,11 @@ async fn the_log_shows_what_was_sent_and_why_it_failed() {
 
 #[tokio::test]
 async fn configured_attributes_are_masked() {
-    let s = TestServer::start_with(|c| c.request_log.mask.push("emails".into())).await;
+    let s = TestServer::start_with(|c| {
+        c.request_log.mask.push("emails".into());
+        c.request_log.bodies = scim_server::RequestLogBodies::All;
+    })
+    .await;
     let a = Admin::new(&s).await;
     assert_eq!(
         s.post("/Users", &entra_user("bob@contoso.com")).await.status,
