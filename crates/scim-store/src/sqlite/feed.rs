@@ -1,5 +1,5 @@
-//! The change feed on SQLite: events numbered from the tenant's `feed_seq` row inside the
-//! writer's transaction. There is one writer, so numbers are handed out in commit order.
+//! The change feed on SQLite: events numbered after the tenant's newest journal row inside
+//! the writer's transaction. There is one writer, so numbers are handed out in commit order.
 
 use async_trait::async_trait;
 use rusqlite::{Connection, params};
