@@ -14,7 +14,7 @@ use sync_engine::execute::{ExecConfig, Executor};
 use sync_engine::source::Source;
 use sync_engine::source::file::FileSource;
 
-use crate::sync_output::{CliProgress, print_plan, print_report};
+use crate::sync_output::{CliProgress, log_line, print_plan, print_report, write_lines};
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCmd {
@@ -380,32 +380,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     limit,
                 })
                 .await?;
-            for r in records {
-                if json {
-                    println!(
-                        "{}",
-                        json!({"job": r.job, "cycleId": r.cycle_id, "changeId": r.change_id, "at": r.at, "kind": r.kind,
-                               "sourceId": r.source_id, "targetId": r.target_id, "action": r.action, "status": r.status,
-                               "steps": serde_json::from_str::<serde_json::Value>(&r.steps).unwrap_or_default(),
-                               "modifiedProperties": serde_json::from_str::<serde_json::Value>(&r.modified).unwrap_or_default(),
-                               "errorCode": r.error_code, "errorMessage": r.error_message})
-                    );
-                } else {
-                    println!(
-                        "{} {} {} {} {} → {} {}{}",
-                        r.at,
-                        r.cycle_id,
-                        r.action,
-                        r.status,
-                        r.source_id,
-                        r.target_id.as_deref().unwrap_or("-"),
-                        r.kind,
-                        r.error_code
-                            .map(|c| format!(" [{c}] {}", r.error_message.unwrap_or_default()))
-                            .unwrap_or_default()
-                    );
-                }
-            }
+            write_lines(records.iter().map(|r| log_line(r, json)));
         }
         SyncCmd::Restart {
             job,

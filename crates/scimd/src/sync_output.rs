@@ -1,9 +1,10 @@
 //! What `scimd sync` prints: the progress bar of a running cycle, the cycle report, and a
 //! plan (as a table or JSON).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use scim_core::ports::sync::LogRecord;
 use serde_json::json;
 use sync_engine::cycle::CycleReport;
 use sync_engine::execute::Progress;
@@ -174,4 +175,42 @@ pub fn print_plan(plan: &Plan, json_out: bool) {
         "plan: {} create, {} update, {} disable, {} delete, {} reference changes, {} skipped, {} unchanged ({} read, {} in scope)",
         c.create, c.update, c.disable, c.delete, c.references, c.skip, c.unchanged, c.read, c.in_scope
     );
+}
+
+/// Writes lines to stdout until the reader goes away: a closed pipe (`| head -1`) ends the
+/// listing quietly instead of failing.
+pub fn write_lines(lines: impl IntoIterator<Item = String>) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
+}
+
+/// One provisioning log record, as text or as a JSON object.
+pub fn log_line(r: &LogRecord, json_out: bool) -> String {
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
+    if json_out {
+        return json!({"job": r.job, "cycleId": r.cycle_id, "changeId": r.change_id, "at": r.at, "kind": r.kind,
+                      "sourceId": r.source_id, "targetId": r.target_id, "action": r.action, "status": r.status,
+                      "steps": parse(&r.steps), "modifiedProperties": parse(&r.modified),
+                      "errorCode": r.error_code, "errorMessage": r.error_message})
+        .to_string();
+    }
+    format!(
+        "{} {} {} {} {} → {} {}{}",
+        r.at,
+        r.cycle_id,
+        r.action,
+        r.status,
+        r.source_id,
+        r.target_id.as_deref().unwrap_or("-"),
+        r.kind,
+        r.error_code
+            .as_ref()
+            .map(|c| format!(" [{c}] {}", r.error_message.as_deref().unwrap_or_default()))
+            .unwrap_or_default()
+    )
 }

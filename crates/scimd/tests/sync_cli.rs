@@ -25,6 +25,32 @@ fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, Str
     )
 }
 
+/// Runs `scimd`, reads one line of its output and closes the pipe, as `| head -1` does.
+fn first_line_then_close(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    use std::io::{BufRead, Read};
+    let mut cmd = scimd();
+    cmd.current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run scimd");
+    let mut first = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    out.read_line(&mut first).expect("one line");
+    drop(out);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    (child.wait().expect("exit").success(), first, err)
+}
+
 struct Server {
     child: Child,
     url: String,
@@ -181,6 +207,19 @@ fn plan_run_status_logs_provision_restart() {
             .iter()
             .all(|r| r["cycleId"].is_string() && r["changeId"].is_string())
     );
+    // `sync logs … | head -1`: more than a pipe's buffer of output, and the reader leaves
+    // after one line.
+    assert!(
+        out.len() > 1 << 16,
+        "the listing outgrows the pipe buffer: {} bytes",
+        out.len()
+    );
+    let (ok, first, err) = first_line_then_close(d, &["sync", "logs", "job.toml", "--json", "--limit", "5000"], &env);
+    assert!(
+        ok && !err.contains("panicked"),
+        "a closed pipe ends the listing quietly: {err}"
+    );
+    assert!(serde_json::from_str::<Value>(&first).is_ok(), "{first}");
     let entitled = records
         .iter()
         .any(|r| r["status"] == "Skipped" && r.to_string().contains("not effectively entitled"));
