@@ -117,7 +117,12 @@ pub fn print_report(r: &CycleReport) {
     }
 }
 
+/// The plan on stdout, one line per action (or one JSON object), until the reader goes away.
 pub fn print_plan(plan: &Plan, json_out: bool) {
+    write_lines(plan_lines(plan, json_out));
+}
+
+fn plan_lines(plan: &Plan, json_out: bool) -> Vec<String> {
     if json_out {
         let actions: Vec<_> = plan
             .actions
@@ -134,9 +139,9 @@ pub fn print_plan(plan: &Plan, json_out: bool) {
                        "source_id": a.source_id, "target_id": a.target_id, "display": a.display, "detail": detail})
             })
             .collect();
-        println!("{}", json!({"counts": plan.counts, "actions": actions}));
-        return;
+        return vec![json!({"counts": plan.counts, "actions": actions}).to_string()];
     }
+    let mut out = Vec::with_capacity(plan.actions.len() + 1);
     for a in &plan.actions {
         let who = format!("{} {} ({})", a.kind.as_str(), a.display, a.source_id);
         match &a.op {
@@ -145,36 +150,40 @@ pub fn print_plan(plan: &Plan, json_out: bool) {
                     .first()
                     .map(|(p, v)| format!("{p} = {v:?}"))
                     .unwrap_or_default();
-                println!("+ create-or-match {who}: match on {m}");
+                out.push(format!("+ create-or-match {who}: match on {m}"));
                 if let Some(obj) = body.as_object() {
                     for (k, v) in obj.iter().filter(|(k, _)| *k != "schemas") {
-                        println!("    {k}: {v}");
+                        out.push(format!("    {k}: {v}"));
                     }
                 }
             }
             Op::Update { modified, .. } => {
-                println!("~ update {who}");
+                out.push(format!("~ update {who}"));
                 for m in modified {
-                    println!(
+                    out.push(format!(
                         "    {}: {} -> {}",
                         m.name,
                         m.old.as_deref().unwrap_or("(none)"),
                         m.new.as_deref().unwrap_or("(removed)")
-                    );
+                    ));
                 }
             }
-            Op::Disable { reason } => println!("! disable {who}: {reason}"),
-            Op::Delete { reason } => println!("- delete {who}: {reason}"),
-            Op::Manager { manager } => println!("~ manager of {who} -> {}", manager.as_deref().unwrap_or("(none)")),
-            Op::Members { add, remove } => println!("~ members of {who}: +{} -{}", add.len(), remove.len()),
-            Op::Skip { reason } => println!("  skip {who}: {reason}"),
+            Op::Disable { reason } => out.push(format!("! disable {who}: {reason}")),
+            Op::Delete { reason } => out.push(format!("- delete {who}: {reason}")),
+            Op::Manager { manager } => out.push(format!(
+                "~ manager of {who} -> {}",
+                manager.as_deref().unwrap_or("(none)")
+            )),
+            Op::Members { add, remove } => out.push(format!("~ members of {who}: +{} -{}", add.len(), remove.len())),
+            Op::Skip { reason } => out.push(format!("  skip {who}: {reason}")),
         }
     }
     let c = &plan.counts;
-    println!(
+    out.push(format!(
         "plan: {} create, {} update, {} disable, {} delete, {} reference changes, {} skipped, {} unchanged ({} read, {} in scope)",
         c.create, c.update, c.disable, c.delete, c.references, c.skip, c.unchanged, c.read, c.in_scope
-    );
+    ));
+    out
 }
 
 /// Writes lines to stdout until the reader goes away: a closed pipe (`| head -1`) ends the

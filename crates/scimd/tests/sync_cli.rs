@@ -173,6 +173,16 @@ fn plan_run_status_logs_provision_restart() {
     let creates = plan["counts"]["create"].as_u64().unwrap();
     assert!(creates > 100, "{creates}");
     assert_eq!(users(&server), 0, "plan changes nothing");
+    // `sync plan … | head -1` ends quietly too.
+    let (ok, text, _) = run_in(d, &["sync", "plan", "job.toml"], &env);
+    assert!(
+        ok && text.len() > 1 << 16,
+        "the plan outgrows the pipe buffer: {} bytes",
+        text.len()
+    );
+    let (ok, first, err) = first_line_then_close(d, &["sync", "plan", "job.toml"], &env);
+    assert!(ok && !err.contains("panicked"), "{err}");
+    assert!(first.starts_with("+ create-or-match "), "{first}");
 
     let (ok, out, err) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
     assert!(ok, "{err}");
