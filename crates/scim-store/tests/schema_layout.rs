@@ -8,13 +8,8 @@ fn lead_column(table: &str) -> &'static str {
     if table.starts_with("sync_") { "job" } else { "tenant_id" }
 }
 
-/// Checked against the live schema that the migrations build.
-#[tokio::test]
-async fn every_key_and_index_starts_with_the_tenant() {
-    let Some(scratch) = scim_store::testing::PgScratch::new().await else {
-        eprintln!("SCIMD_TEST_PG_URL is not set; the PostgreSQL layout check did not run");
-        return;
-    };
+/// A catalog connection to the scratch schema once the migrations have built it.
+async fn migrated(scratch: &scim_store::testing::PgScratch) -> tokio_postgres::Client {
     let db = scim_store::open(&scratch.url, &Default::default())
         .await
         .expect("open and migrate");
@@ -23,6 +18,17 @@ async fn every_key_and_index_starts_with_the_tenant() {
         .await
         .unwrap();
     tokio::spawn(conn);
+    client
+}
+
+/// Checked against the live schema that the migrations build.
+#[tokio::test]
+async fn every_key_and_index_starts_with_the_tenant() {
+    let Some(scratch) = scim_store::testing::PgScratch::new().await else {
+        eprintln!("SCIMD_TEST_PG_URL is not set; the PostgreSQL layout check did not run");
+        return;
+    };
+    let client = migrated(&scratch).await;
     let rows = client
         .query(
             "SELECT t.relname, i.relname, a.attname FROM pg_index x \
@@ -170,11 +176,7 @@ async fn wide_log_columns_are_not_analyzed() {
         eprintln!("SCIMD_TEST_PG_URL is not set; not run");
         return;
     };
-    drop(scim_store::open(&scratch.url, &Default::default()).await.unwrap());
-    let (client, conn) = tokio_postgres::connect(&scratch.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let client = migrated(&scratch).await;
     let rows = client
         .query(
             "SELECT c.relname || '.' || a.attname FROM pg_attribute a \

@@ -1,8 +1,9 @@
 //! `RequestLogStore` on SQLite: one writer job per batch of entries.
 
-use async_trait::async_trait;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
+use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::ports::{LoggedRequest, RequestEntry, RequestLogStore, RequestQuery, TenantId};
@@ -25,14 +26,12 @@ fn number(conn: &Connection, entries: &[RequestEntry]) -> Result<Vec<i64>> {
     let mut next: HashMap<TenantId, i64> = HashMap::new();
     let mut keys = Vec::with_capacity(entries.len());
     for e in entries {
-        let seq = match next.get_mut(&e.tenant) {
-            Some(last) => last,
-            None => {
-                let last: i64 = conn
-                    .prepare_cached("SELECT coalesce((SELECT last FROM request_seq WHERE tenant_id = ?1), 0)")?
-                    .query_row([e.tenant], |r| r.get(0))?;
-                next.entry(e.tenant).or_insert(last)
-            }
+        let seq = match next.entry(e.tenant) {
+            Entry::Occupied(last) => last.into_mut(),
+            Entry::Vacant(slot) => slot.insert(
+                conn.prepare_cached("SELECT coalesce((SELECT last FROM request_seq WHERE tenant_id = ?1), 0)")?
+                    .query_row([e.tenant], |r| r.get(0))?,
+            ),
         };
         *seq += 1;
         keys.push(span::key(e.tenant, *seq));
@@ -48,22 +47,20 @@ fn number(conn: &Connection, entries: &[RequestEntry]) -> Result<Vec<i64>> {
 }
 
 fn insert(conn: &Connection, entries: &[RequestEntry], keys: &[i64]) -> Result<()> {
-    let rows = entries.iter().zip(keys);
-    let rows: Vec<_> = rows.collect();
-    for chunk in rows.chunks(CHUNK) {
+    for (chunk, keys) in entries.chunks(CHUNK).zip(keys.chunks(CHUNK)) {
         let mut sql = String::from(
             "INSERT INTO request_log (n, at, method, path, status, latency_us, scim_type, \
              detail, resource_id, credential, body) VALUES ",
         );
         let mut p: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 11);
-        for (i, (e, key)) in chunk.iter().enumerate() {
+        for (i, (e, key)) in chunk.iter().zip(keys).enumerate() {
             sql.push_str(if i == 0 {
                 "(?,?,?,?,?,?,?,?,?,?,?)"
             } else {
                 ",(?,?,?,?,?,?,?,?,?,?,?)"
             });
             p.extend([
-                SqlValue::Integer(**key),
+                SqlValue::Integer(*key),
                 SqlValue::Text(ts(e.at)),
                 SqlValue::Text(e.method.clone()),
                 SqlValue::Text(e.path.clone()),
