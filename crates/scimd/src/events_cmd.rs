@@ -2,7 +2,6 @@
 //! database. It follows new events until interrupted (or stops at the end with
 //! `--no-follow`); `--json` prints one event object per line, as the API and webhooks send it.
 
-use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -10,6 +9,7 @@ use clap::Subcommand;
 use scim_core::ports::{Event, Store, TenantId};
 
 use crate::cli::Settings;
+use crate::output::write_lines;
 
 /// How often a follower re-reads: the server that writes is usually another process, whose
 /// commits this process is not told of.
@@ -65,20 +65,15 @@ async fn tail(
     json: bool,
     follow: bool,
 ) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
     loop {
         let mut watch = store.watch_feed();
         let events = store.events(t, after, 1000).await?;
-        for e in &events {
-            let line = if json { e.to_json(name) } else { text(e) };
-            // A closed pipe (`| head`) ends the tail quietly.
-            if writeln!(out, "{line}").is_err() {
-                return Ok(());
-            }
-            after = e.seq;
-        }
-        if out.flush().is_err() {
+        // A closed pipe (`| head`) ends the tail quietly.
+        if !write_lines(events.iter().map(|e| if json { e.to_json(name) } else { text(e) })) {
             return Ok(());
+        }
+        if let Some(e) = events.last() {
+            after = e.seq;
         }
         if events.is_empty() {
             if !follow {

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod demo;
 mod events_cmd;
+mod output;
 mod requests_cmd;
 mod serve;
 mod sync_cmd;

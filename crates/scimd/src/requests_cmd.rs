@@ -1,6 +1,5 @@
 //! `scimd tenant requests TENANT`: the request log from a shell, newest first.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -9,6 +8,7 @@ use scim_core::ports::{LoggedRequest, RequestQuery, StatusFilter, Store, TenantI
 use scim_server::admin::requests::{MAX_LIMIT, parse_since, request_json};
 
 use crate::cli::now;
+use crate::output::write_lines;
 
 #[derive(Debug, Args)]
 pub struct RequestsArgs {
@@ -51,13 +51,10 @@ pub async fn run(store: &Arc<dyn Store>, tenant: TenantId, a: &RequestsArgs) -> 
         limit: a.limit,
     };
     let rows = store.requests(tenant, &q).await?;
-    let mut out = std::io::stdout().lock();
-    for r in &rows {
-        let line = if a.json { request_json(r).to_string() } else { text(r) };
-        if writeln!(out, "{line}").is_err() {
-            return Ok(());
-        }
-    }
+    write_lines(
+        rows.iter()
+            .map(|r| if a.json { request_json(r).to_string() } else { text(r) }),
+    );
     Ok(())
 }
 

@@ -14,7 +14,8 @@ use sync_engine::execute::{ExecConfig, Executor};
 use sync_engine::source::Source;
 use sync_engine::source::file::FileSource;
 
-use crate::sync_output::{CliProgress, log_line, print_plan, print_report, write_lines};
+use crate::output::write_lines;
+use crate::sync_output::{CliProgress, log_line, print_plan, print_report};
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCmd {

@@ -1,7 +1,7 @@
 //! What `scimd sync` prints: the progress bar of a running cycle, the cycle report, and a
 //! plan (as a table or JSON).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use scim_core::ports::sync::LogRecord;
@@ -9,6 +9,8 @@ use serde_json::json;
 use sync_engine::cycle::CycleReport;
 use sync_engine::execute::Progress;
 use sync_engine::plan::{Op, Plan};
+
+use crate::output::write_lines;
 
 /// A progress bar on a terminal, plain lines otherwise.
 pub struct CliProgress {
@@ -184,18 +186,6 @@ fn plan_lines(plan: &Plan, json_out: bool) -> Vec<String> {
         c.create, c.update, c.disable, c.delete, c.references, c.skip, c.unchanged, c.read, c.in_scope
     ));
     out
-}
-
-/// Writes lines to stdout until the reader goes away: a closed pipe (`| head -1`) ends the
-/// listing quietly instead of failing.
-pub fn write_lines(lines: impl IntoIterator<Item = String>) {
-    let mut out = std::io::stdout().lock();
-    for line in lines {
-        if writeln!(out, "{line}").is_err() {
-            return;
-        }
-    }
-    let _ = out.flush();
 }
 
 /// One provisioning log record, as text or as a JSON object.

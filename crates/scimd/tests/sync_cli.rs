@@ -11,13 +11,18 @@ fn scimd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scimd"))
 }
 
-fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+/// `scimd ARGS` in `dir` with `env` set.
+fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
     let mut cmd = scimd();
     cmd.current_dir(dir).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run scimd");
+    cmd
+}
+
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = command(dir, args, env).output().expect("run scimd");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -28,15 +33,11 @@ fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, Str
 /// Runs `scimd`, reads one line of its output and closes the pipe, as `| head -1` does.
 fn first_line_then_close(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     use std::io::{BufRead, Read};
-    let mut cmd = scimd();
-    cmd.current_dir(dir)
-        .args(args)
+    let mut child = command(dir, args, env)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("run scimd");
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run scimd");
     let mut first = String::new();
     let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
     out.read_line(&mut first).expect("one line");
