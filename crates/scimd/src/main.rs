@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod demo;
 mod events_cmd;
+mod exit;
 mod output;
 mod requests_cmd;
 mod serve;
@@ -26,7 +27,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("scimd: {e:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(exit::code_of_error(&e))
         }
     }
 }

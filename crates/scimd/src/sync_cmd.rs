@@ -6,14 +6,15 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use scim_client::{ClientOptions, ScimClient};
-use scim_core::ports::sync::{ClearScope, LogQuery, SyncStateStore};
+use scim_core::ports::sync::{ClearScope, JobStatus, LogQuery, SyncStateStore};
 use serde_json::json;
 use sync_engine::config::{JobConfig, SourceConfig};
-use sync_engine::cycle::{CycleOptions, Job, Runtime, run_cycle};
+use sync_engine::cycle::{CycleOptions, CycleReport, CycleResult, Job, Runtime, run_cycle};
 use sync_engine::execute::{ExecConfig, Executor};
 use sync_engine::source::Source;
 use sync_engine::source::file::FileSource;
 
+use crate::exit::{Exit, NEEDS_ADMIN, OBJECTS_FAILED, code_of};
 use crate::output::write_lines;
 use crate::sync_output::{CliProgress, log_line, print_plan, print_report};
 
@@ -90,6 +91,59 @@ pub enum SyncCmd {
 }
 
 pub const DEFAULT_STATE_DB: &str = "scimd-sync.db";
+
+/// A cycle's exit: its result's code, with a line that says what to do.
+fn cycle_exit(report: &CycleReport) -> Result<(), Exit> {
+    let code = code_of(report.result);
+    if code == 0 {
+        return Ok(());
+    }
+    let what = match report.result {
+        CycleResult::PartiallyFailed => format!(
+            "{} object action(s) failed and are escrowed; see `scimd sync logs JOB --status failure`",
+            report.applied.failure
+        ),
+        CycleResult::DeletionsHeld => format!(
+            "{} deletions/disables held back by the deletion threshold; check the source, then run with --allow-deletes",
+            report.staged
+        ),
+        _ => format!(
+            "cycle {}: {}",
+            report.result.as_str(),
+            report
+                .quarantine
+                .clone()
+                .or(report.skipped_reason.clone())
+                .unwrap_or_default()
+        ),
+    };
+    Err(Exit::new(code, what))
+}
+
+/// `sync plan`: failing objects, or a job that cannot run, show in the exit code.
+fn plan_exit(plan: &sync_engine::plan::Plan, status: &JobStatus) -> Result<(), Exit> {
+    quarantine_exit(status)?;
+    if plan.counts.failed > 0 {
+        return Err(Exit::new(
+            OBJECTS_FAILED,
+            format!("{} object(s) would fail; see the lines marked x", plan.counts.failed),
+        ));
+    }
+    Ok(())
+}
+
+fn quarantine_exit(status: &JobStatus) -> Result<(), Exit> {
+    if status.disabled {
+        return Err(Exit::new(
+            NEEDS_ADMIN,
+            "the job is disabled after four weeks in quarantine",
+        ));
+    }
+    if let Some(r) = &status.quarantine_reason {
+        return Err(Exit::new(NEEDS_ADMIN, format!("the job is quarantined ({r})")));
+    }
+    Ok(())
+}
 
 fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
@@ -237,8 +291,11 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
             let rt = runtime(&job, source_of(&job)?, state, target_client(&job)?)?;
             let mut r = rng();
-            let (plan, _, _) = sync_engine::cycle::plan_cycle(&job, &rt, now(), &mut r).await?;
+            let (plan, _, status) = sync_engine::cycle::plan_cycle(&job, &rt, now(), &mut r)
+                .await
+                .map_err(|e| Exit::new(NEEDS_ADMIN, format!("planning failed [{}]: {e}", e.code())))?;
             print_plan(&plan, json);
+            plan_exit(&plan, &status)?;
         }
         SyncCmd::Run {
             job,
@@ -262,12 +319,18 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 };
                 let result = run_cycle(&job, &rt, now(), opts, &progress, &mut r).await;
                 progress.finish();
-                match result {
-                    Ok(report) => print_report(&report),
-                    Err(e) => eprintln!("cycle failed: {e}"),
-                }
+                let exit = match result {
+                    Ok(report) => {
+                        print_report(&report);
+                        cycle_exit(&report)
+                    }
+                    Err(e) => Err(Exit::new(NEEDS_ADMIN, format!("cycle failed [{}]: {e}", e.code()))),
+                };
                 if once {
-                    break;
+                    return exit.map_err(Into::into);
+                }
+                if let Err(e) = exit {
+                    eprintln!("{e}");
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
@@ -278,9 +341,11 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
         SyncCmd::Provision { job, user, json } => {
             let job = load_job(&job)?;
             let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
-            let rt = runtime(&job, source_of(&job)?, state, target_client(&job)?)?;
+            let rt = runtime(&job, source_of(&job)?, state.clone(), target_client(&job)?)?;
             let mut r = rng();
-            let trace = sync_engine::ondemand::provision(&job, &rt, &user, now(), &mut r).await?;
+            let trace = sync_engine::ondemand::provision(&job, &rt, &user, now(), &mut r)
+                .await
+                .map_err(|e| Exit::new(NEEDS_ADMIN, format!("provisioning failed [{}]: {e}", e.code())))?;
             if json {
                 println!("{}", serde_json::to_string(&trace)?);
             } else {
@@ -289,6 +354,10 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 }
                 println!("result: {} {}", trace.action, trace.status);
             }
+            if trace.status == "Failure" {
+                return Err(Exit::new(OBJECTS_FAILED, format!("{} {} failed", trace.action, trace.user)).into());
+            }
+            quarantine_exit(&state.status(job.name()).await?)?;
         }
         SyncCmd::Status { job, json } => {
             let (url, only) = match &job {
@@ -325,15 +394,21 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 println!("no jobs have run against {url}");
             } else {
                 for j in out {
+                    let last = &j["last_cycle"];
+                    let error = last["error"]["code"]
+                        .as_str()
+                        .map(|c| format!(" [{c}] {}", last["error"]["message"].as_str().unwrap_or_default()))
+                        .unwrap_or_default();
                     println!(
-                        "{}: {} — {} managed, {} escrowed; last cycle {} ({} ok, {} failed){}",
+                        "{}: {} — {} managed, {} escrowed; last cycle {} {}{error} ({} ok, {} failed){}",
                         j["job"].as_str().unwrap_or_default(),
                         j["state"].as_str().unwrap_or_default(),
                         j["managed_objects"],
                         j["escrowed"],
-                        j["last_cycle"]["started"].as_str().unwrap_or("never"),
-                        j["last_cycle"]["applied"]["success"],
-                        j["last_cycle"]["applied"]["failure"],
+                        last["started"].as_str().unwrap_or("never"),
+                        last["result"].as_str().unwrap_or_default(),
+                        last["applied"]["success"],
+                        last["applied"]["failure"],
                         j["quarantine_reason"]
                             .as_str()
                             .map(|r| format!("; quarantine: {r}, next run {}", j["next_run"].as_str().unwrap_or("?")))

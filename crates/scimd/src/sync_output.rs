@@ -117,6 +117,7 @@ pub fn print_report(r: &CycleReport) {
     if let Some(q) = &r.quarantine {
         println!("job is in quarantine: {q}");
     }
+    println!("result: {}", r.result.as_str());
 }
 
 /// The plan on stdout, one line per action (or one JSON object), until the reader goes away.
@@ -136,6 +137,7 @@ fn plan_lines(plan: &Plan, json_out: bool) -> Vec<String> {
                     Op::Disable { reason } | Op::Delete { reason } | Op::Skip { reason } => json!({"reason": reason}),
                     Op::Manager { manager } => json!({"manager": manager}),
                     Op::Members { add, remove } => json!({"add": add, "remove": remove}),
+                    Op::Fail { error, .. } => json!({"errorCode": error.code(), "errorMessage": error.to_string()}),
                 };
                 json!({"action": a.name(), "op": format!("{:?}", std::mem::discriminant(&a.op)), "kind": a.kind.as_str(),
                        "source_id": a.source_id, "target_id": a.target_id, "display": a.display, "detail": detail})
@@ -178,12 +180,17 @@ fn plan_lines(plan: &Plan, json_out: bool) -> Vec<String> {
             )),
             Op::Members { add, remove } => out.push(format!("~ members of {who}: +{} -{}", add.len(), remove.len())),
             Op::Skip { reason } => out.push(format!("  skip {who}: {reason}")),
+            Op::Fail { action, error } => out.push(format!(
+                "x {} {who} fails [{}]: {error}",
+                action.to_lowercase(),
+                error.code()
+            )),
         }
     }
     let c = &plan.counts;
     out.push(format!(
-        "plan: {} create, {} update, {} disable, {} delete, {} reference changes, {} skipped, {} unchanged ({} read, {} in scope)",
-        c.create, c.update, c.disable, c.delete, c.references, c.skip, c.unchanged, c.read, c.in_scope
+        "plan: {} create, {} update, {} disable, {} delete, {} reference changes, {} skipped, {} unchanged, {} failing ({} read, {} in scope)",
+        c.create, c.update, c.disable, c.delete, c.references, c.skip, c.unchanged, c.failed, c.read, c.in_scope
     ));
     out
 }

@@ -30,6 +30,16 @@ fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, Str
     )
 }
 
+/// `scimd ARGS` in `dir`: its exit code, stdout and stderr.
+fn code_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = command(dir, args, env).output().expect("run scimd");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs `scimd`, reads one line of its output and closes the pipe, as `| head -1` does.
 fn first_line_then_close(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     use std::io::{BufRead, Read};
@@ -265,6 +275,85 @@ fn plan_run_status_logs_provision_restart() {
     let (ok, out, _) = run_in(d, &["sync", "run", "job.toml", "--once"], &env);
     assert!(ok, "{out}");
     assert_eq!(users(&server), creates, "re-matched, no duplicates");
+}
+
+/// The documented exit codes: 0 clean, 3 when some objects failed, 4 when the cycle
+/// stopped or the job is quarantined; each failure also leaves its trace in the log.
+#[test]
+fn exit_codes_tell_failed_objects_from_stopped_cycles() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(d);
+    write_job(d, &server.url);
+    let env = [("HOXHUNT_SCIM_TOKEN", server.token.as_str())];
+    // The first (assigned) user loses the matching attribute's source.
+    let path = d.join("sample-directory.json");
+    let mut directory: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let bad = directory["users"][0]["id"].as_str().unwrap().to_string();
+    directory["users"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("userPrincipalName");
+    std::fs::write(&path, directory.to_string()).unwrap();
+
+    let (code, out, err) = code_in(d, &["sync", "plan", "job.toml"], &env);
+    assert_eq!(code, Some(3), "{err}");
+    let failing =
+        |l: &&str| l.starts_with("x create user") && l.contains(&bad) && l.contains("[MappingEvaluationFailed]");
+    assert_eq!(out.lines().filter(failing).count(), 1, "{out}");
+    assert!(err.contains("1 object(s) would fail"), "{err}");
+
+    let (code, out, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(out.contains("result: partially_failed"), "{out}");
+    assert!(err.contains("1 object action(s) failed and are escrowed"), "{err}");
+    let created = users(&server);
+    assert!(created > 100, "everyone else is provisioned: {created}");
+    let (ok, out, _) = run_in(d, &["sync", "logs", "job.toml", "--status", "Failure"], &env);
+    assert!(
+        ok && out.contains(&bad) && out.contains("MappingEvaluationFailed"),
+        "{out}"
+    );
+
+    // The directory is gone: the cycle stops, says why, and leaves a record.
+    std::fs::rename(&path, d.join("moved.json")).unwrap();
+    let (code, _, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("cycle failed [SourceReadFailed]"), "{err}");
+    let (_, out, _) = run_in(d, &["sync", "status", "job.toml"], &env);
+    assert!(out.contains("failed [SourceReadFailed]"), "{out}");
+    let (_, out, _) = run_in(d, &["sync", "logs", "job.toml", "--limit", "1"], &env);
+    assert!(
+        out.contains("Cycle Failure") && out.contains("SourceReadFailed"),
+        "{out}"
+    );
+    std::fs::rename(d.join("moved.json"), &path).unwrap();
+
+    // A refused token quarantines the job; the next run is held back, and says so.
+    let wrong = [("HOXHUNT_SCIM_TOKEN", "scimd_wrong")];
+    let (code, _, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &wrong);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("TargetUnauthorized"), "{err}");
+    let (code, out, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(4), "{out}{err}");
+    assert!(out.contains("cycle skipped: quarantined"), "{out}");
+    let (code, _, err) = code_in(d, &["sync", "plan", "job.toml"], &env);
+    assert_eq!(code, Some(4), "plan says the job is quarantined: {err}");
+    let (_, out, _) = run_in(d, &["sync", "logs", "job.toml", "--limit", "3"], &env);
+    assert!(
+        out.contains("Quarantine Failure") && out.contains("EncounteredQuarantineException"),
+        "{out}"
+    );
+    assert_eq!(users(&server), created, "nothing changed on the target meanwhile");
+
+    // Lifted and fixed: a clean cycle exits 0.
+    run_in(d, &["sync", "restart", "job.toml", "--lift-quarantine"], &env);
+    let mut directory: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    directory["users"][0]["userPrincipalName"] = Value::from("paivi.makinen@contoso.example");
+    std::fs::write(&path, directory.to_string()).unwrap();
+    let (code, out, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(users(&server), created + 1);
 }
 
 #[test]

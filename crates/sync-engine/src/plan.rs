@@ -79,6 +79,12 @@ pub enum Op {
     Skip {
         reason: String,
     },
+    /// Mapping or matching failed for this object: logged as a failed `action` and escrowed;
+    /// the rest of the cycle goes on.
+    Fail {
+        action: &'static str,
+        error: EngineError,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +106,7 @@ impl Action {
             Op::Delete { .. } => "Delete",
             Op::Manager { .. } | Op::Members { .. } => "Update",
             Op::Skip { .. } => "Other",
+            Op::Fail { action, .. } => action,
         }
     }
 
@@ -124,6 +131,8 @@ pub struct Counts {
     pub references: usize,
     pub skip: usize,
     pub unchanged: usize,
+    /// Objects whose mapping or matching failed.
+    pub failed: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -140,7 +149,10 @@ impl Plan {
     }
 
     pub fn writes(&self) -> usize {
-        self.actions.iter().filter(|a| !matches!(a.op, Op::Skip { .. })).count()
+        self.actions
+            .iter()
+            .filter(|a| !matches!(a.op, Op::Skip { .. } | Op::Fail { .. }))
+            .count()
     }
 }
 
@@ -178,203 +190,31 @@ impl Planner<'_> {
         }
     }
 
-    pub fn plan(&self, input: &PlanInput<'_>, rng: &mut dyn FnMut() -> u64) -> Result<Plan, EngineError> {
+    /// Plans every object of the batch. An object whose mapping or matching fails gets an
+    /// [`Op::Fail`] action (logged and escrowed by the cycle); the others are planned as usual.
+    pub fn plan(&self, input: &PlanInput<'_>, rng: &mut dyn FnMut() -> u64) -> Plan {
         let mut plan = Plan {
             managed: input.links.len(),
             ..Default::default()
         };
         let mut seen: HashSet<Key> = HashSet::with_capacity(input.batch.objects.len());
         let mut second: Vec<Action> = Vec::new();
-        // Desired member sets need every member's scope decision.
-        // An incremental batch holds only changed objects: an object not in it keeps the
-        // scope it had, which is "in scope" exactly when it is linked and not disabled.
-        let in_scope = |k: &Key| match input.decisions.get(k) {
-            Some(d) => d.in_scope,
-            None => !input.batch.complete && input.links.get(k).is_some_and(|l| !l.disabled),
-        };
-
         for obj in &input.batch.objects {
-            let key: Key = (obj.kind, obj.id.clone());
-            seen.insert(key.clone());
+            seen.insert((obj.kind, obj.id.clone()));
             plan.counts.read += 1;
-            let Some(mapper) = self.mapper(obj.kind) else { continue };
-            if input.held.contains(&key) {
-                continue;
-            }
-            let link = input.links.get(&key);
-            let action = |op: Op| Action {
-                kind: obj.kind,
-                source_id: obj.id.clone(),
-                target_id: link.map(|l| l.target_id.clone()),
-                display: display_of(obj),
-                op,
+            let mut ctx = ObjectPlan {
+                input,
+                obj,
+                link: input.links.get(&(obj.kind, obj.id.clone())),
+                first: &mut plan.actions,
+                second: &mut second,
+                counts: &mut plan.counts,
             };
-            if obj.deleted {
-                if let Some(l) = link
-                    && !already_disabled(mapper, obj.kind, l)
-                {
-                    let op = removal(mapper, obj.kind, "deleted in the source");
-                    plan.actions.push(action(op));
-                }
-                continue;
-            }
-            let decision = input.decisions.get(&key).cloned().unwrap_or(Decision {
-                in_scope: false,
-                inactive: false,
-                reason: "no scope decision".into(),
-            });
-            match (link, decision.in_scope) {
-                (Some(l), false) => {
-                    if self.skip_out_of_scope_deletions && !decision.inactive {
-                        plan.actions.push(action(Op::Skip {
-                            reason: format!("out of scope ({}); skip-out-of-scope-deletions is set", decision.reason),
-                        }));
-                    } else if obj.kind == ObjectKind::User && !l.disabled {
-                        plan.actions.push(action(Op::Disable {
-                            reason: decision.reason.clone(),
-                        }));
-                    } else if obj.kind == ObjectKind::Group && mapper.actions.delete {
-                        plan.actions.push(action(Op::Delete {
-                            reason: decision.reason.clone(),
-                        }));
-                    }
-                }
-                (None, false) => {
-                    if self.log_skips {
-                        plan.actions.push(action(Op::Skip {
-                            reason: decision.reason.clone(),
-                        }));
-                    }
-                }
-                (None, true) => {
-                    plan.counts.in_scope += 1;
-                    let mut mapped = mapper.map(obj, false, true, input.now, rng)?;
-                    effective_manager(&mut mapped, &in_scope, input.links);
-                    let matchers = mapper.matchers(&mapped);
-                    if matchers.is_empty() {
-                        return Err(EngineError::Mapping {
-                            target: "(matching)".into(),
-                            message: format!(
-                                "{} {} has no value for any matching attribute",
-                                obj.kind.as_str(),
-                                obj.id
-                            ),
-                        });
-                    }
-                    let body = mapping::create_body(obj.kind, &mapped.values)?;
-                    let manager = mapped.manager.clone();
-                    plan.actions.push(action(Op::Create {
-                        body,
-                        mapped,
-                        matchers,
-                        create_allowed: mapper.actions.create,
-                        update_allowed: mapper.actions.update,
-                    }));
-                    if manager.is_some() {
-                        second.push(action(Op::Manager { manager }));
-                    }
-                    if obj.kind == ObjectKind::Group {
-                        let add: Vec<String> = obj
-                            .members
-                            .iter()
-                            .filter(|m| {
-                                in_scope(&(ObjectKind::User, (*m).clone()))
-                                    || in_scope(&(ObjectKind::Group, (*m).clone()))
-                            })
-                            .cloned()
-                            .collect();
-                        if !add.is_empty() {
-                            second.push(action(Op::Members { add, remove: vec![] }));
-                        }
-                    }
-                }
-                (Some(l), true) => {
-                    plan.counts.in_scope += 1;
-                    let mut mapped = mapper.map(obj, false, false, input.now, rng)?;
-                    effective_manager(&mut mapped, &in_scope, input.links);
-                    let values = mapping::merged_values(&l.pushed.values, &mapped);
-                    let members: Option<BTreeSet<String>> = (obj.kind == ObjectKind::Group).then(|| {
-                        obj.members
-                            .iter()
-                            .filter(|m| {
-                                in_scope(&(ObjectKind::User, (*m).clone()))
-                                    || in_scope(&(ObjectKind::Group, (*m).clone()))
-                            })
-                            .cloned()
-                            .collect()
-                    });
-                    let hash = mapping::hash(&values, mapped.manager.as_deref(), members.as_ref());
-                    if hash == l.hash && !l.disabled {
-                        plan.counts.unchanged += 1;
-                        continue;
-                    }
-                    let (mut ops, mut modified) = mapping::diff(&l.pushed.values, &mapped);
-                    let sets_active = ops.iter().any(|o| o.path.as_deref() == Some("active"));
-                    if l.disabled
-                        && obj.kind == ObjectKind::User
-                        && !sets_active
-                        && mapped.values.get("active") != Some(&Json::Bool(false))
-                    {
-                        // Back in scope: undo our disable. The mapped `active` (if any) was
-                        // last pushed as true, so the diff alone would send nothing.
-                        ops.push(PatchOperation {
-                            op: "replace".into(),
-                            path: Some("active".into()),
-                            value: Some(Json::Bool(true)),
-                        });
-                        modified.push(Modified {
-                            name: "active".into(),
-                            old: Some("false".into()),
-                            new: Some("true".into()),
-                        });
-                    }
-                    if !ops.is_empty() && mapper.actions.update {
-                        plan.actions.push(action(Op::Update {
-                            ops,
-                            modified,
-                            pushed: Pushed {
-                                values,
-                                manager: l.pushed.manager.clone(),
-                                members: l.pushed.members.clone(),
-                            },
-                        }));
-                    }
-                    if mapped.manager != l.pushed.manager {
-                        second.push(action(Op::Manager {
-                            manager: mapped.manager.clone(),
-                        }));
-                    }
-                    if let Some(want) = members {
-                        let have = l.pushed.members.clone().unwrap_or_default();
-                        let add: Vec<String> = want.difference(&have).cloned().collect();
-                        let remove: Vec<String> = have.difference(&want).cloned().collect();
-                        if !add.is_empty() || !remove.is_empty() {
-                            second.push(action(Op::Members { add, remove }));
-                        }
-                    }
-                }
-            }
+            self.plan_object(&mut ctx, rng);
         }
-
-        // A complete snapshot without a linked object means it was deleted in the source.
         if input.batch.complete {
-            let mut gone: Vec<(&Key, &LinkState)> = input.links.iter().filter(|(k, _)| !seen.contains(*k)).collect();
-            gone.sort_by(|a, b| a.0.cmp(b.0));
-            for ((kind, id), l) in gone {
-                let Some(mapper) = self.mapper(*kind) else { continue };
-                if input.held.contains(&(*kind, id.clone())) || already_disabled(mapper, *kind, l) {
-                    continue;
-                }
-                plan.actions.push(Action {
-                    kind: *kind,
-                    source_id: id.clone(),
-                    target_id: Some(l.target_id.clone()),
-                    display: id.clone(),
-                    op: removal(mapper, *kind, "no longer in the source"),
-                });
-            }
+            self.plan_gone(input, &seen, &mut plan.actions);
         }
-
         plan.actions.extend(second);
         for a in &plan.actions {
             match &a.op {
@@ -384,23 +224,268 @@ impl Planner<'_> {
                 Op::Delete { .. } => plan.counts.delete += 1,
                 Op::Manager { .. } | Op::Members { .. } => plan.counts.references += 1,
                 Op::Skip { .. } => plan.counts.skip += 1,
+                Op::Fail { .. } => plan.counts.failed += 1,
             }
         }
-        Ok(plan)
+        plan
+    }
+
+    fn plan_object(&self, cx: &mut ObjectPlan<'_, '_>, rng: &mut dyn FnMut() -> u64) {
+        let (obj, input) = (cx.obj, cx.input);
+        let key: Key = (obj.kind, obj.id.clone());
+        let Some(mapper) = self.mapper(obj.kind) else { return };
+        if input.held.contains(&key) {
+            return;
+        }
+        if obj.deleted {
+            if let Some(l) = cx.link
+                && !already_disabled(mapper, obj.kind, l)
+            {
+                let op = removal(mapper, obj.kind, "deleted in the source");
+                cx.push(op);
+            }
+            return;
+        }
+        let decision = input.decisions.get(&key).cloned().unwrap_or(Decision {
+            in_scope: false,
+            inactive: false,
+            reason: "no scope decision".into(),
+        });
+        match (cx.link, decision.in_scope) {
+            (Some(l), false) => self.plan_out_of_scope(cx, mapper, l, &decision),
+            (None, false) => {
+                if self.log_skips {
+                    cx.push(Op::Skip {
+                        reason: decision.reason,
+                    });
+                }
+            }
+            (None, true) => {
+                cx.counts.in_scope += 1;
+                if let Err(error) = plan_create(cx, mapper, rng) {
+                    cx.push(Op::Fail {
+                        action: "Create",
+                        error,
+                    });
+                }
+            }
+            (Some(l), true) => {
+                cx.counts.in_scope += 1;
+                if let Err(error) = plan_update(cx, mapper, l, rng) {
+                    cx.push(Op::Fail {
+                        action: "Update",
+                        error,
+                    });
+                }
+            }
+        }
+    }
+
+    fn plan_out_of_scope(&self, cx: &mut ObjectPlan<'_, '_>, mapper: &ObjectMapper, l: &LinkState, d: &Decision) {
+        if self.skip_out_of_scope_deletions && !d.inactive {
+            cx.push(Op::Skip {
+                reason: format!("out of scope ({}); skip-out-of-scope-deletions is set", d.reason),
+            });
+        } else if cx.obj.kind == ObjectKind::User && !l.disabled {
+            cx.push(Op::Disable {
+                reason: d.reason.clone(),
+            });
+        } else if cx.obj.kind == ObjectKind::Group && mapper.actions.delete {
+            cx.push(Op::Delete {
+                reason: d.reason.clone(),
+            });
+        }
+    }
+
+    /// A complete snapshot without a linked object means it was deleted in the source.
+    fn plan_gone(&self, input: &PlanInput<'_>, seen: &HashSet<Key>, actions: &mut Vec<Action>) {
+        let mut gone: Vec<(&Key, &LinkState)> = input.links.iter().filter(|(k, _)| !seen.contains(*k)).collect();
+        gone.sort_by(|a, b| a.0.cmp(b.0));
+        for ((kind, id), l) in gone {
+            let Some(mapper) = self.mapper(*kind) else { continue };
+            if input.held.contains(&(*kind, id.clone())) || already_disabled(mapper, *kind, l) {
+                continue;
+            }
+            actions.push(Action {
+                kind: *kind,
+                source_id: id.clone(),
+                target_id: Some(l.target_id.clone()),
+                display: id.clone(),
+                op: removal(mapper, *kind, "no longer in the source"),
+            });
+        }
     }
 }
 
-/// A manager out of scope is never provisioned, so the reference is planned only while
-/// the manager is in scope or still linked; when the manager enters scope the reference
-/// follows. A linked manager that leaves scope is only disabled (or its removal held by the
-/// deletion threshold), so its reports keep pointing at it.
-fn effective_manager(mapped: &mut Mapped, in_scope: &dyn Fn(&Key) -> bool, links: &HashMap<Key, LinkState>) {
-    if let Some(m) = &mapped.manager {
-        let key = (ObjectKind::User, m.clone());
-        if !in_scope(&key) && !links.contains_key(&key) {
-            mapped.manager = None;
+/// One object being planned: where its actions go.
+struct ObjectPlan<'p, 'a> {
+    input: &'p PlanInput<'a>,
+    obj: &'p SourceObject,
+    link: Option<&'p LinkState>,
+    first: &'p mut Vec<Action>,
+    /// Reference changes, which run after every object exists.
+    second: &'p mut Vec<Action>,
+    counts: &'p mut Counts,
+}
+
+impl ObjectPlan<'_, '_> {
+    fn action(&self, op: Op) -> Action {
+        Action {
+            kind: self.obj.kind,
+            source_id: self.obj.id.clone(),
+            target_id: self.link.map(|l| l.target_id.clone()),
+            display: display_of(self.obj),
+            op,
         }
     }
+
+    fn push(&mut self, op: Op) {
+        let a = self.action(op);
+        self.first.push(a);
+    }
+
+    fn push_second(&mut self, op: Op) {
+        let a = self.action(op);
+        self.second.push(a);
+    }
+
+    /// Desired members: the group's direct members that are in scope.
+    /// An incremental batch holds only changed objects: an object not in it keeps the
+    /// scope it had, which is "in scope" exactly when it is linked and not disabled.
+    fn in_scope(&self, k: &Key) -> bool {
+        match self.input.decisions.get(k) {
+            Some(d) => d.in_scope,
+            None => !self.input.batch.complete && self.input.links.get(k).is_some_and(|l| !l.disabled),
+        }
+    }
+
+    fn wanted_members(&self) -> BTreeSet<String> {
+        self.obj
+            .members
+            .iter()
+            .filter(|m| {
+                self.in_scope(&(ObjectKind::User, (*m).clone())) || self.in_scope(&(ObjectKind::Group, (*m).clone()))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// A manager out of scope is never provisioned, so the reference is planned only while
+    /// the manager is in scope or still linked; when the manager enters scope the reference
+    /// follows. A linked manager that leaves scope is only disabled (or its removal held by the
+    /// deletion threshold), so its reports keep pointing at it.
+    fn effective_manager(&self, mapped: &mut Mapped) {
+        if let Some(m) = &mapped.manager {
+            let key = (ObjectKind::User, m.clone());
+            if !self.in_scope(&key) && !self.input.links.contains_key(&key) {
+                mapped.manager = None;
+            }
+        }
+    }
+}
+
+fn plan_create(
+    cx: &mut ObjectPlan<'_, '_>,
+    mapper: &ObjectMapper,
+    rng: &mut dyn FnMut() -> u64,
+) -> Result<(), EngineError> {
+    let obj = cx.obj;
+    let mut mapped = mapper.map(obj, false, true, cx.input.now, rng)?;
+    cx.effective_manager(&mut mapped);
+    let matchers = mapper.matchers(&mapped);
+    if matchers.is_empty() {
+        return Err(EngineError::Mapping {
+            target: "(matching)".into(),
+            message: format!(
+                "{} {} has no value for any matching attribute",
+                obj.kind.as_str(),
+                obj.id
+            ),
+        });
+    }
+    let body = mapping::create_body(obj.kind, &mapped.values)?;
+    let manager = mapped.manager.clone();
+    let members = (obj.kind == ObjectKind::Group).then(|| cx.wanted_members());
+    cx.push(Op::Create {
+        body,
+        mapped,
+        matchers,
+        create_allowed: mapper.actions.create,
+        update_allowed: mapper.actions.update,
+    });
+    if manager.is_some() {
+        cx.push_second(Op::Manager { manager });
+    }
+    if let Some(add) = members.filter(|m| !m.is_empty()) {
+        cx.push_second(Op::Members {
+            add: add.into_iter().collect(),
+            remove: vec![],
+        });
+    }
+    Ok(())
+}
+
+fn plan_update(
+    cx: &mut ObjectPlan<'_, '_>,
+    mapper: &ObjectMapper,
+    l: &LinkState,
+    rng: &mut dyn FnMut() -> u64,
+) -> Result<(), EngineError> {
+    let obj = cx.obj;
+    let mut mapped = mapper.map(obj, false, false, cx.input.now, rng)?;
+    cx.effective_manager(&mut mapped);
+    let values = mapping::merged_values(&l.pushed.values, &mapped);
+    let members = (obj.kind == ObjectKind::Group).then(|| cx.wanted_members());
+    let hash = mapping::hash(&values, mapped.manager.as_deref(), members.as_ref());
+    if hash == l.hash && !l.disabled {
+        cx.counts.unchanged += 1;
+        return Ok(());
+    }
+    let (mut ops, mut modified) = mapping::diff(&l.pushed.values, &mapped);
+    let sets_active = ops.iter().any(|o| o.path.as_deref() == Some("active"));
+    if l.disabled
+        && obj.kind == ObjectKind::User
+        && !sets_active
+        && mapped.values.get("active") != Some(&Json::Bool(false))
+    {
+        // Back in scope: undo our disable. The mapped `active` (if any) was
+        // last pushed as true, so the diff alone would send nothing.
+        ops.push(PatchOperation {
+            op: "replace".into(),
+            path: Some("active".into()),
+            value: Some(Json::Bool(true)),
+        });
+        modified.push(Modified {
+            name: "active".into(),
+            old: Some("false".into()),
+            new: Some("true".into()),
+        });
+    }
+    if !ops.is_empty() && mapper.actions.update {
+        cx.push(Op::Update {
+            ops,
+            modified,
+            pushed: Pushed {
+                values,
+                manager: l.pushed.manager.clone(),
+                members: l.pushed.members.clone(),
+            },
+        });
+    }
+    if mapped.manager != l.pushed.manager {
+        cx.push_second(Op::Manager {
+            manager: mapped.manager.clone(),
+        });
+    }
+    if let Some(want) = members {
+        let have = l.pushed.members.clone().unwrap_or_default();
+        let add: Vec<String> = want.difference(&have).cloned().collect();
+        let remove: Vec<String> = have.difference(&want).cloned().collect();
+        if !add.is_empty() || !remove.is_empty() {
+            cx.push_second(Op::Members { add, remove });
+        }
+    }
+    Ok(())
 }
 
 /// A removal would only disable a user the engine has already disabled: nothing to send.

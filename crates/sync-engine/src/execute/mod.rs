@@ -161,7 +161,7 @@ impl From<Action> for Task {
 }
 
 impl Outcome {
-    fn new(action: &Action) -> Outcome {
+    pub fn new(action: &Action) -> Outcome {
         Outcome {
             kind: action.kind,
             source_id: action.source_id.clone(),
@@ -384,6 +384,12 @@ impl Executor {
             Op::Skip { reason } => {
                 out.status = Status::Skipped;
                 out.steps.push(step("Provision", Status::Skipped, reason.clone()));
+            }
+            Op::Fail { error, .. } => {
+                out.status = Status::Failure;
+                out.steps
+                    .push(step("Evaluate before sync", Status::Failure, error.to_string()));
+                out.error = Some(error.clone());
             }
             Op::Create {
                 body,

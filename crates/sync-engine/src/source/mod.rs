@@ -60,6 +60,8 @@ impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
 pub struct MemorySource {
     pub name: String,
     pub objects: std::sync::Mutex<Vec<SourceObject>>,
+    /// While set, reads fail with this message (a directory that is down).
+    pub failing: std::sync::Mutex<Option<String>>,
 }
 
 impl MemorySource {
@@ -67,7 +69,13 @@ impl MemorySource {
         MemorySource {
             name: name.to_string(),
             objects: std::sync::Mutex::new(objects),
+            failing: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Makes reads fail with `message` (`None`: read normally again).
+    pub fn fail(&self, message: Option<&str>) {
+        *self.failing.lock().expect("memory source lock") = message.map(str::to_string);
     }
 
     /// Replaces the directory's contents (tests change the source between cycles).
@@ -83,6 +91,9 @@ impl Source for MemorySource {
     }
 
     async fn read_all(&self) -> Result<SourceBatch, EngineError> {
+        if let Some(m) = self.failing.lock().expect("memory source lock").clone() {
+            return Err(EngineError::Source(m));
+        }
         Ok(SourceBatch {
             objects: self.objects.lock().expect("memory source lock").clone(),
             complete: true,

@@ -42,6 +42,8 @@ pub struct Setup {
     /// Bulk requests in flight (one by default, so that requests go in a known order).
     pub bulk_concurrency: usize,
     pub directory: Vec<SourceObject>,
+    /// More `[[users.mappings]]` tables, appended to the Hoxhunt ones.
+    pub user_mappings: String,
 }
 
 impl Default for Setup {
@@ -55,6 +57,7 @@ impl Default for Setup {
             max_throttle_wait: Duration::from_secs(120),
             bulk_concurrency: 1,
             directory: directory(),
+            user_mappings: String::new(),
         }
     }
 }
@@ -117,6 +120,7 @@ source = "preferredLanguage"
 [[users.mappings]]
 target = "{ENTERPRISE}:manager"
 source = "manager"
+{user_mappings}
 [groups]
 [[groups.mappings]]
 target = "displayName"
@@ -128,6 +132,7 @@ source = "id"
 "#,
         safety = setup.safety,
         delete = setup.user_delete,
+        user_mappings = setup.user_mappings,
         bulk = setup.bulk.map(|b| format!("bulk = \"{b}\"")).unwrap_or_default(),
     )
 }

@@ -8,6 +8,7 @@ mod bulk;
 mod bulk_requests;
 mod faults;
 mod groups;
+mod isolation;
 mod lifecycle;
 mod matching;
 mod ondemand;

@@ -1,0 +1,596 @@
+//! One provisioning cycle: read → scope → plan → (safety) → execute → persist links,
+//! escrows, logs and status → quarantine and notify. The effectful parts (source, target,
+//! state, webhook) come in as handles; time comes in as `now`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use scim_core::ports::sync::{Escrow, JobStatus, LogRecord, SyncStateStore};
+use time::OffsetDateTime;
+
+use crate::config::JobConfig;
+use crate::error::EngineError;
+use crate::execute::{Executor, Progress, Status, step};
+use crate::mapping::ObjectMapper;
+use crate::model::{ObjectKind, SourceBatch};
+use crate::notify::{Event, Webhook};
+use crate::plan::{Action, Decision, Key, Plan, PlanInput, Planner, link_states};
+use crate::quarantine::{self, CycleStats, Policy};
+use crate::scope::{CompiledScope, ScopeIndex, ScopeReason};
+use crate::source::Source;
+
+mod fold;
+mod report;
+
+pub use fold::{LogCtx, escrow_wait, fold};
+pub use report::{Applied, CycleError, CycleReport, CycleResult, result_of};
+
+/// A loaded, compiled job.
+pub struct Job {
+    pub cfg: JobConfig,
+    /// The job file's directory: relative paths in the file resolve against it.
+    pub dir: PathBuf,
+    pub users: ObjectMapper,
+    pub groups: Option<ObjectMapper>,
+    pub scope: CompiledScope,
+}
+
+impl Job {
+    pub fn from_config(cfg: JobConfig, dir: &Path) -> Result<Job, EngineError> {
+        let users = ObjectMapper::compile(ObjectKind::User, &cfg.users)?;
+        let groups = match &cfg.groups {
+            Some(g) => Some(ObjectMapper::compile(ObjectKind::Group, g)?),
+            None => None,
+        };
+        let scope = CompiledScope::compile(&cfg.scope)?;
+        Ok(Job {
+            dir: dir.to_path_buf(),
+            users,
+            groups,
+            scope,
+            cfg,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Job, EngineError> {
+        let cfg = JobConfig::load(path)?;
+        crate::validate::validate(&cfg)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Job::from_config(cfg, &dir)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.job.name
+    }
+
+    fn planner(&self, log_skips: bool) -> Planner<'_> {
+        Planner {
+            users: &self.users,
+            groups: self.groups.as_ref(),
+            skip_out_of_scope_deletions: self.cfg.safety.skip_out_of_scope_deletions,
+            log_skips,
+        }
+    }
+}
+
+/// Everything effectful a cycle uses.
+pub struct Runtime {
+    pub source: Box<dyn Source>,
+    pub executor: Arc<Executor>,
+    pub state: Arc<dyn SyncStateStore>,
+    pub webhook: Option<Webhook>,
+    pub policy: Policy,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CycleOptions {
+    /// Provision on demand: act on this one object only (and its references).
+    pub only: Option<(ObjectKind, String)>,
+    /// Plan only: read the source and the state, change nothing.
+    pub dry_run: bool,
+    /// Run even while quarantine back-off says wait.
+    pub force: bool,
+    /// Let this cycle exceed the deletion threshold (an admin's explicit "allow deletes").
+    pub allow_deletes: bool,
+    /// Read the whole source even when an incremental read is possible.
+    pub full: bool,
+}
+
+fn ts(t: OffsetDateTime) -> scim_core::Timestamp {
+    scim_core::Timestamp::new(t)
+}
+
+/// Scope decisions for every object in the batch.
+pub fn decide(job: &Job, batch: &SourceBatch) -> HashMap<Key, Decision> {
+    let index = ScopeIndex::new(batch.objects.iter());
+    batch
+        .objects
+        .iter()
+        .map(|o| {
+            let d = job.scope.evaluate(o, &index);
+            (
+                (o.kind, o.id.clone()),
+                Decision {
+                    in_scope: d.in_scope,
+                    inactive: d.reason == ScopeReason::NotActive,
+                    reason: d.reason.describe().to_string(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn state_err(e: scim_core::CoreError) -> EngineError {
+    EngineError::State(e.to_string())
+}
+
+/// Plans a cycle without changing anything (also the first half of [`run_cycle`]).
+pub async fn plan_cycle(
+    job: &Job,
+    rt: &Runtime,
+    now: OffsetDateTime,
+    rng: &mut dyn FnMut() -> u64,
+) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
+    plan_cycle_with(job, rt, now, rng, false).await
+}
+
+/// How often a job that reads incrementally still reads its source in full, to see deletions.
+pub const FULL_READ_EVERY: time::Duration = time::Duration::hours(24);
+
+/// Whether this cycle may read only the changes since the watermark: the source has one,
+/// scope does not depend on group membership (`mode = "all"`), and the last full read is
+/// recent.
+fn incremental_read(job: &Job, status: &JobStatus, now: OffsetDateTime, full: bool) -> Option<String> {
+    if full || !status.initial_done || job.cfg.scope.mode != crate::config::ScopeMode::All {
+        return None;
+    }
+    let last_full = status.full_read_at?.datetime();
+    if now - last_full >= FULL_READ_EVERY {
+        return None;
+    }
+    status.watermark.clone()
+}
+
+pub async fn plan_cycle_with(
+    job: &Job,
+    rt: &Runtime,
+    now: OffsetDateTime,
+    rng: &mut dyn FnMut() -> u64,
+    full: bool,
+) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
+    let status = rt.state.status(job.name()).await.map_err(state_err)?;
+    let batch = match incremental_read(job, &status, now, full) {
+        Some(wm) => match rt.source.read_changes(&wm).await? {
+            Some(b) => b,
+            None => rt.source.read_all().await?,
+        },
+        None => rt.source.read_all().await?,
+    };
+    let decisions = decide(job, &batch);
+    let links = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
+    let held: HashSet<Key> = rt
+        .state
+        .escrows(job.name())
+        .await
+        .map_err(state_err)?
+        .into_iter()
+        .filter(|e| e.next_attempt > ts(now))
+        .map(|e| {
+            let kind = if e.kind == "group" {
+                ObjectKind::Group
+            } else {
+                ObjectKind::User
+            };
+            (kind, e.source_id)
+        })
+        .collect();
+    let input = PlanInput {
+        batch: &batch,
+        decisions: &decisions,
+        links: &links,
+        held: &held,
+        now,
+    };
+    let plan = job.planner(!status.initial_done).plan(&input, rng);
+    Ok((plan, batch, status))
+}
+
+/// Runs one cycle. A cycle that stops (the source, the state store or the target as a whole
+/// failed) returns the error after recording it in the job's status and log; one object's
+/// failure never stops it (it is logged and escrowed).
+pub async fn run_cycle(
+    job: &Job,
+    rt: &Runtime,
+    now: OffsetDateTime,
+    opts: CycleOptions,
+    progress: &dyn Progress,
+    rng: &mut dyn FnMut() -> u64,
+) -> Result<CycleReport, EngineError> {
+    let started = std::time::Instant::now();
+    let mut report = CycleReport {
+        cycle_id: uuid::Uuid::now_v7().to_string(),
+        job: job.name().to_string(),
+        started: ts(now).to_string(),
+        dry_run: opts.dry_run,
+        ..Default::default()
+    };
+    let result = cycle_steps(job, rt, now, &opts, progress, rng, &mut report).await;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(Some(mut status)) => {
+            report.result = result_of(&report);
+            status.last_cycle = Some(serde_json::to_string(&report).unwrap_or_default());
+            rt.state.put_status(status).await.map_err(state_err)?;
+            Ok(report)
+        }
+        Ok(None) => {
+            report.result = result_of(&report);
+            Ok(report)
+        }
+        Err(e) => {
+            report.error = Some(CycleError {
+                code: e.code().to_string(),
+                message: e.to_string(),
+            });
+            report.result = CycleResult::Failed;
+            if !opts.dry_run && opts.only.is_none() {
+                record_stop(job, rt, now, &report, &e).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The cycle's steps. Returns the job status to store with the report (`None` for dry runs
+/// and on-demand provisioning, which complete no cycle).
+async fn cycle_steps(
+    job: &Job,
+    rt: &Runtime,
+    now: OffsetDateTime,
+    opts: &CycleOptions,
+    progress: &dyn Progress,
+    rng: &mut dyn FnMut() -> u64,
+    report: &mut CycleReport,
+) -> Result<Option<JobStatus>, EngineError> {
+    let status = rt.state.status(job.name()).await.map_err(state_err)?;
+    report.kind = if status.initial_done { "incremental" } else { "initial" }.into();
+    if !opts.dry_run && !opts.force && held_back(&status, now, report) {
+        let cx = log_ctx(job, report, now);
+        let detail = report.skipped_reason.clone().unwrap_or_default();
+        let r = fold::with_detail(
+            cx.record("cycle", "", None, "Cycle", Status::Skipped),
+            &[step("Cycle", Status::Skipped, detail)],
+            &[],
+            None,
+        );
+        rt.state.append_log(vec![r]).await.map_err(state_err)?;
+        return Ok(None);
+    }
+
+    let (mut plan, batch, mut status) = plan_cycle_with(job, rt, now, rng, opts.full).await?;
+    if let Some((kind, id)) = &opts.only {
+        plan = only(plan, *kind, id);
+        on_demand_steps(job, rt, &batch, *kind, id, &plan, report)?;
+    }
+    report.counts = plan.counts.clone();
+    if opts.dry_run {
+        report.plan = Some(plan);
+        return Ok(None);
+    }
+    let cx = log_ctx(job, report, now);
+    let mut logs = hold_deletions(job, rt, now, opts, &mut plan, report, &cx).await;
+    probe_target(job, rt, now, &mut status, report).await?;
+
+    let links_map: HashMap<Key, String> = link_states(&rt.state.links(job.name()).await.map_err(state_err)?)
+        .into_iter()
+        .map(|(k, l)| (k, l.target_id))
+        .collect();
+    let outcomes = rt
+        .executor
+        .run(
+            std::mem::take(&mut plan.actions),
+            links_map,
+            progress,
+            job.cfg.target.bulk,
+        )
+        .await;
+    if opts.only.is_some() {
+        for o in &outcomes {
+            report.steps.extend(o.steps.iter().cloned());
+            if !o.action_is_reference() {
+                report.outcome = Some((o.logged_action.clone(), o.status.as_str().to_string()));
+            }
+        }
+    }
+
+    let old = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
+    let escrows: HashMap<(String, String), Escrow> = rt
+        .state
+        .escrows(job.name())
+        .await
+        .map_err(state_err)?
+        .into_iter()
+        .map(|e| ((e.kind.clone(), e.source_id.clone()), e))
+        .collect();
+    let folded = fold(&outcomes, &old, &escrows, &cx);
+    report.applied = folded.applied.clone();
+    report.requests += folded.requests;
+    report.throttled += folded.throttled;
+    logs.extend(folded.logs);
+    rt.state.put_links(job.name(), folded.links).await.map_err(state_err)?;
+    rt.state
+        .remove_links(job.name(), folded.unlink)
+        .await
+        .map_err(state_err)?;
+    rt.state
+        .put_escrows(job.name(), folded.put_escrow, folded.done_escrow)
+        .await
+        .map_err(state_err)?;
+    rt.state.append_log(logs).await.map_err(state_err)?;
+
+    if opts.only.is_some() {
+        // On-demand provisioning neither completes a cycle nor moves quarantine.
+        return Ok(None);
+    }
+    if batch.complete || batch.watermark.is_some() {
+        status.watermark = batch.watermark.clone();
+    }
+    if batch.complete {
+        status.full_read_at = Some(ts(now));
+    }
+    status.initial_done = true;
+    finish_quarantine(job, rt, &mut status, &folded.stats, now, report).await?;
+    Ok(Some(status))
+}
+
+fn log_ctx(job: &Job, report: &CycleReport, now: OffsetDateTime) -> LogCtx {
+    LogCtx {
+        job: job.name().to_string(),
+        cycle_id: report.cycle_id.clone(),
+        now,
+    }
+}
+
+/// A disabled job, or a quarantined one whose back-off has not passed, does not run.
+fn held_back(status: &JobStatus, now: OffsetDateTime, report: &mut CycleReport) -> bool {
+    if status.disabled {
+        report.skipped_reason = Some(
+            "the job was disabled after four weeks in quarantine; run `scimd sync restart --lift-quarantine`".into(),
+        );
+        return true;
+    }
+    if !quarantine::may_run(status, now) {
+        report.skipped_reason = Some(format!(
+            "quarantined ({}); next attempt at {}",
+            status.quarantine_reason.clone().unwrap_or_default(),
+            status.next_run.map(|t| t.to_string()).unwrap_or_default()
+        ));
+        report.quarantine = status.quarantine_reason.clone();
+        return true;
+    }
+    false
+}
+
+/// Provision on demand: the Import and Determine scope steps of the one object.
+fn on_demand_steps(
+    job: &Job,
+    rt: &Runtime,
+    batch: &SourceBatch,
+    kind: ObjectKind,
+    id: &str,
+    plan: &Plan,
+    report: &mut CycleReport,
+) -> Result<(), EngineError> {
+    let Some(obj) = batch.objects.iter().find(|o| o.kind == kind && o.id == id) else {
+        return Err(EngineError::Source(format!(
+            "no {} with id {id:?} in {}",
+            kind.as_str(),
+            rt.source.describe()
+        )));
+    };
+    report.steps.push(step(
+        "Import",
+        Status::Success,
+        format!("read {} attributes from {}", obj.attrs.len(), rt.source.describe()),
+    ));
+    let index = ScopeIndex::new(batch.objects.iter());
+    for s in job.scope.evaluate(obj, &index).steps {
+        report.steps.push(step(
+            "Determine scope",
+            if s.passed { Status::Success } else { Status::Skipped },
+            format!("{}: {}", s.name, s.detail),
+        ));
+    }
+    if plan.actions.is_empty() {
+        report.steps.push(step(
+            "Provision",
+            Status::Skipped,
+            "nothing to do: the target is up to date",
+        ));
+        report.outcome = Some(("Other".into(), "Skipped".into()));
+    }
+    Ok(())
+}
+
+/// Accidental-deletion prevention: counts deletes and disables before running any, and
+/// holds them all back (logged as StagedDelete) when they exceed the threshold.
+async fn hold_deletions(
+    job: &Job,
+    rt: &Runtime,
+    now: OffsetDateTime,
+    opts: &CycleOptions,
+    plan: &mut Plan,
+    report: &mut CycleReport,
+    cx: &LogCtx,
+) -> Vec<LogRecord> {
+    let safety = &job.cfg.safety;
+    let deletions = plan.deletions();
+    let by_count = safety.deletion_threshold.is_some_and(|n| deletions as u64 > n);
+    let by_percent = safety
+        .deletion_threshold_percent
+        .is_some_and(|p| plan.managed > 0 && deletions as f64 * 100.0 / plan.managed as f64 > p);
+    if !(by_count || by_percent) || opts.allow_deletes {
+        return Vec::new();
+    }
+    report.threshold_tripped = true;
+    let (held, kept): (Vec<Action>, Vec<Action>) = plan.actions.drain(..).partition(Action::is_deletion);
+    plan.actions = kept;
+    report.staged = held.len();
+    let steps = [step(
+        "Provision",
+        Status::Skipped,
+        "held back: the cycle exceeds the deletion threshold",
+    )];
+    let logs = held
+        .iter()
+        .map(|a| {
+            let r = cx.record(
+                a.kind.as_str(),
+                &a.source_id,
+                a.target_id.clone(),
+                "StagedDelete",
+                Status::Skipped,
+            );
+            fold::with_detail(r, &steps, &[], None)
+        })
+        .collect();
+    let reason = format!(
+        "{deletions} deletions/disables planned for {} managed objects exceed the threshold ({}{})",
+        plan.managed,
+        safety
+            .deletion_threshold
+            .map(|n| format!("{n} objects"))
+            .unwrap_or_default(),
+        safety
+            .deletion_threshold_percent
+            .map(|p| format!(" / {p} %"))
+            .unwrap_or_default()
+    );
+    let details = serde_json::json!({"planned": deletions, "managed": plan.managed});
+    notify(rt, job, now, "deletion_threshold", &reason, details).await;
+    logs
+}
+
+/// Entra probes the target at the start of each cycle; refused credentials quarantine the
+/// job and stop the cycle here.
+async fn probe_target(
+    job: &Job,
+    rt: &Runtime,
+    now: OffsetDateTime,
+    status: &mut JobStatus,
+    report: &mut CycleReport,
+) -> Result<(), EngineError> {
+    let filter = format!("userName eq \"{}\"", uuid::Uuid::new_v4());
+    let probe = rt
+        .executor
+        .client
+        .search(scim_client::Endpoint::Users, Some(&filter), Some("id"), 1, 1)
+        .await;
+    match probe {
+        Err(e) if matches!(e.status(), Some(401 | 403)) => {
+            let stats = CycleStats {
+                operations: 1,
+                failures: 1,
+                auth_failures: 1,
+                ..Default::default()
+            };
+            finish_quarantine(job, rt, status, &stats, now, report).await?;
+            Err(crate::execute::target_error(e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Records a cycle that stopped: one log record with the reason, and the report as the
+/// job's last cycle. Best effort: the state store may be what failed.
+async fn record_stop(job: &Job, rt: &Runtime, now: OffsetDateTime, report: &CycleReport, e: &EngineError) {
+    let cx = log_ctx(job, report, now);
+    let r = fold::with_detail(
+        cx.record("cycle", "", None, "Cycle", Status::Failure),
+        &[step("Cycle", Status::Failure, format!("the cycle stopped: {e}"))],
+        &[],
+        Some(e),
+    );
+    if let Err(err) = rt.state.append_log(vec![r]).await {
+        tracing::warn!(error = %err, "could not log the failed cycle");
+    }
+    let mut status = match rt.state.status(job.name()).await {
+        Ok(s) => s,
+        Err(err) => return tracing::warn!(error = %err, "could not record the failed cycle"),
+    };
+    status.job = job.name().to_string();
+    status.updated = ts(now);
+    status.last_cycle = Some(serde_json::to_string(report).unwrap_or_default());
+    if let Err(err) = rt.state.put_status(status).await {
+        tracing::warn!(error = %err, "could not record the failed cycle");
+    }
+}
+
+async fn finish_quarantine(
+    job: &Job,
+    rt: &Runtime,
+    status: &mut JobStatus,
+    stats: &CycleStats,
+    now: OffsetDateTime,
+    report: &mut CycleReport,
+) -> Result<(), EngineError> {
+    status.job = job.name().to_string();
+    status.updated = ts(now);
+    let newly = quarantine::apply(&rt.policy, status, stats, now);
+    report.quarantine = status.quarantine_reason.clone();
+    if newly {
+        let reason = status.quarantine_reason.clone().unwrap_or_default();
+        let detail = format!(
+            "quarantined ({reason}): {} of {} operations failed; next attempt at {}",
+            stats.failures,
+            stats.operations,
+            status.next_run.map(|t| t.to_string()).unwrap_or_default()
+        );
+        let mut r = fold::with_detail(
+            log_ctx(job, report, now).record("cycle", "", None, "Quarantine", Status::Failure),
+            &[step("Cycle", Status::Failure, detail.clone())],
+            &[],
+            None,
+        );
+        r.error_code = Some(reason.clone());
+        r.error_message = Some(detail);
+        rt.state.append_log(vec![r]).await.map_err(state_err)?;
+        notify(
+            rt,
+            job,
+            now,
+            "quarantine",
+            &reason,
+            serde_json::json!({"failures": stats.failures, "operations": stats.operations, "next_run": status.next_run}),
+        )
+        .await;
+    }
+    rt.state.put_status(status.clone()).await.map_err(state_err)
+}
+
+async fn notify(rt: &Runtime, job: &Job, now: OffsetDateTime, event: &str, reason: &str, details: serde_json::Value) {
+    let Some(hook) = &rt.webhook else { return };
+    let ev = Event {
+        event: event.into(),
+        job: job.name().to_string(),
+        at: ts(now).to_string(),
+        reason: reason.into(),
+        details,
+    };
+    if let Err(e) = hook.send(&ev).await {
+        tracing::warn!(error = %e, "notification failed");
+    }
+}
+
+/// Keeps only one object's actions (provision on demand).
+pub fn only(plan: Plan, kind: ObjectKind, id: &str) -> Plan {
+    Plan {
+        actions: plan
+            .actions
+            .into_iter()
+            .filter(|a| a.kind == kind && a.source_id == id)
+            .collect(),
+        ..plan
+    }
+}
