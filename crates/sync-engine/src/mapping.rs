@@ -54,6 +54,9 @@ pub struct Mapped {
     pub untouched: BTreeSet<String>,
     /// The manager's source id, when a manager mapping is present and has a value.
     pub manager: Option<String>,
+    /// `SelectUniqueValue` targets and their candidates in rule order (creates only): the
+    /// value in `values` is the first candidate until the executor has checked the target.
+    pub unique: BTreeMap<String, Vec<String>>,
 }
 
 impl ObjectMapper {
@@ -123,23 +126,13 @@ impl ObjectMapper {
                 }
                 MappingKind::Constant => (sync_expr::Value::String(m.constant.clone().unwrap_or_default()), false),
                 MappingKind::None => (sync_expr::Value::Null, false),
-                MappingKind::Expression => {
-                    let expr = m.expr.as_ref().expect("compiled with an expression");
-                    let mut env = sync_expr::EvalEnv::new(now, rng);
-                    match expr.eval(&source, &mut env) {
-                        Ok(sync_expr::Outcome::Value { value, redacted }) => (value, redacted),
-                        Ok(sync_expr::Outcome::Ignore) => {
-                            out.untouched.insert(m.target.clone());
-                            continue;
-                        }
-                        Err(e) => {
-                            return Err(EngineError::Mapping {
-                                target: m.target.clone(),
-                                message: e.to_string(),
-                            });
-                        }
+                MappingKind::Expression => match expression(m, &source, creating, now, rng, &mut out)? {
+                    Some(v) => v,
+                    None => {
+                        out.untouched.insert(m.target.clone());
+                        continue;
                     }
-                }
+                },
             };
             let value = if value.is_null_or_empty() {
                 match (&m.default, creating) {
@@ -173,6 +166,7 @@ impl ObjectMapper {
         let mut ms: Vec<&CompiledMapping> = self.mappings.iter().filter(|m| m.matching.is_some()).collect();
         ms.sort_by_key(|m| m.matching);
         ms.into_iter()
+            .filter(|m| !mapped.unique.contains_key(&m.target))
             .filter_map(|m| {
                 let v = mapped.values.get(&m.target)?;
                 let text = match v {
@@ -184,6 +178,44 @@ impl ObjectMapper {
                 Some((m.target.clone(), text))
             })
             .collect()
+    }
+}
+
+/// An expression mapping's value and whether it is redacted; `None` when the attribute
+/// does not flow this time (`IgnoreFlowIfNullOrEmpty`, or `SelectUniqueValue` on an update:
+/// it runs only when the object is created). `SelectUniqueValue`'s candidates go to
+/// `out.unique`, for the executor to check against the target.
+fn expression(
+    m: &CompiledMapping,
+    source: &ObjectSource<'_>,
+    creating: bool,
+    now: OffsetDateTime,
+    rng: &mut dyn FnMut() -> u64,
+    out: &mut Mapped,
+) -> Result<Option<(sync_expr::Value, bool)>, EngineError> {
+    let failed = |e: sync_expr::EvalError| EngineError::Mapping {
+        target: m.target.clone(),
+        message: e.to_string(),
+    };
+    let expr = m.expr.as_ref().expect("compiled with an expression");
+    let mut env = sync_expr::EvalEnv::new(now, rng);
+    if let Some(candidates) = expr.unique_candidates(source, &mut env) {
+        if !creating {
+            return Ok(None);
+        }
+        let candidates = candidates.map_err(failed)?;
+        let first = candidates.first().cloned();
+        if first.is_some() {
+            out.unique.insert(m.target.clone(), candidates);
+        }
+        return Ok(Some((
+            first.map_or(sync_expr::Value::Null, sync_expr::Value::String),
+            false,
+        )));
+    }
+    match expr.eval(source, &mut env).map_err(failed)? {
+        sync_expr::Outcome::Value { value, redacted } => Ok(Some((value, redacted))),
+        sync_expr::Outcome::Ignore => Ok(None),
     }
 }
 

@@ -91,6 +91,23 @@ fn http_url(url: &str) -> Result<bool, String> {
 }
 
 /// The text around a byte offset with a caret under it.
+/// An expression whose root is `SelectUniqueValue`.
+fn is_select_unique(m: &crate::config::AttributeMapping) -> bool {
+    m.kind == MappingKind::Expression
+        && m.expression
+            .as_deref()
+            .and_then(|e| sync_expr::parse(e).ok())
+            .is_some_and(|e| {
+                matches!(
+                    e.kind,
+                    sync_expr::ExprKind::Call {
+                        func: Func::SelectUniqueValue,
+                        ..
+                    }
+                )
+            })
+}
+
 fn caret(src: &str, pos: usize) -> String {
     let pos = pos.min(src.len());
     let start = src[..pos].rfind('\n').map_or(0, |i| i + 1);
@@ -260,6 +277,12 @@ impl Checks {
                 if m.kind == MappingKind::Constant {
                     self.err(format!(
                         "{at}: a constant cannot be a matching attribute (every object would match)"
+                    ));
+                }
+                if is_select_unique(m) {
+                    self.err(format!(
+                        "{at}: a SelectUniqueValue mapping cannot be a matching attribute: its value is generated \
+                         at creation; match on a source attribute such as employeeId"
                     ));
                 }
             }

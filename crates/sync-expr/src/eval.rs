@@ -188,6 +188,29 @@ impl Expr {
             Err(Flow::Err(e)) => Err(e),
         }
     }
+
+    /// For `SelectUniqueValue(rule1, rule2, …)`: every rule's non-empty value, in rule order
+    /// and without repeats, for a caller that checks them against a remote target itself
+    /// (the engine, asynchronously). `None` for any other expression.
+    pub fn unique_candidates(
+        &self,
+        source: &dyn Source,
+        env: &mut EvalEnv<'_>,
+    ) -> Option<Result<Vec<String>, EvalError>> {
+        let ExprKind::Call {
+            func: crate::func::Func::SelectUniqueValue,
+            args,
+        } = &self.kind
+        else {
+            return None;
+        };
+        let mut it = Interp {
+            source,
+            env,
+            redacted: false,
+        };
+        Some(crate::functions::logic::unique_candidates(&mut it, args))
+    }
 }
 
 impl Interp<'_, '_, '_> {

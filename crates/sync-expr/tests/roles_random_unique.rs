@@ -304,3 +304,39 @@ fn select_unique_value_skips_empty_rules_and_needs_a_check() {
     assert_eq!(err.function(), "SelectUniqueValue");
     assert!(matches!(err, EvalError::Unsupported { .. }), "{err}");
 }
+
+#[test]
+fn unique_candidates_lists_every_rule_value_for_an_asynchronous_check() {
+    let user: HashMap<String, Value> = [
+        ("PreferredFirstName".to_string(), s("Jéssica")),
+        ("PreferredLastName".to_string(), s("Smith")),
+    ]
+    .into();
+    let mut rng = SplitMix64::new(1);
+    let mut next = || rng.next_u64();
+    let mut env = EvalEnv::new(NOW, &mut next);
+    let got = parse(UPN).unwrap().unique_candidates(&user, &mut env);
+    assert_eq!(
+        got,
+        Some(Ok(vec![
+            "Jessica.Smith@contoso.com".to_string(),
+            "J.Smith@contoso.com".to_string(),
+            "Je.Smith@contoso.com".to_string()
+        ]))
+    );
+    // Empty and ignored rules are skipped, repeats dropped; other expressions have none.
+    let e = parse(r#"SelectUniqueValue([missing], "a", IgnoreFlowIfNullOrEmpty([missing]), "a", "b")"#).unwrap();
+    let got = e.unique_candidates(&|_: &str| None, &mut env);
+    assert_eq!(got, Some(Ok(vec!["a".to_string(), "b".to_string()])));
+    assert_eq!(
+        parse(r#"Join("", "a")"#).unwrap().unique_candidates(&user, &mut env),
+        None
+    );
+    let err = parse(r#"SelectUniqueValue("a", Split("b,c", ","))"#)
+        .unwrap()
+        .unique_candidates(&user, &mut env);
+    assert!(
+        matches!(err, Some(Result::Err(EvalError::TypeMismatch { argument: 2, .. }))),
+        "{err:?}"
+    );
+}

@@ -80,12 +80,17 @@ fn create_parts(a: &Action) -> Option<(&Json, &Mapped)> {
 fn needs_post(a: &Action, ctx: &RunCtx) -> bool {
     let Op::Create {
         matchers,
+        mapped,
         create_allowed: true,
         ..
     } = &a.op
     else {
         return false;
     };
+    // SelectUniqueValue is checked against the target just before the create: single path.
+    if !mapped.unique.is_empty() {
+        return false;
+    }
     ctx.snapshot(endpoint(a.kind))
         .is_some_and(|s| s.lookup(matchers).is_none())
 }

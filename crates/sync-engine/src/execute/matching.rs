@@ -1,7 +1,7 @@
 //! Matching and creating: the target snapshot read before large initial cycles, the live
 //! lookups, create-or-match with retries, and aligning a brown-field match.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use scim_client::Endpoint;
 use scim_proto::PatchOperation;
 use serde_json::{Map, Value as Json, json};
 
+use super::unique::without_unique;
 use super::{Executor, Outcome, Status, Step, endpoint, step, target_error};
 use crate::error::EngineError;
 use crate::mapping::{self, Modified};
@@ -23,6 +24,8 @@ pub const SNAPSHOT_MIN_CREATES: usize = 200;
 /// What the target holds, read once before many creates: matching values → target id.
 pub(super) struct Snapshot {
     pub(super) by: HashMap<(String, String), String>,
+    /// The paths read (matching and `SelectUniqueValue` targets).
+    pub(super) paths: HashSet<String>,
 }
 
 impl Snapshot {
@@ -67,6 +70,9 @@ pub(super) struct RunCtx {
     pub(super) groups: Option<Snapshot>,
     /// Bulk requests that failed as a whole in this run (not counting throttling).
     pub(super) bulk_failures: AtomicUsize,
+    /// `SelectUniqueValue` values (path, lower-cased value) handed out or found taken in
+    /// this run, so two creates running at once never pick the same one.
+    pub(super) reserved: Mutex<HashSet<(String, String)>>,
 }
 
 impl RunCtx {
@@ -126,18 +132,25 @@ impl Executor {
     /// lookup each. `None` when there are few creates or the read fails (then each create
     /// looks itself up as usual).
     pub(super) async fn snapshot_for(&self, actions: &[Action], kind: ObjectKind) -> Option<Snapshot> {
-        let creates: Vec<&Vec<(String, String)>> = actions
+        let creates: Vec<(&Vec<(String, String)>, &mapping::Mapped)> = actions
             .iter()
             .filter(|a| a.kind == kind)
             .filter_map(|a| match &a.op {
-                Op::Create { matchers, .. } => Some(matchers),
+                Op::Create { matchers, mapped, .. } => Some((matchers, mapped)),
                 _ => None,
             })
             .collect();
         if creates.len() < SNAPSHOT_MIN_CREATES {
             return None;
         }
-        let mut paths: Vec<&str> = creates.iter().flat_map(|m| m.iter().map(|(p, _)| p.as_str())).collect();
+        let mut paths: Vec<&str> = creates
+            .iter()
+            .flat_map(|(m, mapped)| {
+                m.iter()
+                    .map(|(p, _)| p.as_str())
+                    .chain(mapped.unique.keys().map(String::as_str))
+            })
+            .collect();
         paths.sort_unstable();
         paths.dedup();
         let ep = endpoint(kind);
@@ -158,7 +171,8 @@ impl Executor {
                 }
             }
             if n == 0 || start + n > page.total_results {
-                return Some(Snapshot { by });
+                let paths = paths.iter().map(|p| p.to_string()).collect();
+                return Some(Snapshot { by, paths });
             }
             start += n;
         }
@@ -185,7 +199,7 @@ impl Executor {
             return Ok(None);
         }
         for (path, value) in matchers {
-            let filter = format!("{path} eq {}", Json::String(value.clone()));
+            let filter = super::unique::eq_filter(path, value);
             let call = self
                 .retry(|| self.client.search(ep, Some(&filter), Some("id"), 1, 2))
                 .await;
@@ -230,6 +244,8 @@ impl Executor {
         let mut attempts = 0u32;
         let mut waited = req.waited;
         let mut first = !req.live;
+        // SelectUniqueValue's picks, made once before the first POST: (values, body).
+        let mut chosen: Option<(mapping::Mapped, Json)> = None;
         loop {
             // The snapshot answers only the first try; a retry always looks live, so a POST
             // whose response was lost is found instead of repeated.
@@ -240,12 +256,14 @@ impl Executor {
                 Err(e) => return out.fail(e),
             };
             if let Some(id) = found {
+                // A match keeps its own values for SelectUniqueValue targets.
+                let mapped = without_unique(req.mapped);
                 out.logged_action = "Update".into();
                 out.target_id = Some(id.clone());
-                out.values = Some(req.mapped.values.clone());
+                out.values = Some(mapped.values.clone());
                 out.disabled = Some(false);
                 if req.update_allowed {
-                    self.align_existing(out, ep, &id, req.mapped).await;
+                    self.align_existing(out, ep, &id, &mapped).await;
                 }
                 return;
             }
@@ -258,19 +276,29 @@ impl Executor {
                 ));
                 return;
             }
+            if chosen.is_none() && !req.mapped.unique.is_empty() {
+                match self.choose_unique(out, ep, req.mapped, ctx).await {
+                    Ok(c) => chosen = Some(c),
+                    Err(e) => return out.fail(e),
+                }
+            }
+            let (mapped, base) = match &chosen {
+                Some((m, b)) => (m, b),
+                None => (req.mapped, req.body),
+            };
             // The manager's target id is often known already: send it with the create and save
             // the reference pass a PATCH.
-            let manager = req.mapped.manager.as_ref().and_then(|m| {
+            let manager = mapped.manager.as_ref().and_then(|m| {
                 let l = ctx.links.lock().expect("links lock");
                 l.get(&(ObjectKind::User, m.clone())).map(|t| (m.clone(), t.clone()))
             });
             let with_manager;
             let body = match &manager {
                 Some((_, tid)) => {
-                    with_manager = with_manager_ref(req.body, tid);
+                    with_manager = with_manager_ref(base, tid);
                     &with_manager
                 }
-                None => req.body,
+                None => base,
             };
             out.requests += 1;
             match self.client.create(ep, body).await {
@@ -279,7 +307,7 @@ impl Executor {
                     if let Some((m, _)) = &manager {
                         ctx.manager_sent(out, m);
                     }
-                    return record_created(out, id, req.mapped, "");
+                    return record_created(out, id, mapped, "");
                 }
                 Err(e) if e.status() == Some(429) => {
                     out.throttled += 1;

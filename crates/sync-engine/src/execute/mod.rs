@@ -28,6 +28,7 @@ use crate::plan::{Action, Key, Op};
 mod bulk;
 mod matching;
 mod refs;
+mod unique;
 
 pub use bulk::{BULK_MAX_OPERATIONS, BULK_MIN_CREATES};
 use matching::{CreateReq, RunCtx};
@@ -329,6 +330,7 @@ impl Executor {
             users,
             groups,
             bulk_failures: Default::default(),
+            reserved: Default::default(),
         });
         progress.started("objects", first.len());
         let (mut out, single) = self.bulk_pass(first, &ctx, bulk, progress).await;

@@ -14,3 +14,4 @@ mod matching;
 mod ondemand;
 mod safety;
 mod scim_source;
+mod unique;

@@ -115,16 +115,9 @@ pub(super) fn select_unique(it: &mut Interp<'_, '_, '_>, args: &[Expr]) -> R<Val
     }
     let mut candidates = Vec::new();
     for (i, rule) in args.iter().enumerate() {
-        let v = it.eval(rule)?;
-        if v.is_null_or_empty() {
+        let Some(text) = candidate(i, it.eval(rule)?)? else {
             continue;
-        }
-        let text = v.scalar_text().ok_or(EvalError::TypeMismatch {
-            function,
-            argument: i + 1,
-            expected: "a single value",
-            found: v.type_name(),
-        })?;
+        };
         let unique = it.env.is_unique.as_mut().is_some_and(|check| check(&text));
         if unique {
             return Ok(Value::String(text));
@@ -132,6 +125,38 @@ pub(super) fn select_unique(it: &mut Interp<'_, '_, '_>, args: &[Expr]) -> R<Val
         candidates.push(text);
     }
     Err(EvalError::NoUniqueValue { function, candidates }.into())
+}
+
+/// Every rule's non-empty value, in rule order, for a caller that checks uniqueness itself
+/// (against a remote target). A rule that ignores its flow is skipped.
+pub(crate) fn unique_candidates(it: &mut Interp<'_, '_, '_>, args: &[Expr]) -> Result<Vec<String>, EvalError> {
+    let mut out = Vec::with_capacity(args.len());
+    for (i, rule) in args.iter().enumerate() {
+        let v = match it.eval(rule) {
+            Ok(v) => v,
+            Err(Flow::Ignore) => continue,
+            Err(Flow::Err(e)) => return Err(e),
+        };
+        if let Some(text) = candidate(i, v)?
+            && !out.contains(&text)
+        {
+            out.push(text);
+        }
+    }
+    Ok(out)
+}
+
+/// A rule's value as a candidate: `None` when empty, an error when not a single value.
+fn candidate(i: usize, v: Value) -> Result<Option<String>, EvalError> {
+    if v.is_null_or_empty() {
+        return Ok(None);
+    }
+    v.scalar_text().map(Some).ok_or(EvalError::TypeMismatch {
+        function: Func::SelectUniqueValue.name(),
+        argument: i + 1,
+        expected: "a single value",
+        found: v.type_name(),
+    })
 }
 
 /// `CBool(expression)`: non-zero / `True` is true; null and "" are false.

@@ -2,7 +2,7 @@
 
 mod dates;
 mod diacritics;
-mod logic;
+pub(crate) mod logic;
 pub(crate) mod random;
 mod replace;
 pub mod roles;
