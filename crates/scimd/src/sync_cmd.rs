@@ -241,18 +241,33 @@ pub fn runtime(
     })
 }
 
+/// `sync validate`: the job file's own checks, then what this machine must provide (secrets,
+/// the source file, the attributes the mappings name).
+async fn validate(path: &Path) -> anyhow::Result<()> {
+    let cfg = JobConfig::load(path)?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let warnings = sync_engine::validate::validate(&cfg)?;
+    let problems = sync_engine::validate::check_environment(&cfg, &dir).await;
+    for w in &warnings {
+        println!("warning: {w}");
+    }
+    match problems.as_slice() {
+        [] => {}
+        [one] => bail!("{one}"),
+        many => bail!(
+            "{} problems:\n{}",
+            many.len(),
+            many.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n")
+        ),
+    }
+    Job::from_config(cfg, &dir)?;
+    println!("{}: valid", path.display());
+    Ok(())
+}
+
 pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
     match cmd {
-        SyncCmd::Validate { job } => {
-            let cfg = JobConfig::load(&job)?;
-            let warnings = sync_engine::validate::validate(&cfg)?;
-            let dir = job.parent().map(Path::to_path_buf).unwrap_or_default();
-            Job::from_config(cfg, &dir)?;
-            for w in &warnings {
-                println!("warning: {w}");
-            }
-            println!("{}: valid", job.display());
-        }
+        SyncCmd::Validate { job } => validate(&job).await?,
         SyncCmd::TestConnection { job } => {
             let job = load_job(&job)?;
             let client = target_client(&job)?;

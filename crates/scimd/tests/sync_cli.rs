@@ -152,6 +152,51 @@ fn validate_accepts_the_example_and_rejects_mistakes() {
         err.contains("active") && err.contains("Switch"),
         "the error names the mapping: {err}"
     );
+    // What the machine must provide: the token, the source file, attributes that exist.
+    let (ok, _, err) = run_in(dir.path(), &["sync", "validate", "job.toml"], &[]);
+    assert!(
+        !ok && err.contains("environment variable HOXHUNT_SCIM_TOKEN is not set"),
+        "{err}"
+    );
+    let (ok, _, err) = run_in(
+        dir.path(),
+        &["sync", "validate", "job.toml"],
+        &[("HOXHUNT_SCIM_TOKEN", " ")],
+    );
+    assert!(!ok && err.contains("HOXHUNT_SCIM_TOKEN is empty"), "{err}");
+    let job = std::fs::read_to_string(dir.path().join("job.toml")).unwrap();
+    let edited = |from: &str, to: &str, name: &str| {
+        assert!(job.contains(from), "{from}");
+        std::fs::write(dir.path().join(name), job.replace(from, to)).unwrap();
+    };
+    edited(
+        "token_env = \"HOXHUNT_SCIM_TOKEN\"",
+        "token_file = \"secrets/token\"",
+        "file.toml",
+    );
+    let (ok, _, err) = run_in(dir.path(), &["sync", "validate", "file.toml"], &[]);
+    assert!(
+        !ok && err.contains("cannot read token_file") && err.contains("secrets/token"),
+        "{err}"
+    );
+    edited(
+        "path = \"sample-directory.json\"",
+        "path = \"nowhere.json\"",
+        "nosource.toml",
+    );
+    let (ok, _, err) = run_in(
+        dir.path(),
+        &["sync", "validate", "nosource.toml"],
+        &[("HOXHUNT_SCIM_TOKEN", "t")],
+    );
+    assert!(!ok && err.contains("nowhere.json does not exist"), "{err}");
+    edited("source = \"givenName\"", "source = \"givenNmae\"", "typo.toml");
+    let (ok, _, err) = run_in(dir.path(), &["sync", "validate", "typo.toml"], &[]);
+    assert!(!ok && err.contains("2 problems"), "both problems are listed: {err}");
+    assert!(
+        err.contains("no user in the source has the attribute \"givenNmae\""),
+        "{err}"
+    );
     std::fs::write(dir.path().join("unknown.toml"), "version = 1\nbogus = 2\n").unwrap();
     let (ok, _, err) = run_in(dir.path(), &["sync", "validate", "unknown.toml"], &[]);
     assert!(!ok);

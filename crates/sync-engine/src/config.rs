@@ -97,14 +97,27 @@ fn read_secret(
         return Ok(t.clone());
     }
     if let Some(var) = env {
-        return std::env::var(var)
+        let v = std::env::var(var)
             .map(|v| v.trim().to_string())
-            .map_err(|_| EngineError::Config(format!("{what}: environment variable {var} is not set")));
+            .map_err(|_| EngineError::Config(format!("{what}: environment variable {var} is not set")))?;
+        if v.is_empty() {
+            return Err(EngineError::Config(format!(
+                "{what}: environment variable {var} is empty"
+            )));
+        }
+        return Ok(v);
     }
     let path = file.as_ref().map(|p| base.join(p)).unwrap_or_default();
-    std::fs::read_to_string(&path)
+    let v = std::fs::read_to_string(&path)
         .map(|v| v.trim().to_string())
-        .map_err(|e| EngineError::Config(format!("{what}: cannot read {file_key} {}: {e}", path.display())))
+        .map_err(|e| EngineError::Config(format!("{what}: cannot read {file_key} {}: {e}", path.display())))?;
+    if v.is_empty() {
+        return Err(EngineError::Config(format!(
+            "{what}: {file_key} {} is empty",
+            path.display()
+        )));
+    }
+    Ok(v)
 }
 
 impl SecretRef {

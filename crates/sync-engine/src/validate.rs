@@ -14,8 +14,11 @@ use crate::error::EngineError;
 use crate::scope::CompiledScope;
 use crate::source::file::FileSource;
 
+mod environment;
 #[cfg(test)]
 mod tests;
+
+pub use environment::{check_environment, missing_attributes};
 
 /// The most requests in flight a job may ask for.
 pub const MAX_CONCURRENCY: usize = 64;

@@ -254,3 +254,52 @@ fn target_bulk_key() {
         assert!(err.contains(want), "{line}: {err}");
     }
 }
+
+#[test]
+fn attributes_no_source_object_has_are_named() {
+    use crate::model::{ObjectKind, SourceBatch, SourceObject};
+    let user = |attrs: serde_json::Value| SourceObject {
+        kind: ObjectKind::User,
+        id: "u1".into(),
+        attrs: attrs.as_object().cloned().unwrap_or_default(),
+        members: vec![],
+        app_roles: vec![],
+        deleted: false,
+    };
+    let batch = SourceBatch {
+        objects: vec![
+            user(serde_json::json!({"userprincipalname": "a@x"})),
+            user(serde_json::json!({"department": "R&D"})),
+        ],
+        complete: true,
+        watermark: None,
+    };
+    let mut cfg = base();
+    cfg.users.mappings.push(expr(
+        "title",
+        r#"IIF([IsSoftDeleted], [objectId], Join(" ", [department], [jobTitle]))"#,
+    ));
+    cfg.scope.filters = vec![ScopingFilter {
+        name: None,
+        clauses: vec![Clause {
+            attribute: "country".into(),
+            operator: "EQUALS".into(),
+            value: Some("FI".into()),
+        }],
+    }];
+    let found = crate::validate::missing_attributes(&cfg, &batch);
+    // `userPrincipalName` matches `userprincipalname` (names are case-insensitive); computed
+    // ones are never missing;
+    // one present on any object is enough.
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].contains("(target \"title\")") && found[0].contains("\"jobTitle\""),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].starts_with("scope.filters[0].clauses[0]") && found[1].contains("\"country\""),
+        "{}",
+        found[1]
+    );
+}
