@@ -12,7 +12,9 @@ use crate::bulk::{BulkLimits, BulkRequest, BulkResponse, parse_response};
 use crate::error::parse_retry_after;
 use crate::oauth::{Credentials, TokenSource};
 use crate::transport::{Auth, Transport};
-use crate::{ClientError, ClientOptions, ConnectionReport, Endpoint, ListResponse, PATCH_OP_SCHEMA};
+use crate::{
+    ClientError, ClientOptions, ConnectionReport, Endpoint, ListResponse, PATCH_OP_SCHEMA, Probe, ProbeResult,
+};
 
 /// A SCIM 2.0 client bound to one tenant base URL and bearer token. Cheap to clone.
 #[derive(Clone)]
@@ -251,43 +253,69 @@ impl ScimClient {
         parse_response(&reply.json()?)
     }
 
-    /// Entra's "Test Connection": `GET /Users?filter=userName eq "<random_guid>"` must
-    /// answer 200 with `totalResults` 0; then the ServiceProviderConfig is read for a
-    /// capability report. An HTTP error status is reported (not returned as `Err`); only a
-    /// probe that gets no HTTP answer at all (timeout, transport, config) is an `Err`.
+    /// Entra's "Test Connection" with the default matching attribute: `GET
+    /// /Users?filter=userName eq "<random_guid>"` must answer 200 with `totalResults` 0; then
+    /// the ServiceProviderConfig is read for a capability report. See [`Self::test_connection_with`].
     pub async fn test_connection(&self, random_guid: &str) -> Result<ConnectionReport, ClientError> {
-        let escaped = random_guid.replace('\\', "\\\\").replace('"', "\\\"");
-        let filter = format!("userName eq \"{escaped}\"");
-        let url = format!(
-            "{}?{}",
-            self.endpoint_url(Endpoint::Users),
-            query(&[("filter", &filter)])
-        );
-        let probe = self.send(Method::GET, url, None).await?;
-        let mut report = ConnectionReport {
-            probe_status: probe.status,
-            ..Default::default()
+        let probe = Probe {
+            endpoint: Endpoint::Users,
+            path: "userName".into(),
         };
-        if probe.status == 200 {
-            match probe.json().and_then(|v| parse_list(&v, 1)) {
-                Ok(l) if l.total_results == 0 => {
-                    report.probe_ok = true;
-                    report.probe_detail = "200 OK, totalResults 0".into();
-                }
-                Ok(l) => {
-                    report.probe_detail =
-                        format!("expected totalResults 0 for a random userName, got {}", l.total_results)
-                }
-                Err(e) => report.probe_detail = e.to_string(),
+        self.test_connection_with(&[probe], random_guid).await
+    }
+
+    /// Test Connection probing each given matching attribute (Entra probes the configured one,
+    /// and groups by `displayName` when groups are provisioned). An HTTP error status is
+    /// reported (not returned as `Err`); only a probe that gets no HTTP answer at all
+    /// (timeout, transport, config) is an `Err`.
+    pub async fn test_connection_with(
+        &self,
+        probes: &[Probe],
+        random_guid: &str,
+    ) -> Result<ConnectionReport, ClientError> {
+        let mut report = ConnectionReport::default();
+        for p in probes {
+            let r = self.probe(p, random_guid).await?;
+            if report.probes.iter().all(|r| r.ok) {
+                report.probe_status = r.status;
+                report.probe_detail = r.detail.clone();
             }
-        } else {
-            report.probe_detail = probe.into_error().to_string();
+            report.probes.push(r);
         }
+        report.probe_ok = !report.probes.is_empty() && report.probes.iter().all(|r| r.ok);
         match self.service_provider_config().await {
             Ok(spc) => report.apply_spc(&spc),
             Err(e) => report.spc_error = Some(e.to_string()),
         }
         Ok(report)
+    }
+
+    async fn probe(&self, p: &Probe, random_guid: &str) -> Result<ProbeResult, ClientError> {
+        let filter = format!("{} eq {}", p.path, Value::String(random_guid.to_string()));
+        let mut params = vec![("filter", filter.as_str())];
+        if p.endpoint == Endpoint::Groups {
+            params.push(("excludedAttributes", "members"));
+        }
+        let url = format!("{}?{}", self.endpoint_url(p.endpoint), query(&params));
+        let reply = self.send(Method::GET, url, None).await?;
+        let mut r = ProbeResult {
+            request: format!("GET /{}?filter={filter}", p.endpoint.path()),
+            status: reply.status,
+            ..Default::default()
+        };
+        if reply.status != 200 {
+            r.detail = reply.into_error().to_string();
+            return Ok(r);
+        }
+        match reply.json().and_then(|v| parse_list(&v, 1)) {
+            Ok(l) if l.total_results == 0 => {
+                r.ok = true;
+                r.detail = "200 OK, totalResults 0".into();
+            }
+            Ok(l) => r.detail = format!("expected totalResults 0 for a random value, got {}", l.total_results),
+            Err(e) => r.detail = e.to_string(),
+        }
+        Ok(r)
     }
 
     fn endpoint_url(&self, ep: Endpoint) -> String {

@@ -82,16 +82,38 @@ pub struct ListResponse {
     pub resources: Vec<Value>,
 }
 
+/// One Test Connection probe: `GET /{endpoint}?filter={path} eq "<guid>"` must answer 200
+/// with no results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub endpoint: Endpoint,
+    /// The matching attribute's path (`userName`, `emails[type eq "work"].value`, …).
+    pub path: String,
+}
+
+/// What one probe got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeResult {
+    /// The request, for humans: `GET /Users?filter=userName eq "…"`.
+    pub request: String,
+    pub status: u16,
+    pub ok: bool,
+    pub detail: String,
+}
+
 /// The outcome of [`ScimClient::test_connection`], modelled on Entra's "Test Connection":
-/// a probe filter that must answer 200 with no results, then the ServiceProviderConfig.
+/// probe filters on the matching attributes that must answer 200 with no results, then the
+/// ServiceProviderConfig.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConnectionReport {
-    /// The HTTP status of the probe `GET /Users?filter=userName eq "<guid>"`.
+    /// The HTTP status of the first failing probe (else of the last one).
     pub probe_status: u16,
-    /// True when the probe answered 200 with `totalResults` 0.
+    /// True when every probe answered 200 with `totalResults` 0.
     pub probe_ok: bool,
-    /// A human-readable explanation of the probe result.
+    /// A human-readable explanation of that probe's result.
     pub probe_detail: String,
+    /// Every probe, in order.
+    pub probes: Vec<ProbeResult>,
     /// `patch.supported` of the ServiceProviderConfig, when it could be read.
     pub patch: Option<bool>,
     pub bulk: Option<bool>,

@@ -272,12 +272,11 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let job = load_job(&job)?;
             let client = target_client(&job)?;
             let guid = uuid::Uuid::new_v4().to_string();
-            let r = client.test_connection(&guid).await?;
-            println!(
-                "probe: GET /Users?filter=userName eq \"{guid}\" → HTTP {}",
-                r.probe_status
-            );
-            println!("  {}", r.probe_detail);
+            let r = client.test_connection_with(&job.probes(), &guid).await?;
+            for p in &r.probes {
+                println!("probe: {} → HTTP {}", p.request, p.status);
+                println!("  {}", p.detail);
+            }
             let yn = |b: Option<bool>| b.map_or("unknown", |b| if b { "yes" } else { "no" });
             println!(
                 "capabilities: patch {}, bulk {}, filter {} (max results {}), sort {}, etag {}, auth {}",

@@ -322,6 +322,44 @@ fn plan_run_status_logs_provision_restart() {
     assert_eq!(users(&server), creates, "re-matched, no duplicates");
 }
 
+/// Test Connection probes the configured matching attribute, and groups by theirs when
+/// groups are provisioned, as Entra does.
+#[test]
+fn test_connection_probes_the_configured_matching_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(d);
+    write_job(d, &server.url);
+    let env = [("HOXHUNT_SCIM_TOKEN", server.token.as_str())];
+    let job = std::fs::read_to_string(d.join("job.toml")).unwrap();
+    let edited = job
+        .replacen(
+            "source = \"userPrincipalName\"\nmatching = 1",
+            "source = \"userPrincipalName\"",
+            1,
+        )
+        .replacen("source = \"mail\"", "source = \"mail\"\nmatching = 1", 1)
+        + "\n[groups]\n[[groups.mappings]]\ntarget = \"displayName\"\nsource = \"displayName\"\nmatching = 1\n";
+    std::fs::write(d.join("job.toml"), edited).unwrap();
+    let (ok, out, err) = run_in(d, &["sync", "test-connection", "job.toml"], &env);
+    assert!(ok, "{out}{err}");
+    let probes: Vec<&str> = out.lines().filter(|l| l.starts_with("probe:")).collect();
+    assert_eq!(probes.len(), 2, "{out}");
+    assert!(
+        probes[0].starts_with("probe: GET /Users?filter=emails[type eq \"work\"].value eq \""),
+        "{out}"
+    );
+    assert!(
+        probes[0].ends_with("HTTP 200") && probes[1].ends_with("HTTP 200"),
+        "{out}"
+    );
+    assert!(
+        probes[1].starts_with("probe: GET /Groups?filter=displayName eq \""),
+        "{out}"
+    );
+    assert!(out.contains("Test Connection succeeded"), "{out}");
+}
+
 /// The documented exit codes: 0 clean, 3 when some objects failed, 4 when the cycle
 /// stopped or the job is quarantined; each failure also leaves its trace in the log.
 #[test]

@@ -161,6 +161,15 @@ impl ObjectMapper {
         Ok(out)
     }
 
+    /// The target path of the matching attribute with the highest precedence.
+    pub fn first_matching(&self) -> Option<&str> {
+        self.mappings
+            .iter()
+            .filter(|m| m.matching.is_some())
+            .min_by_key(|m| m.matching)
+            .map(|m| m.target.as_str())
+    }
+
     /// `(target path, value)` pairs to find an existing target object, in precedence order.
     pub fn matchers(&self, mapped: &Mapped) -> Vec<(String, String)> {
         let mut ms: Vec<&CompiledMapping> = self.mappings.iter().filter(|m| m.matching.is_some()).collect();

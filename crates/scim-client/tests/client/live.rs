@@ -278,6 +278,33 @@ async fn service_provider_config_and_test_connection() {
     assert!(!r.probe_ok);
     assert!(r.probe_detail.contains("got 1"), "{}", r.probe_detail);
 
+    // Probes on configured attributes: the group probe finds a group, the users' one is fine.
+    c.create(
+        Endpoint::Groups,
+        &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "guid-2"}),
+    )
+    .await
+    .unwrap();
+    let probes = [
+        scim_client::Probe {
+            endpoint: Endpoint::Users,
+            path: r#"emails[type eq "work"].value"#.into(),
+        },
+        scim_client::Probe {
+            endpoint: Endpoint::Groups,
+            path: "displayName".into(),
+        },
+    ];
+    let r = c.test_connection_with(&probes, "guid-2").await.unwrap();
+    assert!(!r.probe_ok, "{r:?}");
+    assert_eq!(r.probes.len(), 2);
+    assert!(r.probes[0].ok && !r.probes[1].ok, "{r:?}");
+    assert_eq!(r.probes[1].request, r#"GET /Groups?filter=displayName eq "guid-2""#);
+    assert!(
+        r.probe_detail.contains("got 1"),
+        "the first failing probe is reported: {r:?}"
+    );
+
     // A wrong token: reported, not an Err.
     let bad = ScimClient::new(&s.base, "wrong", ClientOptions::default()).unwrap();
     let r = bad

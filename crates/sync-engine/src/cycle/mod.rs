@@ -64,6 +64,22 @@ impl Job {
         &self.cfg.job.name
     }
 
+    /// Entra's Test Connection probes: the users' first matching attribute, and the groups'
+    /// when groups are provisioned.
+    pub fn probes(&self) -> Vec<scim_client::Probe> {
+        let mut out = vec![scim_client::Probe {
+            endpoint: scim_client::Endpoint::Users,
+            path: self.users.first_matching().unwrap_or("userName").to_string(),
+        }];
+        if let Some(g) = self.groups.as_ref().filter(|g| g.enabled) {
+            out.push(scim_client::Probe {
+                endpoint: scim_client::Endpoint::Groups,
+                path: g.first_matching().unwrap_or("displayName").to_string(),
+            });
+        }
+        out
+    }
+
     fn planner(&self, log_skips: bool) -> Planner<'_> {
         Planner {
             users: &self.users,
@@ -472,8 +488,8 @@ async fn hold_deletions(
     logs
 }
 
-/// Entra probes the target at the start of each cycle; refused credentials quarantine the
-/// job and stop the cycle here.
+/// Entra probes the target at the start of each cycle (a random value of the matching
+/// attribute); refused credentials quarantine the job and stop the cycle here.
 async fn probe_target(
     job: &Job,
     rt: &Runtime,
@@ -481,7 +497,8 @@ async fn probe_target(
     status: &mut JobStatus,
     report: &mut CycleReport,
 ) -> Result<(), EngineError> {
-    let filter = format!("userName eq \"{}\"", uuid::Uuid::new_v4());
+    let path = job.users.first_matching().unwrap_or("userName");
+    let filter = crate::execute::eq_filter(path, &uuid::Uuid::new_v4().to_string());
     let probe = rt
         .executor
         .client

@@ -33,6 +33,7 @@ mod unique;
 pub use bulk::{BULK_MAX_OPERATIONS, BULK_MIN_CREATES};
 use matching::{CreateReq, RunCtx};
 pub use matching::{SNAPSHOT_MIN_CREATES, path_values};
+pub use unique::eq_filter;
 
 pub const ENTERPRISE_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
 

@@ -14,17 +14,11 @@ use crate::error::EngineError;
 use crate::mapping::{self, Mapped};
 use crate::model::ObjectKind;
 
-/// A SCIM filter for `path eq value`; a filtered path (`emails[type eq "work"].value`)
-/// becomes a value filter (`emails[type eq "work" and value eq "…"]`).
+/// The filter Entra sends for `path eq value`: `userName eq "…"`, and for a filtered path
+/// `emails[type eq "work"].value eq "…"` (not RFC 7644's grammar, but what SCIM apps built
+/// for Entra accept, scimd among them).
 pub fn eq_filter(path: &str, value: &str) -> String {
-    let v = Json::String(value.to_string());
-    match scim_proto::parse_patch_path(path) {
-        Ok(pp) => match (&pp.filter, &pp.sub) {
-            (Some(f), Some(sub)) => format!("{}[({f}) and {sub} eq {v}]", pp.attr),
-            _ => format!("{path} eq {v}"),
-        },
-        Err(_) => format!("{path} eq {v}"),
-    }
+    format!("{path} eq {}", Json::String(value.to_string()))
 }
 
 /// The mapped values without the `SelectUniqueValue` targets: what a matched (existing)
@@ -115,13 +109,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn filters_for_plain_and_filtered_paths() {
+    fn filters_as_entra_sends_them() {
         let cases = [
             ("userName", "a@x", r#"userName eq "a@x""#),
             (
                 r#"emails[type eq "work"].value"#,
                 "a@x",
-                r#"emails[(type eq "work") and value eq "a@x"]"#,
+                r#"emails[type eq "work"].value eq "a@x""#,
             ),
             (
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
@@ -131,10 +125,7 @@ mod tests {
         ];
         for (path, value, want) in cases {
             assert_eq!(eq_filter(path, value), want, "{path}");
-            assert!(
-                scim_proto::parse_filter(&eq_filter(path, value)).is_ok(),
-                "{want} parses"
-            );
+            assert!(scim_proto::parse_filter(want).is_ok(), "scimd parses {want}");
         }
     }
 }
