@@ -209,23 +209,6 @@ pub fn runtime(
     state: Arc<dyn SyncStateStore>,
     client: ScimClient,
 ) -> anyhow::Result<Runtime> {
-    let webhook = match &job.cfg.notify.webhook {
-        Some(w) => {
-            let secret = if w.secret.is_some() || w.secret_env.is_some() || w.secret_file.is_some() {
-                let r = sync_engine::config::SecretRef {
-                    token: w.secret.clone(),
-                    token_env: w.secret_env.clone(),
-                    token_file: w.secret_file.clone(),
-                    ..Default::default()
-                };
-                Some(r.resolve("notify.webhook secret", &job.dir)?)
-            } else {
-                None
-            };
-            Some(sync_engine::notify::Webhook::new(&w.url, secret))
-        }
-        None => None,
-    };
     Ok(Runtime {
         source,
         executor: Arc::new(Executor {
@@ -236,7 +219,7 @@ pub fn runtime(
             },
         }),
         state,
-        webhook,
+        notify: sync_engine::notify::Notifier::from_config(&job.cfg.notify, &job.dir)?,
         policy: Default::default(),
     })
 }

@@ -377,13 +377,85 @@ pub struct SafetyConfig {
 pub struct NotifyConfig {
     #[serde(default)]
     pub webhook: Option<WebhookConfig>,
+    #[serde(default)]
+    pub email: Option<EmailConfig>,
+    /// Notify when more than this share (0 to 1) of a cycle's object actions failed;
+    /// default 0.1.
+    #[serde(default)]
+    pub failure_share: Option<f64>,
+    /// At most one notification per job and kind in this window; default `24h`.
+    #[serde(default)]
+    pub throttle: Option<String>,
+}
+
+/// The default of [`NotifyConfig::failure_share`].
+pub const DEFAULT_FAILURE_SHARE: f64 = 0.1;
+/// The default of [`NotifyConfig::throttle`].
+pub const DEFAULT_THROTTLE: &str = "24h";
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTls {
+    /// Plain connection upgraded with STARTTLS (port 587 by default); required, never skipped.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465 by default).
+    Implicit,
+    /// No TLS: only for a relay on loopback (port 25 by default).
+    None,
+}
+
+/// `[notify.email]`: the admin's alarm, as Entra's "Notification Email".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub to: Vec<String>,
+    pub from: String,
+    pub smtp_host: String,
+    #[serde(default)]
+    pub smtp_port: Option<u16>,
+    #[serde(default)]
+    pub tls: EmailTls,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+impl EmailConfig {
+    pub fn port(&self) -> u16 {
+        self.smtp_port.unwrap_or(match self.tls {
+            EmailTls::Starttls => 587,
+            EmailTls::Implicit => 465,
+            EmailTls::None => 25,
+        })
+    }
+
+    /// The SMTP password, when a username is set.
+    pub fn password(&self, base: &Path) -> Result<Option<String>, EngineError> {
+        if self.username.is_none() {
+            return Ok(None);
+        }
+        read_secret(
+            "notify.email password",
+            "password_file",
+            &None,
+            &self.password_env,
+            &self.password_file,
+            base,
+        )
+        .map(Some)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     pub url: String,
-    /// The HMAC-SHA256 key that signs each POST (`X-Scimd-Signature: sha256=<hex>`).
+    /// The Standard Webhooks key (`whsec_…`) that signs each POST.
     #[serde(default)]
     pub secret: Option<String>,
     #[serde(default)]

@@ -111,6 +111,12 @@ fn is_select_unique(m: &crate::config::AttributeMapping) -> bool {
             })
 }
 
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 fn caret(src: &str, pos: usize) -> String {
     let pos = pos.min(src.len());
     let start = src[..pos].rfind('\n').map_or(0, |i| i + 1);
@@ -403,7 +409,58 @@ impl Checks {
     }
 
     fn notify(&mut self, cfg: &JobConfig) {
+        let n = &cfg.notify;
+        if let Some(share) = n.failure_share
+            && !(share > 0.0 && share <= 1.0)
+        {
+            self.err(format!(
+                "notify.failure_share = {share}: must be more than 0 and at most 1"
+            ));
+        }
+        if let Some(t) = &n.throttle
+            && let Err(e) = duration("notify.throttle", t)
+        {
+            self.err(config_message(e));
+        }
+        if let Some(e) = &n.email {
+            self.email(e);
+        }
+        self.webhook(cfg);
+    }
+
+    fn email(&mut self, e: &crate::config::EmailConfig) {
+        if e.to.is_empty() {
+            self.err("notify.email.to: list at least one address");
+        }
+        for a in e.to.iter().chain(std::iter::once(&e.from)) {
+            if let Err(err) = crate::notify::email::mailbox("address", a) {
+                self.err(config_message(err));
+            }
+        }
+        if e.smtp_host.trim().is_empty() {
+            self.err("notify.email.smtp_host is empty");
+        } else if e.tls == crate::config::EmailTls::None && !is_loopback(&e.smtp_host) {
+            self.err(format!(
+                "notify.email: tls = \"none\" sends the password and the message unencrypted; it is allowed only \
+                 for a relay on loopback, not {:?} (use \"starttls\" or \"implicit\")",
+                e.smtp_host
+            ));
+        }
+        match (&e.username, &e.password_env, &e.password_file) {
+            (Some(_), Some(_), Some(_)) => self.err("notify.email: set one of password_env, password_file"),
+            (Some(_), None, None) => self.err("notify.email: username needs password_env or password_file"),
+            (None, Some(_), _) | (None, _, Some(_)) => self.err("notify.email: a password needs a username"),
+            _ => {}
+        }
+    }
+
+    fn webhook(&mut self, cfg: &JobConfig) {
         let Some(w) = &cfg.notify.webhook else { return };
+        if let Some(secret) = &w.secret
+            && let Err(e) = crate::notify::check_secret(secret)
+        {
+            self.err(format!("notify.webhook.secret: {e}"));
+        }
         match http_url(&w.url) {
             Err(e) => self.err(format!("notify.webhook.url: {e}")),
             Ok(true) => self.warn(format!("notify.webhook.url: {} is plain http", w.url)),

@@ -8,6 +8,9 @@
 //! Each request is handled on its own task, so a request whose client gave up (timed out)
 //! still runs to the end, as on a real server; [`FaultyTarget::wait_idle`] waits for those.
 
+pub mod smtp;
+pub use smtp::{Mail, SmtpSink};
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

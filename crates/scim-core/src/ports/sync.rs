@@ -115,4 +115,8 @@ pub trait SyncStateStore: Send + Sync + 'static {
     async fn log(&self, q: LogQuery) -> Result<Vec<LogRecord>>;
     async fn jobs(&self) -> Result<Vec<JobStatus>>;
     async fn clear(&self, job: &str, scope: ClearScope) -> Result<()>;
+    /// Notification throttling: records `now` as the job's last notice of `kind` and returns
+    /// true, unless a notice of that kind was recorded after `since` (then nothing changes
+    /// and it returns false). Atomic, so processes sharing a database send one notice.
+    async fn claim_notice(&self, job: &str, kind: &str, now: Timestamp, since: Timestamp) -> Result<bool>;
 }

@@ -10,6 +10,7 @@ cases![
     escrows_replace_and_remove_by_object,
     the_log_filters_and_keeps_order,
     clear_removes_only_what_it_names,
+    notices_are_claimed_once_per_window,
 ];
 
 fn link(kind: &str, id: &str, target: &str, hash: &str) -> Link {
@@ -236,5 +237,51 @@ async fn clear_removes_only_what_it_names(c: Ctx) {
             got.disabled
         ),
         (None, None, None, 0, false)
+    );
+}
+
+async fn notices_are_claimed_once_per_window(c: Ctx) {
+    let (job, other) = (c.name("job"), c.name("other"));
+    let t = |s: &str| at(&format!("2026-03-02T{s}:00.000000Z"));
+    assert!(
+        c.db.claim_notice(&job, "quarantine", t("09:00"), t("08:00"))
+            .await
+            .unwrap()
+    );
+    // Within the window: refused, and the first notice's time stays.
+    assert!(
+        !c.db
+            .claim_notice(&job, "quarantine", t("09:30"), t("08:30"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !c.db
+            .claim_notice(&job, "quarantine", t("10:00"), t("08:59"))
+            .await
+            .unwrap()
+    );
+    // Other kinds and other jobs have their own windows.
+    assert!(
+        c.db.claim_notice(&job, "failures", t("09:30"), t("08:30"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        c.db.claim_notice(&other, "quarantine", t("09:30"), t("08:30"))
+            .await
+            .unwrap()
+    );
+    // Once the window has passed the last notice, the next one goes out.
+    assert!(
+        c.db.claim_notice(&job, "quarantine", t("10:00"), t("09:00"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !c.db
+            .claim_notice(&job, "quarantine", t("10:30"), t("09:30"))
+            .await
+            .unwrap()
     );
 }

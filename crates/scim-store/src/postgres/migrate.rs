@@ -252,6 +252,15 @@ ALTER TABLE request_log ALTER COLUMN body SET STATISTICS 0, ALTER COLUMN detail 
     ALTER COLUMN path SET STATISTICS 0, ALTER COLUMN resource_id SET STATISTICS 0,
     ALTER COLUMN credential SET STATISTICS 0;
 "#,
+    // The engine's notification throttle: the last notice per job and kind.
+    r#"
+CREATE TABLE sync_notices (
+    job     text NOT NULL,
+    kind    text NOT NULL,
+    sent_at timestamptz NOT NULL,
+    PRIMARY KEY (job, kind)
+);
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

@@ -357,4 +357,20 @@ impl SyncStateStore for PgStore {
         };
         Ok(run.await?)
     }
+
+    async fn claim_notice(&self, job: &str, kind: &str, now: Timestamp, since: Timestamp) -> R<bool> {
+        let (job, kind) = (pg_text(job).into_owned(), pg_text(kind).into_owned());
+        let (now, since) = (now.datetime(), since.datetime());
+        let c = self.conn().await?;
+        let n = c
+            .execute(
+                "INSERT INTO sync_notices (job, kind, sent_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (job, kind) DO UPDATE SET sent_at = excluded.sent_at \
+                 WHERE sync_notices.sent_at <= $4",
+                &[&job, &kind, &now, &since],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        Ok(n == 1)
+    }
 }

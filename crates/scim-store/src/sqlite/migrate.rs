@@ -277,6 +277,15 @@ CREATE TABLE request_seq (
 );
 INSERT INTO request_seq (tenant_id, last) SELECT n >> 40, max(n) & 1099511627775 FROM request_log GROUP BY n >> 40;
 "#,
+    // The engine's notification throttle: the last notice per job and kind.
+    r#"
+CREATE TABLE sync_notices (
+    job     TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (job, kind)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is
@@ -330,7 +339,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         let path = path.to_str().unwrap();
-        let before = MIGRATIONS.len() - 1;
+        // Migration 11 moved the tables to tenant keys.
+        let before = 10;
         {
             let conn = Connection::open(path).unwrap();
             for sql in &MIGRATIONS[..before] {

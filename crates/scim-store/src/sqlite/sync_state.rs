@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params, params_from_iter};
-use scim_core::CoreError;
 use scim_core::ports::sync::{ClearScope, Escrow, JobStatus, Link, LogQuery, LogRecord, SyncStateStore};
+use scim_core::{CoreError, Timestamp};
 
 use super::{SqliteStore, get_ts, get_ts_opt, ts, ts_opt};
 
@@ -314,6 +314,22 @@ impl SyncStateStore for SqliteStore {
                     )?;
                 }
                 Ok(())
+            })
+            .await
+    }
+
+    async fn claim_notice(&self, job: &str, kind: &str, now: Timestamp, since: Timestamp) -> R<bool> {
+        let (job, kind) = (job.to_string(), kind.to_string());
+        self.writer
+            .write(move |conn| {
+                let n = conn
+                    .prepare_cached(
+                        "INSERT INTO sync_notices (job, kind, sent_at) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (job, kind) DO UPDATE SET sent_at = excluded.sent_at \
+                         WHERE sync_notices.sent_at <= ?4",
+                    )?
+                    .execute(params![job, kind, ts(now), ts(since)])?;
+                Ok(n == 1)
             })
             .await
     }

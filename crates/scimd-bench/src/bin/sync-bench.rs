@@ -124,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
             },
         }),
         state,
-        webhook: None,
+        notify: Default::default(),
         policy: Default::default(),
     };
     let mut rng = {

@@ -14,14 +14,17 @@ use crate::error::EngineError;
 use crate::execute::{Executor, Progress, Status, step};
 use crate::mapping::ObjectMapper;
 use crate::model::{ObjectKind, SourceBatch};
-use crate::notify::{Event, Webhook};
+use crate::notify::{Kind, Notifier, ObjectRef};
 use crate::plan::{Action, Decision, Key, Plan, PlanInput, Planner, link_states};
 use crate::quarantine::{self, CycleStats, Policy};
 use crate::scope::{CompiledScope, ScopeIndex, ScopeReason};
 use crate::source::Source;
 
+mod alarm;
 mod fold;
 mod report;
+
+use alarm::{failed_objects, finish_quarantine, notify};
 
 pub use fold::{LogCtx, escrow_wait, fold};
 pub use report::{Applied, CycleError, CycleReport, CycleResult, result_of};
@@ -95,7 +98,7 @@ pub struct Runtime {
     pub source: Box<dyn Source>,
     pub executor: Arc<Executor>,
     pub state: Arc<dyn SyncStateStore>,
-    pub webhook: Option<Webhook>,
+    pub notify: Notifier,
     pub policy: Policy,
 }
 
@@ -356,7 +359,11 @@ async fn cycle_steps(
         status.full_read_at = Some(ts(now));
     }
     status.initial_done = true;
-    finish_quarantine(job, rt, &mut status, &folded.stats, now, report).await?;
+    let objects = failed_objects(&outcomes);
+    let newly = finish_quarantine(job, rt, &mut status, &folded.stats, now, report, objects.clone()).await?;
+    if !newly {
+        alarm::notify_failures(job, rt, now, &folded.stats, objects).await;
+    }
     Ok(Some(status))
 }
 
@@ -484,7 +491,18 @@ async fn hold_deletions(
             .unwrap_or_default()
     );
     let details = serde_json::json!({"planned": deletions, "managed": plan.managed});
-    notify(rt, job, now, "deletion_threshold", &reason, details).await;
+    let objects = held
+        .iter()
+        .take(crate::notify::MAX_OBJECTS)
+        .map(|a| ObjectRef {
+            kind: a.kind.as_str().to_string(),
+            source_id: a.source_id.clone(),
+            display: a.display.clone(),
+            error_code: None,
+            message: Some(a.name().to_string()),
+        })
+        .collect();
+    notify(rt, job, now, Kind::DeletionThreshold, &reason, details, objects).await;
     logs
 }
 
@@ -512,7 +530,7 @@ async fn probe_target(
                 auth_failures: 1,
                 ..Default::default()
             };
-            finish_quarantine(job, rt, status, &stats, now, report).await?;
+            finish_quarantine(job, rt, status, &stats, now, report, Vec::new()).await?;
             Err(crate::execute::target_error(e))
         }
         _ => Ok(()),
@@ -541,62 +559,6 @@ async fn record_stop(job: &Job, rt: &Runtime, now: OffsetDateTime, report: &Cycl
     status.last_cycle = Some(serde_json::to_string(report).unwrap_or_default());
     if let Err(err) = rt.state.put_status(status).await {
         tracing::warn!(error = %err, "could not record the failed cycle");
-    }
-}
-
-async fn finish_quarantine(
-    job: &Job,
-    rt: &Runtime,
-    status: &mut JobStatus,
-    stats: &CycleStats,
-    now: OffsetDateTime,
-    report: &mut CycleReport,
-) -> Result<(), EngineError> {
-    status.job = job.name().to_string();
-    status.updated = ts(now);
-    let newly = quarantine::apply(&rt.policy, status, stats, now);
-    report.quarantine = status.quarantine_reason.clone();
-    if newly {
-        let reason = status.quarantine_reason.clone().unwrap_or_default();
-        let detail = format!(
-            "quarantined ({reason}): {} of {} operations failed; next attempt at {}",
-            stats.failures,
-            stats.operations,
-            status.next_run.map(|t| t.to_string()).unwrap_or_default()
-        );
-        let mut r = fold::with_detail(
-            log_ctx(job, report, now).record("cycle", "", None, "Quarantine", Status::Failure),
-            &[step("Cycle", Status::Failure, detail.clone())],
-            &[],
-            None,
-        );
-        r.error_code = Some(reason.clone());
-        r.error_message = Some(detail);
-        rt.state.append_log(vec![r]).await.map_err(state_err)?;
-        notify(
-            rt,
-            job,
-            now,
-            "quarantine",
-            &reason,
-            serde_json::json!({"failures": stats.failures, "operations": stats.operations, "next_run": status.next_run}),
-        )
-        .await;
-    }
-    rt.state.put_status(status.clone()).await.map_err(state_err)
-}
-
-async fn notify(rt: &Runtime, job: &Job, now: OffsetDateTime, event: &str, reason: &str, details: serde_json::Value) {
-    let Some(hook) = &rt.webhook else { return };
-    let ev = Event {
-        event: event.into(),
-        job: job.name().to_string(),
-        at: ts(now).to_string(),
-        reason: reason.into(),
-        details,
-    };
-    if let Err(e) = hook.send(&ev).await {
-        tracing::warn!(error = %e, "notification failed");
     }
 }
 

@@ -26,8 +26,20 @@ pub async fn check_environment(cfg: &JobConfig, dir: &Path) -> Vec<String> {
             ..Default::default()
         };
         if r.is_set() {
-            secret(&mut errors, "notify.webhook secret", &r, dir);
+            match r.resolve("notify.webhook secret", dir) {
+                Ok(s) => {
+                    if let Err(e) = crate::notify::check_secret(&s) {
+                        errors.push(format!("notify.webhook secret: {e}"));
+                    }
+                }
+                Err(e) => errors.push(e.to_string().trim_start_matches("config: ").to_string()),
+            }
         }
+    }
+    if let Some(e) = &cfg.notify.email
+        && let Err(err) = e.password(dir)
+    {
+        errors.push(err.to_string().trim_start_matches("config: ").to_string());
     }
     match &cfg.source {
         SourceConfig::Scim { secret: s, .. } => secret(&mut errors, "source", s, dir),

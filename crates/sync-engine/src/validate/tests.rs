@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{AttributeMapping, Clause, ScopingFilter, WebhookConfig};
+use crate::config::{AttributeMapping, Clause, EmailConfig, EmailTls, ScopingFilter, WebhookConfig};
 
 const BASE: &str = r#"
 version = 1
@@ -52,6 +52,19 @@ fn expr(target: &str, e: &str) -> AttributeMapping {
 }
 
 type Edit = Box<dyn Fn(&mut JobConfig)>;
+
+fn email(host: &str, tls: EmailTls) -> EmailConfig {
+    EmailConfig {
+        to: vec!["it@contoso.test".into()],
+        from: "scimd@contoso.test".into(),
+        smtp_host: host.into(),
+        smtp_port: None,
+        tls,
+        username: None,
+        password_env: None,
+        password_file: None,
+    }
+}
 
 #[test]
 fn base_is_valid_without_warnings() {
@@ -111,6 +124,14 @@ fn errors_table() {
         ("percent 101", Box::new(|c| c.safety.deletion_threshold_percent = Some(101.0)), &["deletion_threshold_percent = 101"]),
         ("percent NaN", Box::new(|c| c.safety.deletion_threshold_percent = Some(f64::NAN)), &["deletion_threshold_percent = NaN"]),
         ("webhook url", Box::new(|c| c.notify.webhook = Some(WebhookConfig { url: "mailto:x@y".into(), secret: Some("s".into()), secret_env: None, secret_file: None })), &["notify.webhook.url", "not an http"]),
+        ("webhook secret format", Box::new(|c| c.notify.webhook = Some(WebhookConfig { url: "https://h.example".into(), secret: Some("plain".into()), secret_env: None, secret_file: None })), &["notify.webhook.secret: not a Standard Webhooks secret"]),
+        ("email tls none", Box::new(|c| c.notify.email = Some(email("smtp.example.com", EmailTls::None))), &["tls = \"none\"", "only for a relay on loopback", "\"smtp.example.com\""]),
+        ("email no recipients", Box::new(|c| c.notify.email = Some(EmailConfig { to: vec![], ..email("smtp.example.com", EmailTls::Starttls) })), &["notify.email.to: list at least one address"]),
+        ("email bad address", Box::new(|c| c.notify.email = Some(EmailConfig { from: "not an address".into(), ..email("smtp.example.com", EmailTls::Starttls) })), &["notify.email.address", "\"not an address\""]),
+        ("email user without password", Box::new(|c| c.notify.email = Some(EmailConfig { username: Some("u".into()), ..email("smtp.example.com", EmailTls::Implicit) })), &["username needs password_env or password_file"]),
+        ("email password without user", Box::new(|c| c.notify.email = Some(EmailConfig { password_env: Some("P".into()), ..email("smtp.example.com", EmailTls::Implicit) })), &["a password needs a username"]),
+        ("failure share", Box::new(|c| c.notify.failure_share = Some(1.5)), &["notify.failure_share = 1.5"]),
+        ("throttle", Box::new(|c| c.notify.throttle = Some("daily".into())), &["notify.throttle", "\"daily\""]),
         ("webhook secrets", Box::new(|c| c.notify.webhook = Some(WebhookConfig { url: "https://h.example".into(), secret: Some("s".into()), secret_env: Some("E".into()), secret_file: None })), &["at most one of secret"]),
     ];
     for (name, edit, wants) in cases {
@@ -169,6 +190,12 @@ fn warnings_table() {
         let mut cfg = base();
         cfg.target.url = url.into();
         assert_eq!(validate(&cfg), Ok(vec![]), "{url}");
+    }
+    // Plain SMTP to a relay on loopback is fine.
+    for host in ["127.0.0.1", "localhost", "::1"] {
+        let mut cfg = base();
+        cfg.notify.email = Some(email(host, EmailTls::None));
+        assert_eq!(validate(&cfg), Ok(vec![]), "{host}");
     }
 }
 

@@ -14,7 +14,7 @@ use sync_engine::config::JobConfig;
 use sync_engine::cycle::{CycleOptions, CycleReport, Job, Runtime, run_cycle};
 use sync_engine::execute::{ExecConfig, Executor, NoProgress};
 use sync_engine::model::{ObjectKind, SourceObject};
-use sync_engine::notify::Webhook;
+use sync_engine::notify::Notifier;
 use sync_engine::source::MemorySource;
 use sync_testkit::{FaultyTarget, Recorded};
 use time::OffsetDateTime;
@@ -31,7 +31,7 @@ pub struct Setup {
     pub safety: String,
     /// The users mapping's delete action.
     pub user_delete: bool,
-    /// `[notify.webhook]`: url and HMAC secret.
+    /// `[notify.webhook]`: url and Standard Webhooks secret.
     pub webhook: Option<(String, String)>,
     /// The SCIM client's per-request timeout.
     pub timeout: Duration,
@@ -44,6 +44,8 @@ pub struct Setup {
     pub directory: Vec<SourceObject>,
     /// More `[[users.mappings]]` tables, appended to the Hoxhunt ones.
     pub user_mappings: String,
+    /// More TOML after `[notify.webhook]` (`[notify]` keys, `[notify.email]`).
+    pub notify: String,
 }
 
 impl Default for Setup {
@@ -58,6 +60,7 @@ impl Default for Setup {
             bulk_concurrency: 1,
             directory: directory(),
             user_mappings: String::new(),
+            notify: String::new(),
         }
     }
 }
@@ -66,7 +69,7 @@ fn job_toml(url: &str, token: &str, setup: &Setup) -> String {
     let notify = match &setup.webhook {
         Some((url, secret)) => format!("[notify.webhook]\nurl = \"{url}\"\nsecret = \"{secret}\"\n"),
         None => String::new(),
-    };
+    } + &setup.notify;
     format!(
         r#"
 version = 1
@@ -223,11 +226,7 @@ impl Harness {
         let target = FaultyTarget::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let cfg = JobConfig::parse(&job_toml(&target.base_url, &target.token, &setup)).expect("job TOML parses");
-        let webhook = cfg
-            .notify
-            .webhook
-            .as_ref()
-            .map(|w| Webhook::new(&w.url, w.secret.clone()));
+        let notify = Notifier::from_config(&cfg.notify, dir.path()).expect("notify config");
         let job = Job::from_config(cfg, dir.path()).expect("job compiles");
         let state = scim_store::open(
             &format!("sqlite://{}/state.db", dir.path().display()),
@@ -256,7 +255,7 @@ impl Harness {
                 },
             }),
             state: state.clone(),
-            webhook,
+            notify,
             policy: Default::default(),
         };
         Harness {
@@ -482,9 +481,36 @@ pub fn patch_ops(r: &Recorded) -> Vec<(String, String, Json)> {
 /// One webhook POST as received.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// Standard Webhooks' `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+    pub id: Option<String>,
+    pub timestamp: Option<String>,
     pub signature: Option<String>,
     pub event_header: Option<String>,
     pub body: Vec<u8>,
+}
+
+impl Received {
+    /// Whether the signature is `secret`'s over id, timestamp and body, and the timestamp is
+    /// `at`'s (the cycle's clock, an input, so Standard Webhooks' freshness check is left out).
+    pub fn signed_by(&self, secret: &str, at: OffsetDateTime) -> bool {
+        let (Some(id), Some(ts), Some(sig)) = (&self.id, &self.timestamp, &self.signature) else {
+            return false;
+        };
+        let Ok(ts) = ts.parse::<i64>() else { return false };
+        let want = standardwebhooks::Webhook::new(secret)
+            .and_then(|w| w.sign(id, ts, &self.body))
+            .expect("sign");
+        ts == at.unix_timestamp() && &want == sig
+    }
+}
+
+/// A Standard Webhooks secret for tests (`whsec_` + base64 of `seed`).
+pub fn whsec(seed: &str) -> String {
+    use base64::Engine;
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{seed:0>24}"))
+    )
 }
 
 /// A tiny HTTP listener that records webhook POSTs.
@@ -505,7 +531,9 @@ impl HookServer {
                 async move {
                     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
                     rec.lock().unwrap().push(Received {
-                        signature: h("x-scimd-signature"),
+                        id: h("webhook-id"),
+                        timestamp: h("webhook-timestamp"),
+                        signature: h("webhook-signature"),
                         event_header: h("x-scimd-event"),
                         body: body.to_vec(),
                     });

@@ -106,7 +106,7 @@ async fn a_scim_source_syncs_in_full_then_by_watermark() {
         state: scim_store::open(&format!("sqlite://{}/s.db", dir.path().display()), &Default::default())
             .await
             .unwrap(),
-        webhook: None,
+        notify: Default::default(),
         policy: Default::default(),
     };
     let mut n = 1u64;
