@@ -100,6 +100,48 @@ pub struct ClearScope {
     pub quarantine: bool,
 }
 
+/// Who runs a job now, and until when their lease holds without renewal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The worker: `host:pid`.
+    pub holder: String,
+    pub until: Timestamp,
+}
+
+/// What [`SyncStateStore::claim_lease`] got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseClaim {
+    /// The caller holds the lease until the time it asked for.
+    Acquired,
+    /// Another worker holds it.
+    Held(Lease),
+}
+
+/// A job's stored controls: the On/Off state and the current lease.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobControl {
+    /// Provisioning Status Off (`scimd sync stop`).
+    pub stopped: bool,
+    pub lease: Option<Lease>,
+}
+
+/// One cycle of a job, for `scimd sync history`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleRecord {
+    pub job: String,
+    pub cycle_id: String,
+    /// `initial`, `incremental` or `on_demand`.
+    pub kind: String,
+    pub started: Timestamp,
+    pub finished: Timestamp,
+    /// `host:pid` of the process that ran it.
+    pub worker: String,
+    /// `succeeded`, `partially_failed`, `failed`, …
+    pub result: String,
+    /// JSON object: counts of actions by kind and status.
+    pub counts: String,
+}
+
 #[async_trait]
 pub trait SyncStateStore: Send + Sync + 'static {
     async fn links(&self, job: &str) -> Result<Vec<Link>>;
@@ -119,4 +161,15 @@ pub trait SyncStateStore: Send + Sync + 'static {
     /// true, unless a notice of that kind was recorded after `since` (then nothing changes
     /// and it returns false). Atomic, so processes sharing a database send one notice.
     async fn claim_notice(&self, job: &str, kind: &str, now: Timestamp, since: Timestamp) -> Result<bool>;
+    /// Takes or renews the job's lease for `holder` until `until`: granted when nobody holds
+    /// it, `holder` does, or the holder's lease ran out before `now`. Atomic across processes.
+    async fn claim_lease(&self, job: &str, holder: &str, now: Timestamp, until: Timestamp) -> Result<LeaseClaim>;
+    /// Gives the lease up if `holder` has it.
+    async fn release_lease(&self, job: &str, holder: &str) -> Result<()>;
+    /// Provisioning Status On (`false`) or Off (`true`).
+    async fn set_stopped(&self, job: &str, stopped: bool) -> Result<()>;
+    async fn control(&self, job: &str) -> Result<JobControl>;
+    async fn append_cycle(&self, cycle: CycleRecord) -> Result<()>;
+    /// The job's cycles, newest first.
+    async fn cycles(&self, job: &str, limit: usize) -> Result<Vec<CycleRecord>>;
 }

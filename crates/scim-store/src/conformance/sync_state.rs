@@ -1,6 +1,8 @@
 //! The engine's state port: links, status, escrows, the provisioning log, clearing.
 
-use scim_core::ports::sync::{ClearScope, Escrow, JobStatus, Link, LogQuery, LogRecord};
+use scim_core::ports::sync::{
+    ClearScope, CycleRecord, Escrow, JobStatus, Lease, LeaseClaim, Link, LogQuery, LogRecord,
+};
 
 use super::{Ctx, at, now};
 
@@ -11,6 +13,8 @@ cases![
     the_log_filters_and_keeps_order,
     clear_removes_only_what_it_names,
     notices_are_claimed_once_per_window,
+    a_lease_has_one_holder_until_it_runs_out,
+    stopped_and_history_are_kept_per_job,
 ];
 
 fn link(kind: &str, id: &str, target: &str, hash: &str) -> Link {
@@ -284,4 +288,90 @@ async fn notices_are_claimed_once_per_window(c: Ctx) {
             .await
             .unwrap()
     );
+}
+
+async fn a_lease_has_one_holder_until_it_runs_out(c: Ctx) {
+    let (job, other) = (c.name("job"), c.name("other"));
+    let t = |s: &str| at(&format!("2026-03-02T{s}:00.000000Z"));
+    assert_eq!(c.db.control(&job).await.unwrap().lease, None);
+    assert_eq!(
+        c.db.claim_lease(&job, "a:1", t("09:00"), t("09:01")).await.unwrap(),
+        LeaseClaim::Acquired
+    );
+    let held = LeaseClaim::Held(Lease {
+        holder: "a:1".into(),
+        until: t("09:01"),
+    });
+    assert_eq!(
+        c.db.claim_lease(&job, "b:2", t("09:00"), t("09:02")).await.unwrap(),
+        held,
+        "held by a"
+    );
+    // The holder renews; another job is free.
+    assert_eq!(
+        c.db.claim_lease(&job, "a:1", t("09:00"), t("09:05")).await.unwrap(),
+        LeaseClaim::Acquired
+    );
+    assert_eq!(
+        c.db.claim_lease(&other, "b:2", t("09:00"), t("09:05")).await.unwrap(),
+        LeaseClaim::Acquired
+    );
+    let lease = c.db.control(&job).await.unwrap().lease.unwrap();
+    assert_eq!((lease.holder.as_str(), lease.until), ("a:1", t("09:05")));
+    // A lease that ran out (its holder died) is taken over.
+    assert!(matches!(
+        c.db.claim_lease(&job, "b:2", t("09:04"), t("09:06")).await.unwrap(),
+        LeaseClaim::Held(_)
+    ));
+    assert_eq!(
+        c.db.claim_lease(&job, "b:2", t("09:05"), t("09:06")).await.unwrap(),
+        LeaseClaim::Acquired
+    );
+    // Only the holder releases it; then anyone may claim it.
+    c.db.release_lease(&job, "a:1").await.unwrap();
+    assert_eq!(c.db.control(&job).await.unwrap().lease.unwrap().holder, "b:2");
+    c.db.release_lease(&job, "b:2").await.unwrap();
+    assert_eq!(c.db.control(&job).await.unwrap().lease, None);
+    assert_eq!(
+        c.db.claim_lease(&job, "c:3", t("09:05"), t("09:06")).await.unwrap(),
+        LeaseClaim::Acquired
+    );
+}
+
+async fn stopped_and_history_are_kept_per_job(c: Ctx) {
+    let (job, other) = (c.name("job"), c.name("other"));
+    assert!(!c.db.control(&job).await.unwrap().stopped, "On by default");
+    c.db.set_stopped(&job, true).await.unwrap();
+    let t = |s: &str| at(&format!("2026-03-02T{s}:00.000000Z"));
+    c.db.claim_lease(&job, "a:1", t("09:00"), t("09:01")).await.unwrap();
+    let ctl = c.db.control(&job).await.unwrap();
+    assert!(
+        ctl.stopped && ctl.lease.is_some(),
+        "the lease leaves the state alone: {ctl:?}"
+    );
+    assert!(!c.db.control(&other).await.unwrap().stopped);
+    c.db.set_stopped(&job, false).await.unwrap();
+    assert!(!c.db.control(&job).await.unwrap().stopped);
+
+    let cycle = |id: &str, started: &str, result: &str| CycleRecord {
+        job: job.clone(),
+        cycle_id: id.into(),
+        kind: "incremental".into(),
+        started: t(started),
+        finished: t(started),
+        worker: "host:42".into(),
+        result: result.into(),
+        counts: r#"{"Create":{"Success":3}}"#.into(),
+    };
+    c.db.append_cycle(cycle("c1", "09:00", "succeeded")).await.unwrap();
+    c.db.append_cycle(cycle("c2", "09:40", "partially_failed"))
+        .await
+        .unwrap();
+    c.db.append_cycle(cycle("c3", "10:20", "failed")).await.unwrap();
+    let got = c.db.cycles(&job, 2).await.unwrap();
+    assert_eq!(
+        got,
+        vec![cycle("c3", "10:20", "failed"), cycle("c2", "09:40", "partially_failed")]
+    );
+    assert!(c.db.cycles(&other, 10).await.unwrap().is_empty());
 }

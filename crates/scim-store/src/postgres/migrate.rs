@@ -261,6 +261,27 @@ CREATE TABLE sync_notices (
     PRIMARY KEY (job, kind)
 );
 "#,
+    // The engine's job controls (Provisioning Status, the lease that lets one worker run a
+    // job at a time) and its cycle history.
+    r#"
+CREATE TABLE sync_jobs (
+    job         text PRIMARY KEY,
+    stopped     boolean NOT NULL DEFAULT false,
+    holder      text,
+    lease_until timestamptz
+);
+CREATE TABLE sync_cycles (
+    job      text NOT NULL,
+    cycle_id text NOT NULL,
+    kind     text NOT NULL,
+    started  timestamptz NOT NULL,
+    finished timestamptz NOT NULL,
+    worker   text NOT NULL,
+    result   text NOT NULL,
+    counts   text NOT NULL,
+    PRIMARY KEY (job, cycle_id)
+);
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

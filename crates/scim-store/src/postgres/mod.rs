@@ -18,6 +18,7 @@ pub mod maintenance;
 mod migrate;
 mod requests;
 mod resources;
+mod sync_jobs;
 mod sync_state;
 mod tenants;
 mod webhooks;

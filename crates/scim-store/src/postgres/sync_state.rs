@@ -1,7 +1,9 @@
 //! `SyncStateStore` on PostgreSQL: the engine's links, status, escrows and log, keyed by job.
 
 use async_trait::async_trait;
-use scim_core::ports::sync::{ClearScope, Escrow, JobStatus, Link, LogQuery, LogRecord, SyncStateStore};
+use scim_core::ports::sync::{
+    ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LogQuery, LogRecord, SyncStateStore,
+};
 use scim_core::{CoreError, Timestamp};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -372,5 +374,29 @@ impl SyncStateStore for PgStore {
             .await
             .map_err(StoreError::from)?;
         Ok(n == 1)
+    }
+
+    async fn claim_lease(&self, job: &str, holder: &str, now: Timestamp, until: Timestamp) -> R<LeaseClaim> {
+        self.claim_lease_in(job, holder, now, until).await
+    }
+
+    async fn release_lease(&self, job: &str, holder: &str) -> R<()> {
+        self.release_lease_in(job, holder).await
+    }
+
+    async fn set_stopped(&self, job: &str, stopped: bool) -> R<()> {
+        self.set_stopped_in(job, stopped).await
+    }
+
+    async fn control(&self, job: &str) -> R<JobControl> {
+        self.control_in(job).await
+    }
+
+    async fn append_cycle(&self, cycle: CycleRecord) -> R<()> {
+        self.append_cycle_in(cycle).await
+    }
+
+    async fn cycles(&self, job: &str, limit: usize) -> R<Vec<CycleRecord>> {
+        self.cycles_in(job, limit).await
     }
 }

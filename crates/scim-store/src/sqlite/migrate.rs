@@ -286,6 +286,27 @@ CREATE TABLE sync_notices (
     PRIMARY KEY (job, kind)
 ) WITHOUT ROWID;
 "#,
+    // The engine's job controls (Provisioning Status, the lease that lets one worker run a
+    // job at a time) and its cycle history.
+    r#"
+CREATE TABLE sync_jobs (
+    job         TEXT PRIMARY KEY,
+    stopped     INTEGER NOT NULL DEFAULT 0,
+    holder      TEXT,
+    lease_until TEXT
+) WITHOUT ROWID;
+CREATE TABLE sync_cycles (
+    job      TEXT NOT NULL,
+    cycle_id TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    started  TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    worker   TEXT NOT NULL,
+    result   TEXT NOT NULL,
+    counts   TEXT NOT NULL,
+    PRIMARY KEY (job, cycle_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

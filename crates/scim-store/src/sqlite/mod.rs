@@ -9,6 +9,7 @@ mod migrate;
 mod requests;
 mod resources;
 mod span;
+mod sync_jobs;
 mod sync_state;
 mod tenants;
 mod webhooks;

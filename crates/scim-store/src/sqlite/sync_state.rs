@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params, params_from_iter};
-use scim_core::ports::sync::{ClearScope, Escrow, JobStatus, Link, LogQuery, LogRecord, SyncStateStore};
+use scim_core::ports::sync::{
+    ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LogQuery, LogRecord, SyncStateStore,
+};
 use scim_core::{CoreError, Timestamp};
 
 use super::{SqliteStore, get_ts, get_ts_opt, ts, ts_opt};
@@ -332,5 +334,29 @@ impl SyncStateStore for SqliteStore {
                 Ok(n == 1)
             })
             .await
+    }
+
+    async fn claim_lease(&self, job: &str, holder: &str, now: Timestamp, until: Timestamp) -> R<LeaseClaim> {
+        self.claim_lease_in(job, holder, now, until).await
+    }
+
+    async fn release_lease(&self, job: &str, holder: &str) -> R<()> {
+        self.release_lease_in(job, holder).await
+    }
+
+    async fn set_stopped(&self, job: &str, stopped: bool) -> R<()> {
+        self.set_stopped_in(job, stopped).await
+    }
+
+    async fn control(&self, job: &str) -> R<JobControl> {
+        self.control_in(job).await
+    }
+
+    async fn append_cycle(&self, cycle: CycleRecord) -> R<()> {
+        self.append_cycle_in(cycle).await
+    }
+
+    async fn cycles(&self, job: &str, limit: usize) -> R<Vec<CycleRecord>> {
+        self.cycles_in(job, limit).await
     }
 }
