@@ -12,6 +12,9 @@ pub const OBJECTS_FAILED: u8 = 3;
 /// the threshold: an admin must act.
 pub const NEEDS_ADMIN: u8 = 4;
 
+/// Another worker holds the job's lease (a cycle is running elsewhere); nothing ran.
+pub const LEASE_HELD: u8 = 5;
+
 /// An error that ends the process with a given exit code.
 #[derive(Debug)]
 pub struct Exit {
@@ -39,7 +42,7 @@ impl std::error::Error for Exit {}
 /// The exit code a cycle's result earns.
 pub fn code_of(result: CycleResult) -> u8 {
     match result {
-        CycleResult::Succeeded => 0,
+        CycleResult::Succeeded | CycleResult::Stopped => 0,
         CycleResult::PartiallyFailed => OBJECTS_FAILED,
         CycleResult::DeletionsHeld | CycleResult::Quarantined | CycleResult::Disabled | CycleResult::Failed => {
             NEEDS_ADMIN
@@ -60,6 +63,7 @@ mod tests {
     fn every_result_has_its_code() {
         let cases = [
             (CycleResult::Succeeded, 0),
+            (CycleResult::Stopped, 0),
             (CycleResult::PartiallyFailed, 3),
             (CycleResult::DeletionsHeld, 4),
             (CycleResult::Quarantined, 4),

@@ -10,6 +10,7 @@ mod output;
 mod requests_cmd;
 mod serve;
 mod sync_cmd;
+mod sync_jobs_cmd;
 mod sync_output;
 
 use clap::Parser;

@@ -16,6 +16,7 @@ use sync_engine::source::file::FileSource;
 
 use crate::exit::{Exit, NEEDS_ADMIN, OBJECTS_FAILED, code_of};
 use crate::output::write_lines;
+use crate::sync_jobs_cmd::with_lease;
 use crate::sync_output::{CliProgress, log_line, print_plan, print_report};
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +74,18 @@ pub enum SyncCmd {
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Provisioning Status Off: the job's cycles stop (a running one finishes)
+    Stop { job: PathBuf },
+    /// Provisioning Status On
+    Start { job: PathBuf },
+    /// The job's cycles, newest first: kind, times, worker, outcome, actions by status
+    History {
+        job: PathBuf,
+        #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long)]
         json: bool,
@@ -221,6 +234,7 @@ pub fn runtime(
         state,
         notify: sync_engine::notify::Notifier::from_config(&job.cfg.notify, &job.dir)?,
         policy: Default::default(),
+        worker: sync_engine::lease::worker_id(),
     })
 }
 
@@ -246,6 +260,14 @@ async fn validate(path: &Path) -> anyhow::Result<()> {
     Job::from_config(cfg, &dir)?;
     println!("{}: valid", path.display());
     Ok(())
+}
+
+/// A job file's config and its state database (no secrets needed).
+async fn job_state(path: &Path, global_db: Option<&str>) -> anyhow::Result<(JobConfig, Arc<dyn SyncStateStore>)> {
+    let cfg = JobConfig::load(path)?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let state = open_state(&state_url(Some(&cfg), &dir, global_db)).await?;
+    Ok((cfg, state))
 }
 
 pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
@@ -314,7 +336,8 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     full,
                     ..Default::default()
                 };
-                let result = run_cycle(&job, &rt, now(), opts, &progress, &mut r).await;
+                let result =
+                    with_lease(&state, job.name(), run_cycle(&job, &rt, now(), opts, &progress, &mut r)).await?;
                 progress.finish();
                 let exit = match result {
                     Ok(report) => {
@@ -340,9 +363,13 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
             let rt = runtime(&job, source_of(&job)?, state.clone(), target_client(&job)?)?;
             let mut r = rng();
-            let trace = sync_engine::ondemand::provision(&job, &rt, &user, now(), &mut r)
-                .await
-                .map_err(|e| Exit::new(NEEDS_ADMIN, format!("provisioning failed [{}]: {e}", e.code())))?;
+            let trace = with_lease(
+                &state,
+                job.name(),
+                sync_engine::ondemand::provision(&job, &rt, &user, now(), &mut r),
+            )
+            .await?
+            .map_err(|e| Exit::new(NEEDS_ADMIN, format!("provisioning failed [{}]: {e}", e.code())))?;
             if json {
                 println!("{}", serde_json::to_string(&trace)?);
             } else {
@@ -369,9 +396,17 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let mut jobs = state.jobs().await?;
             if let Some(name) = &only {
                 jobs.retain(|j| &j.job == name);
+                if jobs.is_empty() {
+                    // Named but never run: its controls (On/Off, a lease) still show.
+                    jobs.push(JobStatus {
+                        job: name.clone(),
+                        ..Default::default()
+                    });
+                }
             }
             let mut out = Vec::new();
             for j in jobs {
+                let control = state.control(&j.job).await?;
                 let escrows = state.escrows(&j.job).await?.len();
                 let links = state.links(&j.job).await?.len();
                 let last: serde_json::Value = j
@@ -383,6 +418,8 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     "job": j.job, "state": if j.disabled { "disabled" } else if j.quarantine_reason.is_some() { "quarantine" } else { "active" },
                     "quarantine_reason": j.quarantine_reason, "quarantine_since": j.quarantine_since, "next_run": j.next_run,
                     "initial_done": j.initial_done, "managed_objects": links, "escrowed": escrows, "last_cycle": last,
+                    "provisioning": if control.stopped { "off" } else { "on" },
+                    "running_on": control.lease.as_ref().map(|l| &l.holder), "lease_until": control.lease.as_ref().map(|l| l.until),
                 }));
             }
             if json {
@@ -397,9 +434,14 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                         .map(|c| format!(" [{c}] {}", last["error"]["message"].as_str().unwrap_or_default()))
                         .unwrap_or_default();
                     println!(
-                        "{}: {} — {} managed, {} escrowed; last cycle {} {}{error} ({} ok, {} failed){}",
+                        "{}: {} ({}{}) — {} managed, {} escrowed; last cycle {} {}{error} ({} ok, {} failed){}",
                         j["job"].as_str().unwrap_or_default(),
                         j["state"].as_str().unwrap_or_default(),
+                        if j["provisioning"] == "off" { "Off" } else { "On" },
+                        j["running_on"]
+                            .as_str()
+                            .map(|h| format!(", running on {h}"))
+                            .unwrap_or_default(),
                         j["managed_objects"],
                         j["escrowed"],
                         last["started"].as_str().unwrap_or("never"),
@@ -454,6 +496,18 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 })
                 .await?;
             write_lines(records.iter().map(|r| log_line(r, json)));
+        }
+        SyncCmd::Stop { job } => {
+            let (cfg, state) = job_state(&job, global_db).await?;
+            crate::sync_jobs_cmd::set_stopped(&state, &cfg.job.name, true).await?;
+        }
+        SyncCmd::Start { job } => {
+            let (cfg, state) = job_state(&job, global_db).await?;
+            crate::sync_jobs_cmd::set_stopped(&state, &cfg.job.name, false).await?;
+        }
+        SyncCmd::History { job, limit, json } => {
+            let (cfg, state) = job_state(&job, global_db).await?;
+            crate::sync_jobs_cmd::history(&state, &cfg.job.name, limit, json).await?;
         }
         SyncCmd::Restart {
             job,

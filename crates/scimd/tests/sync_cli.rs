@@ -439,6 +439,86 @@ fn exit_codes_tell_failed_objects_from_stopped_cycles() {
     assert_eq!(users(&server), created + 1);
 }
 
+/// Provisioning Status Off and On, the lease another process holds, and the history.
+#[test]
+fn stop_start_lease_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(d);
+    write_job(d, &server.url);
+    let env = [("HOXHUNT_SCIM_TOKEN", server.token.as_str())];
+
+    let (ok, out, _) = run_in(d, &["sync", "stop", "job.toml"], &env);
+    assert!(ok && out.contains("job hoxhunt: Off"), "{out}");
+    let (code, out, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(0), "an Off job is not an error: {err}");
+    assert!(out.contains("cycle skipped: the job is Off"), "{out}");
+    assert_eq!(users(&server), 0);
+    let (_, out, _) = run_in(d, &["sync", "history", "job.toml"], &env);
+    assert!(out.contains("no cycles yet"), "{out}");
+    run_in(d, &["sync", "start", "job.toml"], &env);
+
+    // Another process holds the job: the run refuses and says who.
+    let db = format!("sqlite://{}/scimd-sync.db", d.display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = rt.block_on(scim_store::open(&db, &Default::default())).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let until = scim_core::Timestamp::new(now + time::Duration::minutes(5));
+    rt.block_on(state.claim_lease("hoxhunt", "elsewhere:7", scim_core::Timestamp::new(now), until))
+        .unwrap();
+    let (code, _, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("job hoxhunt is running on elsewhere:7"), "{err}");
+    let (_, out, _) = run_in(d, &["sync", "status", "job.toml"], &env);
+    assert!(out.contains("(On, running on elsewhere:7)"), "{out}");
+    assert_eq!(users(&server), 0, "nothing ran");
+    rt.block_on(state.release_lease("hoxhunt", "elsewhere:7")).unwrap();
+
+    let (code, _, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    let (ok, out, _) = run_in(d, &["sync", "history", "job.toml", "--json"], &env);
+    assert!(ok);
+    let cycles: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(cycles.len(), 2, "{out}");
+    assert_eq!(
+        (cycles[0]["kind"].as_str(), cycles[1]["kind"].as_str()),
+        (Some("incremental"), Some("initial"))
+    );
+    assert!(
+        cycles
+            .iter()
+            .all(|c| c["outcome"] == "succeeded" && c["worker"].as_str().unwrap().contains(':'))
+    );
+    assert!(
+        cycles[1]["counts"]["Create"]["Success"].as_u64().unwrap() > 100,
+        "{}",
+        cycles[1]
+    );
+    assert!(cycles[0]["started"].is_string() && cycles[0]["finished"].is_string() && cycles[0]["id"].is_string());
+    let (_, out, _) = run_in(d, &["sync", "status", "job.toml", "--json"], &env);
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (status[0]["provisioning"].as_str(), &status[0]["running_on"]),
+        (Some("on"), &Value::Null)
+    );
+
+    // `enabled = false` in the file turns the job Off too.
+    let job = std::fs::read_to_string(d.join("job.toml")).unwrap();
+    std::fs::write(
+        d.join("job.toml"),
+        job.replacen("[job]\n", "[job]\nenabled = false\n", 1),
+    )
+    .unwrap();
+    let (code, out, _) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("enabled = false"), "{out}");
+}
+
 #[test]
 fn demo_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();

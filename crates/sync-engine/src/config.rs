@@ -57,6 +57,13 @@ pub struct JobSection {
     /// Requests in flight against the target.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// `false`: the job is Off (as `scimd sync stop`), and its cycles do not run.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_interval() -> String {

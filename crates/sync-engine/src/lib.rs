@@ -8,6 +8,7 @@ pub mod config;
 pub mod cycle;
 pub mod error;
 pub mod execute;
+pub mod lease;
 pub mod mapping;
 pub mod model;
 pub mod notify;

@@ -81,6 +81,8 @@ pub struct Folded {
     pub logs: Vec<LogRecord>,
     pub stats: CycleStats,
     pub applied: Applied,
+    /// Outcomes by logged action and status.
+    pub actions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     pub requests: u64,
     pub throttled: u64,
 }
@@ -138,6 +140,11 @@ pub fn fold(
 }
 
 fn count(f: &mut Folded, o: &Outcome) {
+    *f.actions
+        .entry(o.logged_action.clone())
+        .or_default()
+        .entry(o.status.as_str().to_string())
+        .or_default() += 1;
     match o.status {
         Status::Success => f.applied.success += 1,
         Status::Failure => f.applied.failure += 1,

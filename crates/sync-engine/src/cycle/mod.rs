@@ -99,6 +99,8 @@ pub struct Runtime {
     pub executor: Arc<Executor>,
     pub state: Arc<dyn SyncStateStore>,
     pub notify: Notifier,
+    /// This process (`host:pid`), as the cycle history records it.
+    pub worker: String,
     pub policy: Policy,
 }
 
@@ -236,16 +238,20 @@ pub async fn run_cycle(
     };
     let result = cycle_steps(job, rt, now, &opts, progress, rng, &mut report).await;
     report.duration_ms = started.elapsed().as_millis() as u64;
-    match result {
+    if opts.only.is_some() {
+        report.kind = "on_demand".into();
+    }
+    let ran = !opts.dry_run && report.skipped_reason.is_none();
+    let outcome = match result {
         Ok(Some(mut status)) => {
             report.result = result_of(&report);
             status.last_cycle = Some(serde_json::to_string(&report).unwrap_or_default());
             rt.state.put_status(status).await.map_err(state_err)?;
-            Ok(report)
+            Ok(())
         }
         Ok(None) => {
             report.result = result_of(&report);
-            Ok(report)
+            Ok(())
         }
         Err(e) => {
             report.error = Some(CycleError {
@@ -258,6 +264,28 @@ pub async fn run_cycle(
             }
             Err(e)
         }
+    };
+    if ran {
+        record_history(rt, now, &report).await;
+    }
+    outcome.map(|()| report)
+}
+
+/// One record per cycle that ran (a dry run or a held-back cycle is not one).
+async fn record_history(rt: &Runtime, now: OffsetDateTime, report: &CycleReport) {
+    let finished = now + time::Duration::milliseconds(report.duration_ms as i64);
+    let record = scim_core::ports::sync::CycleRecord {
+        job: report.job.clone(),
+        cycle_id: report.cycle_id.clone(),
+        kind: report.kind.clone(),
+        started: ts(now),
+        finished: ts(finished),
+        worker: rt.worker.clone(),
+        result: report.result.as_str().to_string(),
+        counts: serde_json::to_string(&report.actions).unwrap_or_default(),
+    };
+    if let Err(e) = rt.state.append_cycle(record).await {
+        tracing::warn!(error = %e, "could not record the cycle in the history");
     }
 }
 
@@ -274,6 +302,16 @@ async fn cycle_steps(
 ) -> Result<Option<JobStatus>, EngineError> {
     let status = rt.state.status(job.name()).await.map_err(state_err)?;
     report.kind = if status.initial_done { "incremental" } else { "initial" }.into();
+    let off = !job.cfg.job.enabled || rt.state.control(job.name()).await.map_err(state_err)?.stopped;
+    if off && !opts.dry_run && opts.only.is_none() {
+        report.stopped = true;
+        report.skipped_reason = Some(if job.cfg.job.enabled {
+            "the job is Off (`scimd sync stop`); `scimd sync start` turns it On".to_string()
+        } else {
+            "the job is Off: `enabled = false` in its [job] table".to_string()
+        });
+        return Ok(None);
+    }
     if !opts.dry_run && !opts.force && held_back(&status, now, report) {
         let cx = log_ctx(job, report, now);
         let detail = report.skipped_reason.clone().unwrap_or_default();
@@ -334,6 +372,7 @@ async fn cycle_steps(
         .collect();
     let folded = fold(&outcomes, &old, &escrows, &cx);
     report.applied = folded.applied.clone();
+    report.actions = folded.actions.clone();
     report.requests += folded.requests;
     report.throttled += folded.throttled;
     logs.extend(folded.logs);

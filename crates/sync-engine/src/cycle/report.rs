@@ -28,6 +28,8 @@ pub enum CycleResult {
     Quarantined,
     /// The job is disabled (four weeks in quarantine): nothing ran.
     Disabled,
+    /// The job is Off (`scimd sync stop`, or `enabled = false`): nothing ran.
+    Stopped,
     /// The cycle stopped: the source, the state store or the target failed as a whole.
     Failed,
 }
@@ -40,6 +42,7 @@ impl CycleResult {
             CycleResult::DeletionsHeld => "deletions_held",
             CycleResult::Quarantined => "quarantined",
             CycleResult::Disabled => "disabled",
+            CycleResult::Stopped => "stopped",
             CycleResult::Failed => "failed",
         }
     }
@@ -65,6 +68,10 @@ pub struct CycleReport {
     pub error: Option<CycleError>,
     pub counts: Counts,
     pub applied: Applied,
+    /// Actions by logged action and status (`{"Create": {"Success": 3}}`).
+    pub actions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
+    /// The job is Off: the cycle did not run.
+    pub stopped: bool,
     /// Deletions and disables held back by the threshold.
     pub staged: usize,
     pub threshold_tripped: bool,
@@ -89,6 +96,8 @@ pub struct CycleReport {
 pub fn result_of(r: &CycleReport) -> CycleResult {
     if r.error.is_some() {
         CycleResult::Failed
+    } else if r.stopped {
+        CycleResult::Stopped
     } else if r.quarantine.is_some() {
         CycleResult::Quarantined
     } else if r.skipped_reason.is_some() {

@@ -257,6 +257,7 @@ impl Harness {
             state: state.clone(),
             notify,
             policy: Default::default(),
+            worker: "e2e-host:1".into(),
         };
         Harness {
             target,

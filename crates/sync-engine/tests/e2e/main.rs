@@ -6,6 +6,7 @@ mod harness;
 
 mod bulk;
 mod bulk_requests;
+mod controls;
 mod email;
 mod faults;
 mod groups;

@@ -138,6 +138,9 @@ fn quarantine_statistics_tell_references_and_refused_credentials_apart() {
         (4, 2, 1, 1, 1)
     );
     assert_eq!((f.applied.failure, f.applied.skipped, f.applied.warning), (2, 1, 1));
+    // Outcome::new logs a Skip action as "Other".
+    assert_eq!(f.actions["Other"]["Failure"], 2);
+    assert_eq!((f.actions["Other"]["Skipped"], f.actions["Other"]["Warning"]), (1, 1));
     assert_eq!(f.unlink, vec![("user".to_string(), "u4".to_string())]);
 }
 
