@@ -58,7 +58,7 @@ deletion_threshold_percent = 30
 }
 
 /// Runs one cycle now, with a progress bar unless `quiet`, and prints its summary.
-async fn cycle(job: &Job, rt: &Runtime, rng: &mut dyn FnMut() -> u64, quiet: bool) -> anyhow::Result<()> {
+async fn cycle(job: &Job, rt: &Runtime, rng: &mut (dyn FnMut() -> u64 + Send), quiet: bool) -> anyhow::Result<()> {
     let progress = CliProgress::new(quiet);
     let report = run_cycle(
         job,

@@ -12,6 +12,7 @@ mod serve;
 mod sync_cmd;
 mod sync_jobs_cmd;
 mod sync_output;
+mod sync_serve;
 
 use clap::Parser;
 

@@ -78,6 +78,9 @@ pub enum SyncCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run every job file in a folder on its interval, sharing the jobs with other processes
+    /// on the same state database
+    Serve(crate::sync_serve::ServeArgs),
     /// Provisioning Status Off: the job's cycles stop (a running one finishes)
     Stop { job: PathBuf },
     /// Provisioning Status On
@@ -162,14 +165,14 @@ fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
-fn rng() -> impl FnMut() -> u64 {
-    use rand::RngCore;
-    let mut r = rand::rng();
+pub(crate) fn rng() -> impl FnMut() -> u64 + Send {
+    use rand::{RngCore, SeedableRng};
+    let mut r = rand::rngs::StdRng::from_os_rng();
     move || r.next_u64()
 }
 
 /// The state database: the job's `[state] database`, else `scimd-sync.db` beside the job.
-fn state_url(cfg: Option<&JobConfig>, dir: &Path, global: Option<&str>) -> String {
+pub(crate) fn state_url(cfg: Option<&JobConfig>, dir: &Path, global: Option<&str>) -> String {
     if let Some(db) = cfg.and_then(|c| c.state.database.clone()) {
         return db;
     }
@@ -179,7 +182,7 @@ fn state_url(cfg: Option<&JobConfig>, dir: &Path, global: Option<&str>) -> Strin
     format!("sqlite://{}", dir.join(DEFAULT_STATE_DB).display())
 }
 
-async fn open_state(url: &str) -> anyhow::Result<Arc<dyn SyncStateStore>> {
+pub(crate) async fn open_state(url: &str) -> anyhow::Result<Arc<dyn SyncStateStore>> {
     let db = scim_store::open(url, &Default::default())
         .await
         .with_context(|| format!("opening state database {url}"))?;
@@ -196,7 +199,7 @@ pub fn load_job(path: &Path) -> anyhow::Result<Job> {
     Ok(Job::from_config(cfg, &dir)?)
 }
 
-fn target_client(job: &Job) -> anyhow::Result<ScimClient> {
+pub(crate) fn target_client(job: &Job) -> anyhow::Result<ScimClient> {
     let creds = job.cfg.target.secret.credentials("target", &job.dir)?;
     let mut opts = ClientOptions::default();
     if let Some(t) = &job.cfg.target.timeout {
@@ -205,7 +208,7 @@ fn target_client(job: &Job) -> anyhow::Result<ScimClient> {
     Ok(ScimClient::with_credentials(&job.cfg.target.url, creds, opts)?)
 }
 
-fn source_of(job: &Job) -> anyhow::Result<Box<dyn Source>> {
+pub(crate) fn source_of(job: &Job) -> anyhow::Result<Box<dyn Source>> {
     match &job.cfg.source {
         SourceConfig::File { path, format } => Ok(Box::new(FileSource::new(job.dir.join(path), format.as_deref())?)),
         SourceConfig::Scim { url, secret, page_size } => {
@@ -260,6 +263,24 @@ async fn validate(path: &Path) -> anyhow::Result<()> {
     Job::from_config(cfg, &dir)?;
     println!("{}: valid", path.display());
     Ok(())
+}
+
+/// A stored progress snapshot as `sync status` prints it: `: objects 1200/5000, 240/s, eta 16 s`.
+fn progress_text(p: &serde_json::Value) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    let eta = p["eta_seconds"]
+        .as_u64()
+        .map(|s| format!(", eta {s} s"))
+        .unwrap_or_default();
+    format!(
+        ": {} {}/{}, {}/s{eta}",
+        p["pass"].as_str().unwrap_or_default(),
+        p["processed"],
+        p["total"],
+        p["rate"]
+    )
 }
 
 /// A job file's config and its state database (no secrets needed).
@@ -328,7 +349,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let rt = runtime(&job, source_of(&job)?, state.clone(), target_client(&job)?)?;
             let interval = sync_engine::config::duration("job.interval", &job.cfg.job.interval)?;
             loop {
-                let progress = CliProgress::new(false);
+                let progress = Arc::new(CliProgress::new(false));
                 let mut r = rng();
                 let opts = CycleOptions {
                     force,
@@ -336,8 +357,14 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     full,
                     ..Default::default()
                 };
-                let result =
-                    with_lease(&state, job.name(), run_cycle(&job, &rt, now(), opts, &progress, &mut r)).await?;
+                let tracker = sync_engine::progress::Tracker::new(progress.clone());
+                let result = with_lease(&state, job.name(), async {
+                    let stored = sync_engine::progress::store(state.clone(), job.name(), tracker.clone());
+                    let r = run_cycle(&job, &rt, now(), opts, tracker.as_ref(), &mut r).await;
+                    stored.finish().await;
+                    r
+                })
+                .await?;
                 progress.finish();
                 let exit = match result {
                     Ok(report) => {
@@ -420,6 +447,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     "initial_done": j.initial_done, "managed_objects": links, "escrowed": escrows, "last_cycle": last,
                     "provisioning": if control.stopped { "off" } else { "on" },
                     "running_on": control.lease.as_ref().map(|l| &l.holder), "lease_until": control.lease.as_ref().map(|l| l.until),
+                    "progress": control.progress.as_deref().and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok()),
                 }));
             }
             if json {
@@ -440,7 +468,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                         if j["provisioning"] == "off" { "Off" } else { "On" },
                         j["running_on"]
                             .as_str()
-                            .map(|h| format!(", running on {h}"))
+                            .map(|h| format!(", running on {h}{}", progress_text(&j["progress"])))
                             .unwrap_or_default(),
                         j["managed_objects"],
                         j["escrowed"],
@@ -497,6 +525,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 .await?;
             write_lines(records.iter().map(|r| log_line(r, json)));
         }
+        SyncCmd::Serve(args) => crate::sync_serve::serve(args, global_db).await?,
         SyncCmd::Stop { job } => {
             let (cfg, state) = job_state(&job, global_db).await?;
             crate::sync_jobs_cmd::set_stopped(&state, &cfg.job.name, true).await?;

@@ -22,7 +22,7 @@ pub async fn provision(
     rt: &Runtime,
     user: &str,
     now: OffsetDateTime,
-    rng: &mut dyn FnMut() -> u64,
+    rng: &mut (dyn FnMut() -> u64 + Send),
 ) -> Result<Trace, EngineError> {
     let opts = CycleOptions {
         only: Some((ObjectKind::User, user.to_string())),

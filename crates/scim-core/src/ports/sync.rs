@@ -123,6 +123,8 @@ pub struct JobControl {
     /// Provisioning Status Off (`scimd sync stop`).
     pub stopped: bool,
     pub lease: Option<Lease>,
+    /// The running cycle's progress (JSON: pass, processed, total, rate, ETA), while one runs.
+    pub progress: Option<String>,
 }
 
 /// One cycle of a job, for `scimd sync history`.
@@ -169,6 +171,8 @@ pub trait SyncStateStore: Send + Sync + 'static {
     /// Provisioning Status On (`false`) or Off (`true`).
     async fn set_stopped(&self, job: &str, stopped: bool) -> Result<()>;
     async fn control(&self, job: &str) -> Result<JobControl>;
+    /// Stores (or with `None` clears) the running cycle's progress.
+    async fn set_progress(&self, job: &str, progress: Option<String>) -> Result<()>;
     async fn append_cycle(&self, cycle: CycleRecord) -> Result<()>;
     /// The job's cycles, newest first.
     async fn cycles(&self, job: &str, limit: usize) -> Result<Vec<CycleRecord>>;

@@ -352,6 +352,18 @@ async fn stopped_and_history_are_kept_per_job(c: Ctx) {
     assert!(!c.db.control(&other).await.unwrap().stopped);
     c.db.set_stopped(&job, false).await.unwrap();
     assert!(!c.db.control(&job).await.unwrap().stopped);
+    assert_eq!(c.db.control(&job).await.unwrap().progress, None);
+    c.db.set_progress(&job, Some(r#"{"processed":5}"#.into()))
+        .await
+        .unwrap();
+    let ctl = c.db.control(&job).await.unwrap();
+    assert_eq!(
+        (ctl.progress.as_deref(), ctl.lease.is_some()),
+        (Some(r#"{"processed":5}"#), true)
+    );
+    c.db.set_progress(&job, None).await.unwrap();
+    assert_eq!(c.db.control(&job).await.unwrap().progress, None);
+    assert_eq!(c.db.control(&other).await.unwrap().progress, None);
 
     let cycle = |id: &str, started: &str, result: &str| CycleRecord {
         job: job.clone(),

@@ -282,6 +282,10 @@ CREATE TABLE sync_cycles (
     PRIMARY KEY (job, cycle_id)
 );
 "#,
+    // The running cycle's progress, for `sync status` on any machine.
+    r#"
+ALTER TABLE sync_jobs ADD COLUMN progress text;
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

@@ -72,7 +72,7 @@ impl PgStore {
         let c = self.conn().await?;
         let row = c
             .query_opt(
-                "SELECT stopped, holder, lease_until FROM sync_jobs WHERE job = $1",
+                "SELECT stopped, holder, lease_until, progress FROM sync_jobs WHERE job = $1",
                 &[&pg_text(job).as_ref()],
             )
             .await
@@ -86,8 +86,20 @@ impl PgStore {
                     holder,
                     until: Timestamp::new(until),
                 }),
+                progress: r.get(3),
             }
         }))
+    }
+
+    pub(super) async fn set_progress_in(&self, job: &str, progress: Option<String>) -> R<()> {
+        let c = self.conn().await?;
+        c.execute(
+            "INSERT INTO sync_jobs (job, progress) VALUES ($1, $2) ON CONFLICT (job) DO UPDATE SET progress = excluded.progress",
+            &[&pg_text(job).as_ref(), &progress.as_deref().map(pg_text).as_deref()],
+        )
+        .await
+        .map_err(StoreError::from)?;
+        Ok(())
     }
 
     pub(super) async fn append_cycle_in(&self, x: CycleRecord) -> R<()> {

@@ -307,6 +307,10 @@ CREATE TABLE sync_cycles (
     PRIMARY KEY (job, cycle_id)
 ) WITHOUT ROWID;
 "#,
+    // The running cycle's progress, for `sync status` on any machine.
+    r#"
+ALTER TABLE sync_jobs ADD COLUMN progress TEXT;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

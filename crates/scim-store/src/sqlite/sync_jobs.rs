@@ -78,7 +78,7 @@ impl SqliteStore {
         self.readers.read(|conn| {
             let row = conn
                 .query_row(
-                    "SELECT stopped, holder, lease_until FROM sync_jobs WHERE job = ?1",
+                    "SELECT stopped, holder, lease_until, progress FROM sync_jobs WHERE job = ?1",
                     [job],
                     |r| {
                         let holder: Option<String> = r.get(1)?;
@@ -86,12 +86,27 @@ impl SqliteStore {
                         Ok(JobControl {
                             stopped: r.get(0)?,
                             lease: holder.zip(until).map(|(holder, until)| Lease { holder, until }),
+                            progress: r.get(3)?,
                         })
                     },
                 )
                 .optional()?;
             Ok(row.unwrap_or_default())
         })
+    }
+
+    pub(super) async fn set_progress_in(&self, job: &str, progress: Option<String>) -> R<()> {
+        let job = job.to_string();
+        self.writer
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO sync_jobs (job, progress) VALUES (?1, ?2) \
+                     ON CONFLICT (job) DO UPDATE SET progress = excluded.progress",
+                )?
+                .execute(params![job, progress])?;
+                Ok(())
+            })
+            .await
     }
 
     pub(super) async fn append_cycle_in(&self, c: CycleRecord) -> R<()> {

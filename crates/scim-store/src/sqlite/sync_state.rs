@@ -352,6 +352,10 @@ impl SyncStateStore for SqliteStore {
         self.control_in(job).await
     }
 
+    async fn set_progress(&self, job: &str, progress: Option<String>) -> R<()> {
+        self.set_progress_in(job, progress).await
+    }
+
     async fn append_cycle(&self, cycle: CycleRecord) -> R<()> {
         self.append_cycle_in(cycle).await
     }

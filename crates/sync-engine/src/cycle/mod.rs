@@ -151,7 +151,7 @@ pub async fn plan_cycle(
     job: &Job,
     rt: &Runtime,
     now: OffsetDateTime,
-    rng: &mut dyn FnMut() -> u64,
+    rng: &mut (dyn FnMut() -> u64 + Send),
 ) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
     plan_cycle_with(job, rt, now, rng, false).await
 }
@@ -177,7 +177,7 @@ pub async fn plan_cycle_with(
     job: &Job,
     rt: &Runtime,
     now: OffsetDateTime,
-    rng: &mut dyn FnMut() -> u64,
+    rng: &mut (dyn FnMut() -> u64 + Send),
     full: bool,
 ) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
     let status = rt.state.status(job.name()).await.map_err(state_err)?;
@@ -226,7 +226,7 @@ pub async fn run_cycle(
     now: OffsetDateTime,
     opts: CycleOptions,
     progress: &dyn Progress,
-    rng: &mut dyn FnMut() -> u64,
+    rng: &mut (dyn FnMut() -> u64 + Send),
 ) -> Result<CycleReport, EngineError> {
     let started = std::time::Instant::now();
     let mut report = CycleReport {
@@ -297,7 +297,7 @@ async fn cycle_steps(
     now: OffsetDateTime,
     opts: &CycleOptions,
     progress: &dyn Progress,
-    rng: &mut dyn FnMut() -> u64,
+    rng: &mut (dyn FnMut() -> u64 + Send),
     report: &mut CycleReport,
 ) -> Result<Option<JobStatus>, EngineError> {
     let status = rt.state.status(job.name()).await.map_err(state_err)?;

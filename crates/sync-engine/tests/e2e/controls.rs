@@ -137,3 +137,31 @@ async fn one_worker_holds_a_job_and_a_dead_ones_lease_runs_out() {
         "a cannot release b's lease"
     );
 }
+
+#[tokio::test]
+async fn the_running_cycles_progress_is_stored_until_it_ends() {
+    use sync_engine::execute::{NoProgress, Progress};
+    use sync_engine::progress::{self, Snapshot, Tracker};
+    let h = Harness::start().await;
+    let tracker = Tracker::new(Arc::new(NoProgress));
+    tracker.started("objects", 10);
+    tracker.advanced(3);
+    let stored = progress::store(h.state.clone(), JOB, tracker.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let snap: Snapshot = loop {
+        // The first write happens at once; later ones every STORE_EVERY.
+        if let Some(p) = h.state.control(JOB).await.unwrap().progress {
+            break serde_json::from_str(&p).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "progress never stored");
+        tokio::task::yield_now().await;
+    };
+    assert_eq!((snap.pass.as_str(), snap.processed, snap.total), ("objects", 3, 10));
+    assert!(snap.rate > 0.0 && snap.eta_seconds.is_some(), "{snap:?}");
+    stored.finish().await;
+    assert_eq!(
+        h.state.control(JOB).await.unwrap().progress,
+        None,
+        "cleared when the cycle ends"
+    );
+}
