@@ -195,28 +195,44 @@ fn plan_lines(plan: &Plan, json_out: bool) -> Vec<String> {
     out
 }
 
-/// One provisioning log record, as text or as a JSON object.
+/// One provisioning log record, as text or as a JSON object (field names after Graph's
+/// `provisioningObjectSummary`).
 pub fn log_line(r: &LogRecord, json_out: bool) -> String {
     let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
     if json_out {
         return json!({"job": r.job, "cycleId": r.cycle_id, "changeId": r.change_id, "at": r.at, "kind": r.kind,
                       "sourceId": r.source_id, "targetId": r.target_id, "action": r.action, "status": r.status,
+                      "durationInMilliseconds": r.duration_ms, "initiatedBy": r.initiated_by,
+                      "sourceIdentity": {"id": r.source_id, "displayName": r.source_display},
+                      "targetIdentity": {"id": r.target_id, "displayName": r.target_display},
                       "steps": parse(&r.steps), "modifiedProperties": parse(&r.modified),
                       "errorCode": r.error_code, "errorMessage": r.error_message})
         .to_string();
     }
+    let who = if r.source_display.is_empty() || r.source_display == r.source_id {
+        r.source_id.clone()
+    } else {
+        format!("{} ({})", r.source_display, r.source_id)
+    };
+    let target = match (&r.target_display, &r.target_id) {
+        (Some(d), Some(id)) => format!("{d} ({id})"),
+        (None, Some(id)) => id.clone(),
+        (Some(d), None) => d.clone(),
+        (None, None) => "-".into(),
+    };
+    let why = match (&r.error_code, r.status.as_str()) {
+        (Some(c), _) => format!(" [{c}] {}", r.error_message.as_deref().unwrap_or_default()),
+        // A skipped record says why: the last step's detail (the scope reason, the threshold).
+        (None, "Skipped") => parse(&r.steps)
+            .as_array()
+            .and_then(|s| s.last())
+            .and_then(|s| s["detail"].as_str())
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
     format!(
-        "{} {} {} {} {} → {} {}{}",
-        r.at,
-        r.cycle_id,
-        r.action,
-        r.status,
-        r.source_id,
-        r.target_id.as_deref().unwrap_or("-"),
-        r.kind,
-        r.error_code
-            .as_ref()
-            .map(|c| format!(" [{c}] {}", r.error_message.as_deref().unwrap_or_default()))
-            .unwrap_or_default()
+        "{} {} {} {} {} {who} → {target} {} ms{why}",
+        r.at, r.cycle_id, r.action, r.status, r.kind, r.duration_ms
     )
 }

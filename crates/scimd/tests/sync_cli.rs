@@ -286,6 +286,24 @@ fn plan_run_status_logs_provision_restart() {
         "a closed pipe ends the listing quietly: {err}"
     );
     assert!(serde_json::from_str::<Value>(&first).is_ok(), "{first}");
+    // The text log says why a record was skipped.
+    let (_, text, _) = run_in(
+        d,
+        &["sync", "logs", "job.toml", "--status", "skipped", "--limit", "3"],
+        &env,
+    );
+    assert!(
+        text.lines().count() == 3
+            && text
+                .lines()
+                .all(|l| l.contains(" Other Skipped user ") && l.contains(" ms: ")),
+        "{text}"
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["initiatedBy"] == "cycle" && r["durationInMilliseconds"].is_u64())
+    );
     let entitled = records
         .iter()
         .any(|r| r["status"] == "Skipped" && r.to_string().contains("not effectively entitled"));

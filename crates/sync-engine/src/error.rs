@@ -1,5 +1,5 @@
 //! `EngineError`: the engine's one error type. Codes are stable and documented
-//! (`docs/sync-error-codes.md`); the provisioning log stores them.
+//! (`docs/sync.md`, "Error codes", with what to do for each); the provisioning log stores them.
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {

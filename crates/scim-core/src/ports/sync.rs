@@ -81,6 +81,14 @@ pub struct LogRecord {
     pub modified: String,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// How long the action took (its requests, retries and waits).
+    pub duration_ms: u64,
+    /// `cycle`, `on_demand` or `restart` (the initial cycle after `sync restart --clear-state`).
+    pub initiated_by: String,
+    /// The object's name in the source (`userPrincipalName`, `mail`, group `displayName`).
+    pub source_display: String,
+    /// The object's name on the target (`userName`, group `displayName`), when known.
+    pub target_display: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -157,6 +157,10 @@ fn record(job: &str, cycle: &str, n: usize, status: &str) -> LogRecord {
         modified: r#"[{"name":"userName"}]"#.into(),
         error_code: (status == "Failure").then(|| "E".into()),
         error_message: (status == "Failure").then(|| "boom".into()),
+        duration_ms: n as u64 * 7,
+        initiated_by: if n == 0 { "restart" } else { "cycle" }.into(),
+        source_display: format!("user{n}@contoso.test"),
+        target_display: n.is_multiple_of(3).then(|| format!("u{n}")),
     }
 }
 

@@ -286,6 +286,13 @@ CREATE TABLE sync_cycles (
     r#"
 ALTER TABLE sync_jobs ADD COLUMN progress text;
 "#,
+    // Provisioning log fields closer to Entra's: duration, initiated by, display names.
+    r#"
+ALTER TABLE sync_log ADD COLUMN duration_ms bigint NOT NULL DEFAULT 0,
+    ADD COLUMN initiated_by text NOT NULL DEFAULT 'cycle',
+    ADD COLUMN source_display text NOT NULL DEFAULT '',
+    ADD COLUMN target_display text;
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

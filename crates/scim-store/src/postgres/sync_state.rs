@@ -17,7 +17,7 @@ type R<T> = Result<T, CoreError>;
 const STATUS_COLS: &str = "job, watermark, initial_done, quarantine_reason, quarantine_since, next_run, \
                            quarantine_attempts, disabled, last_cycle, updated, full_read_at";
 const LOG_REST: &str = "cycle_id, change_id, at, kind, source_id, target_id, action, status, steps, modified, \
-                        error_code, error_message";
+                        error_code, error_message, duration_ms, initiated_by, source_display, target_display";
 
 fn ts(r: &Row, i: usize) -> Timestamp {
     Timestamp::new(r.get(i))
@@ -62,6 +62,10 @@ fn log_row(r: &Row) -> LogRecord {
         modified: r.get(10),
         error_code: r.get(11),
         error_message: r.get(12),
+        duration_ms: r.get::<_, i64>(13) as u64,
+        initiated_by: r.get(14),
+        source_display: r.get(15),
+        target_display: r.get(16),
     }
 }
 
@@ -280,7 +284,7 @@ impl SyncStateStore for PgStore {
             &format!(
                 "INSERT INTO sync_log (job, {LOG_REST}) SELECT job, {LOG_REST} FROM unnest($1::text[], $2::text[], $3::text[], \
                  $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
-                 $11::text[], $12::text[], $13::text[]) WITH ORDINALITY AS u(job, {LOG_REST}, ord) ORDER BY ord"
+                 $11::text[], $12::text[], $13::text[], $14::bigint[], $15::text[], $16::text[], $17::text[]) WITH ORDINALITY AS u(job, {LOG_REST}, ord) ORDER BY ord"
             ),
             &[
                 &col(&|r| pg_text(&r.job).into_owned()),
@@ -296,6 +300,10 @@ impl SyncStateStore for PgStore {
                 &col(&|r| r.modified.clone()),
                 &opt(&|r| r.error_code.clone()),
                 &opt(&|r| r.error_message.clone()),
+                &records.iter().map(|r| r.duration_ms as i64).collect::<Vec<i64>>(),
+                &col(&|r| r.initiated_by.clone()),
+                &col(&|r| pg_text(&r.source_display).into_owned()),
+                &opt(&|r| r.target_display.as_deref().map(|t| pg_text(t).into_owned())),
             ],
         )
         .await?;

@@ -311,6 +311,13 @@ CREATE TABLE sync_cycles (
     r#"
 ALTER TABLE sync_jobs ADD COLUMN progress TEXT;
 "#,
+    // Provisioning log fields closer to Entra's: duration, initiated by, display names.
+    r#"
+ALTER TABLE sync_log ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_log ADD COLUMN initiated_by TEXT NOT NULL DEFAULT 'cycle';
+ALTER TABLE sync_log ADD COLUMN source_display TEXT NOT NULL DEFAULT '';
+ALTER TABLE sync_log ADD COLUMN target_display TEXT;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

@@ -49,6 +49,10 @@ fn log_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
         modified: r.get(10)?,
         error_code: r.get(11)?,
         error_message: r.get(12)?,
+        duration_ms: r.get::<_, i64>(13)? as u64,
+        initiated_by: r.get(14)?,
+        source_display: r.get(15)?,
+        target_display: r.get(16)?,
     })
 }
 
@@ -231,8 +235,8 @@ impl SyncStateStore for SqliteStore {
             .write(move |conn| {
                 let mut ins = conn.prepare_cached(
                     "INSERT INTO sync_log (job, cycle_id, change_id, at, kind, source_id, target_id, action, status, \
-                     steps, modified, error_code, error_message) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     steps, modified, error_code, error_message, duration_ms, initiated_by, source_display, target_display) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 )?;
                 for r in &records {
                     ins.execute(params![
@@ -248,7 +252,11 @@ impl SyncStateStore for SqliteStore {
                         r.steps,
                         r.modified,
                         r.error_code,
-                        r.error_message
+                        r.error_message,
+                        r.duration_ms as i64,
+                        r.initiated_by,
+                        r.source_display,
+                        r.target_display
                     ])?;
                 }
                 Ok(())
@@ -262,7 +270,8 @@ impl SyncStateStore for SqliteStore {
             readers.read(|conn| {
                 let mut sql = String::from(
                     "SELECT job, cycle_id, change_id, at, kind, source_id, target_id, action, status, steps, modified, \
-                     error_code, error_message FROM sync_log WHERE job = ?",
+                     error_code, error_message, duration_ms, initiated_by, source_display, target_display \
+                     FROM sync_log WHERE job = ?",
                 );
                 let mut p = vec![SqlValue::Text(q.job.clone())];
                 if let Some(c) = &q.cycle_id {

@@ -31,6 +31,8 @@ pub struct LogCtx {
     pub job: String,
     pub cycle_id: String,
     pub now: OffsetDateTime,
+    /// `cycle`, `on_demand` or `restart`.
+    pub initiated_by: String,
 }
 
 impl LogCtx {
@@ -45,6 +47,10 @@ impl LogCtx {
         status: Status,
     ) -> LogRecord {
         LogRecord {
+            duration_ms: 0,
+            initiated_by: self.initiated_by.clone(),
+            source_display: source_id.to_string(),
+            target_display: None,
             job: self.job.clone(),
             cycle_id: self.cycle_id.clone(),
             change_id: uuid::Uuid::now_v7().to_string(),
@@ -114,13 +120,16 @@ pub fn fold(
         {
             merge_link(&mut merged, old, o, target);
         }
-        let r = cx.record(
+        let mut r = cx.record(
             o.kind.as_str(),
             &o.source_id,
             o.target_id.clone(),
             &o.logged_action,
             o.status,
         );
+        r.duration_ms = o.duration_ms;
+        r.source_display = o.display.clone();
+        r.target_display = target_display(o, old);
         f.logs.push(with_detail(r, &o.steps, &o.modified, o.error.as_ref()));
     }
     let now = scim_core::Timestamp::new(cx.now);
@@ -137,6 +146,22 @@ pub fn fold(
         })
         .collect();
     f
+}
+
+/// The object's name on the target: the `userName` (users) or `displayName` (groups) pushed
+/// now or before.
+fn target_display(o: &Outcome, old: &HashMap<Key, LinkState>) -> Option<String> {
+    let attr = match o.kind {
+        ObjectKind::User => "userName",
+        ObjectKind::Group => "displayName",
+    };
+    let pushed = old.get(&(o.kind, o.source_id.clone())).map(|l| &l.pushed.values);
+    o.values
+        .as_ref()
+        .and_then(|v| v.get(attr))
+        .or_else(|| pushed.and_then(|v| v.get(attr)))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 fn count(f: &mut Folded, o: &Outcome) {

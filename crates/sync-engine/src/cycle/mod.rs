@@ -302,6 +302,15 @@ async fn cycle_steps(
 ) -> Result<Option<JobStatus>, EngineError> {
     let status = rt.state.status(job.name()).await.map_err(state_err)?;
     report.kind = if status.initial_done { "incremental" } else { "initial" }.into();
+    report.initiated_by = if opts.only.is_some() {
+        "on_demand"
+    } else if !status.initial_done && !rt.state.cycles(job.name(), 1).await.map_err(state_err)?.is_empty() {
+        // An initial cycle of a job that ran before: its state was cleared (`sync restart`).
+        "restart"
+    } else {
+        "cycle"
+    }
+    .into();
     let off = !job.cfg.job.enabled || rt.state.control(job.name()).await.map_err(state_err)?.stopped;
     if off && !opts.dry_run && opts.only.is_none() {
         report.stopped = true;
@@ -411,6 +420,7 @@ fn log_ctx(job: &Job, report: &CycleReport, now: OffsetDateTime) -> LogCtx {
         job: job.name().to_string(),
         cycle_id: report.cycle_id.clone(),
         now,
+        initiated_by: report.initiated_by.clone(),
     }
 }
 
@@ -507,13 +517,14 @@ async fn hold_deletions(
     let logs = held
         .iter()
         .map(|a| {
-            let r = cx.record(
+            let mut r = cx.record(
                 a.kind.as_str(),
                 &a.source_id,
                 a.target_id.clone(),
                 "StagedDelete",
                 Status::Skipped,
             );
+            r.source_display = a.display.clone();
             fold::with_detail(r, &steps, &[], None)
         })
         .collect();

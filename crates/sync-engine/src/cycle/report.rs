@@ -61,6 +61,8 @@ pub struct CycleReport {
     pub job: String,
     /// `initial`, `incremental` or `on_demand`.
     pub kind: String,
+    /// `cycle`, `on_demand` or `restart` (the first cycle after the state was cleared).
+    pub initiated_by: String,
     pub started: String,
     pub dry_run: bool,
     pub result: CycleResult,

@@ -194,6 +194,8 @@ struct Sent {
     requests: u32,
     throttled: u32,
     waited: Duration,
+    /// The Bulk request's time, throttling included.
+    elapsed: Duration,
 }
 
 impl Sent {
@@ -335,8 +337,11 @@ impl Executor {
             requests: 0,
             throttled: 0,
             waited: Duration::ZERO,
+            elapsed: Duration::ZERO,
         };
+        let started = std::time::Instant::now();
         loop {
+            sent.elapsed = started.elapsed();
             sent.requests += 1;
             match self.client.bulk(request).await {
                 Err(e) if e.status() == Some(429) => {
@@ -349,6 +354,7 @@ impl Executor {
                 }
                 result => {
                     sent.result = result;
+                    sent.elapsed = started.elapsed();
                     return sent;
                 }
             }
@@ -377,6 +383,7 @@ fn settle(item: Item, result: Option<BulkResult>, ctx: &RunCtx, sent: &Sent, fir
     };
     let mut out = Outcome::new(&item.action);
     (out.requests, out.throttled) = sent.counts(first);
+    out.duration_ms = sent.elapsed.as_millis() as u64;
     out.steps.push(snapshot_miss());
     record_created(
         &mut out,

@@ -137,6 +137,8 @@ pub struct Outcome {
     pub reference: bool,
     pub throttled: u32,
     pub requests: u32,
+    /// Time spent on the action (requests, retries, waits; a Bulk request's whole time).
+    pub duration_ms: u64,
 }
 
 /// An action for the single-request path, with what an earlier Bulk attempt left.
@@ -183,6 +185,7 @@ impl Outcome {
             reference: false,
             throttled: 0,
             requests: 0,
+            duration_ms: 0,
         }
     }
 
@@ -374,6 +377,13 @@ impl Executor {
     }
 
     async fn apply(&self, task: Task, ctx: &RunCtx) -> Outcome {
+        let started = std::time::Instant::now();
+        let mut out = self.apply_op(task, ctx).await;
+        out.duration_ms += started.elapsed().as_millis() as u64;
+        out
+    }
+
+    async fn apply_op(&self, task: Task, ctx: &RunCtx) -> Outcome {
         let Task { action, carry } = task;
         let links = &ctx.links;
         let mut out = Outcome::new(&action);

@@ -165,3 +165,61 @@ async fn the_running_cycles_progress_is_stored_until_it_ends() {
         "cleared when the cycle ends"
     );
 }
+
+#[tokio::test]
+async fn log_records_name_the_object_and_say_what_initiated_them() {
+    use scim_core::ports::sync::ClearScope;
+    let h = Harness::start().await;
+    let first = h.cycle().await;
+    let logs = h.cycle_logs(&first.cycle_id).await;
+    let ada = logs
+        .iter()
+        .find(|l| l.source_id == "u-ada" && l.action == "Create")
+        .expect("ada's create");
+    assert_eq!(ada.initiated_by, "cycle");
+    assert_eq!(ada.source_display, "ada@contoso.test");
+    assert_eq!(ada.target_display.as_deref(), Some("ada@contoso.test"));
+    let group = logs
+        .iter()
+        .find(|l| l.source_id == "g-sa" && l.action == "Create")
+        .expect("the group");
+    assert_eq!(group.target_display.as_deref(), Some(ASSIGNED));
+    assert!(logs.iter().all(|l| l.duration_ms < 60_000), "durations are plausible");
+
+    // Restart: the state is cleared, and the next (initial) cycle says so.
+    h.state
+        .clear(
+            JOB,
+            ClearScope {
+                state: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let again = h.cycle().await;
+    assert_eq!(again.kind, "initial");
+    let logs = h.cycle_logs(&again.cycle_id).await;
+    assert!(
+        !logs.is_empty() && logs.iter().all(|l| l.initiated_by == "restart"),
+        "{again:#?} {logs:#?}"
+    );
+    h.edit(|d| set_attr(d, "u-ada", "department", serde_json::json!("Analytics")));
+    let od = h
+        .run(
+            NOW,
+            CycleOptions {
+                only: Some((sync_engine::model::ObjectKind::User, "u-ada".into())),
+                force: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let logs = h.cycle_logs(&od.cycle_id).await;
+    assert_eq!(logs.len(), 1, "{logs:#?}");
+    assert_eq!(
+        (logs[0].action.as_str(), logs[0].initiated_by.as_str()),
+        ("Update", "on_demand")
+    );
+}

@@ -13,6 +13,7 @@ fn cx() -> LogCtx {
         job: "j".into(),
         cycle_id: "c1".into(),
         now: NOW,
+        initiated_by: "cycle".into(),
     }
 }
 
@@ -67,6 +68,12 @@ fn a_success_links_the_object_and_clears_its_escrow() {
     assert!(f.put_escrow.is_empty());
     assert_eq!((f.applied.success, f.stats.successes, f.requests), (1, 1, 2));
     assert_eq!(f.logs[0].status, "Success");
+    let log = &f.logs[0];
+    assert_eq!(
+        (log.source_display.as_str(), log.target_display.as_deref()),
+        ("u1", Some("a@x"))
+    );
+    assert_eq!((log.initiated_by.as_str(), log.duration_ms), ("cycle", 0));
 }
 
 #[test]
