@@ -262,6 +262,10 @@ pub struct ScopeConfig {
     /// Attribute scoping filters: clauses ANDed within a filter, filters ORed.
     #[serde(default)]
     pub filters: Vec<ScopingFilter>,
+    /// Members of groups nested (at any depth) in an assigned group are assigned too, and
+    /// roles are inherited through nested groups. Entra reads direct members only (the default).
+    #[serde(default)]
+    pub nested_groups: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -41,6 +41,8 @@ pub struct Decision {
     pub inactive: bool,
     /// A short reason for the log ("not effectively entitled", …).
     pub reason: String,
+    /// Hard-deleted in the source (a tombstone).
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -250,6 +252,7 @@ impl Planner<'_> {
             in_scope: false,
             inactive: false,
             reason: "no scope decision".into(),
+            deleted: false,
         });
         match (cx.link, decision.in_scope) {
             (Some(l), false) => self.plan_out_of_scope(cx, mapper, l, &decision),
@@ -373,13 +376,24 @@ impl ObjectPlan<'_, '_> {
     /// A manager out of scope is never provisioned, so the reference is planned only while
     /// the manager is in scope or still linked; when the manager enters scope the reference
     /// follows. A linked manager that leaves scope is only disabled (or its removal held by the
-    /// deletion threshold), so its reports keep pointing at it.
+    /// deletion threshold), so its reports keep pointing at it; a manager deleted in the
+    /// source is cleared from its reports.
     fn effective_manager(&self, mapped: &mut Mapped) {
         if let Some(m) = &mapped.manager {
             let key = (ObjectKind::User, m.clone());
-            if !self.in_scope(&key) && !self.input.links.contains_key(&key) {
+            let kept = self.input.links.contains_key(&key) && !self.gone(&key);
+            if !self.in_scope(&key) && !kept {
                 mapped.manager = None;
             }
+        }
+    }
+
+    /// Deleted in the source this cycle: a tombstone, or missing from a complete snapshot.
+    /// A reference to it is cleared in the same cycle as its removal.
+    fn gone(&self, k: &Key) -> bool {
+        match self.input.decisions.get(k) {
+            Some(d) => d.deleted,
+            None => self.input.batch.complete,
         }
     }
 }

@@ -86,6 +86,8 @@ pub struct CompiledScope {
     /// App role values that qualify; empty = any role except "Default Access".
     pub app_roles: Vec<String>,
     pub filters: Vec<CompiledFilter>,
+    /// Flatten nested groups for assignment and inherited roles.
+    pub nested: bool,
 }
 
 /// Why an assigned user is still not entitled.
@@ -212,6 +214,24 @@ impl ScopeIndex {
     /// The ids of the groups `id` is a direct member of.
     pub fn groups_of(&self, id: &str) -> &[String] {
         self.member_of.get(id).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The groups `id` is a member of directly or through nested groups, nearest first; a
+    /// cycle in the nesting is followed once.
+    pub fn ancestors_of(&self, id: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut next = 0;
+        out.extend(self.groups_of(id).iter().cloned());
+        while next < out.len() {
+            let parents = self.groups_of(&out[next]).to_vec();
+            for p in parents {
+                if p != id && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+            next += 1;
+        }
+        out
     }
 
     fn name_of(&self, group_id: &str) -> &str {
@@ -392,6 +412,7 @@ impl CompiledScope {
             groups,
             app_roles: cfg.app_roles.iter().map(|r| r.trim().to_string()).collect(),
             filters,
+            nested: cfg.nested_groups,
         })
     }
 
@@ -464,6 +485,11 @@ impl CompiledScope {
     /// Assigned mode: the "Assigned to application" and "User has required role" steps.
     fn assignment(&self, obj: &SourceObject, index: &ScopeIndex, steps: &mut Vec<ScopeStep>) -> Option<ScopeReason> {
         let own_roles = obj.app_roles.iter().map(|r| (r.value.as_str(), None));
+        let user_groups: Vec<String> = match (obj.kind, self.nested) {
+            (ObjectKind::Group, _) => Vec::new(),
+            (ObjectKind::User, true) => index.ancestors_of(&obj.id),
+            (ObjectKind::User, false) => index.groups_of(&obj.id).to_vec(),
+        };
         let (via_group, inherited): (Option<GroupRef>, Vec<RoleRef>) = match obj.kind {
             ObjectKind::Group => {
                 let name = obj.attr("displayName").and_then(Value::as_str).unwrap_or_default();
@@ -473,7 +499,7 @@ impl CompiledScope {
                 )
             }
             ObjectKind::User => {
-                let gids = index.groups_of(&obj.id);
+                let gids = user_groups.as_slice();
                 let listed = gids
                     .iter()
                     .map(|g| (g.as_str(), index.name_of(g)))
@@ -494,8 +520,10 @@ impl CompiledScope {
         let assigned = via_group.is_some() || !roles.is_empty();
         let detail = match via_group {
             Some((id, name)) if obj.kind == ObjectKind::Group => format!("group {name} ({id}) is assigned"),
-            Some((id, "")) => format!("direct member of assigned group {id}"),
-            Some((id, name)) => format!("direct member of assigned group {name} ({id})"),
+            Some((id, name)) if !index.groups_of(&obj.id).iter().any(|g| g == id) => {
+                format!("member (through nested groups) of assigned group {}", label(id, name))
+            }
+            Some((id, name)) => format!("direct member of assigned group {}", label(id, name)),
             None if assigned => {
                 format!(
                     "app role assignments: {}",
@@ -546,6 +574,15 @@ impl CompiledScope {
 type GroupRef<'a> = (&'a str, &'a str);
 /// A role value and the id of the group it was inherited from, if any.
 type RoleRef<'a> = (&'a str, Option<&'a str>);
+
+/// `Name (id)`, or the id alone when the group has no name.
+fn label(id: &str, name: &str) -> String {
+    if name.is_empty() {
+        id.to_string()
+    } else {
+        format!("{name} ({id})")
+    }
+}
 
 fn group_label(index: &ScopeIndex, id: &str) -> String {
     match index.name_of(id) {

@@ -136,6 +136,7 @@ pub fn decide(job: &Job, batch: &SourceBatch) -> HashMap<Key, Decision> {
                     in_scope: d.in_scope,
                     inactive: d.reason == ScopeReason::NotActive,
                     reason: d.reason.describe().to_string(),
+                    deleted: o.deleted,
                 },
             )
         })

@@ -14,6 +14,7 @@ mod isolation;
 mod lifecycle;
 mod matching;
 mod ondemand;
+mod references;
 mod safety;
 mod scim_source;
 mod unique;
