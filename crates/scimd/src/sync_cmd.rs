@@ -16,7 +16,7 @@ use sync_engine::source::file::FileSource;
 
 use crate::exit::{Exit, NEEDS_ADMIN, OBJECTS_FAILED, code_of};
 use crate::output::write_lines;
-use crate::sync_jobs_cmd::with_lease;
+use crate::sync_jobs_cmd::{LEASE_DEFAULT, with_lease};
 use crate::sync_output::{CliProgress, log_line, print_plan, print_report};
 
 #[derive(Debug, Subcommand)]
@@ -46,6 +46,10 @@ pub enum SyncCmd {
         /// Read the whole source even when an incremental (watermark) read is possible
         #[arg(long)]
         full: bool,
+        /// How long the job's lease holds without renewal (how soon another process may
+        /// take over the job if this one dies)
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        lease_ttl: std::time::Duration,
     },
     /// Provision one user now, with the step trace (import, scope, match, action)
     Provision {
@@ -343,6 +347,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             allow_deletes,
             force,
             full,
+            lease_ttl,
         } => {
             let job = load_job(&job)?;
             let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
@@ -358,7 +363,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     ..Default::default()
                 };
                 let tracker = sync_engine::progress::Tracker::new(progress.clone());
-                let result = with_lease(&state, job.name(), async {
+                let result = with_lease(&state, job.name(), lease_ttl, async {
                     let stored = sync_engine::progress::store(state.clone(), job.name(), tracker.clone());
                     let r = run_cycle(&job, &rt, now(), opts, tracker.as_ref(), &mut r).await;
                     stored.finish().await;
@@ -393,6 +398,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let trace = with_lease(
                 &state,
                 job.name(),
+                LEASE_DEFAULT,
                 sync_engine::ondemand::provision(&job, &rt, &user, now(), &mut r),
             )
             .await?

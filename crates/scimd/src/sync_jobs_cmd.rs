@@ -14,14 +14,20 @@ fn clock() -> lease::Clock {
     Arc::new(time::OffsetDateTime::now_utc)
 }
 
-/// Runs `f` holding the job's lease; refuses (exit code 5) while another process holds it.
+/// The lease period of `sync provision` (and `sync run` without `--lease-ttl`).
+pub const LEASE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(LEASE_TTL.whole_seconds() as u64);
+
+/// Runs `f` holding the job's lease for `ttl` periods; refuses (exit code 5) while another
+/// process holds it.
 pub async fn with_lease<T>(
     state: &Arc<dyn SyncStateStore>,
     job: &str,
+    ttl: std::time::Duration,
     f: impl std::future::Future<Output = T>,
 ) -> anyhow::Result<T> {
     let me = lease::worker_id();
-    let guard = match lease::acquire(state.clone(), job, &me, clock(), LEASE_TTL).await? {
+    let ttl = time::Duration::try_from(ttl)?;
+    let guard = match lease::acquire(state.clone(), job, &me, clock(), ttl).await? {
         Ok(g) => g,
         Err(held) => {
             return Err(Exit::new(

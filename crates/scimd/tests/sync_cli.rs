@@ -537,6 +537,97 @@ fn stop_start_lease_and_history() {
     assert!(out.contains("enabled = false"), "{out}");
 }
 
+/// SIGKILL in the middle of an initial cycle, then the cycle again: nothing is created twice,
+/// nothing fails, every object ends up provisioned once and linked.
+#[test]
+fn a_killed_initial_cycle_reruns_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(d);
+    write_job(d, &server.url);
+    let env = [("HOXHUNT_SCIM_TOKEN", server.token.as_str())];
+    let (ok, _, err) = run_in(
+        d,
+        &[
+            "demo",
+            "--export-directory",
+            "sample-directory.json",
+            "--users",
+            "4000",
+            "--groups",
+            "20",
+        ],
+        &[],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run_in(d, &["sync", "plan", "job.toml", "--json"], &env);
+    assert!(ok, "{err}");
+    let plan: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let creates = plan["counts"]["create"].as_u64().unwrap();
+    let groups = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "group" && a["action"] == "Create")
+        .count() as u64;
+    let want_users = creates - groups;
+
+    let mut child = command(d, &["sync", "run", "job.toml", "--once", "--lease-ttl", "2s"], &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once a good part of the users has landed (polling the target, not sleeping).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let n = users(&server);
+        if n >= want_users / 3 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the cycle ended before the kill ({n} users)"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cycle makes no progress ({n} users)"
+        );
+        std::thread::park_timeout(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let landed = users(&server);
+    assert!(landed < want_users, "killed mid-cycle: {landed} of {want_users}");
+
+    // The lease of the killed run is still held: wait it out, as an operator would.
+    let db = format!("sqlite://{}/scimd-sync.db", d.display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = rt.block_on(scim_store::open(&db, &Default::default())).unwrap();
+    let (code, _, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(5), "the dead run's lease holds until it runs out: {err}");
+    let until = rt.block_on(state.control("hoxhunt")).unwrap().lease.unwrap().until;
+    while scim_core::Timestamp::new(time::OffsetDateTime::now_utc()) <= until {
+        std::thread::park_timeout(std::time::Duration::from_millis(200));
+    }
+
+    let (code, out, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains(" 0 failed"), "{out}");
+    assert_eq!(users(&server), want_users, "every user once");
+    let links = rt.block_on(state.links("hoxhunt")).unwrap();
+    assert_eq!(links.len() as u64, creates, "every object linked once");
+    let mut targets: Vec<&str> = links.iter().map(|l| l.target_id.as_str()).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    assert_eq!(targets.len() as u64, creates, "no two objects share a target");
+    let (code, out, _) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
+    assert_eq!(code, Some(0));
+    assert!(out.contains(" 0 requests"), "the next cycle has nothing to do: {out}");
+}
+
 #[test]
 fn demo_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();

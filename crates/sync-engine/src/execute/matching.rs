@@ -127,6 +127,18 @@ pub fn path_values(doc: &Json, path: &str) -> Vec<String> {
     out
 }
 
+/// The `attributes` a snapshot asks for: the top-level attributes of the matching (and
+/// SelectUniqueValue) paths, so the target sends `id` and those only, not whole documents.
+fn snapshot_attributes(paths: &[&str]) -> String {
+    let mut attrs: Vec<String> = paths
+        .iter()
+        .map(|p| scim_proto::parse_patch_path(p).map_or_else(|_| p.to_string(), |pp| pp.attr.to_string()))
+        .collect();
+    attrs.sort();
+    attrs.dedup();
+    attrs.join(",")
+}
+
 impl Executor {
     /// Before many creates, reads every target object of the kind once, so creates need no
     /// lookup each. `None` when there are few creates or the read fails (then each create
@@ -154,10 +166,13 @@ impl Executor {
         paths.sort_unstable();
         paths.dedup();
         let ep = endpoint(kind);
+        let attributes = snapshot_attributes(&paths);
         let mut by = HashMap::new();
         let mut start = 1u64;
         loop {
-            let call = self.retry(|| self.client.search(ep, None, None, start, 1000)).await;
+            let call = self
+                .retry(|| self.client.search(ep, None, Some(&attributes), start, 1000))
+                .await;
             let page = call.result.ok()?;
             let n = page.resources.len() as u64;
             for r in &page.resources {

@@ -162,11 +162,19 @@ async fn a_large_initial_cycle_checks_candidates_in_the_target_snapshot() {
         .map(nick)
         .collect();
     assert_eq!(lee0, HashSet::from(["S.Lee0".to_string(), "SamLee01".to_string()]));
-    let live_checks = h
+    let gets: Vec<String> = h
         .target
         .requests()
-        .iter()
-        .filter(|r| r.method == "GET" && r.path_and_query.contains("nickName"))
-        .count();
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path_and_query)
+        .collect();
+    let live_checks = gets.iter().filter(|q| q.contains("filter=nickName")).count();
     assert_eq!(live_checks, 0, "the snapshot answered every uniqueness check");
+    // The snapshot asks only for the attributes it indexes.
+    assert!(
+        gets.iter()
+            .any(|q| q.contains("/Users?") && q.contains("attributes=nickName%2CuserName")),
+        "{gets:#?}"
+    );
 }
