@@ -99,6 +99,17 @@ pub struct LogQuery {
     pub limit: usize,
 }
 
+/// What one chunk of a cycle leaves in the state store: written in one transaction, so a
+/// crash keeps every chunk committed before it and none of the one in flight.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChunkWrite {
+    pub links: Vec<Link>,
+    pub unlink: Vec<(String, String)>,
+    pub put_escrow: Vec<Escrow>,
+    pub done_escrow: Vec<(String, String)>,
+    pub logs: Vec<LogRecord>,
+}
+
 /// What `sync restart` clears.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClearScope {
@@ -164,6 +175,8 @@ pub trait SyncStateStore: Send + Sync + 'static {
     /// Replaces the escrow entries of the given objects; `remove` lists objects that succeeded.
     async fn put_escrows(&self, job: &str, put: Vec<Escrow>, remove: Vec<(String, String)>) -> Result<()>;
     async fn append_log(&self, records: Vec<LogRecord>) -> Result<()>;
+    /// Links, unlinks, escrows and log records of one chunk, in one transaction.
+    async fn commit_chunk(&self, job: &str, chunk: ChunkWrite) -> Result<()>;
     async fn log(&self, q: LogQuery) -> Result<Vec<LogRecord>>;
     async fn jobs(&self) -> Result<Vec<JobStatus>>;
     async fn clear(&self, job: &str, scope: ClearScope) -> Result<()>;

@@ -1,7 +1,7 @@
 //! The engine's state port: links, status, escrows, the provisioning log, clearing.
 
 use scim_core::ports::sync::{
-    ClearScope, CycleRecord, Escrow, JobStatus, Lease, LeaseClaim, Link, LogQuery, LogRecord,
+    ChunkWrite, ClearScope, CycleRecord, Escrow, JobStatus, Lease, LeaseClaim, Link, LogQuery, LogRecord,
 };
 
 use super::{Ctx, at, now};
@@ -15,6 +15,7 @@ cases![
     notices_are_claimed_once_per_window,
     a_lease_has_one_holder_until_it_runs_out,
     stopped_and_history_are_kept_per_job,
+    a_chunk_commits_links_escrows_and_log_together,
 ];
 
 fn link(kind: &str, id: &str, target: &str, hash: &str) -> Link {
@@ -390,4 +391,61 @@ async fn stopped_and_history_are_kept_per_job(c: Ctx) {
         vec![cycle("c3", "10:20", "failed"), cycle("c2", "09:40", "partially_failed")]
     );
     assert!(c.db.cycles(&other, 10).await.unwrap().is_empty());
+}
+
+async fn a_chunk_commits_links_escrows_and_log_together(c: Ctx) {
+    let job = c.name("job");
+    c.db.put_links(
+        &job,
+        vec![link("user", "gone", "t0", "h"), link("user", "keep", "t1", "h")],
+    )
+    .await
+    .unwrap();
+    let failed = Escrow {
+        kind: "user".into(),
+        source_id: "bad".into(),
+        action: "Create".into(),
+        error_code: "MappingEvaluationFailed".into(),
+        message: "IIF".into(),
+        attempts: 1,
+        first_failed: now(),
+        next_attempt: now(),
+    };
+    let fixed = Escrow {
+        source_id: "fixed".into(),
+        ..failed.clone()
+    };
+    c.db.put_escrows(&job, vec![fixed], vec![]).await.unwrap();
+    let chunk = ChunkWrite {
+        links: vec![link("user", "new", "t2", "h2"), link("group", "g", "tg", "h3")],
+        unlink: vec![("user".into(), "gone".into())],
+        put_escrow: vec![failed.clone()],
+        done_escrow: vec![("user".into(), "fixed".into())],
+        logs: vec![record(&job, "c1", 1, "Success"), record(&job, "c1", 2, "Failure")],
+    };
+    c.db.commit_chunk(&job, chunk).await.unwrap();
+    let mut ids: Vec<String> =
+        c.db.links(&job)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.source_id)
+            .collect();
+    ids.sort();
+    assert_eq!(ids, ["g", "keep", "new"]);
+    assert_eq!(c.db.escrows(&job).await.unwrap(), vec![failed]);
+    let log =
+        c.db.log(LogQuery {
+            job: job.clone(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        log,
+        vec![record(&job, "c1", 1, "Success"), record(&job, "c1", 2, "Failure")]
+    );
+    // An empty chunk is fine.
+    c.db.commit_chunk(&job, ChunkWrite::default()).await.unwrap();
 }

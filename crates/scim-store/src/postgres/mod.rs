@@ -20,6 +20,7 @@ mod requests;
 mod resources;
 mod sync_jobs;
 mod sync_state;
+mod sync_writes;
 mod tenants;
 mod webhooks;
 

@@ -2,13 +2,15 @@
 
 use async_trait::async_trait;
 use scim_core::ports::sync::{
-    ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LogQuery, LogRecord, SyncStateStore,
+    ChunkWrite, ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LogQuery, LogRecord,
+    SyncStateStore,
 };
 use scim_core::{CoreError, Timestamp};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use super::sync_writes::{self as w, LOG_REST};
 use super::{PgStore, pg_text};
 use crate::error::StoreError;
 
@@ -16,8 +18,6 @@ type R<T> = Result<T, CoreError>;
 
 const STATUS_COLS: &str = "job, watermark, initial_done, quarantine_reason, quarantine_since, next_run, \
                            quarantine_attempts, disabled, last_cycle, updated, full_read_at";
-const LOG_REST: &str = "cycle_id, change_id, at, kind, source_id, target_id, action, status, steps, modified, \
-                        error_code, error_message, duration_ms, initiated_by, source_display, target_display";
 
 fn ts(r: &Row, i: usize) -> Timestamp {
     Timestamp::new(r.get(i))
@@ -69,14 +69,6 @@ fn log_row(r: &Row) -> LogRecord {
     }
 }
 
-fn keys(job: &str, keys: &[(String, String)]) -> (String, Vec<String>, Vec<String>) {
-    let (k, s) = keys
-        .iter()
-        .map(|(k, s)| (pg_text(k).into_owned(), pg_text(s).into_owned()))
-        .unzip();
-    (pg_text(job).into_owned(), k, s)
-}
-
 impl PgStore {
     async fn exec(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let c = self.conn().await?;
@@ -115,47 +107,25 @@ impl SyncStateStore for PgStore {
     }
 
     async fn put_links(&self, job: &str, links: Vec<Link>) -> R<()> {
-        if links.is_empty() {
-            return Ok(());
-        }
-        let job = pg_text(job).into_owned();
-        // The last link given for a key wins, as row-by-row replacement would.
-        let kept = crate::rules::last_per_key(&links, |l| (l.kind.as_str(), l.source_id.as_str()));
-        let pick = |f: &dyn Fn(&Link) -> String| -> Vec<String> { kept.iter().map(|l| f(l)).collect() };
-        let (kind, src) = (
-            pick(&|l| pg_text(&l.kind).into_owned()),
-            pick(&|l| pg_text(&l.source_id).into_owned()),
-        );
-        let (target, hash, vals) = (
-            pick(&|l| l.target_id.clone()),
-            pick(&|l| l.hash.clone()),
-            pick(&|l| l.values.clone()),
-        );
-        let disabled: Vec<bool> = kept.iter().map(|l| l.disabled).collect();
-        let updated: Vec<OffsetDateTime> = kept.iter().map(|l| l.updated.datetime()).collect();
-        self.exec(
-            "INSERT INTO sync_links (job, kind, source_id, target_id, hash, vals, disabled, updated) \
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[]) \
-             ON CONFLICT (job, kind, source_id) DO UPDATE SET target_id = excluded.target_id, hash = excluded.hash, \
-             vals = excluded.vals, disabled = excluded.disabled, updated = excluded.updated",
-            &[&job, &kind, &src, &target, &hash, &vals, &disabled, &updated],
-        )
-        .await?;
-        Ok(())
+        let mut c = self.conn().await?;
+        let run = async {
+            let tx = c.transaction().await?;
+            w::links(&tx, job, &links).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        };
+        Ok(run.await?)
     }
 
     async fn remove_links(&self, job: &str, k: Vec<(String, String)>) -> R<()> {
-        if k.is_empty() {
-            return Ok(());
-        }
-        let (job, kinds, ids) = keys(job, &k);
-        self.exec(
-            "DELETE FROM sync_links l USING unnest($2::text[], $3::text[]) AS x(kind, source_id) \
-             WHERE l.job = $1 AND l.kind = x.kind AND l.source_id = x.source_id",
-            &[&job, &kinds, &ids],
-        )
-        .await?;
-        Ok(())
+        let mut c = self.conn().await?;
+        let run = async {
+            let tx = c.transaction().await?;
+            w::unlink(&tx, job, &k).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        };
+        Ok(run.await?)
     }
 
     async fn status(&self, job: &str) -> R<JobStatus> {
@@ -227,46 +197,10 @@ impl SyncStateStore for PgStore {
     }
 
     async fn put_escrows(&self, job: &str, put: Vec<Escrow>, remove: Vec<(String, String)>) -> R<()> {
-        if put.is_empty() && remove.is_empty() {
-            return Ok(());
-        }
         let mut c = self.conn().await?;
         let run = async {
             let tx = c.transaction().await?;
-            let (job, kinds, ids) = keys(job, &remove);
-            tx.execute(
-                "DELETE FROM sync_escrow e USING unnest($2::text[], $3::text[]) AS x(kind, source_id) \
-                 WHERE e.job = $1 AND e.kind = x.kind AND e.source_id = x.source_id",
-                &[&job, &kinds, &ids],
-            )
-            .await?;
-            let ins = tx
-                .prepare_cached(
-                    "INSERT INTO sync_escrow (job, kind, source_id, action, error_code, message, attempts, \
-                     first_failed, next_attempt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (job, kind, source_id) DO UPDATE SET action = excluded.action, \
-                     error_code = excluded.error_code, message = excluded.message, attempts = excluded.attempts, \
-                     first_failed = excluded.first_failed, next_attempt = excluded.next_attempt",
-                )
-                .await?;
-            for e in &put {
-                let attempts = e.attempts as i64;
-                tx.execute(
-                    &ins,
-                    &[
-                        &job,
-                        &pg_text(&e.kind).as_ref(),
-                        &pg_text(&e.source_id).as_ref(),
-                        &e.action,
-                        &e.error_code,
-                        &e.message,
-                        &attempts,
-                        &e.first_failed.datetime(),
-                        &e.next_attempt.datetime(),
-                    ],
-                )
-                .await?;
-            }
+            w::escrows(&tx, job, &put, &remove).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         };
@@ -274,40 +208,28 @@ impl SyncStateStore for PgStore {
     }
 
     async fn append_log(&self, records: Vec<LogRecord>) -> R<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let col = |f: &dyn Fn(&LogRecord) -> String| -> Vec<String> { records.iter().map(f).collect() };
-        let opt = |f: &dyn Fn(&LogRecord) -> Option<String>| -> Vec<Option<String>> { records.iter().map(f).collect() };
-        let at: Vec<OffsetDateTime> = records.iter().map(|r| r.at.datetime()).collect();
-        self.exec(
-            &format!(
-                "INSERT INTO sync_log (job, {LOG_REST}) SELECT job, {LOG_REST} FROM unnest($1::text[], $2::text[], $3::text[], \
-                 $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
-                 $11::text[], $12::text[], $13::text[], $14::bigint[], $15::text[], $16::text[], $17::text[]) WITH ORDINALITY AS u(job, {LOG_REST}, ord) ORDER BY ord"
-            ),
-            &[
-                &col(&|r| pg_text(&r.job).into_owned()),
-                &col(&|r| pg_text(&r.cycle_id).into_owned()),
-                &col(&|r| r.change_id.clone()),
-                &at,
-                &col(&|r| r.kind.clone()),
-                &col(&|r| pg_text(&r.source_id).into_owned()),
-                &opt(&|r| r.target_id.clone()),
-                &col(&|r| r.action.clone()),
-                &col(&|r| r.status.clone()),
-                &col(&|r| r.steps.clone()),
-                &col(&|r| r.modified.clone()),
-                &opt(&|r| r.error_code.clone()),
-                &opt(&|r| r.error_message.clone()),
-                &records.iter().map(|r| r.duration_ms as i64).collect::<Vec<i64>>(),
-                &col(&|r| r.initiated_by.clone()),
-                &col(&|r| pg_text(&r.source_display).into_owned()),
-                &opt(&|r| r.target_display.as_deref().map(|t| pg_text(t).into_owned())),
-            ],
-        )
-        .await?;
-        Ok(())
+        let mut c = self.conn().await?;
+        let run = async {
+            let tx = c.transaction().await?;
+            w::log(&tx, &records).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        };
+        Ok(run.await?)
+    }
+
+    async fn commit_chunk(&self, job: &str, chunk: ChunkWrite) -> R<()> {
+        let mut c = self.conn().await?;
+        let run = async {
+            let tx = c.transaction().await?;
+            w::links(&tx, job, &chunk.links).await?;
+            w::unlink(&tx, job, &chunk.unlink).await?;
+            w::escrows(&tx, job, &chunk.put_escrow, &chunk.done_escrow).await?;
+            w::log(&tx, &chunk.logs).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        };
+        Ok(run.await?)
     }
 
     async fn log(&self, q: LogQuery) -> R<Vec<LogRecord>> {

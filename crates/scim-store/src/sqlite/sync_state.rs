@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 use scim_core::ports::sync::{
-    ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LogQuery, LogRecord, SyncStateStore,
+    ChunkWrite, ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LogQuery, LogRecord,
+    SyncStateStore,
 };
 use scim_core::{CoreError, Timestamp};
 
@@ -91,26 +92,7 @@ impl SyncStateStore for SqliteStore {
         let job = job.to_string();
         self.writer
             .write(move |conn| {
-                for chunk in links.chunks(CHUNK) {
-                    let mut sql = String::from(
-                        "INSERT OR REPLACE INTO sync_links (job, kind, source_id, target_id, hash, vals, disabled, updated) VALUES ",
-                    );
-                    let mut p: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 8);
-                    for (i, l) in chunk.iter().enumerate() {
-                        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?)" });
-                        p.extend([
-                            SqlValue::Text(job.clone()),
-                            SqlValue::Text(l.kind.clone()),
-                            SqlValue::Text(l.source_id.clone()),
-                            SqlValue::Text(l.target_id.clone()),
-                            SqlValue::Text(l.hash.clone()),
-                            SqlValue::Text(l.values.clone()),
-                            SqlValue::Integer(l.disabled as i64),
-                            SqlValue::Text(ts(l.updated)),
-                        ]);
-                    }
-                    conn.prepare_cached(&sql)?.execute(params_from_iter(p))?;
-                }
+                write_links(conn, &job, &links)?;
                 Ok(())
             })
             .await
@@ -123,11 +105,7 @@ impl SyncStateStore for SqliteStore {
         let job = job.to_string();
         self.writer
             .write(move |conn| {
-                let mut stmt =
-                    conn.prepare_cached("DELETE FROM sync_links WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
-                for (kind, id) in &keys {
-                    stmt.execute(params![job, kind, id])?;
-                }
+                write_unlinks(conn, &job, &keys)?;
                 Ok(())
             })
             .await
@@ -199,29 +177,7 @@ impl SyncStateStore for SqliteStore {
         let job = job.to_string();
         self.writer
             .write(move |conn| {
-                let mut del =
-                    conn.prepare_cached("DELETE FROM sync_escrow WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
-                for (kind, id) in &remove {
-                    del.execute(params![job, kind, id])?;
-                }
-                let mut ins = conn.prepare_cached(
-                    "INSERT OR REPLACE INTO sync_escrow \
-                     (job, kind, source_id, action, error_code, message, attempts, first_failed, next_attempt) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )?;
-                for e in &put {
-                    ins.execute(params![
-                        job,
-                        e.kind,
-                        e.source_id,
-                        e.action,
-                        e.error_code,
-                        e.message,
-                        e.attempts,
-                        ts(e.first_failed),
-                        ts(e.next_attempt)
-                    ])?;
-                }
+                write_escrows(conn, &job, &put, &remove)?;
                 Ok(())
             })
             .await
@@ -233,32 +189,20 @@ impl SyncStateStore for SqliteStore {
         }
         self.writer
             .write(move |conn| {
-                let mut ins = conn.prepare_cached(
-                    "INSERT INTO sync_log (job, cycle_id, change_id, at, kind, source_id, target_id, action, status, \
-                     steps, modified, error_code, error_message, duration_ms, initiated_by, source_display, target_display) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                )?;
-                for r in &records {
-                    ins.execute(params![
-                        r.job,
-                        r.cycle_id,
-                        r.change_id,
-                        ts(r.at),
-                        r.kind,
-                        r.source_id,
-                        r.target_id,
-                        r.action,
-                        r.status,
-                        r.steps,
-                        r.modified,
-                        r.error_code,
-                        r.error_message,
-                        r.duration_ms as i64,
-                        r.initiated_by,
-                        r.source_display,
-                        r.target_display
-                    ])?;
-                }
+                write_log(conn, &records)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn commit_chunk(&self, job: &str, chunk: ChunkWrite) -> R<()> {
+        let job = job.to_string();
+        self.writer
+            .write(move |conn| {
+                write_links(conn, &job, &chunk.links)?;
+                write_unlinks(conn, &job, &chunk.unlink)?;
+                write_escrows(conn, &job, &chunk.put_escrow, &chunk.done_escrow)?;
+                write_log(conn, &chunk.logs)?;
                 Ok(())
             })
             .await
@@ -372,4 +316,101 @@ impl SyncStateStore for SqliteStore {
     async fn cycles(&self, job: &str, limit: usize) -> R<Vec<CycleRecord>> {
         self.cycles_in(job, limit).await
     }
+}
+
+fn write_links(conn: &rusqlite::Connection, job: &str, links: &[Link]) -> rusqlite::Result<()> {
+    for chunk in links.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT OR REPLACE INTO sync_links (job, kind, source_id, target_id, hash, vals, disabled, updated) VALUES ",
+        );
+        let mut p: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 8);
+        for (i, l) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 {
+                "(?,?,?,?,?,?,?,?)"
+            } else {
+                ",(?,?,?,?,?,?,?,?)"
+            });
+            p.extend([
+                SqlValue::Text(job.to_string()),
+                SqlValue::Text(l.kind.clone()),
+                SqlValue::Text(l.source_id.clone()),
+                SqlValue::Text(l.target_id.clone()),
+                SqlValue::Text(l.hash.clone()),
+                SqlValue::Text(l.values.clone()),
+                SqlValue::Integer(l.disabled as i64),
+                SqlValue::Text(ts(l.updated)),
+            ]);
+        }
+        conn.prepare_cached(&sql)?.execute(params_from_iter(p))?;
+    }
+    Ok(())
+}
+
+fn write_unlinks(conn: &rusqlite::Connection, job: &str, keys: &[(String, String)]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM sync_links WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
+    for (kind, id) in keys {
+        stmt.execute(params![job, kind, id])?;
+    }
+    Ok(())
+}
+
+fn write_escrows(
+    conn: &rusqlite::Connection,
+    job: &str,
+    put: &[Escrow],
+    remove: &[(String, String)],
+) -> rusqlite::Result<()> {
+    let mut del = conn.prepare_cached("DELETE FROM sync_escrow WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
+    for (kind, id) in remove {
+        del.execute(params![job, kind, id])?;
+    }
+    let mut ins = conn.prepare_cached(
+        "INSERT OR REPLACE INTO sync_escrow \
+         (job, kind, source_id, action, error_code, message, attempts, first_failed, next_attempt) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for e in put {
+        ins.execute(params![
+            job,
+            e.kind,
+            e.source_id,
+            e.action,
+            e.error_code,
+            e.message,
+            e.attempts,
+            ts(e.first_failed),
+            ts(e.next_attempt)
+        ])?;
+    }
+    Ok(())
+}
+
+fn write_log(conn: &rusqlite::Connection, records: &[LogRecord]) -> rusqlite::Result<()> {
+    let mut ins = conn.prepare_cached(
+        "INSERT INTO sync_log (job, cycle_id, change_id, at, kind, source_id, target_id, action, status, \
+         steps, modified, error_code, error_message, duration_ms, initiated_by, source_display, target_display) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?;
+    for r in records {
+        ins.execute(params![
+            r.job,
+            r.cycle_id,
+            r.change_id,
+            ts(r.at),
+            r.kind,
+            r.source_id,
+            r.target_id,
+            r.action,
+            r.status,
+            r.steps,
+            r.modified,
+            r.error_code,
+            r.error_message,
+            r.duration_ms as i64,
+            r.initiated_by,
+            r.source_display,
+            r.target_display
+        ])?;
+    }
+    Ok(())
 }
