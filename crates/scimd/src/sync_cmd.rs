@@ -235,6 +235,7 @@ pub fn runtime(
             client,
             cfg: ExecConfig {
                 concurrency: job.cfg.job.concurrency,
+                chunk: job.cfg.job.chunk_size.unwrap_or(sync_engine::execute::DEFAULT_CHUNK),
                 ..Default::default()
             },
         }),

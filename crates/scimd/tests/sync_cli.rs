@@ -560,6 +560,13 @@ fn a_killed_initial_cycle_reruns_without_duplicates() {
         &[],
     );
     assert!(ok, "{err}");
+    // Chunks of 200 actions, each committed before the next.
+    let job = std::fs::read_to_string(d.join("job.toml")).unwrap();
+    std::fs::write(
+        d.join("job.toml"),
+        job.replacen("[job]\n", "[job]\nchunk_size = 200\n", 1),
+    )
+    .unwrap();
     let (ok, out, err) = run_in(d, &["sync", "plan", "job.toml", "--json"], &env);
     assert!(ok, "{err}");
     let plan: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
@@ -613,10 +620,23 @@ fn a_killed_initial_cycle_reruns_without_duplicates() {
         std::thread::park_timeout(std::time::Duration::from_millis(200));
     }
 
+    let committed = rt.block_on(state.links("hoxhunt")).unwrap().len() as u64;
+    assert!(
+        committed >= 200,
+        "the chunks before the kill are committed: {committed} links"
+    );
     let (code, out, err) = code_in(d, &["sync", "run", "job.toml", "--once"], &env);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains(" 0 failed"), "{out}");
     assert_eq!(users(&server), want_users, "every user once");
+    // The rerun plans create-or-match only for what no committed chunk linked.
+    let planned: u64 = out
+        .split("planned create ")
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(planned, creates - committed, "committed work is not redone: {out}");
     let links = rt.block_on(state.links("hoxhunt")).unwrap();
     assert_eq!(links.len() as u64, creates, "every object linked once");
     let mut targets: Vec<&str> = links.iter().map(|l| l.target_id.as_str()).collect();

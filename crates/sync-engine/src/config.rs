@@ -57,6 +57,10 @@ pub struct JobSection {
     /// Requests in flight against the target.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Actions per chunk: each chunk's links, escrows and log are committed before the next
+    /// chunk runs, so a crash loses at most one chunk's record.
+    #[serde(default)]
+    pub chunk_size: Option<usize>,
     /// `false`: the job is Off (as `scimd sync stop`), and its cycles do not run.
     #[serde(default = "default_true")]
     pub enabled: bool,

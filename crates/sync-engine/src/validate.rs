@@ -212,6 +212,11 @@ impl Checks {
             Ok(_) => {}
             Err(e) => self.err(config_message(e)),
         }
+        if let Some(n) = cfg.job.chunk_size
+            && !(1..=100_000).contains(&n)
+        {
+            self.err(format!("job.chunk_size = {n}: must be 1 to 100000"));
+        }
         let c = cfg.job.concurrency;
         if !(1..=MAX_CONCURRENCY).contains(&c) {
             self.err(format!("job.concurrency = {c}: must be 1 to {MAX_CONCURRENCY}"));

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use super::{CycleReport, Job, Runtime, fold, log_ctx, state_err, ts};
 use crate::error::EngineError;
-use crate::execute::{Outcome, Status, step};
-use crate::notify::{self, Event, Kind, MAX_OBJECTS, ObjectRef};
+use crate::execute::{Status, step};
+use crate::notify::{self, Event, Kind, ObjectRef};
 use crate::quarantine::{self, CycleStats};
 
 /// Applies quarantine to the status after a cycle and stores it; logs and notifies a newly
@@ -70,22 +70,6 @@ pub(super) async fn notify_failures(
     );
     let details = serde_json::json!({"failures": stats.failures, "operations": stats.operations});
     notify(rt, job, now, Kind::Failures, &reason, details, objects).await;
-}
-
-/// The first failed objects of a run, for a notification.
-pub(super) fn failed_objects(outcomes: &[Outcome]) -> Vec<ObjectRef> {
-    outcomes
-        .iter()
-        .filter(|o| o.status == Status::Failure)
-        .take(MAX_OBJECTS)
-        .map(|o| ObjectRef {
-            kind: o.kind.as_str().to_string(),
-            source_id: o.source_id.clone(),
-            display: o.display.clone(),
-            error_code: o.error.as_ref().map(|e| e.code().to_string()),
-            message: o.error.as_ref().map(|e| e.to_string()),
-        })
-        .collect()
 }
 
 pub(super) async fn notify(

@@ -21,10 +21,11 @@ use crate::scope::{CompiledScope, ScopeIndex, ScopeReason};
 use crate::source::Source;
 
 mod alarm;
+mod commit;
 mod fold;
 mod report;
 
-use alarm::{failed_objects, finish_quarantine, notify};
+use alarm::{finish_quarantine, notify};
 
 pub use fold::{LogCtx, escrow_wait, fold};
 pub use report::{Applied, CycleError, CycleReport, CycleResult, result_of};
@@ -346,56 +347,29 @@ async fn cycle_steps(
         return Ok(None);
     }
     let cx = log_ctx(job, report, now);
-    let mut logs = hold_deletions(job, rt, now, opts, &mut plan, report, &cx).await;
+    let logs = hold_deletions(job, rt, now, opts, &mut plan, report, &cx).await;
     probe_target(job, rt, now, &mut status, report).await?;
 
-    let links_map: HashMap<Key, String> = link_states(&rt.state.links(job.name()).await.map_err(state_err)?)
-        .into_iter()
-        .map(|(k, l)| (k, l.target_id))
-        .collect();
-    let outcomes = rt
-        .executor
-        .run(
-            std::mem::take(&mut plan.actions),
-            links_map,
-            progress,
-            job.cfg.target.bulk,
-        )
-        .await;
+    let totals = execute(
+        job,
+        rt,
+        std::mem::take(&mut plan.actions),
+        logs,
+        progress,
+        &cx,
+        opts.only.is_some(),
+    )
+    .await?;
+    report.applied = totals.applied.clone();
+    report.actions = totals.actions.clone();
+    report.requests += totals.requests;
+    report.throttled += totals.throttled;
     if opts.only.is_some() {
-        for o in &outcomes {
-            report.steps.extend(o.steps.iter().cloned());
-            if !o.action_is_reference() {
-                report.outcome = Some((o.logged_action.clone(), o.status.as_str().to_string()));
-            }
+        report.steps.extend(totals.steps.iter().cloned());
+        if totals.outcome.is_some() {
+            report.outcome = totals.outcome.clone();
         }
     }
-
-    let old = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
-    let escrows: HashMap<(String, String), Escrow> = rt
-        .state
-        .escrows(job.name())
-        .await
-        .map_err(state_err)?
-        .into_iter()
-        .map(|e| ((e.kind.clone(), e.source_id.clone()), e))
-        .collect();
-    let folded = fold(&outcomes, &old, &escrows, &cx);
-    report.applied = folded.applied.clone();
-    report.actions = folded.actions.clone();
-    report.requests += folded.requests;
-    report.throttled += folded.throttled;
-    logs.extend(folded.logs);
-    rt.state.put_links(job.name(), folded.links).await.map_err(state_err)?;
-    rt.state
-        .remove_links(job.name(), folded.unlink)
-        .await
-        .map_err(state_err)?;
-    rt.state
-        .put_escrows(job.name(), folded.put_escrow, folded.done_escrow)
-        .await
-        .map_err(state_err)?;
-    rt.state.append_log(logs).await.map_err(state_err)?;
 
     if opts.only.is_some() {
         // On-demand provisioning neither completes a cycle nor moves quarantine.
@@ -408,12 +382,57 @@ async fn cycle_steps(
         status.full_read_at = Some(ts(now));
     }
     status.initial_done = true;
-    let objects = failed_objects(&outcomes);
-    let newly = finish_quarantine(job, rt, &mut status, &folded.stats, now, report, objects.clone()).await?;
+    let objects = totals.failed.clone();
+    let newly = finish_quarantine(job, rt, &mut status, &totals.stats, now, report, objects.clone()).await?;
     if !newly {
-        alarm::notify_failures(job, rt, now, &folded.stats, objects).await;
+        alarm::notify_failures(job, rt, now, &totals.stats, objects).await;
     }
     Ok(Some(status))
+}
+
+/// Runs the actions in chunks, each committed (links, escrows, log) before the next.
+async fn execute(
+    job: &Job,
+    rt: &Runtime,
+    actions: Vec<Action>,
+    staged_logs: Vec<LogRecord>,
+    progress: &dyn Progress,
+    cx: &LogCtx,
+    on_demand: bool,
+) -> Result<commit::Totals, EngineError> {
+    let links = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
+    let escrows: HashMap<(String, String), Escrow> = rt
+        .state
+        .escrows(job.name())
+        .await
+        .map_err(state_err)?
+        .into_iter()
+        .map(|e| ((e.kind.clone(), e.source_id.clone()), e))
+        .collect();
+    let targets: HashMap<Key, String> = links.iter().map(|(k, l)| (k.clone(), l.target_id.clone())).collect();
+    let mut committer = commit::Committer {
+        state: rt.state.clone(),
+        job: job.name().to_string(),
+        cx: cx.clone(),
+        links,
+        escrows,
+        pending_logs: staged_logs,
+        on_demand,
+        escrowed: Default::default(),
+        totals: Default::default(),
+    };
+    rt.executor
+        .run_in_chunks(
+            actions,
+            targets,
+            progress,
+            job.cfg.target.bulk,
+            rt.executor.cfg.chunk,
+            &mut committer,
+        )
+        .await?;
+    committer.finish().await?;
+    Ok(committer.totals)
 }
 
 fn log_ctx(job: &Job, report: &CycleReport, now: OffsetDateTime) -> LogCtx {

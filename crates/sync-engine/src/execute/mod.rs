@@ -37,6 +37,9 @@ pub use unique::eq_filter;
 
 pub const ENTERPRISE_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
 
+/// Actions per committed chunk unless the job says otherwise (`job.chunk_size`).
+pub const DEFAULT_CHUNK: usize = 2_000;
+
 #[derive(Debug, Clone)]
 pub struct ExecConfig {
     pub concurrency: usize,
@@ -50,6 +53,8 @@ pub struct ExecConfig {
     pub default_retry_after: Duration,
     /// Bulk requests in flight; `None`: half of `concurrency` (see [`Self::bulk_concurrency`]).
     pub bulk_concurrency: Option<usize>,
+    /// Actions per committed chunk.
+    pub chunk: usize,
 }
 
 impl ExecConfig {
@@ -70,6 +75,7 @@ impl Default for ExecConfig {
             max_throttle_wait: Duration::from_secs(600),
             default_retry_after: Duration::from_secs(1),
             bulk_concurrency: None,
+            chunk: DEFAULT_CHUNK,
         }
     }
 }
@@ -238,6 +244,23 @@ pub fn target_error(e: ClientError) -> EngineError {
     }
 }
 
+/// Where [`Executor::run_in_chunks`] hands each chunk's outcomes.
+#[async_trait::async_trait]
+pub trait ChunkSink: Send {
+    async fn chunk(&mut self, outcomes: Vec<Outcome>) -> Result<(), EngineError>;
+}
+
+/// A sink that keeps every outcome.
+struct Collect(Vec<Outcome>);
+
+#[async_trait::async_trait]
+impl ChunkSink for Collect {
+    async fn chunk(&mut self, outcomes: Vec<Outcome>) -> Result<(), EngineError> {
+        self.0.extend(outcomes);
+        Ok(())
+    }
+}
+
 /// Progress callbacks for terminals and logs.
 pub trait Progress: Send + Sync {
     fn started(&self, _pass: &str, _total: usize) {}
@@ -316,8 +339,8 @@ impl Executor {
 
     /// Runs the first pass (large loads of creates by Bulk when `bulk` allows and the target
     /// advertises it, the rest one request each), then the references, with at most
-    /// `concurrency` requests in flight. `links` maps source keys to target ids and is
-    /// updated as objects are created.
+    /// `concurrency` requests in flight, and returns every outcome. `links` maps source keys
+    /// to target ids and is updated as objects are created.
     pub async fn run(
         self: &Arc<Self>,
         actions: Vec<Action>,
@@ -325,6 +348,25 @@ impl Executor {
         progress: &dyn Progress,
         bulk: BulkMode,
     ) -> Vec<Outcome> {
+        let mut all = Collect(Vec::new());
+        let n = actions.len().max(1);
+        // Collecting cannot fail.
+        let _ = self.run_in_chunks(actions, links, progress, bulk, n, &mut all).await;
+        all.0
+    }
+
+    /// [`Self::run`] in chunks of `chunk` actions: each chunk's outcomes go to `sink` (which
+    /// commits them) before the next chunk starts, so a crash loses at most the chunk in
+    /// flight. Stops at the first error of the sink.
+    pub async fn run_in_chunks(
+        self: &Arc<Self>,
+        actions: Vec<Action>,
+        links: HashMap<Key, String>,
+        progress: &dyn Progress,
+        bulk: BulkMode,
+        chunk: usize,
+        sink: &mut dyn ChunkSink,
+    ) -> Result<(), EngineError> {
         let (second, first): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(Action::is_second_pass);
         let users = self.snapshot_for(&first, ObjectKind::User).await;
         let groups = self.snapshot_for(&first, ObjectKind::Group).await;
@@ -336,13 +378,23 @@ impl Executor {
             bulk_failures: Default::default(),
             reserved: Default::default(),
         });
+        let chunk = chunk.max(1);
         progress.started("objects", first.len());
-        let (mut out, single) = self.bulk_pass(first, &ctx, bulk, progress).await;
-        out.extend(self.run_pass(single, ctx.clone(), progress).await);
+        let mut first = first.into_iter().peekable();
+        while first.peek().is_some() {
+            let part: Vec<Action> = first.by_ref().take(chunk).collect();
+            let (mut out, single) = self.bulk_pass(part, &ctx, bulk, progress).await;
+            out.extend(self.run_pass(single, ctx.clone(), progress).await);
+            sink.chunk(out).await?;
+        }
         progress.started("references", second.len());
-        let second = second.into_iter().map(Task::from).collect();
-        out.extend(self.run_pass(second, ctx, progress).await);
-        out
+        let mut second = second.into_iter().peekable();
+        while second.peek().is_some() {
+            let part: Vec<Task> = second.by_ref().take(chunk).map(Task::from).collect();
+            let out = self.run_pass(part, ctx.clone(), progress).await;
+            sink.chunk(out).await?;
+        }
+        Ok(())
     }
 
     async fn run_pass(self: &Arc<Self>, actions: Vec<Task>, ctx: Arc<RunCtx>, progress: &dyn Progress) -> Vec<Outcome> {

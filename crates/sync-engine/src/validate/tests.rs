@@ -116,6 +116,7 @@ fn errors_table() {
         ("matching twice", Box::new(|c| c.users.mappings.push(AttributeMapping { matching: Some(1), ..mapping("externalId") })), &["users.mappings[2] (target \"externalId\"): matching = 1 is also used by users.mappings[0]"]),
         ("matching constant", Box::new(|c| c.users.mappings.push(AttributeMapping { kind: MappingKind::Constant, source: None, value: Some("x".into()), matching: Some(2), ..mapping("externalId") })), &["a constant cannot be a matching attribute"]),
         ("matching unique", Box::new(|c| c.users.mappings.push(AttributeMapping { matching: Some(2), ..expr("nickName", "SelectUniqueValue([a], [b])") })), &["users.mappings[2] (target \"nickName\"): a SelectUniqueValue mapping cannot be a matching attribute"]),
+        ("chunk size", Box::new(|c| c.job.chunk_size = Some(0)), &["job.chunk_size = 0: must be 1 to 100000"]),
         ("no mappings", Box::new(|c| c.users.mappings.clear()), &["users.mappings: an enabled object mapping needs at least one"]),
         ("groups need matching", Box::new(|c| c.groups = Some(ObjectMapping { enabled: true, actions: Default::default(), mappings: vec![mapping("displayName")] })), &["groups.mappings: no mapping sets matching"]),
         ("scope", Box::new(|c| c.scope.filters = vec![ScopingFilter { name: None, clauses: vec![Clause { attribute: "department".into(), operator: "SOUNDS LIKE".into(), value: Some("x".into()) }] }]), &["scope.filters[0]", "clauses[0]", "unknown operator"]),

@@ -28,6 +28,8 @@ async fn a_large_initial_cycle_reads_the_target_once_and_sets_managers_at_create
     let refs: Vec<&str> = members.iter().map(String::as_str).collect();
     dir.push(group("g-sa", ASSIGNED, &refs));
     let h = Harness::with(Setup {
+        // One chunk: Bulk requests need many creates together.
+        chunk: 100_000,
         directory: dir,
         bulk: Some("off"),
         ..Default::default()

@@ -30,6 +30,8 @@ fn staff(n: usize) -> Vec<SourceObject> {
 
 async fn harness(directory: Vec<SourceObject>) -> Harness {
     Harness::with(Setup {
+        // One chunk: Bulk requests need many creates together.
+        chunk: 100_000,
         directory,
         ..Default::default()
     })
@@ -192,6 +194,8 @@ async fn an_initial_load_goes_by_bulk_requests_with_links_and_managers() {
 async fn several_bulk_requests_in_flight_create_each_user_once_with_its_manager() {
     let n = 4 * BULK_MAX_OPERATIONS + 100;
     let h = Harness::with(Setup {
+        // One chunk: Bulk requests need many creates together.
+        chunk: 100_000,
         directory: staff(n),
         bulk_concurrency: 3,
         ..Default::default()
@@ -356,6 +360,8 @@ async fn a_throttled_bulk_request_waits_and_is_sent_again() {
 async fn throttling_beyond_the_budget_falls_back_with_the_time_already_waited() {
     let n = 300;
     let h = Harness::with(Setup {
+        // One chunk: Bulk requests need many creates together.
+        chunk: 100_000,
         directory: staff(n),
         max_throttle_wait: Duration::from_secs(2),
         ..Default::default()

@@ -46,6 +46,8 @@ pub struct Setup {
     pub user_mappings: String,
     /// More TOML after `[notify.webhook]` (`[notify]` keys, `[notify.email]`).
     pub notify: String,
+    /// Actions per committed chunk: small by default, so that every test commits several.
+    pub chunk: usize,
 }
 
 impl Default for Setup {
@@ -61,6 +63,7 @@ impl Default for Setup {
             directory: directory(),
             user_mappings: String::new(),
             notify: String::new(),
+            chunk: 3,
         }
     }
 }
@@ -252,6 +255,7 @@ impl Harness {
                     max_throttle_wait: setup.max_throttle_wait,
                     bulk_concurrency: Some(setup.bulk_concurrency),
                     default_retry_after: Duration::from_millis(200),
+                    chunk: setup.chunk,
                 },
             }),
             state: state.clone(),
