@@ -15,6 +15,9 @@ pub const NEEDS_ADMIN: u8 = 4;
 /// Another worker holds the job's lease (a cycle is running elsewhere); nothing ran.
 pub const LEASE_HELD: u8 = 5;
 
+/// Stopped on request (Ctrl-C, SIGTERM) after a committed chunk, as shells report SIGINT.
+pub const INTERRUPTED: u8 = 130;
+
 /// An error that ends the process with a given exit code.
 #[derive(Debug)]
 pub struct Exit {
@@ -44,6 +47,7 @@ pub fn code_of(result: CycleResult) -> u8 {
     match result {
         CycleResult::Succeeded | CycleResult::Stopped => 0,
         CycleResult::PartiallyFailed => OBJECTS_FAILED,
+        CycleResult::Interrupted => INTERRUPTED,
         CycleResult::DeletionsHeld | CycleResult::Quarantined | CycleResult::Disabled | CycleResult::Failed => {
             NEEDS_ADMIN
         }
@@ -69,6 +73,7 @@ mod tests {
             (CycleResult::Quarantined, 4),
             (CycleResult::Disabled, 4),
             (CycleResult::Failed, 4),
+            (CycleResult::Interrupted, 130),
         ];
         for (r, code) in cases {
             assert_eq!(code_of(r), code, "{r:?}");

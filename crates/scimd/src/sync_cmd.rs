@@ -242,6 +242,7 @@ pub fn runtime(
         state,
         notify: sync_engine::notify::Notifier::from_config(&job.cfg.notify, &job.dir)?,
         policy: Default::default(),
+        stop: Default::default(),
         worker: sync_engine::lease::worker_id(),
     })
 }
@@ -354,6 +355,16 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
             let rt = runtime(&job, source_of(&job)?, state.clone(), target_client(&job)?)?;
             let interval = sync_engine::config::duration("job.interval", &job.cfg.job.interval)?;
+            // The first Ctrl-C or SIGTERM ends the cycle after its chunk in flight; the second
+            // ends the process at once.
+            let stop = rt.stop.clone();
+            tokio::spawn(async move {
+                crate::sync_serve::shutdown_signal().await;
+                eprintln!("stopping after the chunk in flight (again to stop at once)");
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                crate::sync_serve::shutdown_signal().await;
+                std::process::exit(crate::exit::INTERRUPTED.into());
+            });
             loop {
                 let progress = Arc::new(CliProgress::new(false));
                 let mut r = rng();
@@ -385,9 +396,15 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 if let Err(e) = exit {
                     eprintln!("{e}");
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    _ = tokio::signal::ctrl_c() => break,
+                if rt.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let deadline = tokio::time::Instant::now() + interval;
+                while tokio::time::Instant::now() < deadline && !rt.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    tokio::time::sleep(std::time::Duration::from_millis(250).min(interval)).await;
+                }
+                if rt.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
                 }
             }
         }

@@ -82,7 +82,10 @@ pub async fn serve(args: ServeArgs, global_db: Option<&str>) -> anyhow::Result<(
             }
         }
     }
-    println!("sync serve: stopping; waiting for running cycles to finish");
+    println!("sync serve: stopping; running cycles end after their chunk in flight");
+    for e in entries.values() {
+        e.rt.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     for (_, e) in entries {
         if let Some(h) = e.running {
             let _ = h.await;
@@ -95,7 +98,8 @@ pub async fn serve(args: ServeArgs, global_db: Option<&str>) -> anyhow::Result<(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGTERM or Ctrl-C.
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

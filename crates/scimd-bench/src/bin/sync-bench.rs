@@ -126,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
         state,
         notify: Default::default(),
         policy: Default::default(),
+        stop: Default::default(),
         worker: sync_engine::lease::worker_id(),
     };
     let mut rng = {

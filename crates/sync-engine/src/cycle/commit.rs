@@ -29,6 +29,8 @@ pub(super) struct Committer {
     pub on_demand: bool,
     /// Objects escrowed in this cycle.
     pub escrowed: std::collections::HashSet<(String, String)>,
+    /// Set when the cycle should end after the chunk in flight.
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
     pub totals: Totals,
 }
 
@@ -123,6 +125,10 @@ impl Committer {
 
 #[async_trait::async_trait]
 impl ChunkSink for Committer {
+    fn stop_requested(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn chunk(&mut self, outcomes: Vec<Outcome>) -> Result<(), EngineError> {
         let mut folded = fold(&outcomes, &self.links, &self.escrows, &self.cx);
         // An escrow put in this cycle wins over a later success of the same object's other

@@ -102,6 +102,8 @@ pub struct Runtime {
     pub notify: Notifier,
     /// This process (`host:pid`), as the cycle history records it.
     pub worker: String,
+    /// Set to end the running cycle after the chunk in flight (graceful shutdown).
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
     pub policy: Policy,
 }
 
@@ -350,7 +352,7 @@ async fn cycle_steps(
     let logs = hold_deletions(job, rt, now, opts, &mut plan, report, &cx).await;
     probe_target(job, rt, now, &mut status, report).await?;
 
-    let totals = execute(
+    let (totals, completed) = execute(
         job,
         rt,
         std::mem::take(&mut plan.actions),
@@ -373,6 +375,23 @@ async fn cycle_steps(
 
     if opts.only.is_some() {
         // On-demand provisioning neither completes a cycle nor moves quarantine.
+        return Ok(None);
+    }
+    if !completed {
+        // Stopped after a chunk: what ran is committed; the cycle is not complete, so the
+        // watermark, the initial flag and quarantine stay as they were.
+        report.interrupted = true;
+        let r = fold::with_detail(
+            cx.record("cycle", "", None, "Cycle", Status::Warning),
+            &[step(
+                "Cycle",
+                Status::Warning,
+                "stopped on request after a committed chunk",
+            )],
+            &[],
+            None,
+        );
+        rt.state.append_log(vec![r]).await.map_err(state_err)?;
         return Ok(None);
     }
     if batch.complete || batch.watermark.is_some() {
@@ -399,7 +418,7 @@ async fn execute(
     progress: &dyn Progress,
     cx: &LogCtx,
     on_demand: bool,
-) -> Result<commit::Totals, EngineError> {
+) -> Result<(commit::Totals, bool), EngineError> {
     let links = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
     let escrows: HashMap<(String, String), Escrow> = rt
         .state
@@ -419,9 +438,11 @@ async fn execute(
         pending_logs: staged_logs,
         on_demand,
         escrowed: Default::default(),
+        stop: rt.stop.clone(),
         totals: Default::default(),
     };
-    rt.executor
+    let completed = rt
+        .executor
         .run_in_chunks(
             actions,
             targets,
@@ -432,7 +453,7 @@ async fn execute(
         )
         .await?;
     committer.finish().await?;
-    Ok(committer.totals)
+    Ok((committer.totals, completed))
 }
 
 fn log_ctx(job: &Job, report: &CycleReport, now: OffsetDateTime) -> LogCtx {

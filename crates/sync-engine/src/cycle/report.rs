@@ -30,6 +30,8 @@ pub enum CycleResult {
     Disabled,
     /// The job is Off (`scimd sync stop`, or `enabled = false`): nothing ran.
     Stopped,
+    /// Stopped on request (SIGTERM, Ctrl-C) after a committed chunk; the next cycle goes on.
+    Interrupted,
     /// The cycle stopped: the source, the state store or the target failed as a whole.
     Failed,
 }
@@ -43,6 +45,7 @@ impl CycleResult {
             CycleResult::Quarantined => "quarantined",
             CycleResult::Disabled => "disabled",
             CycleResult::Stopped => "stopped",
+            CycleResult::Interrupted => "interrupted",
             CycleResult::Failed => "failed",
         }
     }
@@ -74,6 +77,8 @@ pub struct CycleReport {
     pub actions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     /// The job is Off: the cycle did not run.
     pub stopped: bool,
+    /// Stopped on request after a committed chunk (graceful shutdown).
+    pub interrupted: bool,
     /// Deletions and disables held back by the threshold.
     pub staged: usize,
     pub threshold_tripped: bool,
@@ -98,6 +103,8 @@ pub struct CycleReport {
 pub fn result_of(r: &CycleReport) -> CycleResult {
     if r.error.is_some() {
         CycleResult::Failed
+    } else if r.interrupted {
+        CycleResult::Interrupted
     } else if r.stopped {
         CycleResult::Stopped
     } else if r.quarantine.is_some() {

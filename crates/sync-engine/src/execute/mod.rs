@@ -248,6 +248,11 @@ pub fn target_error(e: ClientError) -> EngineError {
 #[async_trait::async_trait]
 pub trait ChunkSink: Send {
     async fn chunk(&mut self, outcomes: Vec<Outcome>) -> Result<(), EngineError>;
+
+    /// Checked after each chunk: true ends the run there.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// A sink that keeps every outcome.
@@ -357,7 +362,8 @@ impl Executor {
 
     /// [`Self::run`] in chunks of `chunk` actions: each chunk's outcomes go to `sink` (which
     /// commits them) before the next chunk starts, so a crash loses at most the chunk in
-    /// flight. Stops at the first error of the sink.
+    /// flight. Stops at the first error of the sink; returns false when it stopped early
+    /// because the sink asked to.
     pub async fn run_in_chunks(
         self: &Arc<Self>,
         actions: Vec<Action>,
@@ -366,7 +372,7 @@ impl Executor {
         bulk: BulkMode,
         chunk: usize,
         sink: &mut dyn ChunkSink,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let (second, first): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(Action::is_second_pass);
         let users = self.snapshot_for(&first, ObjectKind::User).await;
         let groups = self.snapshot_for(&first, ObjectKind::Group).await;
@@ -386,6 +392,9 @@ impl Executor {
             let (mut out, single) = self.bulk_pass(part, &ctx, bulk, progress).await;
             out.extend(self.run_pass(single, ctx.clone(), progress).await);
             sink.chunk(out).await?;
+            if sink.stop_requested() {
+                return Ok(false);
+            }
         }
         progress.started("references", second.len());
         let mut second = second.into_iter().peekable();
@@ -393,8 +402,11 @@ impl Executor {
             let part: Vec<Task> = second.by_ref().take(chunk).map(Task::from).collect();
             let out = self.run_pass(part, ctx.clone(), progress).await;
             sink.chunk(out).await?;
+            if sink.stop_requested() {
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn run_pass(self: &Arc<Self>, actions: Vec<Task>, ctx: Arc<RunCtx>, progress: &dyn Progress) -> Vec<Outcome> {

@@ -223,3 +223,25 @@ async fn log_records_name_the_object_and_say_what_initiated_them() {
         ("Update", "on_demand")
     );
 }
+
+#[tokio::test]
+async fn a_stop_request_ends_the_cycle_after_the_chunk_in_flight() {
+    use std::sync::atomic::Ordering;
+    let h = Harness::start().await; // chunks of three actions
+    h.rt.stop.store(true, Ordering::Relaxed);
+    let stopped = h.run(NOW, CycleOptions::default()).await.expect("a report");
+    assert_eq!(stopped.result, CycleResult::Interrupted);
+    assert_eq!(stopped.applied.success, 3, "one chunk ran: {stopped:?}");
+    assert_eq!(h.links().await.len(), 3, "and is committed");
+    let status = h.status().await;
+    assert!(!status.initial_done, "an interrupted cycle completes nothing");
+    let history = h.state.cycles(JOB, 10).await.unwrap();
+    assert_eq!(history[0].result, "interrupted");
+
+    h.rt.stop.store(false, Ordering::Relaxed);
+    let next = h.cycle_fresh().await;
+    assert_eq!(next.kind, "initial");
+    assert_eq!(next.counts.create, 7 - 3, "the committed chunk is not planned again");
+    assert_eq!(h.users().await.len(), 5);
+    assert!(h.status().await.initial_done);
+}

@@ -261,6 +261,7 @@ impl Harness {
             state: state.clone(),
             notify,
             policy: Default::default(),
+            stop: Default::default(),
             worker: "e2e-host:1".into(),
         };
         Harness {

@@ -108,6 +108,7 @@ async fn a_scim_source_syncs_in_full_then_by_watermark() {
             .unwrap(),
         notify: Default::default(),
         policy: Default::default(),
+        stop: Default::default(),
         worker: "e2e-host:1".into(),
     };
     let mut n = 1u64;
