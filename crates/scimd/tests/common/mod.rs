@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod sync;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
