@@ -13,7 +13,7 @@ use super::report::Applied;
 use crate::error::EngineError;
 use crate::execute::{ChunkSink, Outcome, Status, Step};
 use crate::notify::{MAX_OBJECTS, ObjectRef};
-use crate::plan::{Key, LinkState, link_states};
+use crate::plan::{Key, LinkState};
 use crate::quarantine::CycleStats;
 
 /// Folds and commits chunks, and keeps the cycle's totals.
@@ -102,10 +102,8 @@ impl Committer {
     }
 
     /// The links and escrows as they stand after this chunk.
-    fn advance(&mut self, f: &Folded) {
-        for (key, state) in link_states(&f.links) {
-            self.links.insert(key, state);
-        }
+    fn advance(&mut self, f: &mut Folded) {
+        self.links.extend(std::mem::take(&mut f.states));
         for (kind, id) in &f.unlink {
             let kind = if kind == "group" {
                 crate::model::ObjectKind::Group
@@ -137,7 +135,7 @@ impl ChunkSink for Committer {
             .extend(folded.put_escrow.iter().map(|e| (e.kind.clone(), e.source_id.clone())));
         folded.done_escrow.retain(|k| !self.escrowed.contains(k));
         self.add(&folded, &outcomes);
-        self.advance(&folded);
+        self.advance(&mut folded);
         let mut logs = std::mem::take(&mut self.pending_logs);
         logs.extend(folded.logs);
         let write = ChunkWrite {
