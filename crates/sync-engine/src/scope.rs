@@ -32,6 +32,8 @@ use crate::config::{Clause, ScopeConfig, ScopeMode};
 use crate::error::EngineError;
 use crate::model::{DEFAULT_ACCESS, ObjectKind, SourceObject};
 
+#[cfg(test)]
+mod combination_tests;
 mod operator;
 #[cfg(test)]
 mod tests;
