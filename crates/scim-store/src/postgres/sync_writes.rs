@@ -55,10 +55,17 @@ pub(super) async fn unlink(tx: &Transaction<'_>, job: &str, k: &[(String, String
     if k.is_empty() {
         return Ok(());
     }
+    delete_keys(tx, "sync_links", job, k).await
+}
+
+/// Deletes a job's rows of `table` (keyed by job, kind, source id) for the given objects.
+async fn delete_keys(tx: &Transaction<'_>, table: &'static str, job: &str, k: &[(String, String)]) -> W {
     let (job, kinds, ids) = keys(job, k);
     tx.execute(
-        "DELETE FROM sync_links l USING unnest($2::text[], $3::text[]) AS x(kind, source_id) \
-         WHERE l.job = $1 AND l.kind = x.kind AND l.source_id = x.source_id",
+        &format!(
+            "DELETE FROM {table} t USING unnest($2::text[], $3::text[]) AS x(kind, source_id) \
+             WHERE t.job = $1 AND t.kind = x.kind AND t.source_id = x.source_id"
+        ),
         &[&job, &kinds, &ids],
     )
     .await?;
@@ -69,13 +76,8 @@ pub(super) async fn escrows(tx: &Transaction<'_>, job: &str, put: &[Escrow], rem
     if put.is_empty() && remove.is_empty() {
         return Ok(());
     }
-    let (job, kinds, ids) = keys(job, remove);
-    tx.execute(
-        "DELETE FROM sync_escrow e USING unnest($2::text[], $3::text[]) AS x(kind, source_id) \
-         WHERE e.job = $1 AND e.kind = x.kind AND e.source_id = x.source_id",
-        &[&job, &kinds, &ids],
-    )
-    .await?;
+    delete_keys(tx, "sync_escrow", job, remove).await?;
+    let job = pg_text(job).into_owned();
     let ins = tx
         .prepare(
             "INSERT INTO sync_escrow (job, kind, source_id, action, error_code, message, attempts, \
