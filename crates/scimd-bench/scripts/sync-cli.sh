@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The engine's acceptance benchmark, as an administrator runs it: `scimd sync run --once` on a
+# generated file directory (the demo's --export-directory) into `scimd serve` on SQLite, mapped
+# with the Hoxhunt table plus managers and groups. Then 1 % of the users change department and
+# the cycle runs again. Peak RSS and CPU come from /usr/bin/time -v.
+#
+#   cargo build --release -p scimd
+#   crates/scimd-bench/scripts/sync-cli.sh [USERS] [GROUPS]   # default 100000 1000
+#
+# SCIMD (default target/release/scimd) and WORK (default a temporary directory) override.
+set -euo pipefail
+USERS=${1:-100000}
+GROUPS_N=${2:-1000}
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+SCIMD=${SCIMD:-$ROOT/target/release/scimd}
+WORK=${WORK:-$(mktemp -d)}
+cd "$WORK"
+echo "work dir: $WORK"
+
+"$SCIMD" demo --export-directory directory.json --users "$USERS" --groups "$GROUPS_N" >/dev/null
+"$SCIMD" serve --listen 127.0.0.1:0 --database "sqlite://$WORK/server.db" >serve.out 2>serve.err &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+until grep -q "scimd listening on" serve.out 2>/dev/null; do
+  kill -0 $SERVER 2>/dev/null || { cat serve.err; exit 1; }
+  sleep 0.1
+done
+URL=$(sed -n 's/^ *SCIM base URL: *//p' serve.out | head -1)
+export BENCH_TOKEN=$(sed -n 's/^ *Secret token: *//p' serve.out | head -1)
+
+cat >job.toml <<TOML
+version = 1
+[job]
+name = "bench"
+concurrency = 16
+[source]
+type = "file"
+path = "directory.json"
+[target]
+url = "$URL"
+token_env = "BENCH_TOKEN"
+timeout = "60s"
+[scope]
+mode = "all"
+[state]
+database = "sqlite://$WORK/state.db"
+TOML
+sed -n '/^pub const HOXHUNT_USER_MAPPINGS/,/^"#;/p; /^pub const GROUP_MAPPINGS/,/^"#;/p' \
+  "$ROOT/crates/sync-engine/src/presets.rs" | grep -v '^pub const\|^"#;' >>job.toml
+
+cycle() { # $1: label
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/bin/time -v "$SCIMD" sync run job.toml --once >"$1.out" 2>"$1.time" || true
+  t1=$(date +%s.%N)
+  local wall rss cpu_u cpu_s
+  wall=$(echo "$t1 - $t0" | bc)
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$1.time")
+  cpu_u=$(sed -n 's/.*User time (seconds): //p' "$1.time")
+  cpu_s=$(sed -n 's/.*System time (seconds): //p' "$1.time")
+  printf '%-12s wall %8.1f s   engine CPU %6.1f s   peak RSS %6d MB\n' "$1" "$wall" \
+    "$(echo "$cpu_u + $cpu_s" | bc)" $((rss / 1024))
+  grep -E "^(cycle|result|  (created|updated|requests))|users/s|requests" "$1.out" | head -8 || true
+}
+cycle initial
+python3 - "$USERS" <<'PY'
+import json, sys
+d = json.load(open("directory.json"))
+users = d["users"] if isinstance(d, dict) else [o for o in d if "userPrincipalName" in o]
+step = 100
+for u in users[::step]:
+    u["department"] = (u.get("department") or "") + " (changed)"
+json.dump(d, open("directory.json", "w"))
+print(f"changed {len(users[::step])} users")
+PY
+cycle incremental
