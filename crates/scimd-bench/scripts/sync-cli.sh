@@ -48,8 +48,13 @@ TOML
 sed -n '/^pub const HOXHUNT_USER_MAPPINGS/,/^"#;/p; /^pub const GROUP_MAPPINGS/,/^"#;/p' \
   "$ROOT/crates/sync-engine/src/presets.rs" | grep -v '^pub const\|^"#;' >>job.toml
 
+server_cpu() { # user+system seconds the server has used so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$SERVER/stat"
+}
+
 cycle() { # $1: label
-  local t0 t1
+  local t0 t1 s0
+  s0=$(server_cpu)
   t0=$(date +%s.%N)
   /usr/bin/time -v "$SCIMD" sync run job.toml --once >"$1.out" 2>"$1.time" || true
   t1=$(date +%s.%N)
@@ -58,8 +63,8 @@ cycle() { # $1: label
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$1.time")
   cpu_u=$(sed -n 's/.*User time (seconds): //p' "$1.time")
   cpu_s=$(sed -n 's/.*System time (seconds): //p' "$1.time")
-  printf '%-12s wall %8.1f s   engine CPU %6.1f s   peak RSS %6d MB\n' "$1" "$wall" \
-    "$(echo "$cpu_u + $cpu_s" | bc)" $((rss / 1024))
+  printf '%-12s wall %8.1f s   engine CPU %6.1f s   peak RSS %6d MB   server CPU %6.1f s\n' "$1" "$wall" \
+    "$(echo "$cpu_u + $cpu_s" | bc)" $((rss / 1024)) "$(echo "$(server_cpu) - $s0" | bc)"
   grep -E "^(cycle|result|  (created|updated|requests))|users/s|requests" "$1.out" | head -8 || true
 }
 cycle initial

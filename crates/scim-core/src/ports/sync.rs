@@ -24,6 +24,15 @@ pub struct Link {
     pub updated: Timestamp,
 }
 
+/// A link without its values: what a cycle indexes for every managed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkKey {
+    pub kind: String,
+    pub source_id: String,
+    pub target_id: String,
+    pub disabled: bool,
+}
+
 /// A failed object action waiting for a later cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escrow {
@@ -166,6 +175,10 @@ pub struct CycleRecord {
 #[async_trait]
 pub trait SyncStateStore: Send + Sync + 'static {
     async fn links(&self, job: &str) -> Result<Vec<Link>>;
+    /// The links of these objects (`(kind, source id)`); unknown keys are left out.
+    async fn links_for(&self, job: &str, keys: Vec<(String, String)>) -> Result<Vec<Link>>;
+    /// One page of the job's link keys in `(kind, source id)` order, after `after`.
+    async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> Result<Vec<LinkKey>>;
     /// Inserts or replaces links (keyed by job, kind, source id).
     async fn put_links(&self, job: &str, links: Vec<Link>) -> Result<()>;
     async fn remove_links(&self, job: &str, keys: Vec<(String, String)>) -> Result<()>;

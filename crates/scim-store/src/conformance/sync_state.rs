@@ -1,7 +1,7 @@
 //! The engine's state port: links, status, escrows, the provisioning log, clearing.
 
 use scim_core::ports::sync::{
-    ChunkWrite, ClearScope, CycleRecord, Escrow, JobStatus, Lease, LeaseClaim, Link, LogQuery, LogRecord,
+    ChunkWrite, ClearScope, CycleRecord, Escrow, JobStatus, Lease, LeaseClaim, Link, LinkKey, LogQuery, LogRecord,
 };
 
 use super::{Ctx, at, now};
@@ -16,6 +16,7 @@ cases![
     a_lease_has_one_holder_until_it_runs_out,
     stopped_and_history_are_kept_per_job,
     a_chunk_commits_links_escrows_and_log_together,
+    links_are_read_by_key_and_paged_in_key_order,
 ];
 
 fn link(kind: &str, id: &str, target: &str, hash: &str) -> Link {
@@ -448,4 +449,47 @@ async fn a_chunk_commits_links_escrows_and_log_together(c: Ctx) {
     );
     // An empty chunk is fine.
     c.db.commit_chunk(&job, ChunkWrite::default()).await.unwrap();
+}
+
+async fn links_are_read_by_key_and_paged_in_key_order(c: Ctx) {
+    let (job, other) = (c.name("job"), c.name("other"));
+    let mut all: Vec<Link> = (0..30)
+        .map(|i| link("user", &format!("u{i:02}"), &format!("t{i}"), "h"))
+        .collect();
+    all.push(link("group", "g1", "tg1", "h"));
+    all[3].disabled = true;
+    c.db.put_links(&job, all.clone()).await.unwrap();
+    c.db.put_links(&other, vec![link("user", "u05", "elsewhere", "h")])
+        .await
+        .unwrap();
+
+    let want = vec![
+        ("user".to_string(), "u05".to_string()),
+        ("group".to_string(), "g1".to_string()),
+        ("user".to_string(), "missing".to_string()),
+        ("group".to_string(), "u07".to_string()),
+        ("user".to_string(), "u03".to_string()),
+    ];
+    let got = sorted(c.db.links_for(&job, want).await.unwrap());
+    assert_eq!(got, sorted(vec![all[5].clone(), all[30].clone(), all[3].clone()]));
+    assert!(c.db.links_for(&job, vec![]).await.unwrap().is_empty());
+
+    let mut paged: Vec<LinkKey> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = c.db.link_keys(&job, after.clone(), 7).await.unwrap();
+        assert!(page.len() <= 7);
+        let Some(last) = page.last() else { break };
+        after = Some((last.kind.clone(), last.source_id.clone()));
+        paged.extend(page);
+    }
+    assert_eq!(paged.len(), 31, "every link once, none of the other job's");
+    assert_eq!(paged[0].kind, "group", "(kind, source id) order");
+    assert!(
+        paged
+            .windows(2)
+            .all(|w| (&w[0].kind, &w[0].source_id) < (&w[1].kind, &w[1].source_id))
+    );
+    let u03 = paged.iter().find(|k| k.source_id == "u03").unwrap();
+    assert!(u03.disabled && u03.target_id == "t3");
 }

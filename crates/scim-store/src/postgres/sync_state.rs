@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use scim_core::ports::sync::{
-    ChunkWrite, ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LogQuery, LogRecord,
+    ChunkWrite, ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LinkKey, LogQuery, LogRecord,
     SyncStateStore,
 };
 use scim_core::{CoreError, Timestamp};
@@ -69,6 +69,18 @@ fn log_row(r: &Row) -> LogRecord {
     }
 }
 
+fn link_row(r: &Row) -> Link {
+    Link {
+        kind: r.get(0),
+        source_id: r.get(1),
+        target_id: r.get(2),
+        hash: r.get(3),
+        values: r.get(4),
+        disabled: r.get(5),
+        updated: ts(r, 6),
+    }
+}
+
 impl PgStore {
     async fn exec(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let c = self.conn().await?;
@@ -92,16 +104,45 @@ impl SyncStateStore for PgStore {
                 &[&pg_text(job).as_ref()],
             )
             .await?;
+        Ok(rows.iter().map(link_row).collect())
+    }
+
+    async fn links_for(&self, job: &str, keys: Vec<(String, String)>) -> R<Vec<Link>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (kinds, ids): (Vec<String>, Vec<String>) = keys
+            .iter()
+            .map(|(k, i)| (pg_text(k).into_owned(), pg_text(i).into_owned()))
+            .unzip();
+        let rows = self
+            .rows(
+                "SELECT l.kind, l.source_id, l.target_id, l.hash, l.vals, l.disabled, l.updated \
+                 FROM unnest($2::text[], $3::text[]) AS k(kind, source_id) \
+                 JOIN sync_links l ON l.job = $1 AND l.kind = k.kind AND l.source_id = k.source_id",
+                &[&pg_text(job).as_ref(), &kinds, &ids],
+            )
+            .await?;
+        Ok(rows.iter().map(link_row).collect())
+    }
+
+    async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> R<Vec<LinkKey>> {
+        let (kind, id) = after.unwrap_or_default();
+        let (kind, id) = (pg_text(&kind).into_owned(), pg_text(&id).into_owned());
+        let rows = self
+            .rows(
+                "SELECT kind, source_id, target_id, disabled FROM sync_links \
+                 WHERE job = $1 AND (kind, source_id) > ($2, $3) ORDER BY kind, source_id LIMIT $4",
+                &[&pg_text(job).as_ref(), &kind, &id, &(limit as i64)],
+            )
+            .await?;
         Ok(rows
             .iter()
-            .map(|r| Link {
+            .map(|r| LinkKey {
                 kind: r.get(0),
                 source_id: r.get(1),
                 target_id: r.get(2),
-                hash: r.get(3),
-                values: r.get(4),
-                disabled: r.get(5),
-                updated: ts(r, 6),
+                disabled: r.get(3),
             })
             .collect())
     }

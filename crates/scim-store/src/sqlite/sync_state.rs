@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 use scim_core::ports::sync::{
-    ChunkWrite, ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LogQuery, LogRecord,
+    ChunkWrite, ClearScope, CycleRecord, Escrow, JobControl, JobStatus, LeaseClaim, Link, LinkKey, LogQuery, LogRecord,
     SyncStateStore,
 };
 use scim_core::{CoreError, Timestamp};
@@ -57,6 +57,18 @@ fn log_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
     })
 }
 
+fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
+    Ok(Link {
+        kind: r.get(0)?,
+        source_id: r.get(1)?,
+        target_id: r.get(2)?,
+        hash: r.get(3)?,
+        values: r.get(4)?,
+        disabled: r.get(5)?,
+        updated: get_ts(r, 6)?,
+    })
+}
+
 #[async_trait]
 impl SyncStateStore for SqliteStore {
     async fn links(&self, job: &str) -> R<Vec<Link>> {
@@ -67,15 +79,60 @@ impl SyncStateStore for SqliteStore {
                 let mut stmt = conn.prepare_cached(
                     "SELECT kind, source_id, target_id, hash, vals, disabled, updated FROM sync_links WHERE job = ?1",
                 )?;
-                let rows = stmt.query_map([&job], |r| {
-                    Ok(Link {
+                let rows = stmt.query_map([&job], link_row)?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+    }
+
+    async fn links_for(&self, job: &str, keys: Vec<(String, String)>) -> R<Vec<Link>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let readers = self.readers.clone();
+        let job = job.to_string();
+        tokio::task::spawn_blocking(move || {
+            readers.read(|conn| {
+                let mut out = Vec::with_capacity(keys.len());
+                for kind in ["user", "group"] {
+                    let ids: Vec<&str> = keys.iter().filter(|k| k.0 == kind).map(|k| k.1.as_str()).collect();
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let ids = serde_json::to_string(&ids).map_err(|e| CoreError::Internal(e.to_string()))?;
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT kind, source_id, target_id, hash, vals, disabled, updated FROM sync_links \
+                         WHERE job = ?1 AND kind = ?2 AND source_id IN (SELECT value FROM json_each(?3))",
+                    )?;
+                    let rows = stmt.query_map(params![job, kind, ids], link_row)?;
+                    out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+                }
+                Ok(out)
+            })
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+    }
+
+    async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> R<Vec<LinkKey>> {
+        let readers = self.readers.clone();
+        let job = job.to_string();
+        let (kind, id) = after.unwrap_or_default();
+        tokio::task::spawn_blocking(move || {
+            readers.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT kind, source_id, target_id, disabled FROM sync_links \
+                     WHERE job = ?1 AND (kind > ?2 OR (kind = ?2 AND source_id > ?3)) \
+                     ORDER BY kind, source_id LIMIT ?4",
+                )?;
+                let rows = stmt.query_map(params![job, kind, id, limit as i64], |r| {
+                    Ok(LinkKey {
                         kind: r.get(0)?,
                         source_id: r.get(1)?,
                         target_id: r.get(2)?,
-                        hash: r.get(3)?,
-                        values: r.get(4)?,
-                        disabled: r.get(5)?,
-                        updated: get_ts(r, 6)?,
+                        disabled: r.get(3)?,
                     })
                 })?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
