@@ -19,18 +19,20 @@
 //!
 //! A file is a complete snapshot and has no watermark.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-use super::Source;
+use super::{PageRx, Source};
 use crate::error::EngineError;
 use crate::model::{AppRoleAssignment, DEFAULT_ACCESS, ObjectKind, SourceBatch, SourceObject};
 
+mod stream;
 #[cfg(test)]
 mod tests;
+
+pub use stream::PAGE;
 
 /// Files larger than this are refused.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
@@ -112,13 +114,11 @@ impl FileSource {
         self.format
     }
 
-    /// Reads and parses the whole file (blocking).
-    pub fn read(&self) -> Result<Vec<SourceObject>, EngineError> {
-        let name = self.path.display().to_string();
-        let meta = std::fs::metadata(&self.path).map_err(|e| src_err(&name, format!("cannot read: {e}")))?;
+    fn check_size(&self, name: &str) -> Result<(), EngineError> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| src_err(name, format!("cannot read: {e}")))?;
         if meta.len() > self.max_bytes {
             return Err(src_err(
-                &name,
+                name,
                 format!(
                     "is {} bytes, more than the limit of {} bytes",
                     meta.len(),
@@ -126,10 +126,42 @@ impl FileSource {
                 ),
             ));
         }
-        let bytes = std::fs::read(&self.path).map_err(|e| src_err(&name, format!("cannot read: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| src_err(&name, format!("is not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
-        parse_text(&text, self.format, &name)
+        Ok(())
+    }
+
+    /// Reads and parses the whole file (blocking).
+    pub fn read(&self) -> Result<Vec<SourceObject>, EngineError> {
+        let name = self.path.display().to_string();
+        self.check_size(&name)?;
+        let file = std::fs::File::open(&self.path).map_err(|e| src_err(&name, format!("cannot read: {e}")))?;
+        let mut out = Vec::new();
+        stream::read_pages(file, self.format, &name, &mut |page| {
+            out.extend(page);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Parses the file page by page on a blocking thread; the pages arrive on the channel,
+    /// at most two ahead of the reader, so memory holds a few pages, not the file.
+    pub fn stream(&self) -> PageRx {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let name = me.path.display().to_string();
+            let result = me.check_size(&name).and_then(|()| {
+                let file = std::fs::File::open(&me.path).map_err(|e| src_err(&name, format!("cannot read: {e}")))?;
+                stream::read_pages(file, me.format, &name, &mut |page| {
+                    // The cycle stopped reading (it failed or ended): stop parsing.
+                    tx.blocking_send(Ok(page))
+                        .map_err(|_| src_err(&name, "the reader went away"))
+                })
+            });
+            if let Err(e) = result {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        rx
     }
 }
 
@@ -137,6 +169,10 @@ impl FileSource {
 impl Source for FileSource {
     fn describe(&self) -> String {
         format!("file:{}", self.path.display())
+    }
+
+    fn stream(&self) -> Option<PageRx> {
+        Some(FileSource::stream(self))
     }
 
     async fn read_all(&self) -> Result<SourceBatch, EngineError> {
@@ -154,22 +190,12 @@ impl Source for FileSource {
 
 /// Parses a file's text. `name` is used in error messages.
 pub fn parse_text(text: &str, format: FileFormat, name: &str) -> Result<Vec<SourceObject>, EngineError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let objects = match format {
-        FileFormat::Json => parse_json(text, name)?,
-        FileFormat::JsonLines => parse_json_lines(text, name)?,
-        FileFormat::Csv => parse_csv(text, name)?,
-    };
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(objects.len());
-    for (i, o) in objects.iter().enumerate() {
-        if let Some(first) = seen.insert(o.id.as_str(), i) {
-            return Err(src_err(
-                name,
-                format!("id {:?} appears twice (records {} and {})", o.id, first + 1, i + 1),
-            ));
-        }
-    }
-    Ok(objects)
+    let mut out = Vec::new();
+    stream::read_pages(text.as_bytes(), format, name, &mut |page| {
+        out.extend(page);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 fn record(value: Value, hint: Option<ObjectKind>, name: &str, at: &str) -> Result<SourceObject, EngineError> {
@@ -180,61 +206,6 @@ fn record(value: Value, hint: Option<ObjectKind>, name: &str, at: &str) -> Resul
             format!("{at}: expected an object, found {}", type_name(&other)),
         )),
     }
-}
-
-fn parse_json(text: &str, name: &str) -> Result<Vec<SourceObject>, EngineError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| src_err(name, format!("invalid JSON: {e}")))?;
-    let list = |v: Value, key: &str, hint| -> Result<Vec<SourceObject>, EngineError> {
-        match v {
-            Value::Array(items) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| record(item, hint, name, &format!("{key}[{i}]")))
-                .collect(),
-            Value::Null => Ok(Vec::new()),
-            other => Err(src_err(
-                name,
-                format!("{key} must be an array, found {}", type_name(&other)),
-            )),
-        }
-    };
-    match value {
-        Value::Array(_) => list(value, "", None),
-        Value::Object(mut map) if map.contains_key("users") || map.contains_key("groups") => {
-            let mut out = list(
-                map.remove("users").unwrap_or(Value::Null),
-                "users",
-                Some(ObjectKind::User),
-            )?;
-            out.extend(list(
-                map.remove("groups").unwrap_or(Value::Null),
-                "groups",
-                Some(ObjectKind::Group),
-            )?);
-            Ok(out)
-        }
-        Value::Object(mut map) if map.contains_key("value") => list(map.remove("value").unwrap(), "value", None),
-        other => Err(src_err(
-            name,
-            format!(
-                "expected an array of users and groups or an object with \"users\"/\"groups\", found {}",
-                type_name(&other)
-            ),
-        )),
-    }
-}
-
-fn parse_json_lines(text: &str, name: &str) -> Result<Vec<SourceObject>, EngineError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = format!("line {}", i + 1);
-        let value: Value = serde_json::from_str(line).map_err(|e| src_err(name, format!("{at}: invalid JSON: {e}")))?;
-        out.push(record(value, None, name, &at)?);
-    }
-    Ok(out)
 }
 
 fn parse_csv(text: &str, name: &str) -> Result<Vec<SourceObject>, EngineError> {

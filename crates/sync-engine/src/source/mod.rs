@@ -10,6 +10,9 @@ pub mod scim;
 use crate::error::EngineError;
 use crate::model::{ObjectKind, SourceBatch, SourceObject};
 
+/// Pages of a full read, as a streaming source sends them (an error ends the read).
+pub type PageRx = tokio::sync::mpsc::Receiver<Result<Vec<SourceObject>, EngineError>>;
+
 #[async_trait]
 pub trait Source: Send + Sync {
     /// A short description for logs and `sync status` (e.g. `file:directory.json`).
@@ -17,6 +20,13 @@ pub trait Source: Send + Sync {
 
     /// Reads everything: the initial cycle, and every cycle of a source without watermarks.
     async fn read_all(&self) -> Result<SourceBatch, EngineError>;
+
+    /// A full read in pages, for a source that can read itself again cheaply and has no
+    /// watermark (a complete snapshot each time): the cycle reads it once per pass and never
+    /// holds it whole. `None` (the default): the cycle reads [`Self::read_all`] once.
+    fn stream(&self) -> Option<PageRx> {
+        None
+    }
 
     /// Reads the changes since `watermark`. `Ok(None)` means the source cannot do that and
     /// the engine diffs full snapshots instead.
@@ -45,6 +55,10 @@ impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
 
     async fn read_all(&self) -> Result<SourceBatch, EngineError> {
         (**self).read_all().await
+    }
+
+    fn stream(&self) -> Option<PageRx> {
+        (**self).stream()
     }
 
     async fn read_changes(&self, watermark: &str) -> Result<Option<SourceBatch>, EngineError> {

@@ -241,3 +241,32 @@ fn graph_json_round_trips() {
     let again = parse_text(&text, FileFormat::Json, "x").unwrap();
     assert_eq!(objects, again);
 }
+
+#[tokio::test]
+async fn a_large_file_streams_in_pages_and_a_bad_record_ends_the_stream_with_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let users: Vec<_> = (0..PAGE + 1)
+        .map(|i| json!({"id": format!("u{i}"), "userPrincipalName": format!("u{i}@x.example")}))
+        .collect();
+    let good = write(
+        &dir,
+        "big.json",
+        &json!({ "users": users, "groups": [{"id": "g", "members": ["u1"]}] }).to_string(),
+    );
+    let mut rx = FileSource::new(&good, None).unwrap().stream();
+    let mut sizes = Vec::new();
+    while let Some(page) = rx.recv().await {
+        sizes.push(page.unwrap().len());
+    }
+    assert_eq!(sizes, [PAGE, 2], "pages of PAGE objects, the rest last");
+
+    let mut bad = users.clone();
+    bad.push(json!({"id": "u0", "userPrincipalName": "again@x.example"}));
+    let bad = write(&dir, "bad.json", &json!({ "users": bad }).to_string());
+    let mut rx = FileSource::new(&bad, None).unwrap().stream();
+    let first = rx.recv().await.unwrap().unwrap();
+    assert_eq!(first.len(), PAGE, "what parsed before the bad record arrives first");
+    let err = rx.recv().await.unwrap().unwrap_err().to_string();
+    assert!(err.contains("id \"u0\" appears twice (records 1 and 1002)"), "{err}");
+    assert!(rx.recv().await.is_none(), "the stream ends after its error");
+}
