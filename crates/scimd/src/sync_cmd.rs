@@ -337,7 +337,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let state = open_state(&state_url(Some(&job.cfg), &job.dir, global_db)).await?;
             let rt = runtime(&job, source_of(&job)?, state, target_client(&job)?)?;
             let mut r = rng();
-            let (plan, _, status) = sync_engine::cycle::plan_cycle(&job, &rt, now(), &mut r)
+            let (plan, status) = sync_engine::cycle::plan_cycle(&job, &rt, now(), &mut r)
                 .await
                 .map_err(|e| Exit::new(NEEDS_ADMIN, format!("planning failed [{}]: {e}", e.code())))?;
             print_plan(&plan, json);

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::error::EngineError;
 use crate::mapping::{self, Mapped, Modified, ObjectMapper, Values};
-use crate::model::{ObjectKind, SourceBatch, SourceObject};
+use crate::model::{ObjectKind, SourceObject};
 
 /// What the engine remembers about a linked object (the JSON in `Link::values`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -145,6 +145,37 @@ pub struct Plan {
     pub managed: usize,
 }
 
+impl Counts {
+    /// Counts planned actions by kind.
+    pub fn add_actions(&mut self, actions: &[Action]) {
+        for a in actions {
+            match &a.op {
+                Op::Create { .. } => self.create += 1,
+                Op::Update { .. } => self.update += 1,
+                Op::Disable { .. } => self.disable += 1,
+                Op::Delete { .. } => self.delete += 1,
+                Op::Manager { .. } | Op::Members { .. } => self.references += 1,
+                Op::Skip { .. } => self.skip += 1,
+                Op::Fail { .. } => self.failed += 1,
+            }
+        }
+    }
+
+    /// Adds another chunk's counts.
+    pub fn add(&mut self, o: &Counts) {
+        self.read += o.read;
+        self.in_scope += o.in_scope;
+        self.create += o.create;
+        self.update += o.update;
+        self.disable += o.disable;
+        self.delete += o.delete;
+        self.references += o.references;
+        self.skip += o.skip;
+        self.unchanged += o.unchanged;
+        self.failed += o.failed;
+    }
+}
+
 impl Plan {
     pub fn deletions(&self) -> usize {
         self.actions.iter().filter(|a| a.is_deletion()).count()
@@ -166,10 +197,46 @@ pub struct Planner<'a> {
     pub log_skips: bool,
 }
 
+/// What the planner knows about objects other than the ones it plans (members, managers):
+/// every object read in this cycle, and every link the job had when the cycle started.
+pub trait Lookup: Sync {
+    fn decided(&self, k: &Key) -> Option<Known>;
+    /// `Some(disabled)` when the job manages the object.
+    fn linked(&self, k: &Key) -> Option<bool>;
+}
+
+/// An object's scope, as others' plans need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub in_scope: bool,
+    pub deleted: bool,
+}
+
+/// A [`Lookup`] over whole maps (tests, and any caller that holds everything anyway).
+impl Lookup for (HashMap<Key, Decision>, HashMap<Key, LinkState>) {
+    fn decided(&self, k: &Key) -> Option<Known> {
+        self.0.get(k).map(|d| Known {
+            in_scope: d.in_scope,
+            deleted: d.deleted,
+        })
+    }
+
+    fn linked(&self, k: &Key) -> Option<bool> {
+        self.1.get(k).map(|l| l.disabled)
+    }
+}
+
+/// One chunk of objects to plan.
 pub struct PlanInput<'a> {
-    pub batch: &'a SourceBatch,
+    pub objects: &'a [SourceObject],
+    /// The read is a complete snapshot (objects not read are gone from the source).
+    pub complete: bool,
+    /// The scope decisions of `objects`.
     pub decisions: &'a HashMap<Key, Decision>,
+    /// The links of `objects`.
     pub links: &'a HashMap<Key, LinkState>,
+    /// Everything else the plan may refer to.
+    pub others: &'a dyn Lookup,
     /// Objects whose escrow back-off has not expired: left for a later cycle.
     pub held: &'a HashSet<Key>,
     pub now: OffsetDateTime,
@@ -192,17 +259,13 @@ impl Planner<'_> {
         }
     }
 
-    /// Plans every object of the batch. An object whose mapping or matching fails gets an
+    /// Plans every object of the chunk. An object whose mapping or matching fails gets an
     /// [`Op::Fail`] action (logged and escrowed by the cycle); the others are planned as usual.
+    /// Links of objects not read are not the chunk's business: see [`Self::plan_gone`].
     pub fn plan(&self, input: &PlanInput<'_>, rng: &mut dyn FnMut() -> u64) -> Plan {
-        let mut plan = Plan {
-            managed: input.links.len(),
-            ..Default::default()
-        };
-        let mut seen: HashSet<Key> = HashSet::with_capacity(input.batch.objects.len());
+        let mut plan = Plan::default();
         let mut second: Vec<Action> = Vec::new();
-        for obj in &input.batch.objects {
-            seen.insert((obj.kind, obj.id.clone()));
+        for obj in input.objects {
             plan.counts.read += 1;
             let mut ctx = ObjectPlan {
                 input,
@@ -214,22 +277,31 @@ impl Planner<'_> {
             };
             self.plan_object(&mut ctx, rng);
         }
-        if input.batch.complete {
-            self.plan_gone(input, &seen, &mut plan.actions);
-        }
         plan.actions.extend(second);
-        for a in &plan.actions {
-            match &a.op {
-                Op::Create { .. } => plan.counts.create += 1,
-                Op::Update { .. } => plan.counts.update += 1,
-                Op::Disable { .. } => plan.counts.disable += 1,
-                Op::Delete { .. } => plan.counts.delete += 1,
-                Op::Manager { .. } | Op::Members { .. } => plan.counts.references += 1,
-                Op::Skip { .. } => plan.counts.skip += 1,
-                Op::Fail { .. } => plan.counts.failed += 1,
-            }
-        }
+        plan.counts.add_actions(&plan.actions);
         plan
+    }
+
+    /// Linked objects a complete read did not find: deleted in the source. `unseen` holds
+    /// their keys, target ids and whether the engine disabled them.
+    pub fn plan_gone(&self, unseen: &[(Key, String, bool)], held: &HashSet<Key>) -> Vec<Action> {
+        let mut gone: Vec<&(Key, String, bool)> = unseen.iter().collect();
+        gone.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut actions = Vec::new();
+        for ((kind, id), target, disabled) in gone {
+            let Some(mapper) = self.mapper(*kind) else { continue };
+            if held.contains(&(*kind, id.clone())) || already_disabled(mapper, *kind, *disabled) {
+                continue;
+            }
+            actions.push(Action {
+                kind: *kind,
+                source_id: id.clone(),
+                target_id: Some(target.clone()),
+                display: id.clone(),
+                op: removal(mapper, *kind, "no longer in the source"),
+            });
+        }
+        actions
     }
 
     fn plan_object(&self, cx: &mut ObjectPlan<'_, '_>, rng: &mut dyn FnMut() -> u64) {
@@ -241,7 +313,7 @@ impl Planner<'_> {
         }
         if obj.deleted {
             if let Some(l) = cx.link
-                && !already_disabled(mapper, obj.kind, l)
+                && !already_disabled(mapper, obj.kind, l.disabled)
             {
                 let op = removal(mapper, obj.kind, "deleted in the source");
                 cx.push(op);
@@ -299,25 +371,6 @@ impl Planner<'_> {
             });
         }
     }
-
-    /// A complete snapshot without a linked object means it was deleted in the source.
-    fn plan_gone(&self, input: &PlanInput<'_>, seen: &HashSet<Key>, actions: &mut Vec<Action>) {
-        let mut gone: Vec<(&Key, &LinkState)> = input.links.iter().filter(|(k, _)| !seen.contains(*k)).collect();
-        gone.sort_by(|a, b| a.0.cmp(b.0));
-        for ((kind, id), l) in gone {
-            let Some(mapper) = self.mapper(*kind) else { continue };
-            if input.held.contains(&(*kind, id.clone())) || already_disabled(mapper, *kind, l) {
-                continue;
-            }
-            actions.push(Action {
-                kind: *kind,
-                source_id: id.clone(),
-                target_id: Some(l.target_id.clone()),
-                display: id.clone(),
-                op: removal(mapper, *kind, "no longer in the source"),
-            });
-        }
-    }
 }
 
 /// One object being planned: where its actions go.
@@ -356,9 +409,20 @@ impl ObjectPlan<'_, '_> {
     /// An incremental batch holds only changed objects: an object not in it keeps the
     /// scope it had, which is "in scope" exactly when it is linked and not disabled.
     fn in_scope(&self, k: &Key) -> bool {
-        match self.input.decisions.get(k) {
+        match self.known(k) {
             Some(d) => d.in_scope,
-            None => !self.input.batch.complete && self.input.links.get(k).is_some_and(|l| !l.disabled),
+            None => !self.input.complete && self.input.others.linked(k).is_some_and(|disabled| !disabled),
+        }
+    }
+
+    /// An object's scope: one of this chunk's, or any other read in this cycle.
+    fn known(&self, k: &Key) -> Option<Known> {
+        match self.input.decisions.get(k) {
+            Some(d) => Some(Known {
+                in_scope: d.in_scope,
+                deleted: d.deleted,
+            }),
+            None => self.input.others.decided(k),
         }
     }
 
@@ -381,7 +445,7 @@ impl ObjectPlan<'_, '_> {
     fn effective_manager(&self, mapped: &mut Mapped) {
         if let Some(m) = &mapped.manager {
             let key = (ObjectKind::User, m.clone());
-            let kept = self.input.links.contains_key(&key) && !self.gone(&key);
+            let kept = self.input.others.linked(&key).is_some() && !self.gone(&key);
             if !self.in_scope(&key) && !kept {
                 mapped.manager = None;
             }
@@ -391,9 +455,9 @@ impl ObjectPlan<'_, '_> {
     /// Deleted in the source this cycle: a tombstone, or missing from a complete snapshot.
     /// A reference to it is cleared in the same cycle as its removal.
     fn gone(&self, k: &Key) -> bool {
-        match self.input.decisions.get(k) {
+        match self.known(k) {
             Some(d) => d.deleted,
-            None => self.input.batch.complete,
+            None => self.input.complete,
         }
     }
 }
@@ -503,8 +567,8 @@ fn plan_update(
 }
 
 /// A removal would only disable a user the engine has already disabled: nothing to send.
-fn already_disabled(mapper: &ObjectMapper, kind: ObjectKind, link: &LinkState) -> bool {
-    !mapper.actions.delete && kind == ObjectKind::User && link.disabled
+fn already_disabled(mapper: &ObjectMapper, kind: ObjectKind, disabled: bool) -> bool {
+    !mapper.actions.delete && kind == ObjectKind::User && disabled
 }
 
 /// Delete when the mapping allows it; otherwise users are disabled and groups left alone.

@@ -13,7 +13,7 @@ use super::report::Applied;
 use crate::error::EngineError;
 use crate::execute::{ChunkSink, Outcome, Status, Step};
 use crate::notify::{MAX_OBJECTS, ObjectRef};
-use crate::plan::{Key, LinkState};
+use crate::plan::{Key, LinkState, link_states};
 use crate::quarantine::CycleStats;
 
 /// Folds and commits chunks, and keeps the cycle's totals.
@@ -21,7 +21,6 @@ pub(super) struct Committer {
     pub state: Arc<dyn SyncStateStore>,
     pub job: String,
     pub cx: LogCtx,
-    pub links: HashMap<Key, LinkState>,
     pub escrows: HashMap<(String, String), Escrow>,
     /// Records to write with the first chunk (staged deletions).
     pub pending_logs: Vec<LogRecord>,
@@ -49,6 +48,33 @@ pub(super) struct Totals {
 }
 
 impl Committer {
+    pub async fn new(
+        job: &super::Job,
+        rt: &super::Runtime,
+        cx: &LogCtx,
+        on_demand: bool,
+    ) -> Result<Committer, EngineError> {
+        let escrows = rt
+            .state
+            .escrows(job.name())
+            .await
+            .map_err(super::state_err)?
+            .into_iter()
+            .map(|e| ((e.kind.clone(), e.source_id.clone()), e))
+            .collect();
+        Ok(Committer {
+            state: rt.state.clone(),
+            job: job.name().to_string(),
+            cx: cx.clone(),
+            escrows,
+            pending_logs: Vec::new(),
+            on_demand,
+            escrowed: Default::default(),
+            stop: rt.stop.clone(),
+            totals: Default::default(),
+        })
+    }
+
     /// Writes what is pending even when no chunk ran (a cycle with nothing to do).
     pub async fn finish(&mut self) -> Result<(), EngineError> {
         if self.pending_logs.is_empty() {
@@ -101,17 +127,8 @@ impl Committer {
         }
     }
 
-    /// The links and escrows as they stand after this chunk.
-    fn advance(&mut self, f: &mut Folded) {
-        self.links.extend(std::mem::take(&mut f.states));
-        for (kind, id) in &f.unlink {
-            let kind = if kind == "group" {
-                crate::model::ObjectKind::Group
-            } else {
-                crate::model::ObjectKind::User
-            };
-            self.links.remove(&(kind, id.clone()));
-        }
+    /// The escrows as they stand after this chunk (the links are in the store).
+    fn advance(&mut self, f: &Folded) {
         // Escrows put in this cycle stay out of the map, as in one fold over the whole cycle:
         // a later outcome of the same object (its reference pass) neither clears them nor
         // counts another attempt.
@@ -128,14 +145,28 @@ impl ChunkSink for Committer {
     }
 
     async fn chunk(&mut self, outcomes: Vec<Outcome>) -> Result<(), EngineError> {
-        let mut folded = fold(&outcomes, &self.links, &self.escrows, &self.cx);
+        // The links as the chunks before left them: the store has them.
+        let mut keys: Vec<(String, String)> = outcomes
+            .iter()
+            .map(|o| (o.kind.as_str().to_string(), o.source_id.clone()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let links: HashMap<Key, LinkState> = link_states(
+            &self
+                .state
+                .links_for(&self.job, keys)
+                .await
+                .map_err(|e| EngineError::State(e.to_string()))?,
+        );
+        let mut folded = fold(&outcomes, &links, &self.escrows, &self.cx);
         // An escrow put in this cycle wins over a later success of the same object's other
         // action (its reference), as within one chunk.
         self.escrowed
             .extend(folded.put_escrow.iter().map(|e| (e.kind.clone(), e.source_id.clone())));
         folded.done_escrow.retain(|k| !self.escrowed.contains(k));
         self.add(&folded, &outcomes);
-        self.advance(&mut folded);
+        self.advance(&folded);
         let mut logs = std::mem::take(&mut self.pending_logs);
         logs.extend(folded.logs);
         let write = ChunkWrite {

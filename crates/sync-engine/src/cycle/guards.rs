@@ -9,7 +9,7 @@ use super::alarm::{finish_quarantine, notify};
 use super::{CycleOptions, CycleReport, Job, LogCtx, Runtime, fold};
 use crate::error::EngineError;
 use crate::execute::{Status, step};
-use crate::model::{ObjectKind, SourceBatch};
+use crate::model::{ObjectKind, SourceObject};
 use crate::notify::{Kind, ObjectRef};
 use crate::plan::{Action, Plan};
 use crate::quarantine::{self, CycleStats};
@@ -37,15 +37,14 @@ pub(super) fn held_back(status: &JobStatus, now: OffsetDateTime, report: &mut Cy
 
 /// Provision on demand: the Import and Determine scope steps of the one object.
 pub(super) fn on_demand_steps(
-    job: &Job,
     rt: &Runtime,
-    batch: &SourceBatch,
-    kind: ObjectKind,
-    id: &str,
+    (job, index): (&Job, &ScopeIndex),
+    obj: Option<&SourceObject>,
+    (kind, id): (ObjectKind, &str),
     plan: &Plan,
     report: &mut CycleReport,
 ) -> Result<(), EngineError> {
-    let Some(obj) = batch.objects.iter().find(|o| o.kind == kind && o.id == id) else {
+    let Some(obj) = obj else {
         return Err(EngineError::Source(format!(
             "no {} with id {id:?} in {}",
             kind.as_str(),
@@ -57,8 +56,7 @@ pub(super) fn on_demand_steps(
         Status::Success,
         format!("read {} attributes from {}", obj.attrs.len(), rt.source.describe()),
     ));
-    let index = ScopeIndex::new(batch.objects.iter());
-    for s in job.scope.evaluate(obj, &index).steps {
+    for s in job.scope.evaluate(obj, index).steps {
         report.steps.push(step(
             "Determine scope",
             if s.passed { Status::Success } else { Status::Skipped },

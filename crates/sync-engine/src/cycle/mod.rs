@@ -2,35 +2,41 @@
 //! escrows, logs and status → quarantine and notify. The effectful parts (source, target,
 //! state, webhook) come in as handles; time comes in as `now`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use scim_core::ports::sync::{Escrow, JobStatus, LogRecord, SyncStateStore};
+use scim_core::ports::sync::{JobStatus, LogRecord, SyncStateStore};
 use time::OffsetDateTime;
 
 use crate::config::JobConfig;
 use crate::error::EngineError;
 use crate::execute::{Executor, Progress, Status, step};
 use crate::mapping::ObjectMapper;
-use crate::model::{ObjectKind, SourceBatch};
+use crate::model::ObjectKind;
 use crate::notify::Notifier;
-use crate::plan::{Action, Decision, Key, Plan, PlanInput, Planner, link_states};
+use crate::plan::{Action, Key, Plan, Planner};
 use crate::quarantine::Policy;
-use crate::scope::{CompiledScope, ScopeIndex, ScopeReason};
+use crate::scope::CompiledScope;
 use crate::source::Source;
 
 mod alarm;
 mod commit;
 mod fold;
 mod guards;
+pub mod read;
 mod report;
+mod stream;
+mod tables;
 
 use alarm::finish_quarantine;
 use guards::{held_back, hold_deletions, on_demand_steps, probe_target};
 
 pub use fold::{LogCtx, escrow_wait, fold};
+use read::Read;
 pub use report::{Applied, CycleError, CycleReport, CycleResult, result_of};
+use stream::Chunks;
+pub use tables::{Tables, key_hash};
 
 /// A loaded, compiled job.
 pub struct Job {
@@ -127,39 +133,22 @@ fn ts(t: OffsetDateTime) -> scim_core::Timestamp {
     scim_core::Timestamp::new(t)
 }
 
-/// Scope decisions for every object in the batch.
-pub fn decide(job: &Job, batch: &SourceBatch) -> HashMap<Key, Decision> {
-    let index = ScopeIndex::new(batch.objects.iter());
-    batch
-        .objects
-        .iter()
-        .map(|o| {
-            let d = job.scope.evaluate(o, &index);
-            (
-                (o.kind, o.id.clone()),
-                Decision {
-                    in_scope: d.in_scope,
-                    inactive: d.reason == ScopeReason::NotActive,
-                    reason: d.reason.describe().to_string(),
-                    deleted: o.deleted,
-                },
-            )
-        })
-        .collect()
-}
-
 fn state_err(e: scim_core::CoreError) -> EngineError {
     EngineError::State(e.to_string())
 }
 
-/// Plans a cycle without changing anything (also the first half of [`run_cycle`]).
+/// Plans a cycle without changing anything: what `sync plan` shows. The whole plan is held
+/// in memory (a real cycle streams it chunk by chunk).
 pub async fn plan_cycle(
     job: &Job,
     rt: &Runtime,
     now: OffsetDateTime,
     rng: &mut (dyn FnMut() -> u64 + Send),
-) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
-    plan_cycle_with(job, rt, now, rng, false).await
+) -> Result<(Plan, JobStatus), EngineError> {
+    let status = rt.state.status(job.name()).await.map_err(state_err)?;
+    let read = open_read(job, rt, &status, now, false).await?;
+    let (plan, _) = plan_whole(job, rt, &read, &status, now, rng).await?;
+    Ok((plan, status))
 }
 
 /// How often a job that reads incrementally still reads its source in full, to see deletions.
@@ -179,24 +168,26 @@ fn incremental_read(job: &Job, status: &JobStatus, now: OffsetDateTime, full: bo
     status.watermark.clone()
 }
 
-pub async fn plan_cycle_with(
+/// Opens this cycle's read of the source: the changes since the watermark when it may,
+/// else a full read (streamed when the source can).
+async fn open_read<'s>(
     job: &Job,
-    rt: &Runtime,
+    rt: &'s Runtime,
+    status: &JobStatus,
     now: OffsetDateTime,
-    rng: &mut (dyn FnMut() -> u64 + Send),
     full: bool,
-) -> Result<(Plan, SourceBatch, JobStatus), EngineError> {
-    let status = rt.state.status(job.name()).await.map_err(state_err)?;
-    let batch = match incremental_read(job, &status, now, full) {
-        Some(wm) => match rt.source.read_changes(&wm).await? {
-            Some(b) => b,
-            None => rt.source.read_all().await?,
-        },
-        None => rt.source.read_all().await?,
-    };
-    let decisions = decide(job, &batch);
-    let links = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
-    let held: HashSet<Key> = rt
+) -> Result<Read<'s>, EngineError> {
+    if let Some(wm) = incremental_read(job, status, now, full)
+        && let Some(b) = rt.source.read_changes(&wm).await?
+    {
+        return Ok(Read::batch(b));
+    }
+    Read::full(rt.source.as_ref()).await
+}
+
+/// Objects whose escrow back-off has not passed: left for a later cycle.
+async fn held(job: &Job, rt: &Runtime, now: OffsetDateTime) -> Result<HashSet<Key>, EngineError> {
+    Ok(rt
         .state
         .escrows(job.name())
         .await
@@ -211,16 +202,38 @@ pub async fn plan_cycle_with(
             };
             (kind, e.source_id)
         })
-        .collect();
-    let input = PlanInput {
-        batch: &batch,
-        decisions: &decisions,
-        links: &links,
-        held: &held,
-        now,
+        .collect())
+}
+
+/// The whole plan in memory: objects, then deletions, then references.
+async fn plan_whole(
+    job: &Job,
+    rt: &Runtime,
+    read: &Read<'_>,
+    status: &JobStatus,
+    now: OffsetDateTime,
+    rng: &mut (dyn FnMut() -> u64 + Send),
+) -> Result<(Plan, Tables), EngineError> {
+    let tables = Tables::build(job, rt, read).await?;
+    let held = held(job, rt, now).await?;
+    let mut plan = Plan {
+        managed: tables.linked.len(),
+        ..Default::default()
     };
-    let plan = job.planner(!status.initial_done).plan(&input, rng);
-    Ok((plan, batch, status))
+    let (mut deletions, mut references) = (Vec::new(), Vec::new());
+    let mut chunks = Chunks::new(job, rt, read, &tables, &held, job.planner(!status.initial_done), now);
+    while let Some(p) = chunks.next(rng).await? {
+        plan.counts.add(&p.counts);
+        plan.actions.extend(p.objects);
+        deletions.extend(p.deletions);
+        references.extend(p.references);
+    }
+    let gone = stream::gone(job, rt, read, &tables, &held).await?;
+    plan.counts.add_actions(&gone);
+    plan.actions.extend(deletions);
+    plan.actions.extend(gone);
+    plan.actions.extend(references);
+    Ok((plan, tables))
 }
 
 /// Runs one cycle. A cycle that stops (the source, the state store or the target as a whole
@@ -340,30 +353,37 @@ async fn cycle_steps(
         return Ok(None);
     }
 
-    let (mut plan, batch, mut status) = plan_cycle_with(job, rt, now, rng, opts.full).await?;
-    if let Some((kind, id)) = &opts.only {
-        plan = only(plan, *kind, id);
-        on_demand_steps(job, rt, &batch, *kind, id, &plan, report)?;
-    }
-    report.counts = plan.counts.clone();
-    if opts.dry_run {
-        report.plan = Some(plan);
-        return Ok(None);
-    }
+    let mut status = status;
+    let read = open_read(job, rt, &status, now, opts.full).await?;
     let cx = log_ctx(job, report, now);
-    let logs = hold_deletions(job, rt, now, opts, &mut plan, report, &cx).await;
-    probe_target(job, rt, now, &mut status, report).await?;
-
-    let (totals, completed) = execute(
-        job,
-        rt,
-        std::mem::take(&mut plan.actions),
-        logs,
-        progress,
-        &cx,
-        opts.only.is_some(),
-    )
-    .await?;
+    let (totals, completed) = if opts.dry_run || opts.only.is_some() {
+        let (mut plan, tables) = plan_whole(job, rt, &read, &status, now, rng).await?;
+        if let Some((kind, id)) = &opts.only {
+            plan = only(plan, *kind, id);
+            let obj = stream::find(&read, *kind, id).await?;
+            on_demand_steps(rt, (job, &tables.index), obj.as_ref(), (*kind, id), &plan, report)?;
+        }
+        report.counts = plan.counts.clone();
+        if opts.dry_run {
+            report.plan = Some(plan);
+            return Ok(None);
+        }
+        let logs = hold_deletions(job, rt, now, opts, &mut plan, report, &cx).await;
+        probe_target(job, rt, now, &mut status, report).await?;
+        execute(job, rt, std::mem::take(&mut plan.actions), logs, progress, &cx).await?
+    } else {
+        probe_target(job, rt, now, &mut status, report).await?;
+        let run = stream::Run {
+            job,
+            rt,
+            read: &read,
+            status: &status,
+            now,
+            opts,
+            cx: &cx,
+        };
+        run.run(progress, rng, report).await?
+    };
     report.applied = totals.applied.clone();
     report.actions = totals.actions.clone();
     report.requests += totals.requests;
@@ -396,10 +416,10 @@ async fn cycle_steps(
         rt.state.append_log(vec![r]).await.map_err(state_err)?;
         return Ok(None);
     }
-    if batch.complete || batch.watermark.is_some() {
-        status.watermark = batch.watermark.clone();
+    if read.complete || read.watermark.is_some() {
+        status.watermark = read.watermark.clone();
     }
-    if batch.complete {
+    if read.complete {
         status.full_read_at = Some(ts(now));
     }
     status.initial_done = true;
@@ -411,7 +431,7 @@ async fn cycle_steps(
     Ok(Some(status))
 }
 
-/// Runs the actions in chunks, each committed (links, escrows, log) before the next.
+/// Runs a plan held whole (provisioning on demand) in chunks, each committed.
 async fn execute(
     job: &Job,
     rt: &Runtime,
@@ -419,30 +439,10 @@ async fn execute(
     staged_logs: Vec<LogRecord>,
     progress: &dyn Progress,
     cx: &LogCtx,
-    on_demand: bool,
 ) -> Result<(commit::Totals, bool), EngineError> {
-    let links = link_states(&rt.state.links(job.name()).await.map_err(state_err)?);
-    let escrows: HashMap<(String, String), Escrow> = rt
-        .state
-        .escrows(job.name())
-        .await
-        .map_err(state_err)?
-        .into_iter()
-        .map(|e| ((e.kind.clone(), e.source_id.clone()), e))
-        .collect();
-    let targets: HashMap<Key, String> = links.iter().map(|(k, l)| (k.clone(), l.target_id.clone())).collect();
-    let mut committer = commit::Committer {
-        state: rt.state.clone(),
-        job: job.name().to_string(),
-        cx: cx.clone(),
-        links,
-        escrows,
-        pending_logs: staged_logs,
-        on_demand,
-        escrowed: Default::default(),
-        stop: rt.stop.clone(),
-        totals: Default::default(),
-    };
+    let targets = stream::targets(job, rt, &actions).await?;
+    let mut committer = commit::Committer::new(job, rt, cx, true).await?;
+    committer.pending_logs = staged_logs;
     let completed = rt
         .executor
         .run_in_chunks(

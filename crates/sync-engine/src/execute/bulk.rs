@@ -47,7 +47,7 @@ const DEFAULT_MAX_PAYLOAD: usize = 1 << 20;
 
 /// How large one request may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Budget {
+pub(super) struct Budget {
     max_operations: usize,
     max_payload: usize,
 }
@@ -235,7 +235,11 @@ impl Executor {
         progress: &dyn Progress,
     ) -> Settled {
         let wanted = mode == BulkMode::Auto && first.iter().filter(|a| needs_post(a, ctx)).count() >= BULK_MIN_CREATES;
-        let budget = if wanted { self.bulk_budget().await } else { None };
+        let budget = if wanted {
+            *ctx.budget.get_or_init(|| self.bulk_budget()).await
+        } else {
+            None
+        };
         let Some(budget) = budget else {
             return (Vec::new(), first.into_iter().map(Task::from).collect());
         };

@@ -66,8 +66,11 @@ pub(super) struct RunCtx {
     pub(super) links: Mutex<HashMap<Key, String>>,
     /// Users whose manager was set in their create request.
     pub(super) managers_set: Mutex<HashMap<Key, String>>,
-    pub(super) users: Option<Snapshot>,
-    pub(super) groups: Option<Snapshot>,
+    /// Read once per cycle, at the first chunk with many creates of the kind.
+    pub(super) users: std::sync::OnceLock<Snapshot>,
+    pub(super) groups: std::sync::OnceLock<Snapshot>,
+    /// The target's Bulk limits, read once per cycle.
+    pub(super) budget: tokio::sync::OnceCell<Option<super::bulk::Budget>>,
     /// Bulk requests that failed as a whole in this run (not counting throttling).
     pub(super) bulk_failures: AtomicUsize,
     /// `SelectUniqueValue` values (path, lower-cased value) handed out or found taken in
@@ -78,8 +81,8 @@ pub(super) struct RunCtx {
 impl RunCtx {
     pub(super) fn snapshot(&self, ep: Endpoint) -> Option<&Snapshot> {
         match ep {
-            Endpoint::Users => self.users.as_ref(),
-            Endpoint::Groups => self.groups.as_ref(),
+            Endpoint::Users => self.users.get(),
+            Endpoint::Groups => self.groups.get(),
         }
     }
 }

@@ -28,11 +28,13 @@ use crate::plan::{Action, Key, Op};
 mod bulk;
 mod matching;
 mod refs;
+mod session;
 mod unique;
 
 pub use bulk::{BULK_MAX_OPERATIONS, BULK_MIN_CREATES};
 use matching::{CreateReq, RunCtx};
 pub use matching::{SNAPSHOT_MIN_CREATES, path_values};
+pub use session::Session;
 pub use unique::eq_filter;
 
 pub const ENTERPRISE_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
@@ -374,24 +376,15 @@ impl Executor {
         sink: &mut dyn ChunkSink,
     ) -> Result<bool, EngineError> {
         let (second, first): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(Action::is_second_pass);
-        let users = self.snapshot_for(&first, ObjectKind::User).await;
-        let groups = self.snapshot_for(&first, ObjectKind::Group).await;
-        let ctx = Arc::new(RunCtx {
-            links: Mutex::new(links),
-            managers_set: Mutex::new(HashMap::new()),
-            users,
-            groups,
-            bulk_failures: Default::default(),
-            reserved: Default::default(),
-        });
+        let session = self.session(bulk);
+        session.know(links);
+        session.prepare(&first).await;
         let chunk = chunk.max(1);
         progress.started("objects", first.len());
         let mut first = first.into_iter().peekable();
         while first.peek().is_some() {
             let part: Vec<Action> = first.by_ref().take(chunk).collect();
-            let (mut out, single) = self.bulk_pass(part, &ctx, bulk, progress).await;
-            out.extend(self.run_pass(single, ctx.clone(), progress).await);
-            sink.chunk(out).await?;
+            sink.chunk(session.objects(part, progress).await).await?;
             if sink.stop_requested() {
                 return Ok(false);
             }
@@ -399,14 +392,31 @@ impl Executor {
         progress.started("references", second.len());
         let mut second = second.into_iter().peekable();
         while second.peek().is_some() {
-            let part: Vec<Task> = second.by_ref().take(chunk).map(Task::from).collect();
-            let out = self.run_pass(part, ctx.clone(), progress).await;
-            sink.chunk(out).await?;
+            let part: Vec<Action> = second.by_ref().take(chunk).collect();
+            sink.chunk(session.references(part, progress).await).await?;
             if sink.stop_requested() {
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// A cycle's executor state across chunks: the target snapshot and Bulk limits (read
+    /// once), the target ids known so far, the values SelectUniqueValue handed out.
+    pub fn session(self: &Arc<Self>, bulk: BulkMode) -> Session {
+        Session {
+            exec: self.clone(),
+            bulk,
+            ctx: Arc::new(RunCtx {
+                links: Mutex::new(HashMap::new()),
+                managers_set: Mutex::new(HashMap::new()),
+                users: Default::default(),
+                groups: Default::default(),
+                budget: Default::default(),
+                bulk_failures: Default::default(),
+                reserved: Default::default(),
+            }),
+        }
     }
 
     async fn run_pass(self: &Arc<Self>, actions: Vec<Task>, ctx: Arc<RunCtx>, progress: &dyn Progress) -> Vec<Outcome> {

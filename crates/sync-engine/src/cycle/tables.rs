@@ -1,0 +1,146 @@
+//! What a streamed cycle keeps about every object while it plans one chunk at a time: for
+//! each object read, whether it is in scope or deleted; for each link the job had, whether
+//! the engine disabled it. Keys are 128-bit hashes of (kind, id), so a million objects cost
+//! tens of megabytes, not the objects themselves.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use scim_core::ports::sync::LinkKey;
+
+use super::read::Read;
+use super::{Job, Runtime, state_err};
+use crate::error::EngineError;
+use crate::model::ObjectKind;
+use crate::plan::{Key, Known, Lookup};
+use crate::scope::ScopeIndex;
+
+/// Link keys per page when the cycle walks the job's links.
+const LINK_PAGE: usize = 5000;
+
+/// The hash a table keys an object by.
+pub fn key_hash(kind: ObjectKind, id: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        kind.hash(&mut h);
+        id.hash(&mut h);
+        h.finish() as u128
+    };
+    (half(1) << 64) | half(2)
+}
+
+/// The keys are hashes already: the map uses their low bits as they are.
+#[derive(Default)]
+pub struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+pub type HashTable<V> = HashMap<u128, V, BuildHasherDefault<PreHashed>>;
+
+#[derive(Default)]
+pub struct Tables {
+    /// Every object read in this cycle.
+    pub decided: HashTable<Known>,
+    /// Every link the job had when the cycle started: disabled by the engine or not.
+    pub linked: HashTable<bool>,
+    /// Objects read.
+    pub read: usize,
+    /// The scope index (assigned mode: group memberships and roles).
+    pub index: ScopeIndex,
+}
+
+impl Lookup for Tables {
+    fn decided(&self, k: &Key) -> Option<Known> {
+        self.decided.get(&key_hash(k.0, &k.1)).copied()
+    }
+
+    fn linked(&self, k: &Key) -> Option<bool> {
+        self.linked.get(&key_hash(k.0, &k.1)).copied()
+    }
+}
+
+fn kind_of(s: &str) -> Option<ObjectKind> {
+    match s {
+        "user" => Some(ObjectKind::User),
+        "group" => Some(ObjectKind::Group),
+        _ => None,
+    }
+}
+
+impl Tables {
+    /// Walks the job's links and the source (twice in assigned mode: the scope index needs
+    /// every group before any user's scope is known).
+    pub async fn build(job: &Job, rt: &Runtime, read: &Read<'_>) -> Result<Tables, EngineError> {
+        let mut t = Tables::default();
+        each_link(job, rt, |l| {
+            if let Some(kind) = kind_of(&l.kind) {
+                t.linked.insert(key_hash(kind, &l.source_id), l.disabled);
+            }
+        })
+        .await?;
+        if job.scope.mode != crate::config::ScopeMode::All {
+            let mut pass = read.pass();
+            while let Some(page) = pass.next().await? {
+                page.iter().for_each(|o| t.index.insert(o));
+            }
+        }
+        let mut pass = read.pass();
+        while let Some(page) = pass.next().await? {
+            for o in page.iter() {
+                let d = job.scope.evaluate(o, &t.index);
+                let known = Known {
+                    in_scope: d.in_scope,
+                    deleted: o.deleted,
+                };
+                t.decided.insert(key_hash(o.kind, &o.id), known);
+                t.read += 1;
+            }
+        }
+        Ok(t)
+    }
+
+    /// Links of objects this cycle did not read (after a complete read: gone from the source).
+    pub async fn unseen(&self, job: &Job, rt: &Runtime) -> Result<Vec<(Key, LinkKey)>, EngineError> {
+        let mut out = Vec::new();
+        each_link(job, rt, |l| {
+            if let Some(kind) = kind_of(&l.kind)
+                && !self.decided.contains_key(&key_hash(kind, &l.source_id))
+            {
+                out.push(((kind, l.source_id.clone()), l.clone()));
+            }
+        })
+        .await?;
+        Ok(out)
+    }
+}
+
+async fn each_link(job: &Job, rt: &Runtime, mut f: impl FnMut(&LinkKey)) -> Result<(), EngineError> {
+    let mut after = None;
+    loop {
+        let page = rt
+            .state
+            .link_keys(job.name(), after.take(), LINK_PAGE)
+            .await
+            .map_err(state_err)?;
+        page.iter().for_each(&mut f);
+        match page.last() {
+            Some(l) if page.len() == LINK_PAGE => after = Some((l.kind.clone(), l.source_id.clone())),
+            _ => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! One cycle's executor state, across its chunks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::matching::RunCtx;
+use super::{Executor, Outcome, Progress, Task};
+use crate::config::BulkMode;
+use crate::model::ObjectKind;
+use crate::plan::{Action, Key};
+
+/// See [`Executor::session`].
+pub struct Session {
+    pub(super) exec: Arc<Executor>,
+    pub(super) bulk: BulkMode,
+    pub(super) ctx: Arc<RunCtx>,
+}
+
+impl Session {
+    /// Adds target ids of objects the next actions refer to (managers, members).
+    pub fn know(&self, targets: HashMap<Key, String>) {
+        self.ctx.links.lock().expect("links lock").extend(targets);
+    }
+
+    /// The target id of an object, if it is known to this session.
+    pub fn target_of(&self, key: &Key) -> Option<String> {
+        self.ctx.links.lock().expect("links lock").get(key).cloned()
+    }
+
+    /// Forgets the target ids and the managers sent with creates: what a chunk needed
+    /// (the state store has them), so memory holds one chunk's worth.
+    pub fn forget(&self) {
+        self.ctx.links.lock().expect("links lock").clear();
+        self.ctx.managers_set.lock().expect("lock").clear();
+    }
+
+    /// Before a stretch of object actions: reads the target snapshot of a kind once there
+    /// are enough creates of it to be worth it (then kept for the rest of the cycle).
+    pub async fn prepare(&self, actions: &[Action]) {
+        for (kind, cell) in [
+            (ObjectKind::User, &self.ctx.users),
+            (ObjectKind::Group, &self.ctx.groups),
+        ] {
+            if cell.get().is_none()
+                && let Some(s) = self.exec.snapshot_for(actions, kind).await
+            {
+                let _ = cell.set(s);
+            }
+        }
+    }
+
+    /// Runs objects' creates, updates, disables and deletes: many creates by Bulk when the
+    /// mode allows and the target advertises it, the rest one request each.
+    pub async fn objects(&self, actions: Vec<Action>, progress: &dyn Progress) -> Vec<Outcome> {
+        let (mut out, single) = self.exec.bulk_pass(actions, &self.ctx, self.bulk, progress).await;
+        out.extend(self.exec.run_pass(single, self.ctx.clone(), progress).await);
+        out
+    }
+
+    /// Runs reference changes (managers, members); their objects exist by now.
+    pub async fn references(&self, actions: Vec<Action>, progress: &dyn Progress) -> Vec<Outcome> {
+        let tasks: Vec<Task> = actions.into_iter().map(Task::from).collect();
+        self.exec.run_pass(tasks, self.ctx.clone(), progress).await
+    }
+}
