@@ -32,6 +32,10 @@ pub struct StoreOptions {
     /// Bring the schema up to date on open (`serve --no-migrate` turns it off; the schema
     /// must then already be current).
     pub migrate: bool,
+    /// SQLite: small page caches and no memory-mapped reads. For the engine's state
+    /// database, where the process's memory counts more than read latency (the server keeps
+    /// 64 MiB of cache per reader and maps up to 1 GiB).
+    pub lean: bool,
 }
 
 impl Default for StoreOptions {
@@ -39,6 +43,7 @@ impl Default for StoreOptions {
         StoreOptions {
             durability: Durability::Full,
             migrate: true,
+            lean: false,
         }
     }
 }

@@ -16,6 +16,12 @@ mod sync_serve;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: the engine's chunks and the server's requests
+/// allocate from many threads, where glibc's per-thread arenas keep freed memory (a 100k-user
+/// initial cycle peaked at 520 MB RSS on glibc, about twice its live heap).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -36,6 +36,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     let opts = scim_store::StoreOptions {
         durability,
         migrate: !args.no_migrate,
+        lean: false,
     };
     let store = settings.open_store(opts).await?;
 

@@ -187,7 +187,11 @@ pub(crate) fn state_url(cfg: Option<&JobConfig>, dir: &Path, global: Option<&str
 }
 
 pub(crate) async fn open_state(url: &str) -> anyhow::Result<Arc<dyn SyncStateStore>> {
-    let db = scim_store::open(url, &Default::default())
+    let opts = scim_store::StoreOptions {
+        lean: true,
+        ..Default::default()
+    };
+    let db = scim_store::open(url, &opts)
         .await
         .with_context(|| format!("opening state database {url}"))?;
     Ok(db)

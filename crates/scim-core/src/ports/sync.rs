@@ -177,6 +177,8 @@ pub trait SyncStateStore: Send + Sync + 'static {
     async fn links(&self, job: &str) -> Result<Vec<Link>>;
     /// The links of these objects (`(kind, source id)`); unknown keys are left out.
     async fn links_for(&self, job: &str, keys: Vec<(String, String)>) -> Result<Vec<Link>>;
+    /// The keys and target ids (no values) of these objects' links.
+    async fn link_keys_for(&self, job: &str, keys: Vec<(String, String)>) -> Result<Vec<LinkKey>>;
     /// One page of the job's link keys in `(kind, source id)` order, after `after`.
     async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> Result<Vec<LinkKey>>;
     /// Inserts or replaces links (keyed by job, kind, source id).

@@ -473,6 +473,22 @@ async fn links_are_read_by_key_and_paged_in_key_order(c: Ctx) {
     let got = sorted(c.db.links_for(&job, want).await.unwrap());
     assert_eq!(got, sorted(vec![all[5].clone(), all[30].clone(), all[3].clone()]));
     assert!(c.db.links_for(&job, vec![]).await.unwrap().is_empty());
+    let keys =
+        c.db.link_keys_for(
+            &job,
+            vec![("user".into(), "u03".into()), ("user".into(), "nope".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        keys,
+        [LinkKey {
+            kind: "user".into(),
+            source_id: "u03".into(),
+            target_id: "t3".into(),
+            disabled: true
+        }]
+    );
 
     let mut paged: Vec<LinkKey> = Vec::new();
     let mut after = None;

@@ -81,6 +81,15 @@ fn link_row(r: &Row) -> Link {
     }
 }
 
+fn link_key_row(r: &Row) -> LinkKey {
+    LinkKey {
+        kind: r.get(0),
+        source_id: r.get(1),
+        target_id: r.get(2),
+        disabled: r.get(3),
+    }
+}
+
 impl PgStore {
     async fn exec(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let c = self.conn().await?;
@@ -126,6 +135,25 @@ impl SyncStateStore for PgStore {
         Ok(rows.iter().map(link_row).collect())
     }
 
+    async fn link_keys_for(&self, job: &str, keys: Vec<(String, String)>) -> R<Vec<LinkKey>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (kinds, ids): (Vec<String>, Vec<String>) = keys
+            .iter()
+            .map(|(k, i)| (pg_text(k).into_owned(), pg_text(i).into_owned()))
+            .unzip();
+        let rows = self
+            .rows(
+                "SELECT l.kind, l.source_id, l.target_id, l.disabled \
+                 FROM unnest($2::text[], $3::text[]) AS k(kind, source_id) \
+                 JOIN sync_links l ON l.job = $1 AND l.kind = k.kind AND l.source_id = k.source_id",
+                &[&pg_text(job).as_ref(), &kinds, &ids],
+            )
+            .await?;
+        Ok(rows.iter().map(link_key_row).collect())
+    }
+
     async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> R<Vec<LinkKey>> {
         let (kind, id) = after.unwrap_or_default();
         let (kind, id) = (pg_text(&kind).into_owned(), pg_text(&id).into_owned());
@@ -136,15 +164,7 @@ impl SyncStateStore for PgStore {
                 &[&pg_text(job).as_ref(), &kind, &id, &(limit as i64)],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| LinkKey {
-                kind: r.get(0),
-                source_id: r.get(1),
-                target_id: r.get(2),
-                disabled: r.get(3),
-            })
-            .collect())
+        Ok(rows.iter().map(link_key_row).collect())
     }
 
     async fn put_links(&self, job: &str, links: Vec<Link>) -> R<()> {

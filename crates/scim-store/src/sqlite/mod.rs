@@ -43,6 +43,8 @@ pub struct SqliteStore {
 pub(crate) struct Readers {
     path: String,
     idle: Mutex<Vec<Connection>>,
+    /// See [`StoreOptions::lean`].
+    lean: bool,
 }
 
 impl SqliteStore {
@@ -55,6 +57,9 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         configure(&conn, opts.durability)?;
+        if opts.lean {
+            tune_lean(&conn)?;
+        }
         if opts.migrate {
             migrate::migrate(&conn)?;
         } else {
@@ -69,6 +74,7 @@ impl SqliteStore {
             readers: Arc::new(Readers {
                 path: path.to_string(),
                 idle: Mutex::new(Vec::new()),
+                lean: opts.lean,
             }),
         })
     }
@@ -104,7 +110,7 @@ impl Readers {
         let conn = self.idle.lock().map_err(|_| poisoned())?.pop();
         let conn = match conn {
             Some(c) => c,
-            None => open_reader(&self.path).map_err(CoreError::from)?,
+            None => open_reader(&self.path, self.lean).map_err(CoreError::from)?,
         };
         let out = f(&conn).map_err(CoreError::from);
         let mut pool = self.idle.lock().map_err(|_| poisoned())?;
@@ -158,6 +164,13 @@ fn tune(conn: &Connection, cache_kib: i64) -> Result<()> {
     Ok(())
 }
 
+/// [`StoreOptions::lean`]: 2 MiB of page cache, no memory map.
+fn tune_lean(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "cache_size", -2048)?;
+    conn.pragma_update(None, "mmap_size", 0)?;
+    Ok(())
+}
+
 /// Copies committed WAL frames back into the database file every 250 ms with a PASSIVE
 /// checkpoint, which never blocks the writer or readers. Latency spikes from checkpoints thus
 /// stay off the write path. Stops (and is joined) when dropped.
@@ -202,7 +215,7 @@ impl Drop for Checkpointer {
     }
 }
 
-fn open_reader(path: &str) -> Result<Connection> {
+fn open_reader(path: &str, lean: bool) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
@@ -210,6 +223,9 @@ fn open_reader(path: &str) -> Result<Connection> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "query_only", "ON")?;
     tune(&conn, READER_CACHE_KIB)?;
+    if lean {
+        tune_lean(&conn)?;
+    }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

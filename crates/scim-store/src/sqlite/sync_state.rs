@@ -69,6 +69,15 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
     })
 }
 
+fn link_key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkKey> {
+    Ok(LinkKey {
+        kind: r.get(0)?,
+        source_id: r.get(1)?,
+        target_id: r.get(2)?,
+        disabled: r.get(3)?,
+    })
+}
+
 #[async_trait]
 impl SyncStateStore for SqliteStore {
     async fn links(&self, job: &str) -> R<Vec<Link>> {
@@ -116,6 +125,35 @@ impl SyncStateStore for SqliteStore {
         .map_err(|e| CoreError::Internal(e.to_string()))?
     }
 
+    async fn link_keys_for(&self, job: &str, keys: Vec<(String, String)>) -> R<Vec<LinkKey>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let readers = self.readers.clone();
+        let job = job.to_string();
+        tokio::task::spawn_blocking(move || {
+            readers.read(|conn| {
+                let mut out = Vec::with_capacity(keys.len());
+                for kind in ["user", "group"] {
+                    let ids: Vec<&str> = keys.iter().filter(|k| k.0 == kind).map(|k| k.1.as_str()).collect();
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let ids = serde_json::to_string(&ids).map_err(|e| CoreError::Internal(e.to_string()))?;
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT kind, source_id, target_id, disabled FROM sync_links \
+                         WHERE job = ?1 AND kind = ?2 AND source_id IN (SELECT value FROM json_each(?3))",
+                    )?;
+                    let rows = stmt.query_map(params![job, kind, ids], link_key_row)?;
+                    out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+                }
+                Ok(out)
+            })
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+    }
+
     async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> R<Vec<LinkKey>> {
         let readers = self.readers.clone();
         let job = job.to_string();
@@ -127,14 +165,7 @@ impl SyncStateStore for SqliteStore {
                      WHERE job = ?1 AND (kind > ?2 OR (kind = ?2 AND source_id > ?3)) \
                      ORDER BY kind, source_id LIMIT ?4",
                 )?;
-                let rows = stmt.query_map(params![job, kind, id, limit as i64], |r| {
-                    Ok(LinkKey {
-                        kind: r.get(0)?,
-                        source_id: r.get(1)?,
-                        target_id: r.get(2)?,
-                        disabled: r.get(3)?,
-                    })
-                })?;
+                let rows = stmt.query_map(params![job, kind, id, limit as i64], link_key_row)?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
             })
         })

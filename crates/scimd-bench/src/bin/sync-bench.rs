@@ -111,9 +111,11 @@ async fn main() -> anyhow::Result<()> {
 
     let source = Arc::new(MemorySource::new("generated", directory.clone()));
     let client = ScimClient::new(&args.url, &args.token, ClientOptions::default())?;
-    let state = scim_store::open(&state_url, &Default::default())
-        .await
-        .context("state database")?;
+    let lean = scim_store::StoreOptions {
+        lean: true,
+        ..Default::default()
+    };
+    let state = scim_store::open(&state_url, &lean).await.context("state database")?;
     let rt = Runtime {
         source: Box::new(source.clone()),
         executor: Arc::new(Executor {

@@ -81,8 +81,6 @@ pub fn with_detail(mut r: LogRecord, steps: &[Step], modified: &[Modified], err:
 #[derive(Debug, Default)]
 pub struct Folded {
     pub links: Vec<Link>,
-    /// The same links as the planner reads them (what the next chunk folds over).
-    pub states: Vec<(Key, LinkState)>,
     pub unlink: Vec<(String, String)>,
     pub put_escrow: Vec<Escrow>,
     pub done_escrow: Vec<(String, String)>,
@@ -136,18 +134,17 @@ pub fn fold(
     }
     let now = scim_core::Timestamp::new(cx.now);
     f.links = merged
-        .iter()
+        .into_iter()
         .map(|((kind, source_id), l)| Link {
             kind: kind.as_str().to_string(),
-            source_id: source_id.clone(),
-            target_id: l.target_id.clone(),
-            hash: l.hash.clone(),
+            source_id,
             values: serde_json::to_string(&l.pushed).unwrap_or_default(),
+            target_id: l.target_id,
+            hash: l.hash,
             disabled: l.disabled,
             updated: now,
         })
         .collect();
-    f.states = merged.into_iter().collect();
     f
 }
 

@@ -175,8 +175,18 @@ pub(super) async fn targets(job: &Job, rt: &Runtime, actions: &[Action]) -> Resu
         return Ok(HashMap::new());
     }
     let wanted = keys.into_iter().map(|(k, id)| (k.as_str().to_string(), id)).collect();
-    let links = rt.state.links_for(job.name(), wanted).await.map_err(state_err)?;
-    Ok(link_states(&links).into_iter().map(|(k, l)| (k, l.target_id)).collect())
+    let links = rt.state.link_keys_for(job.name(), wanted).await.map_err(state_err)?;
+    Ok(links
+        .into_iter()
+        .filter_map(|l| {
+            let kind = match l.kind.as_str() {
+                "user" => ObjectKind::User,
+                "group" => ObjectKind::Group,
+                _ => return None,
+            };
+            Some(((kind, l.source_id), l.target_id))
+        })
+        .collect())
 }
 
 /// Whether every object a reference names has a target id by now (else it waits for the

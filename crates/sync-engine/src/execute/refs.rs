@@ -13,6 +13,10 @@ use crate::mapping::Modified;
 use crate::model::ObjectKind;
 use crate::plan::Key;
 
+/// Members per `add` operation, and operations per PATCH request.
+const MEMBERS_PER_OP: usize = 100;
+const OPS_PER_REQUEST: usize = 50;
+
 impl Executor {
     pub(super) async fn manager(&self, out: &mut Outcome, manager: Option<&str>, links: &Mutex<HashMap<Key, String>>) {
         out.reference = true;
@@ -116,28 +120,22 @@ impl Executor {
                 }
             }
         }
-        let mut ops: Vec<PatchOperation> = add_ids
-            .chunks(100)
-            .map(|c| PatchOperation {
-                op: "add".into(),
-                path: Some("members".into()),
-                value: Some(Json::Array(c.iter().map(|(_, t)| json!({"value": t})).collect())),
-            })
-            .collect();
-        ops.extend(remove_ids.iter().map(|(_, t)| PatchOperation {
-            op: "remove".into(),
-            path: Some(format!("members[value eq {}]", Json::String(t.clone()))),
-            value: None,
-        }));
+        // Requests are built one at a time: a group of 100,000 members would otherwise hold
+        // every operation's JSON at once.
         let removed: Vec<String> = remove.to_vec();
-        if !ops.is_empty() {
-            for chunk in ops.chunks(50) {
-                let call = self.retry(|| self.client.patch(Endpoint::Groups, &gid, chunk)).await;
-                out.throttled += call.throttled;
-                out.requests += call.requests;
-                if let Err(e) = call.result {
-                    return out.fail(target_error(e));
-                }
+        let add_ops = add_ids.len().div_ceil(MEMBERS_PER_OP);
+        let total = add_ops + remove_ids.len();
+        let mut at = 0;
+        while at < total {
+            let request: Vec<PatchOperation> = (at..total.min(at + OPS_PER_REQUEST))
+                .map(|i| member_op(&add_ids, &remove_ids, add_ops, i))
+                .collect();
+            at += request.len();
+            let call = self.retry(|| self.client.patch(Endpoint::Groups, &gid, &request)).await;
+            out.throttled += call.throttled;
+            out.requests += call.requests;
+            if let Err(e) = call.result {
+                return out.fail(target_error(e));
             }
         }
         out.modified.push(Modified {
@@ -162,6 +160,25 @@ impl Executor {
                     missing.join(", ")
                 ),
             ));
+        }
+    }
+}
+
+/// The `i`-th membership operation of a change: the adds (in batches), then the removes.
+fn member_op(adds: &[(String, String)], removes: &[(String, String)], add_ops: usize, i: usize) -> PatchOperation {
+    if i < add_ops {
+        let c = &adds[i * MEMBERS_PER_OP..((i + 1) * MEMBERS_PER_OP).min(adds.len())];
+        PatchOperation {
+            op: "add".into(),
+            path: Some("members".into()),
+            value: Some(Json::Array(c.iter().map(|(_, t)| json!({"value": t})).collect())),
+        }
+    } else {
+        let t = &removes[i - add_ops].1;
+        PatchOperation {
+            op: "remove".into(),
+            path: Some(format!("members[value eq {}]", Json::String(t.clone()))),
+            value: None,
         }
     }
 }

@@ -125,6 +125,7 @@ async fn run(args: Args, postgres: bool) -> anyhow::Result<()> {
     let opts = scim_store::StoreOptions {
         durability: scim_store::Durability::Normal,
         migrate: true,
+        lean: false,
     };
     let store = scim_store::open(&url, &opts).await.context("open the database")?;
     let mut seeder = seed::Seeder::new(store, &run_id).await?;
