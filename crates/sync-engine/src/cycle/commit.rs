@@ -31,6 +31,8 @@ pub(super) struct Committer {
     /// Set when the cycle should end after the chunk in flight.
     pub stop: Arc<std::sync::atomic::AtomicBool>,
     pub totals: Totals,
+    /// The previous chunk's write, still running while the next chunk executes.
+    writing: Option<tokio::task::JoinHandle<Result<(), scim_core::CoreError>>>,
 }
 
 /// What the cycle's report and quarantine need from all chunks together.
@@ -72,15 +74,27 @@ impl Committer {
             escrowed: Default::default(),
             stop: rt.stop.clone(),
             totals: Default::default(),
+            writing: None,
         })
     }
 
     /// Writes what is pending even when no chunk ran (a cycle with nothing to do).
     pub async fn finish(&mut self) -> Result<(), EngineError> {
-        if self.pending_logs.is_empty() {
-            return Ok(());
+        if !self.pending_logs.is_empty() {
+            self.chunk(Vec::new()).await?;
         }
-        self.chunk(Vec::new()).await
+        self.settle().await
+    }
+
+    /// Waits for the previous chunk's write: the next fold reads what it wrote.
+    async fn settle(&mut self) -> Result<(), EngineError> {
+        match self.writing.take() {
+            None => Ok(()),
+            Some(w) => match w.await {
+                Ok(r) => r.map_err(|e| EngineError::State(e.to_string())),
+                Err(e) => Err(EngineError::State(format!("the chunk write stopped: {e}"))),
+            },
+        }
     }
 
     fn add(&mut self, f: &Folded, outcomes: &[Outcome]) {
@@ -144,7 +158,10 @@ impl ChunkSink for Committer {
         self.stop.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Folds the chunk over the links as the chunks before left them and starts its write;
+    /// the write runs while the next chunk executes (a crash loses at most these two).
     async fn chunk(&mut self, outcomes: Vec<Outcome>) -> Result<(), EngineError> {
+        self.settle().await?;
         // The links as the chunks before left them: the store has them.
         let mut keys: Vec<(String, String)> = outcomes
             .iter()
@@ -176,9 +193,8 @@ impl ChunkSink for Committer {
             done_escrow: folded.done_escrow,
             logs,
         };
-        self.state
-            .commit_chunk(&self.job, write)
-            .await
-            .map_err(|e| EngineError::State(e.to_string()))
+        let (state, job) = (self.state.clone(), self.job.clone());
+        self.writing = Some(tokio::spawn(async move { state.commit_chunk(&job, write).await }));
+        Ok(())
     }
 }

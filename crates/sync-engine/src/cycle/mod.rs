@@ -370,7 +370,14 @@ async fn cycle_steps(
         }
         let logs = hold_deletions(job, rt, now, opts, &mut plan, report, &cx).await;
         probe_target(job, rt, now, &mut status, report).await?;
-        execute(job, rt, std::mem::take(&mut plan.actions), logs, progress, &cx).await?
+        execute(
+            (job, rt, &tables),
+            std::mem::take(&mut plan.actions),
+            logs,
+            progress,
+            &cx,
+        )
+        .await?
     } else {
         probe_target(job, rt, now, &mut status, report).await?;
         let run = stream::Run {
@@ -433,14 +440,13 @@ async fn cycle_steps(
 
 /// Runs a plan held whole (provisioning on demand) in chunks, each committed.
 async fn execute(
-    job: &Job,
-    rt: &Runtime,
+    (job, rt, tables): (&Job, &Runtime, &Tables),
     actions: Vec<Action>,
     staged_logs: Vec<LogRecord>,
     progress: &dyn Progress,
     cx: &LogCtx,
 ) -> Result<(commit::Totals, bool), EngineError> {
-    let targets = stream::targets(job, rt, &actions).await?;
+    let targets = stream::targets(job, rt, &actions, tables, None).await?;
     let mut committer = commit::Committer::new(job, rt, cx, true).await?;
     committer.pending_logs = staged_logs;
     let completed = rt

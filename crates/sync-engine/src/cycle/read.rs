@@ -61,6 +61,19 @@ pub struct Page {
     range: Range<usize>,
 }
 
+impl Page {
+    /// Splits off the first `n` objects (all of them when there are fewer).
+    pub fn split_front(&mut self, n: usize) -> Page {
+        let end = (self.range.start + n).min(self.range.end);
+        let front = Page {
+            objects: self.objects.clone(),
+            range: self.range.start..end,
+        };
+        self.range.start = end;
+        front
+    }
+}
+
 impl Deref for Page {
     type Target = [SourceObject];
 

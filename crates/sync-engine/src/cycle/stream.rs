@@ -18,7 +18,7 @@ use super::{CycleOptions, CycleReport, Job, LogCtx, Runtime, state_err};
 use crate::error::EngineError;
 use crate::execute::{ChunkSink, Progress, Session};
 use crate::model::{ObjectKind, SourceObject};
-use crate::plan::{Action, Counts, Decision, Key, Op, Plan, PlanInput, Planner, link_states};
+use crate::plan::{Action, Counts, Decision, Key, Lookup, Op, Plan, PlanInput, Planner, link_states};
 use crate::scope::ScopeReason;
 
 /// One chunk planned.
@@ -48,7 +48,17 @@ pub(super) struct Chunks<'a> {
     /// Objects per chunk (at least).
     pub size: usize,
     pass: Pass,
+    /// What is left of the last page read.
+    rest: Option<Page>,
 }
+
+/// Objects planned together at least: the actions they give run in chunks of the job's
+/// `chunk_size`, but the target snapshot and Bulk are decided over at least this many.
+pub const PLAN_OBJECTS: usize = 1000;
+
+/// A chunk's weight: its objects and their group members. A chunk stops at this many, so
+/// the member lists of a few large groups make a chunk of their own.
+pub const MAX_CHUNK_WEIGHT: usize = 50_000;
 
 impl<'a> Chunks<'a> {
     pub fn new(
@@ -68,27 +78,18 @@ impl<'a> Chunks<'a> {
             planner,
             held,
             now,
-            size: rt.executor.cfg.chunk.max(1),
+            size: rt.executor.cfg.chunk.max(PLAN_OBJECTS),
             pass: read.pass(),
+            rest: None,
         }
     }
 
     /// The next chunk, or `None` after the last.
     pub async fn next(&mut self, rng: &mut (dyn FnMut() -> u64 + Send)) -> Result<Option<Planned>, EngineError> {
-        let mut pages: Vec<Page> = Vec::new();
-        let mut n = 0;
-        while n < self.size {
-            match self.pass.next().await? {
-                Some(p) => {
-                    n += p.len();
-                    pages.push(p);
-                }
-                None => break,
-            }
-        }
-        if pages.is_empty() {
+        let Some(pages) = self.take_objects().await? else {
             return Ok(None);
-        }
+        };
+        let n = pages.iter().map(|p| p.len()).sum();
         let decisions: HashMap<Key, Decision> = pages
             .iter()
             .flat_map(|p| p.iter())
@@ -145,31 +146,128 @@ impl<'a> Chunks<'a> {
     }
 }
 
+impl Chunks<'_> {
+    /// Pages (or parts of pages) holding the next `size` objects, or fewer when their
+    /// members weigh more than [`MAX_CHUNK_WEIGHT`]; `None` at the end of the read.
+    async fn take_objects(&mut self) -> Result<Option<Vec<Page>>, EngineError> {
+        let (mut pages, mut n, mut weight) = (Vec::new(), 0, 0);
+        while n < self.size && weight < MAX_CHUNK_WEIGHT {
+            let mut page = match self.rest.take() {
+                Some(p) => p,
+                None => match self.pass.next().await? {
+                    Some(p) => p,
+                    None => break,
+                },
+            };
+            let take;
+            (take, weight) = fits(&page, (n, weight), self.size, MAX_CHUNK_WEIGHT);
+            n += take;
+            pages.push(page.split_front(take));
+            if !page.is_empty() {
+                self.rest = Some(page);
+            }
+        }
+        Ok((!pages.is_empty()).then_some(pages))
+    }
+}
+
+/// How many of `objects` join a chunk that holds `n` objects weighing `weight` so far, and
+/// the weight after: objects until the chunk has `size` of them or weighs `max_weight`
+/// (always at least one, so a chunk of one heavy group still moves on).
+pub fn fits(
+    objects: &[SourceObject],
+    (n, mut weight): (usize, usize),
+    size: usize,
+    max_weight: usize,
+) -> (usize, usize) {
+    let mut take = 0;
+    for o in objects {
+        if (take > 0 || n > 0) && (n + take >= size || weight >= max_weight) {
+            break;
+        }
+        weight += 1 + o.members.len();
+        take += 1;
+    }
+    (take, weight)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fits;
+    use crate::model::{ObjectKind, SourceObject};
+
+    fn obj(members: usize) -> SourceObject {
+        SourceObject {
+            kind: if members > 0 {
+                ObjectKind::Group
+            } else {
+                ObjectKind::User
+            },
+            id: "x".into(),
+            attrs: Default::default(),
+            members: vec!["m".into(); members],
+            app_roles: vec![],
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn a_chunk_stops_at_its_size_or_its_weight_and_always_takes_one() {
+        let users: Vec<_> = (0..10).map(|_| obj(0)).collect();
+        assert_eq!(fits(&users, (0, 0), 4, 100), (4, 4), "size");
+        assert_eq!(fits(&users, (3, 3), 4, 100), (1, 4), "the rest of a started chunk");
+        assert_eq!(fits(&users, (4, 4), 4, 100), (0, 4), "a full chunk takes none");
+        let groups = [obj(30), obj(30), obj(30), obj(0)];
+        assert_eq!(fits(&groups, (0, 0), 100, 50), (2, 62), "weight: members count");
+        assert_eq!(fits(&[obj(500)], (0, 0), 100, 50), (1, 501), "one heavy group alone");
+        assert_eq!(
+            fits(&[obj(500)], (1, 60), 100, 50),
+            (0, 60),
+            "not added to a heavy chunk"
+        );
+    }
+}
+
 /// The objects an action names besides itself: a create's or a reference's manager, and
 /// the members a membership change adds or removes.
-pub(super) fn referenced(a: &Action) -> Vec<Key> {
+/// A member's kind comes from `others` (a group read or linked as a group), else user.
+pub(super) fn referenced(a: &Action, others: &dyn Lookup) -> Vec<Key> {
     use crate::model::ObjectKind::{Group, User};
+    let member = |m: &String| {
+        let g = (Group, m.clone());
+        if others.decided(&g).is_some() || others.linked(&g).is_some() {
+            g
+        } else {
+            (User, m.clone())
+        }
+    };
     match &a.op {
         Op::Create { mapped, .. } => mapped.manager.iter().map(|m| (User, m.clone())).collect(),
         Op::Manager { manager } => manager.iter().map(|m| (User, m.clone())).collect(),
-        Op::Members { add, remove } => add
-            .iter()
-            .chain(remove)
-            .flat_map(|m| [(User, m.clone()), (Group, m.clone())])
-            .collect(),
+        Op::Members { add, remove } => add.iter().chain(remove).map(member).collect(),
         _ => Vec::new(),
     }
 }
 
 /// Target ids, from the state store, of the objects `actions` name (and of the actions'
 /// own objects), for the session to resolve references with.
-pub(super) async fn targets(job: &Job, rt: &Runtime, actions: &[Action]) -> Result<HashMap<Key, String>, EngineError> {
+/// Keys the `session` knows already are not read again.
+pub(super) async fn targets(
+    job: &Job,
+    rt: &Runtime,
+    actions: &[Action],
+    others: &dyn Lookup,
+    session: Option<&Session>,
+) -> Result<HashMap<Key, String>, EngineError> {
     let mut keys: HashSet<Key> = HashSet::new();
     for a in actions {
-        keys.extend(referenced(a));
+        keys.extend(referenced(a, others));
         if a.target_id.is_none() && a.is_second_pass() {
             keys.insert((a.kind, a.source_id.clone()));
         }
+    }
+    if let Some(s) = session {
+        keys.retain(|k| s.target_of(k).is_none());
     }
     if keys.is_empty() {
         return Ok(HashMap::new());
@@ -261,10 +359,22 @@ impl Run<'_> {
         rng: &mut (dyn FnMut() -> u64 + Send),
         report: &mut CycleReport,
     ) -> Result<(Totals, bool), EngineError> {
+        let mut committer = Committer::new(self.job, self.rt, self.cx, false).await?;
+        let completed = self.steps(&mut committer, progress, rng, report).await?;
+        committer.finish().await?;
+        Ok((committer.totals, completed))
+    }
+
+    async fn steps(
+        &self,
+        committer: &mut Committer,
+        progress: &dyn Progress,
+        rng: &mut (dyn FnMut() -> u64 + Send),
+        report: &mut CycleReport,
+    ) -> Result<bool, EngineError> {
         let (job, rt) = (self.job, self.rt);
         let tables = Tables::build(job, rt, self.read).await?;
         let held = super::held(job, rt, self.now).await?;
-        let mut committer = Committer::new(job, rt, self.cx, false).await?;
         let session = rt.executor.session(job.cfg.target.bulk);
         let planner = job.planner(!self.status.initial_done);
         let mut chunks = Chunks::new(job, rt, self.read, &tables, &held, planner, self.now);
@@ -272,8 +382,11 @@ impl Run<'_> {
         progress.started("objects", tables.read);
         while let Some(p) = chunks.next(rng).await? {
             report.counts.add(&p.counts);
-            if !self.chunk(p, &session, &mut committer, &mut later, progress).await? {
-                return Ok((committer.totals, false));
+            if !self
+                .chunk((p, &tables), &session, committer, &mut later, progress)
+                .await?
+            {
+                return Ok(false);
             }
         }
         let gone = gone(job, rt, self.read, &tables, &held).await?;
@@ -287,42 +400,41 @@ impl Run<'_> {
         let logs = hold_deletions(job, rt, self.now, self.opts, &mut plan, report, self.cx).await;
         committer.pending_logs.extend(logs);
         progress.started("deletions", plan.actions.len());
-        if !self.objects(plan.actions, &session, &mut committer, progress).await? {
-            return Ok((committer.totals, false));
+        if !self.objects(plan.actions, &session, committer, progress).await? {
+            return Ok(false);
         }
         progress.started("references", later.references.len());
         let size = rt.executor.cfg.chunk.max(1);
         let mut refs = later.references.into_iter().peekable();
         while refs.peek().is_some() {
             let part: Vec<Action> = refs.by_ref().take(size).collect();
-            session.know(targets(job, rt, &part).await?);
+            session.know(targets(job, rt, &part, &tables, Some(&session)).await?);
             committer.chunk(session.references(part, progress).await).await?;
             session.forget();
             if committer.stop_requested() {
-                return Ok((committer.totals, false));
+                return Ok(false);
             }
         }
-        committer.finish().await?;
-        Ok((committer.totals, true))
+        Ok(true)
     }
 
     /// One planned chunk: its objects, then the references that can be resolved already.
     async fn chunk(
         &self,
-        p: Planned,
+        (p, tables): (Planned, &Tables),
         session: &Session,
         committer: &mut Committer,
         later: &mut Later,
         progress: &dyn Progress,
     ) -> Result<bool, EngineError> {
         let unplanned = p.read.saturating_sub(p.objects.len());
-        session.know(targets(self.job, self.rt, &p.objects).await?);
+        session.know(targets(self.job, self.rt, &p.objects, tables, Some(session)).await?);
         session.prepare(&p.objects).await;
         if !self.objects(p.objects, session, committer, progress).await? {
             return Ok(false);
         }
         progress.advanced(unplanned);
-        session.know(targets(self.job, self.rt, &p.references).await?);
+        session.know(targets(self.job, self.rt, &p.references, tables, Some(session)).await?);
         let (now, wait): (Vec<Action>, Vec<Action>) = p.references.into_iter().partition(|a| resolvable(a, session));
         later.references.extend(wait);
         later.deletions.extend(p.deletions);

@@ -9,6 +9,9 @@ use crate::config::BulkMode;
 use crate::model::ObjectKind;
 use crate::plan::{Action, Key};
 
+/// Target ids a session keeps between chunks, at most (about 100 bytes each).
+pub const KEEP_TARGETS: usize = 50_000;
+
 /// See [`Executor::session`].
 pub struct Session {
     pub(super) exec: Arc<Executor>,
@@ -27,11 +30,15 @@ impl Session {
         self.ctx.links.lock().expect("links lock").get(key).cloned()
     }
 
-    /// Forgets the target ids and the managers sent with creates: what a chunk needed
-    /// (the state store has them), so memory holds one chunk's worth.
+    /// After a chunk: forgets the target ids and the managers sent with creates once they
+    /// pass [`KEEP_TARGETS`] (the state store has them all). Recent ones stay: the next
+    /// chunk's managers are often the last chunk's creates, whose write may still run.
     pub fn forget(&self) {
-        self.ctx.links.lock().expect("links lock").clear();
-        self.ctx.managers_set.lock().expect("lock").clear();
+        let mut links = self.ctx.links.lock().expect("links lock");
+        if links.len() > KEEP_TARGETS {
+            links.clear();
+            self.ctx.managers_set.lock().expect("lock").clear();
+        }
     }
 
     /// Before a stretch of object actions: reads the target snapshot of a kind once there
