@@ -556,8 +556,9 @@ fn plan_update(
         });
     }
     if let Some(want) = members {
-        let have = l.pushed.members.clone().unwrap_or_default();
-        let add: Vec<String> = want.difference(&have).cloned().collect();
+        let none = BTreeSet::new();
+        let have = l.pushed.members.as_ref().unwrap_or(&none);
+        let add: Vec<String> = want.difference(have).cloned().collect();
         let remove: Vec<String> = have.difference(&want).cloned().collect();
         if !add.is_empty() || !remove.is_empty() {
             cx.push_second(Op::Members { add, remove });

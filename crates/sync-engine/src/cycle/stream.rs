@@ -439,7 +439,9 @@ impl Run<'_> {
         later.references.extend(wait);
         later.deletions.extend(p.deletions);
         if !now.is_empty() {
-            committer.chunk(session.references(now, progress).await).await?;
+            // Part of its objects' progress, which counts objects, not reference changes.
+            let refs = session.references(now, &crate::execute::NoProgress).await;
+            committer.chunk(refs).await?;
         }
         session.forget();
         Ok(!committer.stop_requested())

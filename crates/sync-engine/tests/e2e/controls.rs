@@ -245,3 +245,40 @@ async fn a_stop_request_ends_the_cycle_after_the_chunk_in_flight() {
     assert_eq!(h.users().await.len(), 5);
     assert!(h.status().await.initial_done);
 }
+
+/// Records each pass's total and how far it advanced.
+#[derive(Default)]
+struct Passes(Mutex<Vec<(String, usize, usize)>>);
+
+impl sync_engine::execute::Progress for Passes {
+    fn started(&self, pass: &str, total: usize) {
+        self.0.lock().unwrap().push((pass.to_string(), total, 0));
+    }
+
+    fn advanced(&self, n: usize) {
+        if let Some(last) = self.0.lock().unwrap().last_mut() {
+            last.2 += n;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_progress_of_the_objects_pass_counts_every_object_read_once() {
+    let h = Harness::start().await;
+    let passes = Passes::default();
+    let report = h
+        .run_with(NOW, CycleOptions::default(), &passes)
+        .await
+        .expect("a cycle");
+    assert!(
+        report.counts.references > 0,
+        "managers and members are part of this cycle"
+    );
+    let passes = passes.0.into_inner().unwrap();
+    let objects = passes.iter().find(|p| p.0 == "objects").expect("an objects pass");
+    assert_eq!(objects.1, report.counts.read, "the total is what was read");
+    assert_eq!(
+        objects.2, objects.1,
+        "processed ends at the total, never past it: {passes:?}"
+    );
+}

@@ -277,13 +277,22 @@ impl Harness {
     }
 
     pub async fn run(&self, now: OffsetDateTime, opts: CycleOptions) -> Result<CycleReport, EngineError> {
+        self.run_with(now, opts, &NoProgress).await
+    }
+
+    pub async fn run_with(
+        &self,
+        now: OffsetDateTime,
+        opts: CycleOptions,
+        progress: &dyn sync_engine::execute::Progress,
+    ) -> Result<CycleReport, EngineError> {
         let seed = *self.rng.lock().unwrap();
         let mut n = seed;
         let mut rng = move || {
             n = n.wrapping_mul(6364136223846793005).wrapping_add(1);
             n
         };
-        let r = run_cycle(&self.job, &self.rt, now, opts, &NoProgress, &mut rng).await;
+        let r = run_cycle(&self.job, &self.rt, now, opts, progress, &mut rng).await;
         *self.rng.lock().unwrap() = seed + 1;
         r
     }
