@@ -13,9 +13,10 @@ use crate::mapping::Modified;
 use crate::model::ObjectKind;
 use crate::plan::Key;
 
-/// Members per `add` operation, and operations per PATCH request.
+/// Members per `add` operation, and operations per PATCH request: 1,000 members a request,
+/// so 16 requests in flight hold a few megabytes however large the groups.
 const MEMBERS_PER_OP: usize = 100;
-const OPS_PER_REQUEST: usize = 50;
+const OPS_PER_REQUEST: usize = 10;
 
 impl Executor {
     pub(super) async fn manager(&self, out: &mut Outcome, manager: Option<&str>, links: &Mutex<HashMap<Key, String>>) {
