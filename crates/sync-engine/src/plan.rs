@@ -2,7 +2,7 @@
 //! No I/O, no clock (time is an input), so every decision is unit-testable and
 //! `sync plan` can show exactly what a cycle would do.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use scim_proto::PatchOperation;
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,9 @@ use time::OffsetDateTime;
 use crate::error::EngineError;
 use crate::mapping::{self, Mapped, Modified, ObjectMapper, Values};
 use crate::model::{ObjectKind, SourceObject};
+
+mod counts;
+pub use counts::{Counts, Plan, summary};
 
 /// What the engine remembers about a linked object (the JSON in `Link::values`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -119,60 +122,6 @@ impl Action {
     /// Reference changes run after every object exists.
     pub fn is_second_pass(&self) -> bool {
         matches!(self.op, Op::Manager { .. } | Op::Members { .. })
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub read: usize,
-    pub in_scope: usize,
-    pub create: usize,
-    pub update: usize,
-    pub disable: usize,
-    pub delete: usize,
-    pub references: usize,
-    pub skip: usize,
-    pub unchanged: usize,
-    /// Objects whose mapping or matching failed.
-    pub failed: usize,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Plan {
-    pub actions: Vec<Action>,
-    pub counts: Counts,
-    /// Objects the job manages before this cycle (for the percentage threshold).
-    pub managed: usize,
-}
-
-impl Counts {
-    /// Counts planned actions by kind.
-    pub fn add_actions(&mut self, actions: &[Action]) {
-        for a in actions {
-            match &a.op {
-                Op::Create { .. } => self.create += 1,
-                Op::Update { .. } => self.update += 1,
-                Op::Disable { .. } => self.disable += 1,
-                Op::Delete { .. } => self.delete += 1,
-                Op::Manager { .. } | Op::Members { .. } => self.references += 1,
-                Op::Skip { .. } => self.skip += 1,
-                Op::Fail { .. } => self.failed += 1,
-            }
-        }
-    }
-
-    /// Adds another chunk's counts.
-    pub fn add(&mut self, o: &Counts) {
-        self.read += o.read;
-        self.in_scope += o.in_scope;
-        self.create += o.create;
-        self.update += o.update;
-        self.disable += o.disable;
-        self.delete += o.delete;
-        self.references += o.references;
-        self.skip += o.skip;
-        self.unchanged += o.unchanged;
-        self.failed += o.failed;
     }
 }
 
@@ -607,13 +556,4 @@ pub fn link_states(links: &[scim_core::ports::sync::Link]) -> HashMap<Key, LinkS
             ))
         })
         .collect()
-}
-
-/// Counts of a plan by action, for `sync plan` summaries.
-pub fn summary(plan: &Plan) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for a in &plan.actions {
-        *m.entry(a.name()).or_insert(0) += 1;
-    }
-    m
 }

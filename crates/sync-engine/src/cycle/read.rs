@@ -11,8 +11,8 @@ use crate::source::{PageRx, Source};
 
 /// Where a cycle's objects come from.
 pub enum Input<'s> {
-    /// Read in pages, once per pass.
-    Stream(&'s dyn Source),
+    /// Read in pages, once per pass; the first pass's pages are already on their way.
+    Stream(&'s dyn Source, std::sync::Mutex<Option<PageRx>>),
     /// Read once (an incremental read, or a source that cannot stream).
     Batch(Arc<Vec<SourceObject>>),
 }
@@ -36,9 +36,9 @@ impl<'s> Read<'s> {
 
     /// A full read: streamed when the source can, else one `read_all`.
     pub async fn full(source: &'s dyn Source) -> Result<Read<'s>, EngineError> {
-        if source.stream().is_some() {
+        if let Some(first) = source.stream() {
             return Ok(Read {
-                input: Input::Stream(source),
+                input: Input::Stream(source, std::sync::Mutex::new(Some(first))),
                 complete: true,
                 watermark: None,
             });
@@ -49,7 +49,10 @@ impl<'s> Read<'s> {
     /// A new pass over the objects, from the first.
     pub fn pass(&self) -> Pass {
         match &self.input {
-            Input::Stream(s) => Pass::Stream(s.stream()),
+            Input::Stream(s, first) => {
+                let first = first.lock().ok().and_then(|mut f| f.take());
+                Pass::Stream(first.or_else(|| s.stream()))
+            }
             Input::Batch(objects) => Pass::Batch(objects.clone(), 0),
         }
     }
