@@ -36,6 +36,7 @@ pub use fold::{LogCtx, escrow_wait, fold};
 use read::Read;
 pub use report::{Applied, CycleError, CycleReport, CycleResult, result_of};
 use stream::Chunks;
+pub use stream::{MAX_CHUNK_WEIGHT, PLAN_OBJECTS};
 pub use tables::{Tables, key_hash};
 
 /// A loaded, compiled job.

@@ -92,3 +92,64 @@ async fn a_large_initial_cycle_reads_the_target_once_and_sets_managers_at_create
         again.counts
     );
 }
+
+#[tokio::test]
+async fn managers_read_after_their_reports_in_later_chunks_are_set_at_the_end_of_the_cycle() {
+    // More users than one planned chunk holds, each reporting to someone read 1,100 places
+    // later: when a report's chunk runs, its manager does not exist yet, so the reference
+    // waits for the end of the cycle.
+    let n = sync_engine::cycle::PLAN_OBJECTS + 300;
+    let mut dir = Vec::new();
+    let mut members = Vec::new();
+    for i in 0..n {
+        let manager = (i + 1100 < n).then(|| format!("u{}", i + 1100));
+        dir.push(user(
+            &format!("u{i}"),
+            &format!("p{i}"),
+            "P",
+            &format!("N{i}"),
+            "Dept",
+            manager.as_deref(),
+        ));
+        members.push(format!("u{i}"));
+    }
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    dir.push(group("g-sa", ASSIGNED, &refs));
+    let h = Harness::with(Setup {
+        chunk: 500,
+        directory: dir,
+        ..Default::default()
+    })
+    .await;
+    let report = h.cycle().await;
+    assert_eq!(report.applied.failure, 0);
+    let users = h.all_users().await;
+    assert_eq!(users.len(), n);
+    let id_of = |local: &str| {
+        users
+            .iter()
+            .find(|u| {
+                u["userName"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(&format!("{local}@")))
+            })
+            .map(|u| u["id"].clone())
+            .unwrap()
+    };
+    let with_manager = users
+        .iter()
+        .filter(|u| u[ENTERPRISE]["manager"]["value"].is_string())
+        .count();
+    assert_eq!(with_manager, n - 1100, "every report got its manager");
+    let u0 = users
+        .iter()
+        .find(|u| u["userName"].as_str().is_some_and(|n| n.starts_with("p0@")))
+        .unwrap();
+    assert_eq!(u0[ENTERPRISE]["manager"]["value"], id_of("p1100"));
+    let again = h.cycle_fresh().await;
+    assert!(
+        h.writes().is_empty(),
+        "a second cycle sends nothing: {:?}",
+        again.counts
+    );
+}
