@@ -91,6 +91,22 @@ fn link_key_row(r: &Row) -> LinkKey {
 }
 
 impl PgStore {
+    /// `cols` (of `l`) of the job's links with these (kind, source id) keys, in one query.
+    async fn links_by_key(&self, job: &str, keys: Vec<(String, String)>, cols: &str) -> Result<Vec<Row>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (kinds, ids): (Vec<String>, Vec<String>) = keys
+            .iter()
+            .map(|(k, i)| (pg_text(k).into_owned(), pg_text(i).into_owned()))
+            .unzip();
+        let sql = format!(
+            "SELECT {cols} FROM unnest($2::text[], $3::text[]) AS k(kind, source_id) \
+             JOIN sync_links l ON l.job = $1 AND l.kind = k.kind AND l.source_id = k.source_id"
+        );
+        self.rows(&sql, &[&pg_text(job).as_ref(), &kinds, &ids]).await
+    }
+
     async fn exec(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let c = self.conn().await?;
         let stmt = c.prepare_cached(sql).await?;
@@ -117,41 +133,18 @@ impl SyncStateStore for PgStore {
     }
 
     async fn links_for(&self, job: &str, keys: Vec<(String, String)>) -> R<Vec<Link>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (kinds, ids): (Vec<String>, Vec<String>) = keys
-            .iter()
-            .map(|(k, i)| (pg_text(k).into_owned(), pg_text(i).into_owned()))
-            .unzip();
-        let rows = self
-            .rows(
-                "SELECT l.kind, l.source_id, l.target_id, l.hash, l.vals, l.disabled, l.updated \
-                 FROM unnest($2::text[], $3::text[]) AS k(kind, source_id) \
-                 JOIN sync_links l ON l.job = $1 AND l.kind = k.kind AND l.source_id = k.source_id",
-                &[&pg_text(job).as_ref(), &kinds, &ids],
-            )
-            .await?;
-        Ok(rows.iter().map(link_row).collect())
+        let cols = "l.kind, l.source_id, l.target_id, l.hash, l.vals, l.disabled, l.updated";
+        Ok(self.links_by_key(job, keys, cols).await?.iter().map(link_row).collect())
     }
 
     async fn link_keys_for(&self, job: &str, keys: Vec<(String, String)>) -> R<Vec<LinkKey>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (kinds, ids): (Vec<String>, Vec<String>) = keys
+        let cols = "l.kind, l.source_id, l.target_id, l.disabled";
+        Ok(self
+            .links_by_key(job, keys, cols)
+            .await?
             .iter()
-            .map(|(k, i)| (pg_text(k).into_owned(), pg_text(i).into_owned()))
-            .unzip();
-        let rows = self
-            .rows(
-                "SELECT l.kind, l.source_id, l.target_id, l.disabled \
-                 FROM unnest($2::text[], $3::text[]) AS k(kind, source_id) \
-                 JOIN sync_links l ON l.job = $1 AND l.kind = k.kind AND l.source_id = k.source_id",
-                &[&pg_text(job).as_ref(), &kinds, &ids],
-            )
-            .await?;
-        Ok(rows.iter().map(link_key_row).collect())
+            .map(link_key_row)
+            .collect())
     }
 
     async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> R<Vec<LinkKey>> {

@@ -78,6 +78,46 @@ fn link_key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkKey> {
     })
 }
 
+impl SqliteStore {
+    /// `cols` of the job's links with these (kind, source id) keys: one statement per kind,
+    /// the ids bound as one JSON array, so any number of keys is one parameter.
+    async fn links_by_key<T: Send + 'static>(
+        &self,
+        job: &str,
+        keys: Vec<(String, String)>,
+        cols: &'static str,
+        row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> R<Vec<T>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let readers = self.readers.clone();
+        let job = job.to_string();
+        let sql = format!(
+            "SELECT {cols} FROM sync_links \
+             WHERE job = ?1 AND kind = ?2 AND source_id IN (SELECT value FROM json_each(?3))"
+        );
+        tokio::task::spawn_blocking(move || {
+            readers.read(|conn| {
+                let mut out = Vec::with_capacity(keys.len());
+                for kind in ["user", "group"] {
+                    let ids: Vec<&str> = keys.iter().filter(|k| k.0 == kind).map(|k| k.1.as_str()).collect();
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let ids = serde_json::to_string(&ids).map_err(|e| CoreError::Internal(e.to_string()))?;
+                    let mut stmt = conn.prepare_cached(&sql)?;
+                    let rows = stmt.query_map(params![job, kind, ids], row)?;
+                    out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+                }
+                Ok(out)
+            })
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+    }
+}
+
 #[async_trait]
 impl SyncStateStore for SqliteStore {
     async fn links(&self, job: &str) -> R<Vec<Link>> {
@@ -97,61 +137,18 @@ impl SyncStateStore for SqliteStore {
     }
 
     async fn links_for(&self, job: &str, keys: Vec<(String, String)>) -> R<Vec<Link>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let readers = self.readers.clone();
-        let job = job.to_string();
-        tokio::task::spawn_blocking(move || {
-            readers.read(|conn| {
-                let mut out = Vec::with_capacity(keys.len());
-                for kind in ["user", "group"] {
-                    let ids: Vec<&str> = keys.iter().filter(|k| k.0 == kind).map(|k| k.1.as_str()).collect();
-                    if ids.is_empty() {
-                        continue;
-                    }
-                    let ids = serde_json::to_string(&ids).map_err(|e| CoreError::Internal(e.to_string()))?;
-                    let mut stmt = conn.prepare_cached(
-                        "SELECT kind, source_id, target_id, hash, vals, disabled, updated FROM sync_links \
-                         WHERE job = ?1 AND kind = ?2 AND source_id IN (SELECT value FROM json_each(?3))",
-                    )?;
-                    let rows = stmt.query_map(params![job, kind, ids], link_row)?;
-                    out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
-                }
-                Ok(out)
-            })
-        })
+        self.links_by_key(
+            job,
+            keys,
+            "kind, source_id, target_id, hash, vals, disabled, updated",
+            link_row,
+        )
         .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?
     }
 
     async fn link_keys_for(&self, job: &str, keys: Vec<(String, String)>) -> R<Vec<LinkKey>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let readers = self.readers.clone();
-        let job = job.to_string();
-        tokio::task::spawn_blocking(move || {
-            readers.read(|conn| {
-                let mut out = Vec::with_capacity(keys.len());
-                for kind in ["user", "group"] {
-                    let ids: Vec<&str> = keys.iter().filter(|k| k.0 == kind).map(|k| k.1.as_str()).collect();
-                    if ids.is_empty() {
-                        continue;
-                    }
-                    let ids = serde_json::to_string(&ids).map_err(|e| CoreError::Internal(e.to_string()))?;
-                    let mut stmt = conn.prepare_cached(
-                        "SELECT kind, source_id, target_id, disabled FROM sync_links \
-                         WHERE job = ?1 AND kind = ?2 AND source_id IN (SELECT value FROM json_each(?3))",
-                    )?;
-                    let rows = stmt.query_map(params![job, kind, ids], link_key_row)?;
-                    out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
-                }
-                Ok(out)
-            })
-        })
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?
+        self.links_by_key(job, keys, "kind, source_id, target_id, disabled", link_key_row)
+            .await
     }
 
     async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> R<Vec<LinkKey>> {
