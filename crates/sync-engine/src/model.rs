@@ -13,12 +13,34 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
+    /// The kind [`Self::as_str`] names (`user`, `group`).
+    pub fn parse(s: &str) -> Option<ObjectKind> {
+        match s {
+            "user" => Some(ObjectKind::User),
+            "group" => Some(ObjectKind::Group),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectKind::User => "user",
             ObjectKind::Group => "group",
         }
     }
+}
+
+/// A 128-bit hash (two SipHash runs with fixed keys): what the engine keeps instead of an
+/// id where it must remember a million of them (a collision among a billion: about 10^-21).
+pub fn hash128(value: &impl std::hash::Hash) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        value.hash(&mut h);
+        h.finish() as u128
+    };
+    (half(1) << 64) | half(2)
 }
 
 /// An app role assigned to a user or group (`appRoleAssignments` in Graph).

@@ -539,11 +539,7 @@ pub fn link_states(links: &[scim_core::ports::sync::Link]) -> HashMap<Key, LinkS
     links
         .iter()
         .filter_map(|l| {
-            let kind = match l.kind.as_str() {
-                "user" => ObjectKind::User,
-                "group" => ObjectKind::Group,
-                _ => return None,
-            };
+            let kind = ObjectKind::parse(&l.kind)?;
             let pushed: Pushed = serde_json::from_str(&l.values).unwrap_or_default();
             Some((
                 (kind, l.source_id.clone()),

@@ -195,14 +195,7 @@ async fn held(job: &Job, rt: &Runtime, now: OffsetDateTime) -> Result<HashSet<Ke
         .map_err(state_err)?
         .into_iter()
         .filter(|e| e.next_attempt > ts(now))
-        .map(|e| {
-            let kind = if e.kind == "group" {
-                ObjectKind::Group
-            } else {
-                ObjectKind::User
-            };
-            (kind, e.source_id)
-        })
+        .map(|e| (ObjectKind::parse(&e.kind).unwrap_or(ObjectKind::User), e.source_id))
         .collect())
 }
 

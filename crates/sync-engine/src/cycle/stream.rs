@@ -276,14 +276,7 @@ pub(super) async fn targets(
     let links = rt.state.link_keys_for(job.name(), wanted).await.map_err(state_err)?;
     Ok(links
         .into_iter()
-        .filter_map(|l| {
-            let kind = match l.kind.as_str() {
-                "user" => ObjectKind::User,
-                "group" => ObjectKind::Group,
-                _ => return None,
-            };
-            Some(((kind, l.source_id), l.target_id))
-        })
+        .filter_map(|l| Some(((ObjectKind::parse(&l.kind)?, l.source_id), l.target_id)))
         .collect())
 }
 
@@ -455,15 +448,8 @@ impl Run<'_> {
         committer: &mut Committer,
         progress: &dyn Progress,
     ) -> Result<bool, EngineError> {
-        let size = self.rt.executor.cfg.chunk.max(1);
-        let mut actions = actions.into_iter().peekable();
-        while actions.peek().is_some() {
-            let part: Vec<Action> = actions.by_ref().take(size).collect();
-            committer.chunk(session.objects(part, progress).await).await?;
-            if committer.stop_requested() {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        session
+            .objects_in_chunks(actions, self.rt.executor.cfg.chunk, progress, committer)
+            .await
     }
 }

@@ -4,7 +4,7 @@
 //! tens of megabytes, not the objects themselves.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use scim_core::ports::sync::LinkKey;
 
@@ -20,14 +20,7 @@ const LINK_PAGE: usize = 5000;
 
 /// The hash a table keys an object by.
 pub fn key_hash(kind: ObjectKind, id: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        kind.hash(&mut h);
-        id.hash(&mut h);
-        h.finish() as u128
-    };
-    (half(1) << 64) | half(2)
+    crate::model::hash128(&(kind, id))
 }
 
 /// The keys are hashes already: the map uses their low bits as they are.
@@ -74,21 +67,13 @@ impl Lookup for Tables {
     }
 }
 
-fn kind_of(s: &str) -> Option<ObjectKind> {
-    match s {
-        "user" => Some(ObjectKind::User),
-        "group" => Some(ObjectKind::Group),
-        _ => None,
-    }
-}
-
 impl Tables {
     /// Walks the job's links and the source (twice in assigned mode: the scope index needs
     /// every group before any user's scope is known).
     pub async fn build(job: &Job, rt: &Runtime, read: &Read<'_>) -> Result<Tables, EngineError> {
         let mut t = Tables::default();
         each_link(job, rt, |l| {
-            if let Some(kind) = kind_of(&l.kind) {
+            if let Some(kind) = ObjectKind::parse(&l.kind) {
                 t.linked.insert(key_hash(kind, &l.source_id), l.disabled);
             }
         })
@@ -118,7 +103,7 @@ impl Tables {
     pub async fn unseen(&self, job: &Job, rt: &Runtime) -> Result<Vec<(Key, LinkKey)>, EngineError> {
         let mut out = Vec::new();
         each_link(job, rt, |l| {
-            if let Some(kind) = kind_of(&l.kind)
+            if let Some(kind) = ObjectKind::parse(&l.kind)
                 && !self.decided.contains_key(&key_hash(kind, &l.source_id))
             {
                 out.push(((kind, l.source_id.clone()), l.clone()));

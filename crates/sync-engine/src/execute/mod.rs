@@ -381,13 +381,8 @@ impl Executor {
         session.prepare(&first).await;
         let chunk = chunk.max(1);
         progress.started("objects", first.len());
-        let mut first = first.into_iter().peekable();
-        while first.peek().is_some() {
-            let part: Vec<Action> = first.by_ref().take(chunk).collect();
-            sink.chunk(session.objects(part, progress).await).await?;
-            if sink.stop_requested() {
-                return Ok(false);
-            }
+        if !session.objects_in_chunks(first, chunk, progress, sink).await? {
+            return Ok(false);
         }
         progress.started("references", second.len());
         let mut second = second.into_iter().peekable();

@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::matching::RunCtx;
-use super::{Executor, Outcome, Progress, Task};
+use super::{ChunkSink, Executor, Outcome, Progress, Task};
 use crate::config::BulkMode;
+use crate::error::EngineError;
 use crate::model::ObjectKind;
 use crate::plan::{Action, Key};
 
@@ -62,6 +63,26 @@ impl Session {
         let (mut out, single) = self.exec.bulk_pass(actions, &self.ctx, self.bulk, progress).await;
         out.extend(self.exec.run_pass(single, self.ctx.clone(), progress).await);
         out
+    }
+
+    /// Runs object actions `chunk` at a time, each chunk's outcomes handed to `sink` before
+    /// the next starts; false when the sink asked to stop.
+    pub async fn objects_in_chunks(
+        &self,
+        actions: Vec<Action>,
+        chunk: usize,
+        progress: &dyn Progress,
+        sink: &mut dyn ChunkSink,
+    ) -> Result<bool, EngineError> {
+        let mut actions = actions.into_iter().peekable();
+        while actions.peek().is_some() {
+            let part: Vec<Action> = actions.by_ref().take(chunk.max(1)).collect();
+            sink.chunk(self.objects(part, progress).await).await?;
+            if sink.stop_requested() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Runs reference changes (managers, members); their objects exist by now.

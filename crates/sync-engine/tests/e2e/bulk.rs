@@ -7,26 +7,32 @@ use sync_engine::execute::SNAPSHOT_MIN_CREATES;
 
 use crate::harness::*;
 
+/// Users `u0`… (`p{i}@…`), each reporting to `manager(i)`, all members of the assigned group.
+fn assigned_users(n: usize, manager: impl Fn(usize) -> Option<usize>) -> Vec<sync_engine::model::SourceObject> {
+    let mut dir: Vec<_> = (0..n)
+        .map(|i| {
+            let m = manager(i).map(|m| format!("u{m}"));
+            user(
+                &format!("u{i}"),
+                &format!("p{i}"),
+                "P",
+                &format!("N{i}"),
+                "Dept",
+                m.as_deref(),
+            )
+        })
+        .collect();
+    let ids: Vec<String> = (0..n).map(|i| format!("u{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    dir.push(group("g-sa", ASSIGNED, &refs));
+    dir
+}
+
 #[tokio::test]
 async fn a_large_initial_cycle_reads_the_target_once_and_sets_managers_at_create() {
     let n = SNAPSHOT_MIN_CREATES + 50;
-    let mut dir = Vec::new();
-    let mut members = Vec::new();
-    for i in 0..n {
-        // Everyone reports to someone 20 places earlier, so most managers already exist.
-        let manager = (i >= 20).then(|| format!("u{}", i - 20));
-        dir.push(user(
-            &format!("u{i}"),
-            &format!("p{i}"),
-            "P",
-            &format!("N{i}"),
-            "Dept",
-            manager.as_deref(),
-        ));
-        members.push(format!("u{i}"));
-    }
-    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
-    dir.push(group("g-sa", ASSIGNED, &refs));
+    // Everyone reports to someone 20 places earlier, so most managers already exist.
+    let dir = assigned_users(n, |i| (i >= 20).then(|| i - 20));
     let h = Harness::with(Setup {
         // One chunk: Bulk requests need many creates together.
         chunk: 100_000,
@@ -99,22 +105,7 @@ async fn managers_read_after_their_reports_in_later_chunks_are_set_at_the_end_of
     // later: when a report's chunk runs, its manager does not exist yet, so the reference
     // waits for the end of the cycle.
     let n = sync_engine::cycle::PLAN_OBJECTS + 300;
-    let mut dir = Vec::new();
-    let mut members = Vec::new();
-    for i in 0..n {
-        let manager = (i + 1100 < n).then(|| format!("u{}", i + 1100));
-        dir.push(user(
-            &format!("u{i}"),
-            &format!("p{i}"),
-            "P",
-            &format!("N{i}"),
-            "Dept",
-            manager.as_deref(),
-        ));
-        members.push(format!("u{i}"));
-    }
-    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
-    dir.push(group("g-sa", ASSIGNED, &refs));
+    let dir = assigned_users(n, |i| (i + 1100 < n).then(|| i + 1100));
     let h = Harness::with(Setup {
         chunk: 500,
         directory: dir,

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read};
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -30,16 +29,6 @@ pub(super) struct Emit<'f> {
     failed: Option<EngineError>,
 }
 
-fn id_hash(id: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        id.hash(&mut h);
-        h.finish() as u128
-    };
-    (half(1) << 64) | half(2)
-}
-
 impl Emit<'_> {
     fn push(&mut self, value: Value, hint: Option<ObjectKind>, at: &str) -> Result<(), EngineError> {
         let obj = record(value, hint, self.name, at)?;
@@ -48,7 +37,7 @@ impl Emit<'_> {
 
     fn push_object(&mut self, obj: SourceObject) -> Result<(), EngineError> {
         let n = self.seen.len() + 1;
-        if let Some(first) = self.seen.insert(id_hash(&obj.id), n) {
+        if let Some(first) = self.seen.insert(crate::model::hash128(&obj.id.as_str()), n) {
             return Err(src_err(
                 self.name,
                 format!("id {:?} appears twice (records {first} and {n})", obj.id),
