@@ -10,6 +10,7 @@ use scim_core::ports::sync::{ChunkWrite, Escrow, LogRecord, SyncStateStore};
 
 use super::fold::{Folded, LogCtx, fold};
 use super::report::Applied;
+use super::tables::{HashTable, key_hash};
 use crate::error::EngineError;
 use crate::execute::{ChunkSink, Outcome, Status, Step};
 use crate::notify::{MAX_OBJECTS, ObjectRef};
@@ -31,6 +32,10 @@ pub(super) struct Committer {
     /// Set when the cycle should end after the chunk in flight.
     pub stop: Arc<std::sync::atomic::AtomicBool>,
     pub totals: Totals,
+    /// The links the job had when the cycle started (the streamed cycle): an object's link
+    /// is read from the store only when it is one of them, or when the outcome is of a
+    /// reference, whose object may have been linked by an earlier chunk. `None` reads all.
+    pub linked: Option<Arc<HashTable<bool>>>,
     /// The previous chunk's write, still running while the next chunk executes.
     writing: Option<tokio::task::JoinHandle<Result<(), scim_core::CoreError>>>,
 }
@@ -74,6 +79,7 @@ impl Committer {
             escrowed: Default::default(),
             stop: rt.stop.clone(),
             totals: Default::default(),
+            linked: None,
             writing: None,
         })
     }
@@ -84,6 +90,15 @@ impl Committer {
             self.chunk(Vec::new()).await?;
         }
         self.settle().await
+    }
+
+    /// Whether the store may hold a link for the outcome's object. One that was not linked
+    /// when the cycle started can only have been linked by this cycle, before its reference.
+    fn may_be_linked(&self, o: &Outcome) -> bool {
+        match &self.linked {
+            None => true,
+            Some(linked) => o.action_is_reference() || linked.contains_key(&key_hash(o.kind, &o.source_id)),
+        }
     }
 
     /// Waits for the previous chunk's write: the next fold reads what it wrote.
@@ -165,6 +180,7 @@ impl ChunkSink for Committer {
         // The links as the chunks before left them: the store has them.
         let mut keys: Vec<(String, String)> = outcomes
             .iter()
+            .filter(|o| self.may_be_linked(o))
             .map(|o| (o.kind.as_str().to_string(), o.source_id.clone()))
             .collect();
         keys.sort_unstable();

@@ -104,8 +104,10 @@ impl<'a> Chunks<'a> {
                 ((o.kind, o.id.clone()), decision)
             })
             .collect();
+        // Only objects linked when the cycle started have a link: an initial cycle reads none.
         let keys = decisions
             .keys()
+            .filter(|k| self.tables.linked(k).is_some())
             .map(|(k, id)| (k.as_str().to_string(), id.clone()))
             .collect();
         let links = link_states(
@@ -367,6 +369,7 @@ impl Run<'_> {
     ) -> Result<bool, EngineError> {
         let (job, rt) = (self.job, self.rt);
         let tables = Tables::build(job, rt, self.read).await?;
+        committer.linked = Some(tables.linked.clone());
         let held = super::held(job, rt, self.now).await?;
         let session = rt.executor.session(job.cfg.target.bulk);
         let planner = job.planner(!self.status.initial_done);

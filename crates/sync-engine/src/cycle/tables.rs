@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use scim_core::ports::sync::LinkKey;
 
@@ -49,8 +50,9 @@ pub type HashTable<V> = HashMap<u128, V, BuildHasherDefault<PreHashed>>;
 pub struct Tables {
     /// Every object read in this cycle.
     pub decided: HashTable<Known>,
-    /// Every link the job had when the cycle started: disabled by the engine or not.
-    pub linked: HashTable<bool>,
+    /// Every link the job had when the cycle started: disabled by the engine or not. Shared
+    /// with the committer, which reads from the store only links that can exist.
+    pub linked: Arc<HashTable<bool>>,
     /// Objects read.
     pub read: usize,
     /// The scope index (assigned mode: group memberships and roles).
@@ -72,12 +74,14 @@ impl Tables {
     /// every group before any user's scope is known).
     pub async fn build(job: &Job, rt: &Runtime, read: &Read<'_>) -> Result<Tables, EngineError> {
         let mut t = Tables::default();
+        let mut linked = HashTable::default();
         each_link(job, rt, |l| {
             if let Some(kind) = ObjectKind::parse(&l.kind) {
-                t.linked.insert(key_hash(kind, &l.source_id), l.disabled);
+                linked.insert(key_hash(kind, &l.source_id), l.disabled);
             }
         })
         .await?;
+        t.linked = Arc::new(linked);
         if job.scope.mode != crate::config::ScopeMode::All {
             let mut pass = read.pass();
             while let Some(page) = pass.next().await? {

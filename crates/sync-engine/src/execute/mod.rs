@@ -190,7 +190,7 @@ impl Outcome {
             modified: Vec::new(),
             steps: Vec::new(),
             error: None,
-            reference: false,
+            reference: action.is_second_pass(),
             throttled: 0,
             requests: 0,
             duration_ms: 0,

@@ -487,3 +487,46 @@ async fn a_bulk_request_cannot_touch_another_tenants_resources() {
 }
 
 mod limits;
+
+/// Operations run in waves (many at once); the results must be what running them one by
+/// one in request order gives: the first of two equal userNames wins wherever it sits in a
+/// wave, a PATCH waits for the earlier PATCH of the same resource, and every result is in
+/// its request position.
+#[tokio::test]
+async fn many_operations_keep_the_outcome_of_request_order() {
+    let s = TestServer::start().await;
+    let mut items: Vec<Value> = (0..60)
+        .map(|i| post_user(&format!("u{i}"), &format!("user{i}@example.com")))
+        .collect();
+    // Equal to user7 but for case: the later one is the duplicate.
+    items.insert(40, post_user("dup", "USER7@example.com"));
+    let patch = |title: &str| {
+        json!({"method": "PATCH", "path": "/Users/bulkId:u3",
+               "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "path": "title", "value": title}]}})
+    };
+    items.push(patch("first"));
+    items.push(patch("second"));
+    let ops = bulk(&s, &request(Value::Array(items))).await;
+    assert_eq!(ops.len(), 63);
+    for (i, op) in ops.iter().enumerate().take(61) {
+        if i == 40 {
+            assert_op_error(op, 409, Some("uniqueness"));
+            assert_eq!(op["bulkId"], "dup");
+        } else {
+            assert_eq!(op["status"], "201", "{op}");
+            let n = if i < 40 { i } else { i - 1 };
+            assert_eq!(op["bulkId"], format!("u{n}"), "{op}");
+        }
+    }
+    assert_eq!(ops[61]["status"], "200", "{}", ops[61]);
+    assert_eq!(ops[62]["status"], "200", "{}", ops[62]);
+    let u3 = created_id(&s, &ops[3], "Users");
+    let user = s.get(&format!("/Users/{u3}")).await;
+    assert_eq!(user.body["title"], "second", "{}", user.text);
+    assert_eq!(user.body["meta"]["version"], ops[62]["version"], "{}", user.text);
+    let u7 = created_id(&s, &ops[7], "Users");
+    let user = s.get(&format!("/Users/{u7}")).await;
+    assert_eq!(user.body["userName"], "user7@example.com");
+    s.get("/Users?count=100").await.assert_list(60);
+}
