@@ -133,8 +133,11 @@ pub fn fold(
         f.logs.push(with_detail(r, &o.steps, &o.modified, o.error.as_ref()));
     }
     let now = scim_core::Timestamp::new(cx.now);
+    // A link the outcomes left as it was is not written again (a manager set in the create
+    // request, a reference that changed nothing): an initial cycle writes each link once.
     f.links = merged
         .into_iter()
+        .filter(|(k, l)| old.get(k) != Some(l))
         .map(|((kind, source_id), l)| Link {
             kind: kind.as_str().to_string(),
             source_id,

@@ -189,3 +189,38 @@ fn outcomes_of_one_object_merge_into_its_link() {
     );
     assert_eq!(f.logs.len(), 2, "one record per outcome");
 }
+
+#[test]
+fn a_link_the_outcomes_leave_as_it_was_is_not_written_again() {
+    let pushed = Pushed {
+        values: values(&[("userName", "a@x")]),
+        manager: Some("m1".into()),
+        members: None,
+    };
+    let state = LinkState {
+        target_id: "t1".into(),
+        hash: mapping::hash(&pushed.values, pushed.manager.as_deref(), None),
+        pushed,
+        disabled: false,
+    };
+    let old = HashMap::from([
+        ((ObjectKind::User, "u1".to_string()), state.clone()),
+        ((ObjectKind::User, "u2".to_string()), state),
+    ]);
+    // u1: the manager set in its create request, confirmed by its reference: nothing new.
+    // u2: the manager changes.
+    let os = [
+        outcome(ObjectKind::User, "u1", Status::Success, |o| {
+            o.target_id = Some("t1".into());
+            o.manager = Some(Some("m1".into()));
+        }),
+        outcome(ObjectKind::User, "u2", Status::Success, |o| {
+            o.target_id = Some("t1".into());
+            o.manager = Some(Some("m2".into()));
+        }),
+    ];
+    let f = fold(&os, &old, &HashMap::new(), &cx());
+    let written: Vec<&str> = f.links.iter().map(|l| l.source_id.as_str()).collect();
+    assert_eq!(written, ["u2"]);
+    assert_eq!(f.logs.len(), 2, "both outcomes are logged");
+}
