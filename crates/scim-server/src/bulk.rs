@@ -51,7 +51,7 @@ use parse::{Method, Op, Planned, envelope, parse_op};
 type HResult = Result<axum::response::Response, crate::ApiError>;
 
 /// What a `bulkId` reference looks like in `path` and `data`.
-pub(crate) const REF_PREFIX: &str = "bulkId:";
+const REF_PREFIX: &str = "bulkId:";
 
 /// Nesting the Bulk envelope adds above an operation's `data`: the body, `Operations`, the
 /// operation. The depth limit is raised by this much so that it applies to each `data`.

@@ -32,9 +32,9 @@ struct Key {
 
 fn key(op: &Op) -> Option<Key> {
     let plan = op.plan.as_ref().ok()?;
-    let target = match (&plan.id, plan.method) {
-        (Some(id), _) => id.clone(),
-        (None, _) => plan
+    let target = match &plan.id {
+        Some(id) => id.clone(),
+        None => plan
             .data
             .as_ref()
             .and_then(|d| match d {
