@@ -318,6 +318,26 @@ ALTER TABLE sync_log ADD COLUMN initiated_by TEXT NOT NULL DEFAULT 'cycle';
 ALTER TABLE sync_log ADD COLUMN source_display TEXT NOT NULL DEFAULT '';
 ALTER TABLE sync_log ADD COLUMN target_display TEXT;
 "#,
+    // Links move to a rowid table with a unique key index. As a WITHOUT ROWID table the
+    // ~600-byte rows filled a leaf page six at a time, so each chunk's links, keyed by
+    // random source ids, dirtied (and split) one leaf page apiece; now they append to the
+    // table's last pages and only the small key index takes random inserts.
+    r#"
+CREATE TABLE sync_links_rowid (
+    job       TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    vals      TEXT NOT NULL,
+    disabled  INTEGER NOT NULL,
+    updated   TEXT NOT NULL
+);
+INSERT INTO sync_links_rowid SELECT job, kind, source_id, target_id, hash, vals, disabled, updated FROM sync_links;
+DROP TABLE sync_links;
+ALTER TABLE sync_links_rowid RENAME TO sync_links;
+CREATE UNIQUE INDEX sync_links_key ON sync_links(job, kind, source_id);
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

@@ -376,14 +376,19 @@ impl Run<'_> {
         let mut chunks = Chunks::new(job, rt, self.read, &tables, &held, planner, self.now);
         let mut later = Later::default();
         progress.started("objects", tables.read);
-        while let Some(p) = chunks.next(rng).await? {
+        // The next chunk is read and planned while this one runs: planning reads only the
+        // source, the tables and links of objects other chunks do not touch.
+        let mut planned = chunks.next(rng).await?;
+        while let Some(p) = planned {
             report.counts.add(&p.counts);
-            if !self
-                .chunk((p, &tables), &session, committer, &mut later, progress)
-                .await?
-            {
+            let (next, ran) = tokio::join!(
+                chunks.next(rng),
+                self.chunk((p, &tables), &session, committer, &mut later, progress)
+            );
+            if !ran? {
                 return Ok(false);
             }
+            planned = next?;
         }
         let gone = gone(job, rt, self.read, &tables, &held).await?;
         report.counts.add_actions(&gone);
