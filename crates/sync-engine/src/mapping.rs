@@ -306,19 +306,14 @@ fn role_json(r: &sync_expr::AppRoleAssignment, primary: bool) -> Json {
     serde_json::json!({"primary": primary, "type": "WindowsAzureActiveDirectoryRole", "value": r.value, "display": r.display_name})
 }
 
-/// A stable hash of what was pushed: values, manager and members.
-pub fn hash(values: &Values, manager: Option<&str>, members: Option<&BTreeSet<String>>) -> String {
+/// A stable hash of what was pushed: values and manager (a group's members are compared as
+/// rows).
+pub fn hash(values: &Values, manager: Option<&str>) -> String {
     let mut h = Sha256::new();
     h.update(serde_json::to_string(values).unwrap_or_default().as_bytes());
     h.update([0]);
     h.update(manager.unwrap_or_default().as_bytes());
     h.update([0]);
-    if let Some(ms) = members {
-        for m in ms {
-            h.update(m.as_bytes());
-            h.update([1]);
-        }
-    }
     hex::encode(&h.finalize()[..16])
 }
 

@@ -16,14 +16,13 @@ use crate::model::{ObjectKind, SourceObject};
 mod counts;
 pub use counts::{Counts, Plan, summary};
 
-/// What the engine remembers about a linked object (the JSON in `Link::values`).
+/// What the engine remembers about a linked object (the JSON in `Link::values`). A group's
+/// members are rows of their own in the state store (see [`PlanInput::members`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Pushed {
     pub values: Values,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub members: Option<BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +183,8 @@ pub struct PlanInput<'a> {
     pub decisions: &'a HashMap<Key, Decision>,
     /// The links of `objects`.
     pub links: &'a HashMap<Key, LinkState>,
+    /// The members the engine has put in the linked groups of `objects`, by group id.
+    pub members: &'a HashMap<String, BTreeSet<String>>,
     /// Everything else the plan may refer to.
     pub others: &'a dyn Lookup,
     /// Objects whose escrow back-off has not expired: left for a later cycle.
@@ -462,12 +463,15 @@ fn plan_update(
     let mut mapped = mapper.map(obj, false, false, cx.input.now, rng)?;
     cx.effective_manager(&mut mapped);
     let values = mapping::merged_values(&l.pushed.values, &mapped);
-    let members = (obj.kind == ObjectKind::Group).then(|| cx.wanted_members());
-    let hash = mapping::hash(&values, mapped.manager.as_deref(), members.as_ref());
-    if hash == l.hash && !l.disabled {
+    let members = (obj.kind == ObjectKind::Group)
+        .then(|| member_changes(&cx.wanted_members(), cx.input.members.get(&obj.id)))
+        .flatten();
+    let hash = mapping::hash(&values, mapped.manager.as_deref());
+    if hash == l.hash && !l.disabled && members.is_none() {
         cx.counts.unchanged += 1;
         return Ok(());
     }
+    let planned = (cx.first.len(), cx.second.len());
     let (mut ops, mut modified) = mapping::diff(&l.pushed.values, &mapped);
     let sets_active = ops.iter().any(|o| o.path.as_deref() == Some("active"));
     if l.disabled
@@ -488,6 +492,7 @@ fn plan_update(
             new: Some("true".into()),
         });
     }
+    let same_values = ops.is_empty();
     if !ops.is_empty() && mapper.actions.update {
         cx.push(Op::Update {
             ops,
@@ -495,7 +500,6 @@ fn plan_update(
             pushed: Pushed {
                 values,
                 manager: l.pushed.manager.clone(),
-                members: l.pushed.members.clone(),
             },
         });
     }
@@ -504,16 +508,23 @@ fn plan_update(
             manager: mapped.manager.clone(),
         });
     }
-    if let Some(want) = members {
-        let none = BTreeSet::new();
-        let have = l.pushed.members.as_ref().unwrap_or(&none);
-        let add: Vec<String> = want.difference(have).cloned().collect();
-        let remove: Vec<String> = have.difference(&want).cloned().collect();
-        if !add.is_empty() || !remove.is_empty() {
-            cx.push_second(Op::Members { add, remove });
-        }
+    if let Some((add, remove)) = members {
+        cx.push_second(Op::Members { add, remove });
+    }
+    if same_values && (cx.first.len(), cx.second.len()) == planned {
+        // What was pushed already matches (a link written before its hash changed form).
+        cx.counts.unchanged += 1;
     }
     Ok(())
+}
+
+/// The members to add and remove for a group to hold `want` (`None` when it does).
+fn member_changes(want: &BTreeSet<String>, have: Option<&BTreeSet<String>>) -> Option<(Vec<String>, Vec<String>)> {
+    let none = BTreeSet::new();
+    let have = have.unwrap_or(&none);
+    let add: Vec<String> = want.difference(have).cloned().collect();
+    let remove: Vec<String> = have.difference(want).cloned().collect();
+    (!add.is_empty() || !remove.is_empty()).then_some((add, remove))
 }
 
 /// A removal would only disable a user the engine has already disabled: nothing to send.

@@ -117,6 +117,10 @@ pub struct ChunkWrite {
     pub put_escrow: Vec<Escrow>,
     pub done_escrow: Vec<(String, String)>,
     pub logs: Vec<LogRecord>,
+    /// Memberships the chunk put on the target, as (group, member) source ids.
+    pub add_members: Vec<(String, String)>,
+    /// Memberships the chunk took off the target.
+    pub remove_members: Vec<(String, String)>,
 }
 
 /// What `sync restart` clears.
@@ -190,8 +194,14 @@ pub trait SyncStateStore: Send + Sync + 'static {
     /// Replaces the escrow entries of the given objects; `remove` lists objects that succeeded.
     async fn put_escrows(&self, job: &str, put: Vec<Escrow>, remove: Vec<(String, String)>) -> Result<()>;
     async fn append_log(&self, records: Vec<LogRecord>) -> Result<()>;
-    /// Links, unlinks, escrows and log records of one chunk, in one transaction.
+    /// Links, unlinks, escrows, memberships and log records of one chunk, in one
+    /// transaction. Memberships are written before unlinks, and unlinking an object drops
+    /// the memberships it is the group or the member of (the target forgets a deleted
+    /// object's memberships too).
     async fn commit_chunk(&self, job: &str, chunk: ChunkWrite) -> Result<()>;
+    /// The members the engine has put in these groups (source ids), as (group, member)
+    /// pairs in group order.
+    async fn members_of(&self, job: &str, groups: Vec<String>) -> Result<Vec<(String, String)>>;
     async fn log(&self, q: LogQuery) -> Result<Vec<LogRecord>>;
     async fn jobs(&self) -> Result<Vec<JobStatus>>;
     async fn clear(&self, job: &str, scope: ClearScope) -> Result<()>;

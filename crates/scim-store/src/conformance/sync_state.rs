@@ -17,6 +17,7 @@ cases![
     stopped_and_history_are_kept_per_job,
     a_chunk_commits_links_escrows_and_log_together,
     links_are_read_by_key_and_paged_in_key_order,
+    memberships_are_rows_dropped_with_their_group_or_member,
 ];
 
 fn link(kind: &str, id: &str, target: &str, hash: &str) -> Link {
@@ -423,6 +424,7 @@ async fn a_chunk_commits_links_escrows_and_log_together(c: Ctx) {
         put_escrow: vec![failed.clone()],
         done_escrow: vec![("user".into(), "fixed".into())],
         logs: vec![record(&job, "c1", 1, "Success"), record(&job, "c1", 2, "Failure")],
+        ..Default::default()
     };
     c.db.commit_chunk(&job, chunk).await.unwrap();
     let mut ids: Vec<String> =
@@ -508,4 +510,78 @@ async fn links_are_read_by_key_and_paged_in_key_order(c: Ctx) {
     );
     let u03 = paged.iter().find(|k| k.source_id == "u03").unwrap();
     assert!(u03.disabled && u03.target_id == "t3");
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter().map(|(g, m)| (g.to_string(), m.to_string())).collect()
+}
+
+async fn memberships_are_rows_dropped_with_their_group_or_member(c: Ctx) {
+    let (job, other) = (c.name("job"), c.name("other"));
+    let groups = || vec!["g1".to_string(), "g2".to_string(), "g3".to_string()];
+    let big: Vec<(String, String)> = (0..2500).map(|i| ("g3".to_string(), format!("m{i:04}"))).collect();
+    let first = ChunkWrite {
+        add_members: [
+            pairs(&[("g1", "u1"), ("g1", "u2"), ("g2", "u2"), ("g2", "g1"), ("g1", "u1")]),
+            big.clone(),
+        ]
+        .concat(),
+        ..Default::default()
+    };
+    c.db.commit_chunk(&job, first).await.unwrap();
+    let apart = ChunkWrite {
+        add_members: pairs(&[("g1", "u9")]),
+        ..Default::default()
+    };
+    c.db.commit_chunk(&other, apart).await.unwrap();
+    let got = c.db.members_of(&job, groups()).await.unwrap();
+    assert_eq!(got.len(), 4 + 2500, "a repeated add is one row: {:?}", &got[..5]);
+    assert_eq!(
+        &got[..4],
+        pairs(&[("g1", "u1"), ("g1", "u2"), ("g2", "g1"), ("g2", "u2")]),
+        "group order"
+    );
+    assert_eq!(got[4..], big[..]);
+    assert_eq!(
+        c.db.members_of(&other, groups()).await.unwrap(),
+        pairs(&[("g1", "u9")]),
+        "jobs are apart"
+    );
+    assert!(c.db.members_of(&job, vec![]).await.unwrap().is_empty());
+
+    // Removes, and unlinking a member (u2: out of every group) or a group (g1: its rows, and
+    // its membership in g2) drop rows; the removes and adds are written before the unlinks.
+    let second = ChunkWrite {
+        add_members: pairs(&[("g2", "u3"), ("g1", "u5")]),
+        remove_members: pairs(&[("g3", "m0001"), ("g1", "missing")]),
+        unlink: vec![("user".into(), "u2".into()), ("group".into(), "g1".into())],
+        ..Default::default()
+    };
+    c.db.commit_chunk(&job, second).await.unwrap();
+    let got = c.db.members_of(&job, vec!["g1".into(), "g2".into()]).await.unwrap();
+    assert_eq!(got, pairs(&[("g2", "u3")]));
+    assert_eq!(c.db.members_of(&job, vec!["g3".into()]).await.unwrap().len(), 2499);
+    c.db.remove_links(&job, vec![("user".into(), "m0002".into())])
+        .await
+        .unwrap();
+    assert_eq!(
+        c.db.members_of(&job, vec!["g3".into()]).await.unwrap().len(),
+        2498,
+        "remove_links too"
+    );
+
+    c.db.clear(
+        &job,
+        ClearScope {
+            state: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        c.db.members_of(&job, groups()).await.unwrap().is_empty(),
+        "a restart forgets them"
+    );
+    assert_eq!(c.db.members_of(&other, groups()).await.unwrap().len(), 1);
 }

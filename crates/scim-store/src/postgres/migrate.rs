@@ -293,6 +293,24 @@ ALTER TABLE sync_log ADD COLUMN duration_ms bigint NOT NULL DEFAULT 0,
     ADD COLUMN source_display text NOT NULL DEFAULT '',
     ADD COLUMN target_display text;
 "#,
+    // Group memberships the engine pushed become rows instead of a set inside the group's
+    // link, so a group of a million members is read and written in parts, never copied whole.
+    r#"
+CREATE TABLE sync_members (
+    job       text COLLATE "C" NOT NULL,
+    group_id  text COLLATE "C" NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (job, group_id, member_id)
+);
+CREATE INDEX sync_members_member ON sync_members (job, member_id);
+INSERT INTO sync_members (job, group_id, member_id)
+    SELECT l.job, l.source_id, m.value FROM sync_links l,
+        jsonb_array_elements_text(l.vals::jsonb -> 'members') AS m(value)
+    WHERE l.kind = 'group' AND jsonb_typeof(l.vals::jsonb -> 'members') = 'array'
+    ON CONFLICT DO NOTHING;
+UPDATE sync_links SET vals = (vals::jsonb - 'members')::text
+    WHERE kind = 'group' AND vals::jsonb ? 'members';
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

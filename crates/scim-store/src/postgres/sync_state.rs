@@ -277,6 +277,7 @@ impl SyncStateStore for PgStore {
         let run = async {
             let tx = c.transaction().await?;
             w::links(&tx, job, &chunk.links).await?;
+            w::members(&tx, job, &chunk.add_members, &chunk.remove_members).await?;
             w::unlink(&tx, job, &chunk.unlink).await?;
             w::escrows(&tx, job, &chunk.put_escrow, &chunk.done_escrow).await?;
             w::log(&tx, &chunk.logs).await?;
@@ -284,6 +285,21 @@ impl SyncStateStore for PgStore {
             Ok::<_, StoreError>(())
         };
         Ok(run.await?)
+    }
+
+    async fn members_of(&self, job: &str, groups: Vec<String>) -> R<Vec<(String, String)>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let groups: Vec<String> = groups.iter().map(|g| pg_text(g).into_owned()).collect();
+        let rows = self
+            .rows(
+                "SELECT group_id, member_id FROM sync_members WHERE job = $1 AND group_id = ANY($2::text[]) \
+                 ORDER BY group_id, member_id",
+                &[&pg_text(job).as_ref(), &groups],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn log(&self, q: LogQuery) -> R<Vec<LogRecord>> {
@@ -321,6 +337,7 @@ impl SyncStateStore for PgStore {
             let tx = c.transaction().await?;
             if scope.state {
                 tx.execute("DELETE FROM sync_links WHERE job = $1", &[&job]).await?;
+                tx.execute("DELETE FROM sync_members WHERE job = $1", &[&job]).await?;
                 tx.execute(
                     "UPDATE sync_status SET watermark = NULL, initial_done = false, full_read_at = NULL WHERE job = $1",
                     &[&job],

@@ -51,11 +51,48 @@ pub(super) async fn links(tx: &Transaction<'_>, job: &str, links: &[Link]) -> W 
     Ok(())
 }
 
+/// Unlinks objects, and drops the memberships they are the group or the member of.
 pub(super) async fn unlink(tx: &Transaction<'_>, job: &str, k: &[(String, String)]) -> W {
     if k.is_empty() {
         return Ok(());
     }
-    delete_keys(tx, "sync_links", job, k).await
+    delete_keys(tx, "sync_links", job, k).await?;
+    let (job, kinds, ids) = keys(job, k);
+    tx.execute(
+        "DELETE FROM sync_members t USING unnest($2::text[], $3::text[]) AS x(kind, id) \
+         WHERE t.job = $1 AND ((x.kind = 'group' AND t.group_id = x.id) OR t.member_id = x.id)",
+        &[&job, &kinds, &ids],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Memberships put on and taken off the target, as (group, member) source ids.
+pub(super) async fn members(
+    tx: &Transaction<'_>,
+    job: &str,
+    add: &[(String, String)],
+    remove: &[(String, String)],
+) -> W {
+    for (sql, pairs) in [
+        (
+            "INSERT INTO sync_members (job, group_id, member_id) SELECT $1, * FROM unnest($2::text[], $3::text[]) \
+             ON CONFLICT DO NOTHING",
+            add,
+        ),
+        (
+            "DELETE FROM sync_members t USING unnest($2::text[], $3::text[]) AS x(g, m) \
+             WHERE t.job = $1 AND t.group_id = x.g AND t.member_id = x.m",
+            remove,
+        ),
+    ] {
+        if pairs.is_empty() {
+            continue;
+        }
+        let (job, groups, members) = keys(job, pairs);
+        tx.execute(sql, &[&job, &groups, &members]).await?;
+    }
+    Ok(())
 }
 
 /// Deletes a job's rows of `table` (keyed by job, kind, source id) for the given objects.

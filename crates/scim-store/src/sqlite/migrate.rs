@@ -338,6 +338,22 @@ DROP TABLE sync_links;
 ALTER TABLE sync_links_rowid RENAME TO sync_links;
 CREATE UNIQUE INDEX sync_links_key ON sync_links(job, kind, source_id);
 "#,
+    // Group memberships the engine pushed become rows instead of a set inside the group's
+    // link, so a group of a million members is read and written in parts, never copied whole.
+    r#"
+CREATE TABLE sync_members (
+    job       TEXT NOT NULL,
+    group_id  TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    PRIMARY KEY (job, group_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX sync_members_member ON sync_members(job, member_id);
+INSERT OR IGNORE INTO sync_members (job, group_id, member_id)
+    SELECT l.job, l.source_id, m.value FROM sync_links l, json_each(l.vals, '$.members') m
+    WHERE l.kind = 'group' AND json_valid(l.vals);
+UPDATE sync_links SET vals = json_remove(vals, '$.members')
+    WHERE kind = 'group' AND json_valid(vals) AND json_type(vals, '$.members') IS NOT NULL;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is
@@ -433,5 +449,53 @@ mod tests {
         store.append_requests(vec![next]).await.unwrap();
         assert_eq!(store.requests(1, &q).await.unwrap()[0].seq, 3, "numbering goes on");
         assert_eq!(store.requests(2, &q).await.unwrap()[0].seq, 1);
+    }
+
+    /// The member sets inside group links (before migration 16) become rows.
+    #[tokio::test]
+    async fn member_sets_in_links_become_rows() {
+        use scim_core::ports::sync::SyncStateStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let path = path.to_str().unwrap();
+        let before = MIGRATIONS.len() - 1;
+        {
+            let conn = Connection::open(path).unwrap();
+            for sql in &MIGRATIONS[..before] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(&format!(
+                r#"PRAGMA user_version = {before};
+                 INSERT INTO sync_links VALUES
+                   ('j', 'group', 'g1', 't1', 'h', '{{"values":{{"displayName":"G"}},"members":["u1","u2"]}}', 0, '2026-01-01T00:00:00.000000Z'),
+                   ('j', 'group', 'g2', 't2', 'h', '{{"values":{{}}}}', 0, '2026-01-01T00:00:00.000000Z'),
+                   ('j', 'user', 'u1', 't3', 'h', '{{"values":{{"userName":"a"}},"members":["odd"]}}', 0, '2026-01-01T00:00:00.000000Z');"#
+            ))
+            .unwrap();
+        }
+        let store = SqliteStore::open(path, &StoreOptions::default()).unwrap();
+        let rows = store
+            .members_of("j", vec!["g1".into(), "g2".into(), "u1".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("g1".to_string(), "u1".to_string()),
+                ("g1".to_string(), "u2".to_string())
+            ]
+        );
+        let mut links = store.links("j").await.unwrap();
+        links.sort_by(|a, b| a.source_id.cmp(&b.source_id));
+        let vals: Vec<&str> = links.iter().map(|l| l.values.as_str()).collect();
+        assert_eq!(
+            vals,
+            [
+                r#"{"values":{"displayName":"G"}}"#,
+                r#"{"values":{}}"#,
+                r#"{"values":{"userName":"a"},"members":["odd"]}"#
+            ],
+            "only groups' sets move"
+        );
     }
 }

@@ -285,12 +285,34 @@ impl SyncStateStore for SqliteStore {
         self.writer
             .write(move |conn| {
                 write_links(conn, &job, &chunk.links)?;
+                write_members(conn, &job, &chunk.add_members, &chunk.remove_members)?;
                 write_unlinks(conn, &job, &chunk.unlink)?;
                 write_escrows(conn, &job, &chunk.put_escrow, &chunk.done_escrow)?;
                 write_log(conn, &chunk.logs)?;
                 Ok(())
             })
             .await
+    }
+
+    async fn members_of(&self, job: &str, groups: Vec<String>) -> R<Vec<(String, String)>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let readers = self.readers.clone();
+        let job = job.to_string();
+        let ids = serde_json::to_string(&groups).map_err(|e| CoreError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            readers.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT group_id, member_id FROM sync_members \
+                     WHERE job = ?1 AND group_id IN (SELECT value FROM json_each(?2)) ORDER BY group_id, member_id",
+                )?;
+                let rows = stmt.query_map(params![job, ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
     }
 
     async fn log(&self, q: LogQuery) -> R<Vec<LogRecord>> {
@@ -338,6 +360,7 @@ impl SyncStateStore for SqliteStore {
             .write(move |conn| {
                 if scope.state {
                     conn.execute("DELETE FROM sync_links WHERE job = ?1", [&job])?;
+                    conn.execute("DELETE FROM sync_members WHERE job = ?1", [&job])?;
                     conn.execute(
                         "UPDATE sync_status SET watermark = NULL, initial_done = 0, full_read_at = NULL WHERE job = ?1",
                         [&job],
@@ -431,10 +454,36 @@ fn write_links(conn: &rusqlite::Connection, job: &str, links: &[Link]) -> rusqli
     Ok(())
 }
 
+/// Unlinks objects, and drops the memberships they are the group or the member of.
 fn write_unlinks(conn: &rusqlite::Connection, job: &str, keys: &[(String, String)]) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached("DELETE FROM sync_links WHERE job = ?1 AND kind = ?2 AND source_id = ?3")?;
+    let mut groups = conn.prepare_cached("DELETE FROM sync_members WHERE job = ?1 AND group_id = ?2")?;
+    let mut member = conn.prepare_cached("DELETE FROM sync_members WHERE job = ?1 AND member_id = ?2")?;
     for (kind, id) in keys {
         stmt.execute(params![job, kind, id])?;
+        if kind == "group" {
+            groups.execute(params![job, id])?;
+        }
+        member.execute(params![job, id])?;
+    }
+    Ok(())
+}
+
+fn write_members(
+    conn: &rusqlite::Connection,
+    job: &str,
+    add: &[(String, String)],
+    remove: &[(String, String)],
+) -> rusqlite::Result<()> {
+    let mut ins =
+        conn.prepare_cached("INSERT OR IGNORE INTO sync_members (job, group_id, member_id) VALUES (?1, ?2, ?3)")?;
+    for (g, m) in add {
+        ins.execute(params![job, g, m])?;
+    }
+    let mut del =
+        conn.prepare_cached("DELETE FROM sync_members WHERE job = ?1 AND group_id = ?2 AND member_id = ?3")?;
+    for (g, m) in remove {
+        del.execute(params![job, g, m])?;
     }
     Ok(())
 }

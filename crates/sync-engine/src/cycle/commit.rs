@@ -208,6 +208,8 @@ impl ChunkSink for Committer {
             put_escrow: folded.put_escrow,
             done_escrow: folded.done_escrow,
             logs,
+            add_members: folded.add_members,
+            remove_members: folded.remove_members,
         };
         let (state, job) = (self.state.clone(), self.job.clone());
         self.writing = Some(tokio::spawn(async move { state.commit_chunk(&job, write).await }));

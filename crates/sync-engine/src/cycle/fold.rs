@@ -85,6 +85,10 @@ pub struct Folded {
     pub put_escrow: Vec<Escrow>,
     pub done_escrow: Vec<(String, String)>,
     pub logs: Vec<LogRecord>,
+    /// Memberships put on the target, as (group, member) source ids.
+    pub add_members: Vec<(String, String)>,
+    /// Memberships taken off the target.
+    pub remove_members: Vec<(String, String)>,
     pub stats: CycleStats,
     pub applied: Applied,
     /// Outcomes by logged action and status.
@@ -119,6 +123,11 @@ pub fn fold(
             && o.status != Status::Failure
         {
             merge_link(&mut merged, old, o, target);
+            if o.kind == ObjectKind::Group {
+                let pair = |m: &String| (o.source_id.clone(), m.clone());
+                f.add_members.extend(o.members_added.iter().map(pair));
+                f.remove_members.extend(o.members_removed.iter().map(pair));
+            }
         }
         let mut r = cx.record(
             o.kind.as_str(),
@@ -226,21 +235,10 @@ fn merge_link(merged: &mut HashMap<Key, LinkState>, old: &HashMap<Key, LinkState
     if let Some(m) = &o.manager {
         entry.pushed.manager = m.clone();
     }
-    if o.kind == ObjectKind::Group {
-        let set = entry.pushed.members.get_or_insert_with(Default::default);
-        set.extend(o.members_added.iter().cloned());
-        for r in &o.members_removed {
-            set.remove(r);
-        }
-    }
     if let Some(d) = o.disabled {
         entry.disabled = d;
     }
-    entry.hash = mapping::hash(
-        &entry.pushed.values,
-        entry.pushed.manager.as_deref(),
-        entry.pushed.members.as_ref(),
-    );
+    entry.hash = mapping::hash(&entry.pushed.values, entry.pushed.manager.as_deref());
 }
 
 #[cfg(test)]

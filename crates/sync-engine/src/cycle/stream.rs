@@ -5,7 +5,7 @@
 //! References run right after their chunk when every object they name has a target id,
 //! else at the end.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use scim_core::ports::sync::JobStatus;
 use time::OffsetDateTime;
@@ -18,7 +18,7 @@ use super::{CycleOptions, CycleReport, Job, LogCtx, Runtime, state_err};
 use crate::error::EngineError;
 use crate::execute::{ChunkSink, Progress, Session};
 use crate::model::{ObjectKind, SourceObject};
-use crate::plan::{Action, Counts, Decision, Key, Lookup, Op, Plan, PlanInput, Planner, link_states};
+use crate::plan::{Action, Counts, Decision, Key, LinkState, Lookup, Op, Plan, PlanInput, Planner, link_states};
 use crate::scope::ScopeReason;
 
 /// One chunk planned.
@@ -118,6 +118,7 @@ impl<'a> Chunks<'a> {
                 .await
                 .map_err(state_err)?,
         );
+        let members = self.members(&links).await?;
         let mut out = Planned {
             read: n,
             ..Default::default()
@@ -128,6 +129,7 @@ impl<'a> Chunks<'a> {
                 complete: self.complete,
                 decisions: &decisions,
                 links: &links,
+                members: &members,
                 others: self.tables,
                 held: self.held,
                 now: self.now,
@@ -149,6 +151,26 @@ impl<'a> Chunks<'a> {
 }
 
 impl Chunks<'_> {
+    /// The members the engine has put in the linked groups among `links`.
+    async fn members(&self, links: &HashMap<Key, LinkState>) -> Result<HashMap<String, BTreeSet<String>>, EngineError> {
+        let groups: Vec<String> = links
+            .keys()
+            .filter(|(k, _)| *k == ObjectKind::Group)
+            .map(|(_, id)| id.clone())
+            .collect();
+        let rows = self
+            .rt
+            .state
+            .members_of(self.job.name(), groups)
+            .await
+            .map_err(state_err)?;
+        let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (g, m) in rows {
+            out.entry(g).or_default().insert(m);
+        }
+        Ok(out)
+    }
+
     /// Pages (or parts of pages) holding the next `size` objects, or fewer when their
     /// members weigh more than [`MAX_CHUNK_WEIGHT`]; `None` at the end of the read.
     async fn take_objects(&mut self) -> Result<Option<Vec<Page>>, EngineError> {

@@ -15,6 +15,12 @@ async fn groups_are_created_and_members_added_in_the_second_pass() {
     let mut want = vec![h.target_id("u-alan").await, h.target_id("u-grace").await];
     want.sort();
     assert_eq!(h.member_ids("Team Red").await, want);
+    // The state store keeps the members as rows, not inside the group's link.
+    let rows = h.state.members_of(JOB, vec!["g-red".into()]).await.unwrap();
+    let pair = |m: &str| ("g-red".to_string(), m.to_string());
+    assert_eq!(rows, [pair("u-alan"), pair("u-grace")]);
+    let link = h.link("group", "g-red").await.unwrap();
+    assert!(!link.values.contains("members"), "{}", link.values);
     assert_eq!(
         h.member_ids(ASSIGNED).await.len(),
         ASSIGNED_USERS,
