@@ -6,12 +6,15 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::{ServeArgs, Settings, create_tenant};
 use crate::config;
 
-fn init_tracing(format: &str) {
+/// Logs to stderr, filtered by `SCIMD_LOG` (or `RUST_LOG`), else at `default`.
+pub(crate) fn init_tracing(format: &str, default: &str) {
     let filter = EnvFilter::try_from_env("SCIMD_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .unwrap_or_else(|_| EnvFilter::new(default));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if format.eq_ignore_ascii_case("json") {
         let _ = builder.json().try_init();
@@ -26,7 +29,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| settings.file.log_format.clone())
         .unwrap_or_else(|| "text".into());
-    init_tracing(&log_format);
+    init_tracing(&log_format, "info");
     let listen = args
         .listen
         .clone()

@@ -58,7 +58,7 @@ impl SqliteStore {
         )?;
         configure(&conn, opts.durability)?;
         if opts.lean {
-            tune_lean(&conn)?;
+            tune_lean(&conn, LEAN_WRITER_CACHE_KIB)?;
         }
         if opts.migrate {
             migrate::migrate(&conn)?;
@@ -164,9 +164,14 @@ fn tune(conn: &Connection, cache_kib: i64) -> Result<()> {
     Ok(())
 }
 
-/// [`StoreOptions::lean`]: 2 MiB of page cache, no memory map.
-fn tune_lean(conn: &Connection) -> Result<()> {
-    conn.pragma_update(None, "cache_size", -2048)?;
+/// [`StoreOptions::lean`]: the writer's page cache holds a chunk's pages (so its writes are
+/// not spilled to the WAL before the commit); each reader's is small.
+const LEAN_WRITER_CACHE_KIB: i64 = 8192;
+const LEAN_READER_CACHE_KIB: i64 = 2048;
+
+/// [`StoreOptions::lean`]: a small page cache, no memory map.
+fn tune_lean(conn: &Connection, cache_kib: i64) -> Result<()> {
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.pragma_update(None, "mmap_size", 0)?;
     Ok(())
 }
@@ -224,7 +229,7 @@ fn open_reader(path: &str, lean: bool) -> Result<Connection> {
     conn.pragma_update(None, "query_only", "ON")?;
     tune(&conn, READER_CACHE_KIB)?;
     if lean {
-        tune_lean(&conn)?;
+        tune_lean(&conn, LEAN_READER_CACHE_KIB)?;
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)

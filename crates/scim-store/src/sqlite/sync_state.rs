@@ -427,6 +427,10 @@ impl SyncStateStore for SqliteStore {
 }
 
 fn write_links(conn: &rusqlite::Connection, job: &str, links: &[Link]) -> rusqlite::Result<()> {
+    // In key order (the last of equal keys still written last): the key index is walked
+    // once, not probed at random.
+    let mut links: Vec<&Link> = links.iter().collect();
+    links.sort_by(|a, b| (&a.kind, &a.source_id).cmp(&(&b.kind, &b.source_id)));
     for chunk in links.chunks(CHUNK) {
         let mut sql = String::from(
             "INSERT OR REPLACE INTO sync_links (job, kind, source_id, target_id, hash, vals, disabled, updated) VALUES ",
@@ -475,6 +479,9 @@ fn write_members(
     add: &[(String, String)],
     remove: &[(String, String)],
 ) -> rusqlite::Result<()> {
+    // In key order, so a large group's rows fill pages one after another.
+    let mut add: Vec<&(String, String)> = add.iter().collect();
+    add.sort_unstable();
     let mut ins =
         conn.prepare_cached("INSERT OR IGNORE INTO sync_members (job, group_id, member_id) VALUES (?1, ?2, ?3)")?;
     for (g, m) in add {

@@ -56,6 +56,9 @@ pub(super) struct Chunks<'a> {
 /// `chunk_size`, but the target snapshot and Bulk are decided over at least this many.
 pub const PLAN_OBJECTS: usize = 1000;
 
+/// Objects planned between two yields to the chunk that runs meanwhile.
+const PLAN_SLICE: usize = 100;
+
 /// A chunk's weight: its objects and their group members. A chunk stops at this many, so
 /// the member lists of a few large groups make a chunk of their own.
 pub const MAX_CHUNK_WEIGHT: usize = 50_000;
@@ -90,10 +93,9 @@ impl<'a> Chunks<'a> {
             return Ok(None);
         };
         let n = pages.iter().map(|p| p.len()).sum();
-        let decisions: HashMap<Key, Decision> = pages
-            .iter()
-            .flat_map(|p| p.iter())
-            .map(|o| {
+        let mut decisions: HashMap<Key, Decision> = HashMap::with_capacity(n);
+        for part in pages.iter().flat_map(|p| p.chunks(PLAN_SLICE)) {
+            decisions.extend(part.iter().map(|o| {
                 let d = self.job.scope.evaluate(o, &self.tables.index);
                 let decision = Decision {
                     in_scope: d.in_scope,
@@ -102,8 +104,9 @@ impl<'a> Chunks<'a> {
                     deleted: o.deleted,
                 };
                 ((o.kind, o.id.clone()), decision)
-            })
-            .collect();
+            }));
+            tokio::task::yield_now().await;
+        }
         // Only objects linked when the cycle started have a link: an initial cycle reads none.
         let keys = decisions
             .keys()
@@ -123,9 +126,9 @@ impl<'a> Chunks<'a> {
             read: n,
             ..Default::default()
         };
-        for page in &pages {
+        for part in pages.iter().flat_map(|p| p.chunks(PLAN_SLICE)) {
             let input = PlanInput {
-                objects: page,
+                objects: part,
                 complete: self.complete,
                 decisions: &decisions,
                 links: &links,
@@ -135,6 +138,9 @@ impl<'a> Chunks<'a> {
                 now: self.now,
             };
             let plan = self.planner.plan(&input, rng);
+            // The chunk that runs meanwhile is polled by this task too: planning yields
+            // often, so its next request or commit never waits for a whole chunk's plan.
+            tokio::task::yield_now().await;
             out.counts.add(&plan.counts);
             for a in plan.actions {
                 if a.is_second_pass() {
@@ -390,7 +396,13 @@ impl Run<'_> {
         report: &mut CycleReport,
     ) -> Result<bool, EngineError> {
         let (job, rt) = (self.job, self.rt);
+        let started = std::time::Instant::now();
         let tables = Tables::build(job, rt, self.read).await?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            objects = tables.read,
+            "first passes read"
+        );
         committer.linked = Some(tables.linked.clone());
         let held = super::held(job, rt, self.now).await?;
         let session = rt.executor.session(job.cfg.target.bulk);
@@ -422,10 +434,12 @@ impl Run<'_> {
         };
         let logs = hold_deletions(job, rt, self.now, self.opts, &mut plan, report, self.cx).await;
         committer.pending_logs.extend(logs);
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "chunks ran");
         progress.started("deletions", plan.actions.len());
         if !self.objects(plan.actions, &session, committer, progress).await? {
             return Ok(false);
         }
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "deletions ran");
         progress.started("references", later.references.len());
         let size = rt.executor.cfg.chunk.max(1);
         let mut refs = later.references.into_iter().peekable();
@@ -438,6 +452,7 @@ impl Run<'_> {
                 return Ok(false);
             }
         }
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "references ran");
         Ok(true)
     }
 
@@ -451,12 +466,15 @@ impl Run<'_> {
         progress: &dyn Progress,
     ) -> Result<bool, EngineError> {
         let unplanned = p.read.saturating_sub(p.objects.len());
+        let started = std::time::Instant::now();
+        let n = p.objects.len();
         session.know(targets(self.job, self.rt, &p.objects, tables, Some(session)).await?);
         session.prepare(&p.objects).await;
         if !self.objects(p.objects, session, committer, progress).await? {
             return Ok(false);
         }
         progress.advanced(unplanned);
+        let objects_ms = started.elapsed().as_millis() as u64;
         session.know(targets(self.job, self.rt, &p.references, tables, Some(session)).await?);
         let (now, wait): (Vec<Action>, Vec<Action>) = p.references.into_iter().partition(|a| resolvable(a, session));
         later.references.extend(wait);
@@ -467,6 +485,8 @@ impl Run<'_> {
             committer.chunk(refs).await?;
         }
         session.forget();
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(objects = n, objects_ms, references_ms = ms - objects_ms, "chunk ran");
         Ok(!committer.stop_requested())
     }
 

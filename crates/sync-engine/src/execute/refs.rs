@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use futures_util::StreamExt;
 use scim_client::Endpoint;
 use scim_proto::PatchOperation;
 use serde_json::{Value as Json, json};
@@ -17,6 +18,8 @@ use crate::plan::Key;
 /// so 16 requests in flight hold a few megabytes however large the groups.
 const MEMBERS_PER_OP: usize = 100;
 const OPS_PER_REQUEST: usize = 10;
+/// Membership requests of one group in flight at once.
+const MEMBER_REQUESTS_IN_FLIGHT: usize = 4;
 
 impl Executor {
     pub(super) async fn manager(&self, out: &mut Outcome, manager: Option<&str>, links: &Mutex<HashMap<Key, String>>) {
@@ -126,19 +129,24 @@ impl Executor {
         let removed: Vec<String> = remove.to_vec();
         let add_ops = add_ids.len().div_ceil(MEMBERS_PER_OP);
         let total = add_ops + remove_ids.len();
-        let mut at = 0;
-        while at < total {
+        let (adds, removes, gid) = (&add_ids, &remove_ids, &gid);
+        let requests = (0..total).step_by(OPS_PER_REQUEST).map(|at| async move {
             let request: Vec<PatchOperation> = (at..total.min(at + OPS_PER_REQUEST))
-                .map(|i| member_op(&add_ids, &remove_ids, add_ops, i))
+                .map(|i| member_op(adds, removes, add_ops, i))
                 .collect();
-            at += request.len();
-            let call = self.retry(|| self.client.patch(Endpoint::Groups, &gid, &request)).await;
+            self.retry(|| self.client.patch(Endpoint::Groups, gid, &request)).await
+        });
+        // Member changes commute, so a large group's requests run a few at a time (the
+        // target commits them together) instead of one round trip after another.
+        let mut calls = futures_util::stream::iter(requests).buffer_unordered(MEMBER_REQUESTS_IN_FLIGHT);
+        while let Some(call) = calls.next().await {
             out.throttled += call.throttled;
             out.requests += call.requests;
             if let Err(e) = call.result {
                 return out.fail(target_error(e));
             }
         }
+        drop(calls);
         out.modified.push(Modified {
             name: "members".into(),
             old: None,

@@ -149,3 +149,51 @@ async fn a_second_cycle_without_source_changes_sends_zero_writes() {
     h.cycle_fresh().await;
     assert!(h.writes().is_empty(), "writes: {:?}", h.writes());
 }
+
+/// A group larger than one request's members: its adds and removes go in several PATCH
+/// requests (a few in flight at once), and the target and the state rows agree after each.
+#[tokio::test]
+async fn a_large_group_is_filled_and_thinned_in_several_requests() {
+    const N: usize = 2_500;
+    let ids: Vec<String> = (0..N).map(|i| format!("u-{i:04}")).collect();
+    let mut dir: Vec<_> = ids
+        .iter()
+        .map(|id| user(id, id, "Given", "Surname", "Dept", None))
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    dir.push(group("g-sa", ASSIGNED, &refs));
+    dir.push(group("g-big", "Team Red", &refs));
+    let h = Harness::with(Setup {
+        directory: dir,
+        chunk: 500,
+        ..Default::default()
+    })
+    .await;
+    h.cycle().await;
+    let big = h.group("Team Red").await.unwrap()["id"].as_str().unwrap().to_string();
+    let patches = |h: &Harness| {
+        h.writes()
+            .iter()
+            .filter(|w| w.method == "PATCH" && w.path().ends_with(&format!("/Groups/{big}")))
+            .count()
+    };
+    assert_eq!(patches(&h), N.div_ceil(1_000), "1,000 members a request");
+    assert_eq!(h.member_ids("Team Red").await.len(), N);
+    let rows = h.state.members_of(JOB, vec!["g-big".into()]).await.unwrap();
+    assert_eq!(rows.len(), N);
+
+    // 1,200 leave Team Red (and stay assigned): one remove operation each, ten a request.
+    h.edit(|d| members_mut(d, "g-big").truncate(N - 1_200));
+    h.cycle_fresh().await;
+    assert_eq!(patches(&h), 120, "{} writes", h.writes().len());
+    assert_eq!(h.writes().len(), 120, "nothing else changed");
+    assert_eq!(h.member_ids("Team Red").await.len(), N - 1_200);
+    let rows = h.state.members_of(JOB, vec!["g-big".into()]).await.unwrap();
+    assert_eq!(rows.len(), N - 1_200);
+    assert!(
+        rows.iter().all(|(_, m)| m < &format!("u-{:04}", N - 1_200)),
+        "the kept ones"
+    );
+    h.cycle_fresh().await;
+    assert!(h.writes().is_empty(), "{:?}", h.writes().len());
+}
