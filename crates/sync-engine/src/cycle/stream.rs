@@ -274,7 +274,7 @@ pub(super) fn referenced(a: &Action, others: &dyn Lookup) -> Vec<Key> {
     match &a.op {
         Op::Create { mapped, .. } => mapped.manager.iter().map(|m| (User, m.clone())).collect(),
         Op::Manager { manager } => manager.iter().map(|m| (User, m.clone())).collect(),
-        Op::Members { add, remove } => add.iter().chain(remove).map(member).collect(),
+        Op::Members { add, remove } if !windowed(a) => add.iter().chain(remove).map(member).collect(),
         _ => Vec::new(),
     }
 }
@@ -310,10 +310,43 @@ pub(super) async fn targets(
         .collect())
 }
 
+/// Membership changes of more members than this run at the end of the cycle, when every
+/// member that will exist does, and look their members' target ids up a request at a time
+/// (see [`StateResolver`]) instead of all at once before they run.
+pub const WINDOWED_MEMBERS: usize = 1_000;
+
+fn windowed(a: &Action) -> bool {
+    matches!(&a.op, Op::Members { add, remove } if add.len() + remove.len() > WINDOWED_MEMBERS)
+}
+
+/// Target ids of members, from the job's links in the state store.
+struct StateResolver {
+    state: std::sync::Arc<dyn scim_core::ports::sync::SyncStateStore>,
+    job: String,
+}
+
+#[async_trait::async_trait]
+impl crate::execute::Resolve for StateResolver {
+    async fn targets(&self, ids: &[String]) -> Result<HashMap<Key, String>, EngineError> {
+        let keys = ["user", "group"]
+            .iter()
+            .flat_map(|k| ids.iter().map(move |id| (k.to_string(), id.clone())))
+            .collect();
+        let links = self.state.link_keys_for(&self.job, keys).await.map_err(state_err)?;
+        Ok(links
+            .into_iter()
+            .filter_map(|l| Some(((ObjectKind::parse(&l.kind)?, l.source_id), l.target_id)))
+            .collect())
+    }
+}
+
 /// Whether every object a reference names has a target id by now (else it waits for the
 /// end of the cycle, when every object that will exist does).
 pub(super) fn resolvable(a: &Action, session: &Session) -> bool {
     use crate::model::ObjectKind::{Group, User};
+    if windowed(a) {
+        return false;
+    }
     let own = a.target_id.is_some() || session.target_of(&(a.kind, a.source_id.clone())).is_some();
     own && match &a.op {
         Op::Manager { manager } => manager.iter().all(|m| session.target_of(&(User, m.clone())).is_some()),
@@ -406,6 +439,10 @@ impl Run<'_> {
         committer.linked = Some(tables.linked.clone());
         let held = super::held(job, rt, self.now).await?;
         let session = rt.executor.session(job.cfg.target.bulk);
+        session.resolve_with(std::sync::Arc::new(StateResolver {
+            state: rt.state.clone(),
+            job: job.name().to_string(),
+        }));
         let planner = job.planner(!self.status.initial_done);
         let mut chunks = Chunks::new(job, rt, self.read, &tables, &held, planner, self.now);
         let mut later = Later::default();

@@ -76,6 +76,8 @@ pub(super) struct RunCtx {
     /// `SelectUniqueValue` values (path, lower-cased value) handed out or found taken in
     /// this run, so two creates running at once never pick the same one.
     pub(super) reserved: Mutex<HashSet<(String, String)>>,
+    /// Where members the session does not know are looked up.
+    pub(super) resolver: std::sync::OnceLock<std::sync::Arc<dyn super::refs::Resolve>>,
 }
 
 impl RunCtx {

@@ -34,6 +34,7 @@ mod unique;
 pub use bulk::{BULK_MAX_OPERATIONS, BULK_MIN_CREATES};
 use matching::{CreateReq, RunCtx};
 pub use matching::{SNAPSHOT_MIN_CREATES, path_values};
+pub use refs::Resolve;
 pub use session::Session;
 pub use unique::eq_filter;
 
@@ -410,6 +411,7 @@ impl Executor {
                 budget: Default::default(),
                 bulk_failures: Default::default(),
                 reserved: Default::default(),
+                resolver: Default::default(),
             }),
         }
     }
@@ -578,7 +580,7 @@ impl Executor {
                     self.manager(&mut out, manager.as_deref(), links).await
                 }
             }
-            Op::Members { add, remove } => self.members(&mut out, add, remove, links).await,
+            Op::Members { add, remove } => self.members(&mut out, add, remove, ctx).await,
         }
         out
     }

@@ -9,13 +9,14 @@ use scim_client::Endpoint;
 use scim_proto::PatchOperation;
 use serde_json::{Value as Json, json};
 
+use super::matching::RunCtx;
 use super::{ENTERPRISE_MANAGER, Executor, Outcome, Status, step, target_error};
 use crate::mapping::Modified;
 use crate::model::ObjectKind;
 use crate::plan::Key;
 
 /// Members per `add` operation, and operations per PATCH request: 1,000 members a request,
-/// so 16 requests in flight hold a few megabytes however large the groups.
+/// so the requests in flight hold a few megabytes however large the groups.
 const MEMBERS_PER_OP: usize = 100;
 const OPS_PER_REQUEST: usize = 10;
 /// Membership requests of one group in flight at once.
@@ -93,101 +94,169 @@ impl Executor {
         id
     }
 
-    pub(super) async fn members(
-        &self,
-        out: &mut Outcome,
-        add: &[String],
-        remove: &[String],
-        links: &Mutex<HashMap<Key, String>>,
-    ) {
+    pub(super) async fn members(&self, out: &mut Outcome, add: &[String], remove: &[String], ctx: &RunCtx) {
         out.reference = true;
-        let Some(gid) = self.resolve_self(out, links) else {
+        let Some(gid) = self.resolve_self(out, &ctx.links) else {
             return;
         };
-        let (mut add_ids, mut remove_ids, mut missing) = (Vec::new(), Vec::new(), Vec::new());
-        {
-            let l = links.lock().expect("links lock");
-            let lookup = |sid: &String| {
-                l.get(&(ObjectKind::User, sid.clone()))
-                    .or_else(|| l.get(&(ObjectKind::Group, sid.clone())))
-                    .cloned()
+        // One request at a time is built: its members' target ids are looked up (in the
+        // session, else through the resolver) just before it goes, so a group of a million
+        // members holds only the requests in flight. Member changes commute, so a few run
+        // at once (the target commits them together).
+        let (add_requests, remove_requests) = (
+            add.len().div_ceil(MEMBERS_PER_OP * OPS_PER_REQUEST),
+            remove.len().div_ceil(OPS_PER_REQUEST),
+        );
+        let gid = &gid;
+        let requests = (0..add_requests + remove_requests).map(|r| async move {
+            let (ids, adding) = if r < add_requests {
+                let per = MEMBERS_PER_OP * OPS_PER_REQUEST;
+                (&add[r * per..((r + 1) * per).min(add.len())], true)
+            } else {
+                let r = r - add_requests;
+                (
+                    &remove[r * OPS_PER_REQUEST..((r + 1) * OPS_PER_REQUEST).min(remove.len())],
+                    false,
+                )
             };
-            for s in add {
-                match lookup(s) {
-                    Some(t) => add_ids.push((s.clone(), t)),
-                    None => missing.push(s.clone()),
-                }
+            let found = match targets_of(ctx, ids).await {
+                Ok(f) => f,
+                Err(e) => return Sent::Failed(e, 0, 0),
+            };
+            let ops = member_ops(ids, &found, adding);
+            if ops.is_empty() {
+                return Sent::Done(Part { found, adding }, 0, 0);
             }
-            for s in remove {
-                if let Some(t) = lookup(s) {
-                    remove_ids.push((s.clone(), t));
-                }
+            let call = self.retry(|| self.client.patch(Endpoint::Groups, gid, &ops)).await;
+            match call.result {
+                Ok(_) => Sent::Done(Part { found, adding }, call.requests, call.throttled),
+                Err(e) => Sent::Failed(target_error(e), call.requests, call.throttled),
             }
-        }
-        // Requests are built one at a time: a group of 100,000 members would otherwise hold
-        // every operation's JSON at once.
-        let removed: Vec<String> = remove.to_vec();
-        let add_ops = add_ids.len().div_ceil(MEMBERS_PER_OP);
-        let total = add_ops + remove_ids.len();
-        let (adds, removes, gid) = (&add_ids, &remove_ids, &gid);
-        let requests = (0..total).step_by(OPS_PER_REQUEST).map(|at| async move {
-            let request: Vec<PatchOperation> = (at..total.min(at + OPS_PER_REQUEST))
-                .map(|i| member_op(adds, removes, add_ops, i))
-                .collect();
-            self.retry(|| self.client.patch(Endpoint::Groups, gid, &request)).await
         });
-        // Member changes commute, so a large group's requests run a few at a time (the
-        // target commits them together) instead of one round trip after another.
         let mut calls = futures_util::stream::iter(requests).buffer_unordered(MEMBER_REQUESTS_IN_FLIGHT);
-        while let Some(call) = calls.next().await {
-            out.throttled += call.throttled;
-            out.requests += call.requests;
-            if let Err(e) = call.result {
-                return out.fail(target_error(e));
+        let (mut added, mut removed, mut missing) = (0usize, 0usize, Vec::new());
+        while let Some(sent) = calls.next().await {
+            match sent {
+                Sent::Failed(e, requests, throttled) => {
+                    out.requests += requests;
+                    out.throttled += throttled;
+                    return out.fail(e);
+                }
+                Sent::Done(part, requests, throttled) => {
+                    out.requests += requests;
+                    out.throttled += throttled;
+                    if part.adding {
+                        added += part.found.iter().filter(|(_, t)| t.is_some()).count();
+                        for (s, t) in part.found {
+                            match t {
+                                Some(_) => out.members_added.push(s),
+                                None => missing.push(s),
+                            }
+                        }
+                    } else {
+                        removed += part.found.iter().filter(|(_, t)| t.is_some()).count();
+                    }
+                }
             }
         }
         drop(calls);
         out.modified.push(Modified {
             name: "members".into(),
             old: None,
-            new: Some(format!("+{} -{}", add_ids.len(), remove_ids.len())),
+            new: Some(format!("+{added} -{removed}")),
         });
         // What is on the target now. Members not provisioned yet stay out of the
-        // remembered set, so the next cycle adds them once they exist.
-        out.members_added = add_ids.into_iter().map(|(s, _)| s).collect();
-        out.members_removed = removed;
+        // remembered set, so the next cycle adds them once they exist; removed ones (found
+        // or long gone) are forgotten.
+        out.members_removed = remove.to_vec();
         if missing.is_empty() {
             out.steps.push(step("Provision", Status::Success, "membership updated"));
         } else {
             out.status = Status::Warning;
+            let shown: Vec<&str> = missing.iter().take(MISSING_SHOWN).map(String::as_str).collect();
             out.steps.push(step(
                 "Provision",
                 Status::Warning,
                 format!(
-                    "{} member(s) not provisioned yet: {}",
+                    "{} member(s) not provisioned yet: {}{}",
                     missing.len(),
-                    missing.join(", ")
+                    shown.join(", "),
+                    if missing.len() > MISSING_SHOWN { ", …" } else { "" }
                 ),
             ));
         }
     }
 }
 
-/// The `i`-th membership operation of a change: the adds (in batches), then the removes.
-fn member_op(adds: &[(String, String)], removes: &[(String, String)], add_ops: usize, i: usize) -> PatchOperation {
-    if i < add_ops {
-        let c = &adds[i * MEMBERS_PER_OP..((i + 1) * MEMBERS_PER_OP).min(adds.len())];
-        PatchOperation {
-            op: "add".into(),
-            path: Some("members".into()),
-            value: Some(Json::Array(c.iter().map(|(_, t)| json!({"value": t})).collect())),
-        }
-    } else {
-        let t = &removes[i - add_ops].1;
-        PatchOperation {
-            op: "remove".into(),
-            path: Some(format!("members[value eq {}]", Json::String(t.clone()))),
-            value: None,
+/// Members named in a warning, at most.
+const MISSING_SHOWN: usize = 20;
+
+/// One membership request's members: each source id with its target id (`None`: not
+/// provisioned).
+struct Part {
+    found: Vec<(String, Option<String>)>,
+    adding: bool,
+}
+
+enum Sent {
+    Done(Part, u32, u32),
+    Failed(crate::error::EngineError, u32, u32),
+}
+
+/// The target ids of members (users, else groups), from the session or the resolver.
+async fn targets_of(ctx: &RunCtx, ids: &[String]) -> Result<Vec<(String, Option<String>)>, crate::error::EngineError> {
+    let lookup = |l: &HashMap<Key, String>, sid: &String| {
+        l.get(&(ObjectKind::User, sid.clone()))
+            .or_else(|| l.get(&(ObjectKind::Group, sid.clone())))
+            .cloned()
+    };
+    let mut found: Vec<(String, Option<String>)> = {
+        let l = ctx.links.lock().expect("links lock");
+        ids.iter().map(|s| (s.clone(), lookup(&l, s))).collect()
+    };
+    let unknown: Vec<String> = found
+        .iter()
+        .filter(|(_, t)| t.is_none())
+        .map(|(s, _)| s.clone())
+        .collect();
+    if let (false, Some(resolver)) = (unknown.is_empty(), ctx.resolver.get()) {
+        let more = resolver.targets(&unknown).await?;
+        for (s, t) in found.iter_mut().filter(|(_, t)| t.is_none()) {
+            *t = lookup(&more, s);
         }
     }
+    Ok(found)
+}
+
+/// A request's operations: one `add` of the found members, or one `remove` each.
+fn member_ops(ids: &[String], found: &[(String, Option<String>)], adding: bool) -> Vec<PatchOperation> {
+    debug_assert_eq!(ids.len(), found.len());
+    let targets = found.iter().filter_map(|(_, t)| t.as_ref());
+    if adding {
+        let values: Vec<Json> = targets.map(|t| json!({"value": t})).collect();
+        values
+            .chunks(MEMBERS_PER_OP)
+            .map(|c| PatchOperation {
+                op: "add".into(),
+                path: Some("members".into()),
+                value: Some(Json::Array(c.to_vec())),
+            })
+            .collect()
+    } else {
+        targets
+            .map(|t| PatchOperation {
+                op: "remove".into(),
+                path: Some(format!("members[value eq {}]", Json::String(t.clone()))),
+                value: None,
+            })
+            .collect()
+    }
+}
+
+/// Looks up target ids the session does not know: the state store, read a request's
+/// members at a time.
+#[async_trait::async_trait]
+pub trait Resolve: Send + Sync {
+    /// Target ids of these source ids, as users and as groups (either may be missing).
+    async fn targets(&self, ids: &[String]) -> Result<HashMap<Key, String>, crate::error::EngineError>;
 }

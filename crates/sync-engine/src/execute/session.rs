@@ -26,6 +26,11 @@ impl Session {
         self.ctx.links.lock().expect("links lock").extend(targets);
     }
 
+    /// Where membership changes look up the members the session does not know (set once).
+    pub fn resolve_with(&self, resolver: Arc<dyn super::refs::Resolve>) {
+        let _ = self.ctx.resolver.set(resolver);
+    }
+
     /// The target id of an object, if it is known to this session.
     pub fn target_of(&self, key: &Key) -> Option<String> {
         self.ctx.links.lock().expect("links lock").get(key).cloned()
