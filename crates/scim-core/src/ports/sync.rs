@@ -117,10 +117,10 @@ pub struct ChunkWrite {
     pub put_escrow: Vec<Escrow>,
     pub done_escrow: Vec<(String, String)>,
     pub logs: Vec<LogRecord>,
-    /// Memberships the chunk put on the target, as (group, member) source ids.
-    pub add_members: Vec<(String, String)>,
+    /// Memberships the chunk put on the target: each group's source id with its members'.
+    pub add_members: Vec<(String, Vec<String>)>,
     /// Memberships the chunk took off the target.
-    pub remove_members: Vec<(String, String)>,
+    pub remove_members: Vec<(String, Vec<String>)>,
 }
 
 /// What `sync restart` clears.

@@ -67,12 +67,12 @@ pub(super) async fn unlink(tx: &Transaction<'_>, job: &str, k: &[(String, String
     Ok(())
 }
 
-/// Memberships put on and taken off the target, as (group, member) source ids.
+/// Memberships put on and taken off the target: each group's source id with its members'.
 pub(super) async fn members(
     tx: &Transaction<'_>,
     job: &str,
-    add: &[(String, String)],
-    remove: &[(String, String)],
+    add: &[(String, Vec<String>)],
+    remove: &[(String, Vec<String>)],
 ) -> W {
     for (sql, pairs) in [
         (
@@ -86,10 +86,14 @@ pub(super) async fn members(
             remove,
         ),
     ] {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .flat_map(|(g, ms)| ms.iter().map(move |m| (g.clone(), m.clone())))
+            .collect();
         if pairs.is_empty() {
             continue;
         }
-        let (job, groups, members) = keys(job, pairs);
+        let (job, groups, members) = keys(job, &pairs);
         tx.execute(sql, &[&job, &groups, &members]).await?;
     }
     Ok(())

@@ -476,21 +476,25 @@ fn write_unlinks(conn: &rusqlite::Connection, job: &str, keys: &[(String, String
 fn write_members(
     conn: &rusqlite::Connection,
     job: &str,
-    add: &[(String, String)],
-    remove: &[(String, String)],
+    add: &[(String, Vec<String>)],
+    remove: &[(String, Vec<String>)],
 ) -> rusqlite::Result<()> {
-    // In key order, so a large group's rows fill pages one after another.
-    let mut add: Vec<&(String, String)> = add.iter().collect();
-    add.sort_unstable();
     let mut ins =
         conn.prepare_cached("INSERT OR IGNORE INTO sync_members (job, group_id, member_id) VALUES (?1, ?2, ?3)")?;
-    for (g, m) in add {
-        ins.execute(params![job, g, m])?;
+    for (g, members) in add {
+        // In key order, so a large group's rows fill pages one after another.
+        let mut members: Vec<&String> = members.iter().collect();
+        members.sort_unstable();
+        for m in members {
+            ins.execute(params![job, g, m])?;
+        }
     }
     let mut del =
         conn.prepare_cached("DELETE FROM sync_members WHERE job = ?1 AND group_id = ?2 AND member_id = ?3")?;
-    for (g, m) in remove {
-        del.execute(params![job, g, m])?;
+    for (g, members) in remove {
+        for m in members {
+            del.execute(params![job, g, m])?;
+        }
     }
     Ok(())
 }

@@ -85,10 +85,10 @@ pub struct Folded {
     pub put_escrow: Vec<Escrow>,
     pub done_escrow: Vec<(String, String)>,
     pub logs: Vec<LogRecord>,
-    /// Memberships put on the target, as (group, member) source ids.
-    pub add_members: Vec<(String, String)>,
+    /// Memberships put on the target: each group's source id with its members'.
+    pub add_members: Vec<(String, Vec<String>)>,
     /// Memberships taken off the target.
-    pub remove_members: Vec<(String, String)>,
+    pub remove_members: Vec<(String, Vec<String>)>,
     pub stats: CycleStats,
     pub applied: Applied,
     /// Outcomes by logged action and status.
@@ -124,9 +124,13 @@ pub fn fold(
         {
             merge_link(&mut merged, old, o, target);
             if o.kind == ObjectKind::Group {
-                let pair = |m: &String| (o.source_id.clone(), m.clone());
-                f.add_members.extend(o.members_added.iter().map(pair));
-                f.remove_members.extend(o.members_removed.iter().map(pair));
+                let rows = [
+                    (&mut f.add_members, &o.members_added),
+                    (&mut f.remove_members, &o.members_removed),
+                ];
+                for (list, members) in rows.into_iter().filter(|(_, m)| !m.is_empty()) {
+                    list.push((o.source_id.clone(), members.clone()));
+                }
             }
         }
         let mut r = cx.record(

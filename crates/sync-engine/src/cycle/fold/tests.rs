@@ -182,10 +182,10 @@ fn outcomes_of_one_object_merge_into_its_link() {
     let pushed: Pushed = serde_json::from_str(&f.links[0].values).expect("pushed json");
     assert_eq!(pushed.values, values(&[("displayName", "G2")]));
     assert_eq!(f.links[0].hash, mapping::hash(&pushed.values, None));
-    let pair = |m: &str| ("g1".to_string(), m.to_string());
+    let rows = |m: &str| vec![("g1".to_string(), vec![m.to_string()])];
     assert_eq!(
         (f.add_members, f.remove_members),
-        (vec![pair("m3")], vec![pair("m1")]),
+        (rows("m3"), rows("m1")),
         "membership rows"
     );
     assert_eq!(f.logs.len(), 2, "one record per outcome");
