@@ -323,7 +323,13 @@ fn windowed(a: &Action) -> bool {
 struct StateResolver {
     state: std::sync::Arc<dyn scim_core::ports::sync::SyncStateStore>,
     job: String,
+    /// Lookups at once: each holds a read connection (with its page cache) while it runs,
+    /// and many large groups' requests look up together.
+    reads: tokio::sync::Semaphore,
 }
+
+/// Read connections [`StateResolver`] uses at once.
+const RESOLVER_READS: usize = 2;
 
 #[async_trait::async_trait]
 impl crate::execute::Resolve for StateResolver {
@@ -332,6 +338,11 @@ impl crate::execute::Resolve for StateResolver {
             .iter()
             .flat_map(|k| ids.iter().map(move |id| (k.to_string(), id.clone())))
             .collect();
+        let _read = self
+            .reads
+            .acquire()
+            .await
+            .map_err(|e| EngineError::State(e.to_string()))?;
         let links = self.state.link_keys_for(&self.job, keys).await.map_err(state_err)?;
         Ok(links
             .into_iter()
@@ -442,6 +453,7 @@ impl Run<'_> {
         session.resolve_with(std::sync::Arc::new(StateResolver {
             state: rt.state.clone(),
             job: job.name().to_string(),
+            reads: tokio::sync::Semaphore::new(RESOLVER_READS),
         }));
         let planner = job.planner(!self.status.initial_done);
         let mut chunks = Chunks::new(job, rt, self.read, &tables, &held, planner, self.now);
