@@ -175,7 +175,7 @@ impl ChunkSink for Committer {
 
     /// Folds the chunk over the links as the chunks before left them and starts its write;
     /// the write runs while the next chunk executes (a crash loses at most these two).
-    async fn chunk(&mut self, outcomes: Vec<Outcome>) -> Result<(), EngineError> {
+    async fn chunk(&mut self, mut outcomes: Vec<Outcome>) -> Result<(), EngineError> {
         self.settle().await?;
         // The links as the chunks before left them: the store has them.
         let mut keys: Vec<(String, String)> = outcomes
@@ -192,7 +192,7 @@ impl ChunkSink for Committer {
                 .await
                 .map_err(|e| EngineError::State(e.to_string()))?,
         );
-        let mut folded = fold(&outcomes, &links, &self.escrows, &self.cx);
+        let mut folded = fold(&mut outcomes, &links, &self.escrows, &self.cx);
         // An escrow put in this cycle wins over a later success of the same object's other
         // action (its reference), as within one chunk.
         self.escrowed

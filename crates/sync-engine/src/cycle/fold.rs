@@ -97,16 +97,17 @@ pub struct Folded {
     pub throttled: u64,
 }
 
-/// Folds the outcomes over the links and escrows the job had before them.
+/// Folds the outcomes over the links and escrows the job had before them. The groups'
+/// member lists move out of the outcomes into the fold (a large group's are not copied).
 pub fn fold(
-    outcomes: &[Outcome],
+    outcomes: &mut [Outcome],
     old: &HashMap<Key, LinkState>,
     escrows: &HashMap<(String, String), Escrow>,
     cx: &LogCtx,
 ) -> Folded {
     let mut f = Folded::default();
     let mut merged: HashMap<Key, LinkState> = HashMap::new();
-    for o in outcomes {
+    for o in outcomes.iter_mut() {
         f.requests += o.requests as u64;
         f.throttled += o.throttled as u64;
         count(&mut f, o);
@@ -125,11 +126,11 @@ pub fn fold(
             merge_link(&mut merged, old, o, target);
             if o.kind == ObjectKind::Group {
                 let rows = [
-                    (&mut f.add_members, &o.members_added),
-                    (&mut f.remove_members, &o.members_removed),
+                    (&mut f.add_members, std::mem::take(&mut o.members_added)),
+                    (&mut f.remove_members, std::mem::take(&mut o.members_removed)),
                 ];
                 for (list, members) in rows.into_iter().filter(|(_, m)| !m.is_empty()) {
-                    list.push((o.source_id.clone(), members.clone()));
+                    list.push((o.source_id.clone(), members));
                 }
             }
         }

@@ -26,6 +26,7 @@ mod fold;
 mod guards;
 pub mod read;
 mod report;
+mod run;
 mod stream;
 mod tables;
 
@@ -374,7 +375,7 @@ async fn cycle_steps(
         .await?
     } else {
         probe_target(job, rt, now, &mut status, report).await?;
-        let run = stream::Run {
+        let run = run::Run {
             job,
             rt,
             read: &read,

@@ -1,24 +1,20 @@
-//! The streamed cycle: after the first passes built the [`Tables`], the source is read once
-//! more and planned a chunk at a time; each chunk's creates and updates run and commit
-//! before the next chunk is read. Deletions (objects that left scope, links the read did
-//! not find) wait for the end, so the deletion threshold sees them all before any is sent.
-//! References run right after their chunk when every object they name has a target id,
-//! else at the end.
+//! The streamed cycle's planning: after the first passes built the [`Tables`], the source
+//! is read once more and planned a chunk at a time (`run.rs` runs the chunks). Deletions
+//! (objects that left scope, links the read did not find) wait for the end, so the deletion
+//! threshold sees them all before any is sent. References run right after their chunk when
+//! every object they name has a target id, else at the end.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use scim_core::ports::sync::JobStatus;
 use time::OffsetDateTime;
 
-use super::commit::{Committer, Totals};
-use super::guards::hold_deletions;
 use super::read::{Page, Pass, Read};
 use super::tables::Tables;
-use super::{CycleOptions, CycleReport, Job, LogCtx, Runtime, state_err};
+use super::{Job, Runtime, state_err};
 use crate::error::EngineError;
-use crate::execute::{ChunkSink, Progress, Session};
+use crate::execute::Session;
 use crate::model::{ObjectKind, SourceObject};
-use crate::plan::{Action, Counts, Decision, Key, LinkState, Lookup, Op, Plan, PlanInput, Planner, link_states};
+use crate::plan::{Action, Counts, Decision, Key, LinkState, Lookup, Op, PlanInput, Planner, link_states};
 use crate::scope::ScopeReason;
 
 /// One chunk planned.
@@ -221,43 +217,6 @@ pub fn fits(
     (take, weight)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::fits;
-    use crate::model::{ObjectKind, SourceObject};
-
-    fn obj(members: usize) -> SourceObject {
-        SourceObject {
-            kind: if members > 0 {
-                ObjectKind::Group
-            } else {
-                ObjectKind::User
-            },
-            id: "x".into(),
-            attrs: Default::default(),
-            members: vec!["m".into(); members],
-            app_roles: vec![],
-            deleted: false,
-        }
-    }
-
-    #[test]
-    fn a_chunk_stops_at_its_size_or_its_weight_and_always_takes_one() {
-        let users: Vec<_> = (0..10).map(|_| obj(0)).collect();
-        assert_eq!(fits(&users, (0, 0), 4, 100), (4, 4), "size");
-        assert_eq!(fits(&users, (3, 3), 4, 100), (1, 4), "the rest of a started chunk");
-        assert_eq!(fits(&users, (4, 4), 4, 100), (0, 4), "a full chunk takes none");
-        let groups = [obj(30), obj(30), obj(30), obj(0)];
-        assert_eq!(fits(&groups, (0, 0), 100, 50), (2, 62), "weight: members count");
-        assert_eq!(fits(&[obj(500)], (0, 0), 100, 50), (1, 501), "one heavy group alone");
-        assert_eq!(
-            fits(&[obj(500)], (1, 60), 100, 50),
-            (0, 60),
-            "not added to a heavy chunk"
-        );
-    }
-}
-
 /// The objects an action names besides itself: a create's or a reference's manager, and
 /// the members a membership change adds or removes.
 /// A member's kind comes from `others` (a group read or linked as a group), else user.
@@ -315,21 +274,21 @@ pub(super) async fn targets(
 /// (see [`StateResolver`]) instead of all at once before they run.
 pub const WINDOWED_MEMBERS: usize = 1_000;
 
-fn windowed(a: &Action) -> bool {
+pub(super) fn windowed(a: &Action) -> bool {
     matches!(&a.op, Op::Members { add, remove } if add.len() + remove.len() > WINDOWED_MEMBERS)
 }
 
 /// Target ids of members, from the job's links in the state store.
-struct StateResolver {
-    state: std::sync::Arc<dyn scim_core::ports::sync::SyncStateStore>,
-    job: String,
+pub(super) struct StateResolver {
+    pub state: std::sync::Arc<dyn scim_core::ports::sync::SyncStateStore>,
+    pub job: String,
     /// Lookups at once: each holds a read connection (with its page cache) while it runs,
     /// and many large groups' requests look up together.
-    reads: tokio::sync::Semaphore,
+    pub reads: tokio::sync::Semaphore,
 }
 
 /// Read connections [`StateResolver`] uses at once.
-const RESOLVER_READS: usize = 2;
+pub(super) const RESOLVER_READS: usize = 2;
 
 #[async_trait::async_trait]
 impl crate::execute::Resolve for StateResolver {
@@ -399,156 +358,39 @@ pub(super) async fn find(read: &Read<'_>, kind: ObjectKind, id: &str) -> Result<
     Ok(None)
 }
 
-/// A streamed cycle that runs: everything it needs besides the per-call handles.
-pub(super) struct Run<'a> {
-    pub job: &'a Job,
-    pub rt: &'a Runtime,
-    pub read: &'a Read<'a>,
-    pub status: &'a JobStatus,
-    pub now: OffsetDateTime,
-    pub opts: &'a CycleOptions,
-    pub cx: &'a LogCtx,
-}
+#[cfg(test)]
+mod tests {
+    use super::fits;
+    use crate::model::{ObjectKind, SourceObject};
 
-/// What runs at the end of the cycle.
-#[derive(Default)]
-struct Later {
-    deletions: Vec<Action>,
-    references: Vec<Action>,
-}
-
-impl Run<'_> {
-    /// Plans and runs the cycle chunk by chunk. Returns the totals, and false when it
-    /// stopped on request after a committed chunk.
-    pub async fn run(
-        &self,
-        progress: &dyn Progress,
-        rng: &mut (dyn FnMut() -> u64 + Send),
-        report: &mut CycleReport,
-    ) -> Result<(Totals, bool), EngineError> {
-        let mut committer = Committer::new(self.job, self.rt, self.cx, false).await?;
-        let completed = self.steps(&mut committer, progress, rng, report).await?;
-        committer.finish().await?;
-        Ok((committer.totals, completed))
+    fn obj(members: usize) -> SourceObject {
+        SourceObject {
+            kind: if members > 0 {
+                ObjectKind::Group
+            } else {
+                ObjectKind::User
+            },
+            id: "x".into(),
+            attrs: Default::default(),
+            members: vec!["m".into(); members],
+            app_roles: vec![],
+            deleted: false,
+        }
     }
 
-    async fn steps(
-        &self,
-        committer: &mut Committer,
-        progress: &dyn Progress,
-        rng: &mut (dyn FnMut() -> u64 + Send),
-        report: &mut CycleReport,
-    ) -> Result<bool, EngineError> {
-        let (job, rt) = (self.job, self.rt);
-        let started = std::time::Instant::now();
-        let tables = Tables::build(job, rt, self.read).await?;
-        tracing::debug!(
-            ms = started.elapsed().as_millis() as u64,
-            objects = tables.read,
-            "first passes read"
+    #[test]
+    fn a_chunk_stops_at_its_size_or_its_weight_and_always_takes_one() {
+        let users: Vec<_> = (0..10).map(|_| obj(0)).collect();
+        assert_eq!(fits(&users, (0, 0), 4, 100), (4, 4), "size");
+        assert_eq!(fits(&users, (3, 3), 4, 100), (1, 4), "the rest of a started chunk");
+        assert_eq!(fits(&users, (4, 4), 4, 100), (0, 4), "a full chunk takes none");
+        let groups = [obj(30), obj(30), obj(30), obj(0)];
+        assert_eq!(fits(&groups, (0, 0), 100, 50), (2, 62), "weight: members count");
+        assert_eq!(fits(&[obj(500)], (0, 0), 100, 50), (1, 501), "one heavy group alone");
+        assert_eq!(
+            fits(&[obj(500)], (1, 60), 100, 50),
+            (0, 60),
+            "not added to a heavy chunk"
         );
-        committer.linked = Some(tables.linked.clone());
-        let held = super::held(job, rt, self.now).await?;
-        let session = rt.executor.session(job.cfg.target.bulk);
-        session.resolve_with(std::sync::Arc::new(StateResolver {
-            state: rt.state.clone(),
-            job: job.name().to_string(),
-            reads: tokio::sync::Semaphore::new(RESOLVER_READS),
-        }));
-        let planner = job.planner(!self.status.initial_done);
-        let mut chunks = Chunks::new(job, rt, self.read, &tables, &held, planner, self.now);
-        let mut later = Later::default();
-        progress.started("objects", tables.read);
-        // The next chunk is read and planned while this one runs: planning reads only the
-        // source, the tables and links of objects other chunks do not touch.
-        let mut planned = chunks.next(rng).await?;
-        while let Some(p) = planned {
-            report.counts.add(&p.counts);
-            let (next, ran) = tokio::join!(
-                chunks.next(rng),
-                self.chunk((p, &tables), &session, committer, &mut later, progress)
-            );
-            if !ran? {
-                return Ok(false);
-            }
-            planned = next?;
-        }
-        let gone = gone(job, rt, self.read, &tables, &held).await?;
-        report.counts.add_actions(&gone);
-        later.deletions.extend(gone);
-        let mut plan = Plan {
-            actions: later.deletions,
-            managed: tables.linked.len(),
-            ..Default::default()
-        };
-        let logs = hold_deletions(job, rt, self.now, self.opts, &mut plan, report, self.cx).await;
-        committer.pending_logs.extend(logs);
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "chunks ran");
-        progress.started("deletions", plan.actions.len());
-        if !self.objects(plan.actions, &session, committer, progress).await? {
-            return Ok(false);
-        }
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "deletions ran");
-        progress.started("references", later.references.len());
-        let size = rt.executor.cfg.chunk.max(1);
-        let mut refs = later.references.into_iter().peekable();
-        while refs.peek().is_some() {
-            let part: Vec<Action> = refs.by_ref().take(size).collect();
-            session.know(targets(job, rt, &part, &tables, Some(&session)).await?);
-            committer.chunk(session.references(part, progress).await).await?;
-            session.forget();
-            if committer.stop_requested() {
-                return Ok(false);
-            }
-        }
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "references ran");
-        Ok(true)
-    }
-
-    /// One planned chunk: its objects, then the references that can be resolved already.
-    async fn chunk(
-        &self,
-        (p, tables): (Planned, &Tables),
-        session: &Session,
-        committer: &mut Committer,
-        later: &mut Later,
-        progress: &dyn Progress,
-    ) -> Result<bool, EngineError> {
-        let unplanned = p.read.saturating_sub(p.objects.len());
-        let started = std::time::Instant::now();
-        let n = p.objects.len();
-        session.know(targets(self.job, self.rt, &p.objects, tables, Some(session)).await?);
-        session.prepare(&p.objects).await;
-        if !self.objects(p.objects, session, committer, progress).await? {
-            return Ok(false);
-        }
-        progress.advanced(unplanned);
-        let objects_ms = started.elapsed().as_millis() as u64;
-        session.know(targets(self.job, self.rt, &p.references, tables, Some(session)).await?);
-        let (now, wait): (Vec<Action>, Vec<Action>) = p.references.into_iter().partition(|a| resolvable(a, session));
-        later.references.extend(wait);
-        later.deletions.extend(p.deletions);
-        if !now.is_empty() {
-            // Part of its objects' progress, which counts objects, not reference changes.
-            let refs = session.references(now, &crate::execute::NoProgress).await;
-            committer.chunk(refs).await?;
-        }
-        session.forget();
-        let ms = started.elapsed().as_millis() as u64;
-        tracing::debug!(objects = n, objects_ms, references_ms = ms - objects_ms, "chunk ran");
-        Ok(!committer.stop_requested())
-    }
-
-    /// Runs object actions in chunks of the configured size, each committed.
-    async fn objects(
-        &self,
-        actions: Vec<Action>,
-        session: &Session,
-        committer: &mut Committer,
-        progress: &dyn Progress,
-    ) -> Result<bool, EngineError> {
-        session
-            .objects_in_chunks(actions, self.rt.executor.cfg.chunk, progress, committer)
-            .await
     }
 }

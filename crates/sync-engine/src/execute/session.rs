@@ -47,6 +47,32 @@ impl Session {
         }
     }
 
+    /// As [`Session::forget`], but keeps what `waiting` (references that run next) need:
+    /// the target ids of their objects and of the objects they name.
+    pub fn forget_keeping(&self, waiting: &[Action]) {
+        let mut links = self.ctx.links.lock().expect("links lock");
+        if links.len() <= KEEP_TARGETS {
+            return;
+        }
+        let mut keep = HashMap::new();
+        let mut keep_set = HashMap::new();
+        let mut set = self.ctx.managers_set.lock().expect("lock");
+        for a in waiting {
+            if let Some((k, v)) = set.remove_entry(&(a.kind, a.source_id.clone())) {
+                keep_set.insert(k, v);
+            }
+            for id in std::iter::once(&a.source_id).chain(named(a)) {
+                for kind in [ObjectKind::User, ObjectKind::Group] {
+                    if let Some((k, v)) = links.remove_entry(&(kind, id.clone())) {
+                        keep.insert(k, v);
+                    }
+                }
+            }
+        }
+        *links = keep;
+        *set = keep_set;
+    }
+
     /// Before a stretch of object actions: reads the target snapshot of a kind once there
     /// are enough creates of it to be worth it (then kept for the rest of the cycle).
     pub async fn prepare(&self, actions: &[Action]) {
@@ -94,5 +120,16 @@ impl Session {
     pub async fn references(&self, actions: Vec<Action>, progress: &dyn Progress) -> Vec<Outcome> {
         let tasks: Vec<Task> = actions.into_iter().map(Task::from).collect();
         self.exec.run_pass(tasks, self.ctx.clone(), progress).await
+    }
+}
+
+/// The objects a reference names besides its own (source ids).
+fn named(a: &Action) -> Vec<&String> {
+    use crate::plan::Op;
+    match &a.op {
+        Op::Manager { manager } => manager.iter().collect(),
+        Op::Members { add, remove } => add.iter().chain(remove).collect(),
+        Op::Create { mapped, .. } => mapped.manager.iter().collect(),
+        _ => Vec::new(),
     }
 }

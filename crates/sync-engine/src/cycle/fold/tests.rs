@@ -60,7 +60,7 @@ fn a_success_links_the_object_and_clears_its_escrow() {
         o.requests = 2;
     });
     let escrows = HashMap::from([(("user".to_string(), "u1".to_string()), prior_escrow("u1", 2))]);
-    let f = fold(&[o], &HashMap::new(), &escrows, &cx());
+    let f = fold(&mut [o], &HashMap::new(), &escrows, &cx());
     assert_eq!(f.links.len(), 1);
     assert_eq!(f.links[0].target_id, "t1");
     assert!(f.links[0].values.contains("a@x"), "{}", f.links[0].values);
@@ -96,7 +96,7 @@ fn a_failure_is_escrowed_with_growing_back_off_and_keeps_no_link() {
             .map(|n| (("user".to_string(), "u1".to_string()), prior_escrow("u1", n)))
             .into_iter()
             .collect();
-        let f = fold(&[o], &HashMap::new(), &escrows, &cx());
+        let f = fold(&mut [o], &HashMap::new(), &escrows, &cx());
         assert!(f.links.is_empty(), "a failed action links nothing");
         let e = &f.put_escrow[0];
         assert_eq!(
@@ -117,7 +117,7 @@ fn a_failure_is_escrowed_with_growing_back_off_and_keeps_no_link() {
 
 #[test]
 fn quarantine_statistics_tell_references_and_refused_credentials_apart() {
-    let os = [
+    let mut os = [
         outcome(ObjectKind::User, "u1", Status::Failure, |o| {
             o.reference = true;
             o.error = Some(EngineError::Transport("reset".into()));
@@ -132,7 +132,7 @@ fn quarantine_statistics_tell_references_and_refused_credentials_apart() {
         outcome(ObjectKind::User, "u3", Status::Skipped, |_| {}),
         outcome(ObjectKind::User, "u4", Status::Warning, |o| o.unlink = true),
     ];
-    let f = fold(&os, &HashMap::new(), &HashMap::new(), &cx());
+    let f = fold(&mut os, &HashMap::new(), &HashMap::new(), &cx());
     let s = f.stats;
     assert_eq!(
         (
@@ -165,7 +165,7 @@ fn outcomes_of_one_object_merge_into_its_link() {
             disabled: false,
         },
     )]);
-    let os = [
+    let mut os = [
         outcome(ObjectKind::Group, "g1", Status::Success, |o| {
             o.target_id = Some("tg".into());
             o.values = Some(values(&[("displayName", "G2")]));
@@ -177,7 +177,7 @@ fn outcomes_of_one_object_merge_into_its_link() {
             o.members_removed = vec!["m1".into()];
         }),
     ];
-    let f = fold(&os, &old, &HashMap::new(), &cx());
+    let f = fold(&mut os, &old, &HashMap::new(), &cx());
     assert_eq!(f.links.len(), 1);
     let pushed: Pushed = serde_json::from_str(&f.links[0].values).expect("pushed json");
     assert_eq!(pushed.values, values(&[("displayName", "G2")]));
@@ -209,7 +209,7 @@ fn a_link_the_outcomes_leave_as_it_was_is_not_written_again() {
     ]);
     // u1: the manager set in its create request, confirmed by its reference: nothing new.
     // u2: the manager changes.
-    let os = [
+    let mut os = [
         outcome(ObjectKind::User, "u1", Status::Success, |o| {
             o.target_id = Some("t1".into());
             o.manager = Some(Some("m1".into()));
@@ -219,7 +219,7 @@ fn a_link_the_outcomes_leave_as_it_was_is_not_written_again() {
             o.manager = Some(Some("m2".into()));
         }),
     ];
-    let f = fold(&os, &old, &HashMap::new(), &cx());
+    let f = fold(&mut os, &old, &HashMap::new(), &cx());
     let written: Vec<&str> = f.links.iter().map(|l| l.source_id.as_str()).collect();
     assert_eq!(written, ["u2"]);
     assert_eq!(f.logs.len(), 2, "both outcomes are logged");
