@@ -288,7 +288,7 @@ pub(super) struct StateResolver {
 }
 
 /// Read connections [`StateResolver`] uses at once.
-pub(super) const RESOLVER_READS: usize = 2;
+pub(super) const RESOLVER_READS: usize = 4;
 
 #[async_trait::async_trait]
 impl crate::execute::Resolve for StateResolver {

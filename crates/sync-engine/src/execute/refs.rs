@@ -20,7 +20,7 @@ use crate::plan::Key;
 const MEMBERS_PER_OP: usize = 100;
 const OPS_PER_REQUEST: usize = 10;
 /// Membership requests of one group in flight at once.
-const MEMBER_REQUESTS_IN_FLIGHT: usize = 4;
+const MEMBER_REQUESTS_IN_FLIGHT: usize = 8;
 
 impl Executor {
     pub(super) async fn manager(&self, out: &mut Outcome, manager: Option<&str>, links: &Mutex<HashMap<Key, String>>) {
