@@ -139,3 +139,18 @@ pub fn parse_events(text: &str) -> Vec<scim_core::events::EventType> {
         .filter_map(scim_core::events::EventType::parse)
         .collect()
 }
+
+/// (group, member) rows in group order → each group with its members.
+pub(crate) fn group_members<E>(
+    rows: impl IntoIterator<Item = Result<(String, String), E>>,
+) -> Result<Vec<(String, Vec<String>)>, E> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows {
+        let (g, m) = row?;
+        match out.last_mut() {
+            Some((last, members)) if *last == g => members.push(m),
+            _ => out.push((g, vec![m])),
+        }
+    }
+    Ok(out)
+}

@@ -199,9 +199,9 @@ pub trait SyncStateStore: Send + Sync + 'static {
     /// the memberships it is the group or the member of (the target forgets a deleted
     /// object's memberships too).
     async fn commit_chunk(&self, job: &str, chunk: ChunkWrite) -> Result<()>;
-    /// The members the engine has put in these groups (source ids), as (group, member)
-    /// pairs in group order.
-    async fn members_of(&self, job: &str, groups: Vec<String>) -> Result<Vec<(String, String)>>;
+    /// The members the engine has put in these groups (source ids): each group that has
+    /// any, in group order, with its members in order.
+    async fn members_of(&self, job: &str, groups: Vec<String>) -> Result<Vec<(String, Vec<String>)>>;
     async fn log(&self, q: LogQuery) -> Result<Vec<LogRecord>>;
     async fn jobs(&self) -> Result<Vec<JobStatus>>;
     async fn clear(&self, job: &str, scope: ClearScope) -> Result<()>;

@@ -512,6 +512,13 @@ async fn links_are_read_by_key_and_paged_in_key_order(c: Ctx) {
     assert!(u03.disabled && u03.target_id == "t3");
 }
 
+/// A group-by-group answer of `members_of` as (group, member) pairs.
+fn flat(v: Vec<(String, Vec<String>)>) -> Vec<(String, String)> {
+    v.into_iter()
+        .flat_map(|(g, ms)| ms.into_iter().map(move |m| (g.clone(), m)))
+        .collect()
+}
+
 /// Membership rows for a chunk: one (group, [member]) entry per pair.
 fn rows(v: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
     v.iter().map(|(g, m)| (g.to_string(), vec![m.to_string()])).collect()
@@ -541,7 +548,10 @@ async fn memberships_are_rows_dropped_with_their_group_or_member(c: Ctx) {
         ..Default::default()
     };
     c.db.commit_chunk(&other, apart).await.unwrap();
-    let got = c.db.members_of(&job, groups()).await.unwrap();
+    let grouped = c.db.members_of(&job, groups()).await.unwrap();
+    let names: Vec<(&str, usize)> = grouped.iter().map(|(g, ms)| (g.as_str(), ms.len())).collect();
+    assert_eq!(names, [("g1", 2), ("g2", 2), ("g3", 2500)], "each group once, in order");
+    let got = flat(grouped);
     assert_eq!(got.len(), 4 + 2500, "a repeated add is one row: {:?}", &got[..5]);
     assert_eq!(
         &got[..4],
@@ -550,11 +560,11 @@ async fn memberships_are_rows_dropped_with_their_group_or_member(c: Ctx) {
     );
     assert_eq!(got[4..], big[..]);
     assert_eq!(
-        c.db.members_of(&other, groups()).await.unwrap(),
+        flat(c.db.members_of(&other, groups()).await.unwrap()),
         pairs(&[("g1", "u9")]),
         "jobs are apart"
     );
-    assert!(c.db.members_of(&job, vec![]).await.unwrap().is_empty());
+    assert!(flat(c.db.members_of(&job, vec![]).await.unwrap()).is_empty());
 
     // Removes, and unlinking a member (u2: out of every group) or a group (g1: its rows, and
     // its membership in g2) drop rows; the removes and adds are written before the unlinks.
@@ -565,14 +575,17 @@ async fn memberships_are_rows_dropped_with_their_group_or_member(c: Ctx) {
         ..Default::default()
     };
     c.db.commit_chunk(&job, second).await.unwrap();
-    let got = c.db.members_of(&job, vec!["g1".into(), "g2".into()]).await.unwrap();
+    let got = flat(c.db.members_of(&job, vec!["g1".into(), "g2".into()]).await.unwrap());
     assert_eq!(got, pairs(&[("g2", "u3")]));
-    assert_eq!(c.db.members_of(&job, vec!["g3".into()]).await.unwrap().len(), 2499);
+    assert_eq!(
+        flat(c.db.members_of(&job, vec!["g3".into()]).await.unwrap()).len(),
+        2499
+    );
     c.db.remove_links(&job, vec![("user".into(), "m0002".into())])
         .await
         .unwrap();
     assert_eq!(
-        c.db.members_of(&job, vec!["g3".into()]).await.unwrap().len(),
+        flat(c.db.members_of(&job, vec!["g3".into()]).await.unwrap()).len(),
         2498,
         "remove_links too"
     );
@@ -587,8 +600,8 @@ async fn memberships_are_rows_dropped_with_their_group_or_member(c: Ctx) {
     .await
     .unwrap();
     assert!(
-        c.db.members_of(&job, groups()).await.unwrap().is_empty(),
+        flat(c.db.members_of(&job, groups()).await.unwrap()).is_empty(),
         "a restart forgets them"
     );
-    assert_eq!(c.db.members_of(&other, groups()).await.unwrap().len(), 1);
+    assert_eq!(flat(c.db.members_of(&other, groups()).await.unwrap()).len(), 1);
 }

@@ -287,7 +287,7 @@ impl SyncStateStore for PgStore {
         Ok(run.await?)
     }
 
-    async fn members_of(&self, job: &str, groups: Vec<String>) -> R<Vec<(String, String)>> {
+    async fn members_of(&self, job: &str, groups: Vec<String>) -> R<Vec<(String, Vec<String>)>> {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
@@ -299,7 +299,8 @@ impl SyncStateStore for PgStore {
                 &[&pg_text(job).as_ref(), &groups],
             )
             .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let pairs = rows.iter().map(|r| Ok::<_, CoreError>((r.get(0), r.get(1))));
+        crate::rules::group_members(pairs)
     }
 
     async fn log(&self, q: LogQuery) -> R<Vec<LogRecord>> {

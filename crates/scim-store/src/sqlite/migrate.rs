@@ -478,13 +478,7 @@ mod tests {
             .members_of("j", vec!["g1".into(), "g2".into(), "u1".into()])
             .await
             .unwrap();
-        assert_eq!(
-            rows,
-            [
-                ("g1".to_string(), "u1".to_string()),
-                ("g1".to_string(), "u2".to_string())
-            ]
-        );
+        assert_eq!(rows, [("g1".to_string(), vec!["u1".to_string(), "u2".to_string()])]);
         let mut links = store.links("j").await.unwrap();
         links.sort_by(|a, b| a.source_id.cmp(&b.source_id));
         let vals: Vec<&str> = links.iter().map(|l| l.values.as_str()).collect();

@@ -294,7 +294,7 @@ impl SyncStateStore for SqliteStore {
             .await
     }
 
-    async fn members_of(&self, job: &str, groups: Vec<String>) -> R<Vec<(String, String)>> {
+    async fn members_of(&self, job: &str, groups: Vec<String>) -> R<Vec<(String, Vec<String>)>> {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
@@ -308,7 +308,7 @@ impl SyncStateStore for SqliteStore {
                      WHERE job = ?1 AND group_id IN (SELECT value FROM json_each(?2)) ORDER BY group_id, member_id",
                 )?;
                 let rows = stmt.query_map(params![job, ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                Ok(crate::rules::group_members(rows)?)
             })
         })
         .await

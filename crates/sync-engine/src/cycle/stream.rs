@@ -166,11 +166,7 @@ impl Chunks<'_> {
             .members_of(self.job.name(), groups)
             .await
             .map_err(state_err)?;
-        let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for (g, m) in rows {
-            out.entry(g).or_default().insert(m);
-        }
-        Ok(out)
+        Ok(rows.into_iter().map(|(g, ms)| (g, ms.into_iter().collect())).collect())
     }
 
     /// Pages (or parts of pages) holding the next `size` objects, or fewer when their
