@@ -133,3 +133,70 @@ fn named(a: &Action) -> Vec<&String> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Op;
+
+    fn session() -> Session {
+        let client = scim_client::ScimClient::new("http://127.0.0.1:9/scim/v2", "t", Default::default())
+            .expect("a client needs no connection");
+        let exec = Arc::new(Executor {
+            client,
+            cfg: Default::default(),
+        });
+        exec.session(BulkMode::Auto)
+    }
+
+    fn reference(kind: ObjectKind, id: &str, op: Op) -> Action {
+        Action {
+            kind,
+            source_id: id.into(),
+            target_id: None,
+            display: id.into(),
+            op,
+        }
+    }
+
+    #[test]
+    fn forgetting_keeps_what_the_waiting_references_need() {
+        let s = session();
+        let user = |i: usize| (ObjectKind::User, format!("u{i}"));
+        s.know((0..=KEEP_TARGETS).map(|i| (user(i), format!("t{i}"))).collect());
+        s.know(HashMap::from([(
+            (ObjectKind::Group, "g1".to_string()),
+            "tg".to_string(),
+        )]));
+        let waiting = [
+            reference(
+                ObjectKind::User,
+                "u1",
+                Op::Manager {
+                    manager: Some("u2".into()),
+                },
+            ),
+            reference(
+                ObjectKind::Group,
+                "g1",
+                Op::Members {
+                    add: vec!["u3".into()],
+                    remove: vec!["u4".into(), "gone".into()],
+                },
+            ),
+        ];
+        s.forget_keeping(&waiting);
+        let known = |k: &Key| s.target_of(k);
+        for i in 1..=4 {
+            assert_eq!(known(&user(i)), Some(format!("t{i}")), "u{i} is kept");
+        }
+        assert_eq!(known(&(ObjectKind::Group, "g1".into())), Some("tg".into()));
+        assert_eq!(known(&user(5)), None, "the rest is forgotten");
+        assert_eq!(s.ctx.links.lock().unwrap().len(), 5);
+
+        // Under the limit nothing is forgotten.
+        s.know((10..20).map(|i| (user(i), format!("t{i}"))).collect());
+        s.forget_keeping(&[]);
+        assert_eq!(known(&user(15)), Some("t15".into()));
+    }
+}
