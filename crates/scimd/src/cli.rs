@@ -205,7 +205,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => token(settings, cmd).await,
         Command::Admin(cmd) => crate::admin_cmd::run(settings, cmd).await,
         Command::Events(cmd) => crate::events_cmd::run(settings, cmd).await,
-        Command::Sync(cmd) => crate::sync_cmd::run(cmd, cli.global.database.as_deref()).await,
+        Command::Sync(cmd) => {
+            // Warnings (a target without Bulk limits, a retry given up) reach stderr; the
+            // service also logs what it starts and stops.
+            let serving = matches!(cmd, crate::sync_cmd::SyncCmd::Serve(_));
+            crate::serve::init_tracing("text", if serving { "info" } else { "warn" });
+            crate::sync_cmd::run(cmd, cli.global.database.as_deref()).await
+        }
         Command::Demo(args) => crate::demo::demo(args).await,
         Command::Migrate => {
             let m = scim_store::migrate(&settings.database)

@@ -302,14 +302,6 @@ async fn job_state(path: &Path, global_db: Option<&str>) -> anyhow::Result<(JobC
 }
 
 pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
-    // Warnings (a target without Bulk limits, a retry given up) reach stderr; the service
-    // also logs what it starts and stops.
-    let level = if matches!(cmd, SyncCmd::Serve(_)) {
-        "info"
-    } else {
-        "warn"
-    };
-    crate::serve::init_tracing("text", level);
     match cmd {
         SyncCmd::Validate { job } => validate(&job).await?,
         SyncCmd::TestConnection { job } => {

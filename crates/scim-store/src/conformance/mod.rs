@@ -22,6 +22,7 @@ mod filters;
 mod members;
 mod requests;
 mod resources;
+mod sync_members;
 mod sync_state;
 mod tenants;
 mod webhooks;
@@ -128,6 +129,7 @@ fn cases() -> Vec<(&'static str, Case)> {
     all.extend(feed::CASES);
     all.extend(tenants::CASES);
     all.extend(sync_state::CASES);
+    all.extend(sync_members::CASES);
     all.extend(webhooks::CASES);
     all.extend(requests::CASES);
     all

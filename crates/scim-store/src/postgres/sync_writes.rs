@@ -86,15 +86,19 @@ pub(super) async fn members(
             remove,
         ),
     ] {
-        let pairs: Vec<(String, String)> = pairs
+        // The two columns straight from the grouped rows (no pairs in between).
+        let (groups, members): (Vec<String>, Vec<String>) = pairs
             .iter()
-            .flat_map(|(g, ms)| ms.iter().map(move |m| (g.clone(), m.clone())))
-            .collect();
-        if pairs.is_empty() {
+            .flat_map(|(g, ms)| {
+                let g = pg_text(g);
+                ms.iter()
+                    .map(move |m| (g.clone().into_owned(), pg_text(m).into_owned()))
+            })
+            .unzip();
+        if groups.is_empty() {
             continue;
         }
-        let (job, groups, members) = keys(job, &pairs);
-        tx.execute(sql, &[&job, &groups, &members]).await?;
+        tx.execute(sql, &[&pg_text(job).as_ref(), &groups, &members]).await?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 use super::commit::{Committer, Totals};
 use super::guards::hold_deletions;
 use super::read::Read;
-use super::stream::{Chunks, Planned, RESOLVER_READS, StateResolver, gone, resolvable, targets, windowed};
+use super::stream::{Chunks, Planned, StateResolver, gone, resolvable, targets, windowed};
 use super::tables::Tables;
 use super::{CycleOptions, CycleReport, Job, LogCtx, Runtime};
 use crate::error::EngineError;
@@ -93,11 +93,7 @@ impl Run<'_> {
         committer.lock().await.linked = Some(tables.linked.clone());
         let held = super::held(job, rt, self.now).await?;
         let session = rt.executor.session(job.cfg.target.bulk);
-        session.resolve_with(Arc::new(StateResolver {
-            state: rt.state.clone(),
-            job: job.name().to_string(),
-            reads: tokio::sync::Semaphore::new(RESOLVER_READS),
-        }));
+        session.resolve_with(Arc::new(StateResolver::new(job, rt)));
         let planner = job.planner(!self.status.initial_done);
         let mut chunks = Chunks::new(job, rt, self.read, &tables, &held, planner, self.now);
         let mut later = Later::default();

@@ -259,10 +259,15 @@ pub(super) async fn targets(
     }
     let wanted = keys.into_iter().map(|(k, id)| (k.as_str().to_string(), id)).collect();
     let links = rt.state.link_keys_for(job.name(), wanted).await.map_err(state_err)?;
-    Ok(links
+    Ok(target_ids(links))
+}
+
+/// Link keys as the session knows them: each object's target id by kind and source id.
+fn target_ids(links: Vec<scim_core::ports::sync::LinkKey>) -> HashMap<Key, String> {
+    links
         .into_iter()
         .filter_map(|l| Some(((ObjectKind::parse(&l.kind)?, l.source_id), l.target_id)))
-        .collect())
+        .collect()
 }
 
 /// Membership changes of more members than this run at the end of the cycle, when every
@@ -276,15 +281,25 @@ pub(super) fn windowed(a: &Action) -> bool {
 
 /// Target ids of members, from the job's links in the state store.
 pub(super) struct StateResolver {
-    pub state: std::sync::Arc<dyn scim_core::ports::sync::SyncStateStore>,
-    pub job: String,
+    state: std::sync::Arc<dyn scim_core::ports::sync::SyncStateStore>,
+    job: String,
     /// Lookups at once: each holds a read connection (with its page cache) while it runs,
     /// and many large groups' requests look up together.
-    pub reads: tokio::sync::Semaphore,
+    reads: tokio::sync::Semaphore,
 }
 
 /// Read connections [`StateResolver`] uses at once.
-pub(super) const RESOLVER_READS: usize = 4;
+const RESOLVER_READS: usize = 4;
+
+impl StateResolver {
+    pub fn new(job: &Job, rt: &Runtime) -> StateResolver {
+        StateResolver {
+            state: rt.state.clone(),
+            job: job.name().to_string(),
+            reads: tokio::sync::Semaphore::new(RESOLVER_READS),
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl crate::execute::Resolve for StateResolver {
@@ -299,10 +314,7 @@ impl crate::execute::Resolve for StateResolver {
             .await
             .map_err(|e| EngineError::State(e.to_string()))?;
         let links = self.state.link_keys_for(&self.job, keys).await.map_err(state_err)?;
-        Ok(links
-            .into_iter()
-            .filter_map(|l| Some(((ObjectKind::parse(&l.kind)?, l.source_id), l.target_id)))
-            .collect())
+        Ok(target_ids(links))
     }
 }
 

@@ -121,41 +121,33 @@ impl Executor {
             };
             let found = match targets_of(ctx, ids).await {
                 Ok(f) => f,
-                Err(e) => return Sent::Failed(e, 0, 0),
+                Err(e) => return (Err(e), 0, 0),
             };
-            let ops = member_ops(ids, &found, adding);
+            let ops = member_ops(&found, adding);
             if ops.is_empty() {
-                return Sent::Done(Part { found, adding }, 0, 0);
+                return (Ok(Part { found, adding }), 0, 0);
             }
             let call = self.retry(|| self.client.patch(Endpoint::Groups, gid, &ops)).await;
-            match call.result {
-                Ok(_) => Sent::Done(Part { found, adding }, call.requests, call.throttled),
-                Err(e) => Sent::Failed(target_error(e), call.requests, call.throttled),
-            }
+            let part = call.result.map(|_| Part { found, adding }).map_err(target_error);
+            (part, call.requests, call.throttled)
         });
         let mut calls = futures_util::stream::iter(requests).buffer_unordered(MEMBER_REQUESTS_IN_FLIGHT);
         let (mut added, mut removed, mut missing) = (0usize, 0usize, Vec::new());
-        while let Some(sent) = calls.next().await {
-            match sent {
-                Sent::Failed(e, requests, throttled) => {
-                    out.requests += requests;
-                    out.throttled += throttled;
-                    return out.fail(e);
-                }
-                Sent::Done(part, requests, throttled) => {
-                    out.requests += requests;
-                    out.throttled += throttled;
-                    if part.adding {
-                        added += part.found.iter().filter(|(_, t)| t.is_some()).count();
-                        for (s, t) in part.found {
-                            match t {
-                                Some(_) => out.members_added.push(s),
-                                None => missing.push(s),
-                            }
-                        }
-                    } else {
-                        removed += part.found.iter().filter(|(_, t)| t.is_some()).count();
+        while let Some((sent, requests, throttled)) = calls.next().await {
+            out.requests += requests;
+            out.throttled += throttled;
+            let part = match sent {
+                Ok(part) => part,
+                Err(e) => return out.fail(e),
+            };
+            for (s, t) in part.found {
+                match (part.adding, t.is_some()) {
+                    (true, true) => {
+                        added += 1;
+                        out.members_added.push(s);
                     }
+                    (true, false) => missing.push(s),
+                    (false, found) => removed += usize::from(found),
                 }
             }
         }
@@ -198,11 +190,6 @@ struct Part {
     adding: bool,
 }
 
-enum Sent {
-    Done(Part, u32, u32),
-    Failed(crate::error::EngineError, u32, u32),
-}
-
 /// The target ids of members (users, else groups), from the session or the resolver.
 async fn targets_of(ctx: &RunCtx, ids: &[String]) -> Result<Vec<(String, Option<String>)>, crate::error::EngineError> {
     let lookup = |l: &HashMap<Key, String>, sid: &String| {
@@ -229,8 +216,7 @@ async fn targets_of(ctx: &RunCtx, ids: &[String]) -> Result<Vec<(String, Option<
 }
 
 /// A request's operations: one `add` of the found members, or one `remove` each.
-fn member_ops(ids: &[String], found: &[(String, Option<String>)], adding: bool) -> Vec<PatchOperation> {
-    debug_assert_eq!(ids.len(), found.len());
+fn member_ops(found: &[(String, Option<String>)], adding: bool) -> Vec<PatchOperation> {
     let targets = found.iter().filter_map(|(_, t)| t.as_ref());
     if adding {
         let values: Vec<Json> = targets.map(|t| json!({"value": t})).collect();

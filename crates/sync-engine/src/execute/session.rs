@@ -40,11 +40,7 @@ impl Session {
     /// pass [`KEEP_TARGETS`] (the state store has them all). Recent ones stay: the next
     /// chunk's managers are often the last chunk's creates, whose write may still run.
     pub fn forget(&self) {
-        let mut links = self.ctx.links.lock().expect("links lock");
-        if links.len() > KEEP_TARGETS {
-            links.clear();
-            self.ctx.managers_set.lock().expect("lock").clear();
-        }
+        self.forget_keeping(&[]);
     }
 
     /// As [`Session::forget`], but keeps what `waiting` (references that run next) need:
