@@ -299,6 +299,27 @@ mod tests {
     use super::*;
     use crate::conformance::at;
 
+    /// The walk over a job's links seeks to each page's start in the key index.
+    #[test]
+    fn a_link_key_page_is_a_range_on_the_key_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(path.to_str().unwrap(), &StoreOptions::default()).unwrap();
+        let plan: Vec<String> = store
+            .readers
+            .read(|c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {}", sync_state::LINK_KEY_PAGE))?;
+                let rows = stmt.query_map(rusqlite::params!["j", "user", "u1", 10], |r| r.get::<_, String>(3))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap();
+        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert!(
+            plan[0].contains("sync_links_key (job=? AND (kind,source_id)>(?,?))"),
+            "{plan:?}"
+        );
+    }
+
     /// SQLite compiles a cached statement again when a bound value its planner looked at
     /// changes; it looks at `col = ?` for 0 and 1, so tenant 1 paid a parse and a plan on
     /// every request. The hot statements must be compiled once.
