@@ -2,7 +2,7 @@
 //! No I/O, no clock (time is an input), so every decision is unit-testable and
 //! `sync plan` can show exactly what a cycle would do.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use scim_proto::PatchOperation;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,9 @@ use crate::mapping::{self, Mapped, Modified, ObjectMapper, Values};
 use crate::model::{ObjectKind, SourceObject};
 
 mod counts;
+mod members;
 pub use counts::{Counts, Plan, summary};
+use members::member_changes;
 
 /// What the engine remembers about a linked object (the JSON in `Link::values`). A group's
 /// members are rows of their own in the state store (see [`PlanInput::members`]).
@@ -183,8 +185,9 @@ pub struct PlanInput<'a> {
     pub decisions: &'a HashMap<Key, Decision>,
     /// The links of `objects`.
     pub links: &'a HashMap<Key, LinkState>,
-    /// The members the engine has put in the linked groups of `objects`, by group id.
-    pub members: &'a HashMap<String, BTreeSet<String>>,
+    /// The members the engine has put in the linked groups of `objects`, by group id,
+    /// each list sorted and without repeats.
+    pub members: &'a HashMap<String, Vec<String>>,
     /// Everything else the plan may refer to.
     pub others: &'a dyn Lookup,
     /// Objects whose escrow back-off has not expired: left for a later cycle.
@@ -334,7 +337,7 @@ struct ObjectPlan<'p, 'a> {
     counts: &'p mut Counts,
 }
 
-impl ObjectPlan<'_, '_> {
+impl<'p> ObjectPlan<'p, '_> {
     fn action(&self, op: Op) -> Action {
         Action {
             kind: self.obj.kind,
@@ -376,15 +379,25 @@ impl ObjectPlan<'_, '_> {
         }
     }
 
-    fn wanted_members(&self) -> BTreeSet<String> {
-        self.obj
+    /// Sorted and without repeats, borrowed from the group (a group of a million members is
+    /// not copied to be compared).
+    fn wanted_members(&self) -> Vec<&'p str> {
+        let obj: &'p SourceObject = self.obj;
+        let mut want: Vec<&'p str> = obj
             .members
             .iter()
             .filter(|m| {
-                self.in_scope(&(ObjectKind::User, (*m).clone())) || self.in_scope(&(ObjectKind::Group, (*m).clone()))
+                let mut key = (ObjectKind::User, (*m).clone());
+                self.in_scope(&key) || {
+                    key.0 = ObjectKind::Group;
+                    self.in_scope(&key)
+                }
             })
-            .cloned()
-            .collect()
+            .map(String::as_str)
+            .collect();
+        want.sort_unstable();
+        want.dedup();
+        want
     }
 
     /// A manager out of scope is never provisioned, so the reference is planned only while
@@ -446,7 +459,7 @@ fn plan_create(
     }
     if let Some(add) = members.filter(|m| !m.is_empty()) {
         cx.push_second(Op::Members {
-            add: add.into_iter().collect(),
+            add: add.into_iter().map(str::to_string).collect(),
             remove: vec![],
         });
     }
@@ -464,7 +477,12 @@ fn plan_update(
     cx.effective_manager(&mut mapped);
     let values = mapping::merged_values(&l.pushed.values, &mapped);
     let members = (obj.kind == ObjectKind::Group)
-        .then(|| member_changes(&cx.wanted_members(), cx.input.members.get(&obj.id)))
+        .then(|| {
+            member_changes(
+                &cx.wanted_members(),
+                cx.input.members.get(&obj.id).map_or(&[], Vec::as_slice),
+            )
+        })
         .flatten();
     let hash = mapping::hash(&values, mapped.manager.as_deref());
     if hash == l.hash && !l.disabled && members.is_none() {
@@ -516,15 +534,6 @@ fn plan_update(
         cx.counts.unchanged += 1;
     }
     Ok(())
-}
-
-/// The members to add and remove for a group to hold `want` (`None` when it does).
-fn member_changes(want: &BTreeSet<String>, have: Option<&BTreeSet<String>>) -> Option<(Vec<String>, Vec<String>)> {
-    let none = BTreeSet::new();
-    let have = have.unwrap_or(&none);
-    let add: Vec<String> = want.difference(have).cloned().collect();
-    let remove: Vec<String> = have.difference(want).cloned().collect();
-    (!add.is_empty() || !remove.is_empty()).then_some((add, remove))
 }
 
 /// A removal would only disable a user the engine has already disabled: nothing to send.

@@ -13,11 +13,11 @@ use tokio::sync::Mutex;
 use super::commit::{Committer, Totals};
 use super::guards::hold_deletions;
 use super::read::Read;
-use super::stream::{Chunks, Planned, StateResolver, gone, resolvable, targets, windowed};
+use super::stream::{Chunks, Planned, StateResolver, gone, resolvable, settled, targets};
 use super::tables::Tables;
 use super::{CycleOptions, CycleReport, Job, LogCtx, Runtime};
 use crate::error::EngineError;
-use crate::execute::{ChunkSink, NoProgress, Outcome, Progress, Session};
+use crate::execute::{ChunkSink, NoProgress, Outcome, Progress, Session, windowed};
 use crate::plan::{Action, Plan};
 
 /// A streamed cycle that runs: everything it needs besides the per-call handles.
@@ -204,7 +204,11 @@ impl Run<'_> {
         }
         progress.advanced(unplanned);
         session.know(targets(self.job, self.rt, &p.references, tables, Some(session)).await?);
-        let (now, wait): (Vec<Action>, Vec<Action>) = p.references.into_iter().partition(|a| resolvable(a, session));
+        let through = p.through;
+        let (now, wait): (Vec<Action>, Vec<Action>) = p
+            .references
+            .into_iter()
+            .partition(|a| resolvable(a, session) || settled(a, session, tables, through));
         later.references.extend(wait);
         later.deletions.extend(p.deletions);
         let ms = started.elapsed().as_millis() as u64;

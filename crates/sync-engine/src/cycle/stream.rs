@@ -2,9 +2,10 @@
 //! is read once more and planned a chunk at a time (`run.rs` runs the chunks). Deletions
 //! (objects that left scope, links the read did not find) wait for the end, so the deletion
 //! threshold sees them all before any is sent. References run right after their chunk when
-//! every object they name has a target id, else at the end.
+//! every object they name has a target id (a large membership change: when every member it
+//! adds was read by then), else at the end.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
@@ -12,7 +13,7 @@ use super::read::{Page, Pass, Read};
 use super::tables::Tables;
 use super::{Job, Runtime, state_err};
 use crate::error::EngineError;
-use crate::execute::Session;
+use crate::execute::{Session, windowed};
 use crate::model::{ObjectKind, SourceObject};
 use crate::plan::{Action, Counts, Decision, Key, LinkState, Lookup, Op, PlanInput, Planner, link_states};
 use crate::scope::ScopeReason;
@@ -29,6 +30,8 @@ pub(super) struct Planned {
     pub counts: Counts,
     /// Objects read for this chunk.
     pub read: usize,
+    /// Objects read for this chunk and those before it.
+    pub through: usize,
 }
 
 /// Plans the source chunk by chunk (the planning half of a streamed cycle).
@@ -46,6 +49,8 @@ pub(super) struct Chunks<'a> {
     pass: Pass,
     /// What is left of the last page read.
     rest: Option<Page>,
+    /// Objects read so far.
+    through: usize,
 }
 
 /// Objects planned together at least: the actions they give run in chunks of the job's
@@ -80,6 +85,7 @@ impl<'a> Chunks<'a> {
             size: rt.executor.cfg.chunk.max(PLAN_OBJECTS),
             pass: read.pass(),
             rest: None,
+            through: 0,
         }
     }
 
@@ -89,6 +95,7 @@ impl<'a> Chunks<'a> {
             return Ok(None);
         };
         let n = pages.iter().map(|p| p.len()).sum();
+        self.through += n;
         let mut decisions: HashMap<Key, Decision> = HashMap::with_capacity(n);
         for part in pages.iter().flat_map(|p| p.chunks(PLAN_SLICE)) {
             decisions.extend(part.iter().map(|o| {
@@ -120,6 +127,7 @@ impl<'a> Chunks<'a> {
         let members = self.members(&links).await?;
         let mut out = Planned {
             read: n,
+            through: self.through,
             ..Default::default()
         };
         for part in pages.iter().flat_map(|p| p.chunks(PLAN_SLICE)) {
@@ -154,7 +162,7 @@ impl<'a> Chunks<'a> {
 
 impl Chunks<'_> {
     /// The members the engine has put in the linked groups among `links`.
-    async fn members(&self, links: &HashMap<Key, LinkState>) -> Result<HashMap<String, BTreeSet<String>>, EngineError> {
+    async fn members(&self, links: &HashMap<Key, LinkState>) -> Result<HashMap<String, Vec<String>>, EngineError> {
         let groups: Vec<String> = links
             .keys()
             .filter(|(k, _)| *k == ObjectKind::Group)
@@ -166,7 +174,14 @@ impl Chunks<'_> {
             .members_of(self.job.name(), groups)
             .await
             .map_err(state_err)?;
-        Ok(rows.into_iter().map(|(g, ms)| (g, ms.into_iter().collect())).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(g, mut ms)| {
+                ms.sort_unstable();
+                ms.dedup();
+                (g, ms)
+            })
+            .collect())
     }
 
     /// Pages (or parts of pages) holding the next `size` objects, or fewer when their
@@ -270,13 +285,17 @@ fn target_ids(links: Vec<scim_core::ports::sync::LinkKey>) -> HashMap<Key, Strin
         .collect()
 }
 
-/// Membership changes of more members than this run at the end of the cycle, when every
-/// member that will exist does, and look their members' target ids up a request at a time
-/// (see [`StateResolver`]) instead of all at once before they run.
-pub const WINDOWED_MEMBERS: usize = 1_000;
-
-pub(super) fn windowed(a: &Action) -> bool {
-    matches!(&a.op, Op::Members { add, remove } if add.len() + remove.len() > WINDOWED_MEMBERS)
+/// Whether a large membership change can run right after its chunk: its group has a target
+/// id and every member it adds was read in this chunk or an earlier one (`through` objects
+/// in all), so each has run its create. Otherwise it waits for the end of the cycle.
+pub(super) fn settled(a: &Action, session: &Session, tables: &Tables, through: usize) -> bool {
+    use crate::model::ObjectKind::{Group, User};
+    let Op::Members { add, .. } = &a.op else {
+        return false;
+    };
+    let read_before = |kind, m: &str| tables.position(kind, m).is_some_and(|at| (at as usize) < through);
+    let own = a.target_id.is_some() || session.target_of(&(a.kind, a.source_id.clone())).is_some();
+    windowed(a) && own && add.iter().all(|m| read_before(User, m) || read_before(Group, m))
 }
 
 /// Target ids of members, from the job's links in the state store.
@@ -368,8 +387,74 @@ pub(super) async fn find(read: &Read<'_>, kind: ObjectKind, id: &str) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use super::fits;
+    use std::sync::Arc;
+
+    use super::{fits, settled};
+    use crate::cycle::tables::{Seen, Tables, key_hash};
+    use crate::execute::{Executor, WINDOWED_MEMBERS};
     use crate::model::{ObjectKind, SourceObject};
+    use crate::plan::{Action, Known, Op};
+
+    /// A group of more members than the window, read after all but its last member.
+    #[test]
+    fn a_large_membership_runs_after_its_chunk_once_every_added_member_was_read() {
+        let n = WINDOWED_MEMBERS + 5;
+        let mut tables = Tables::default();
+        for i in 0..n {
+            let known = Known {
+                in_scope: true,
+                deleted: false,
+            };
+            let seen = Seen { known, at: i as u32 };
+            tables
+                .decided
+                .insert(key_hash(ObjectKind::User, &format!("u{i}")), seen);
+        }
+        let client = scim_client::ScimClient::new("http://127.0.0.1:9/scim/v2", "t", Default::default())
+            .expect("a client needs no connection");
+        let session = Arc::new(Executor {
+            client,
+            cfg: Default::default(),
+        })
+        .session(crate::config::BulkMode::Auto);
+        let members = |k: usize| Action {
+            kind: ObjectKind::Group,
+            source_id: "g".into(),
+            target_id: Some("tg".into()),
+            display: "g".into(),
+            op: Op::Members {
+                add: (0..k).map(|i| format!("u{i}")).collect(),
+                remove: vec![],
+            },
+        };
+        let large = members(n);
+        assert!(
+            settled(&large, &session, &tables, n),
+            "every member read by the end of this chunk"
+        );
+        assert!(
+            !settled(&large, &session, &tables, n - 1),
+            "the last member comes in the next chunk"
+        );
+        let mut unknown = members(n);
+        if let Op::Members { add, .. } = &mut unknown.op {
+            add.push("not-read".into());
+        }
+        assert!(
+            !settled(&unknown, &session, &tables, n),
+            "a member this cycle did not read"
+        );
+        let mut new_group = members(n);
+        new_group.target_id = None;
+        assert!(
+            !settled(&new_group, &session, &tables, n),
+            "the group itself has no target id"
+        );
+        assert!(
+            !settled(&members(10), &session, &tables, n),
+            "small ones follow `resolvable`"
+        );
+    }
 
     fn obj(members: usize) -> SourceObject {
         SourceObject {

@@ -46,10 +46,18 @@ impl Hasher for PreHashed {
 
 pub type HashTable<V> = HashMap<u128, V, BuildHasherDefault<PreHashed>>;
 
+/// An object read in this cycle: its scope, and how many objects the read held before it
+/// (a chunk that ends at read position `n` has planned every object at a lower one).
+#[derive(Debug, Clone, Copy)]
+pub struct Seen {
+    pub known: Known,
+    pub at: u32,
+}
+
 #[derive(Default)]
 pub struct Tables {
-    /// Every object read in this cycle.
-    pub decided: HashTable<Known>,
+    /// Every object read in this cycle, with its place in the read.
+    pub decided: HashTable<Seen>,
     /// Every link the job had when the cycle started: disabled by the engine or not. Shared
     /// with the committer, which reads from the store only links that can exist.
     pub linked: Arc<HashTable<bool>>,
@@ -61,7 +69,7 @@ pub struct Tables {
 
 impl Lookup for Tables {
     fn decided(&self, k: &Key) -> Option<Known> {
-        self.decided.get(&key_hash(k.0, &k.1)).copied()
+        self.decided.get(&key_hash(k.0, &k.1)).map(|s| s.known)
     }
 
     fn linked(&self, k: &Key) -> Option<bool> {
@@ -96,11 +104,17 @@ impl Tables {
                     in_scope: d.in_scope,
                     deleted: o.deleted,
                 };
-                t.decided.insert(key_hash(o.kind, &o.id), known);
+                let at = u32::try_from(t.read).unwrap_or(u32::MAX);
+                t.decided.insert(key_hash(o.kind, &o.id), Seen { known, at });
                 t.read += 1;
             }
         }
         Ok(t)
+    }
+
+    /// Where the read holds this object (`None`: not read).
+    pub fn position(&self, kind: ObjectKind, id: &str) -> Option<u32> {
+        self.decided.get(&key_hash(kind, id)).map(|s| s.at)
     }
 
     /// Links of objects this cycle did not read (after a complete read: gone from the source).

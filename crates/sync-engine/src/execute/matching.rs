@@ -78,6 +78,9 @@ pub(super) struct RunCtx {
     pub(super) reserved: Mutex<HashSet<(String, String)>>,
     /// Where members the session does not know are looked up.
     pub(super) resolver: std::sync::OnceLock<std::sync::Arc<dyn super::refs::Resolve>>,
+    /// Membership requests in flight across all groups (the job's concurrency): several
+    /// large groups running together hold only this many requests' member lists.
+    pub(super) member_requests: tokio::sync::Semaphore,
 }
 
 impl RunCtx {

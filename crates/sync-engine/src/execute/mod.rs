@@ -34,7 +34,7 @@ mod unique;
 pub use bulk::{BULK_MAX_OPERATIONS, BULK_MIN_CREATES};
 use matching::{CreateReq, RunCtx};
 pub use matching::{SNAPSHOT_MIN_CREATES, path_values};
-pub use refs::Resolve;
+pub use refs::{Resolve, WINDOWED_MEMBERS, windowed};
 pub use session::Session;
 pub use unique::eq_filter;
 
@@ -412,6 +412,7 @@ impl Executor {
                 bulk_failures: Default::default(),
                 reserved: Default::default(),
                 resolver: Default::default(),
+                member_requests: Semaphore::new(self.cfg.concurrency.max(1)),
             }),
         }
     }
@@ -464,6 +465,13 @@ impl Executor {
         out.requests = carry.requests;
         out.throttled = carry.throttled;
         let ep = endpoint(action.kind);
+        let action = match action.op {
+            Op::Members { add, remove } => {
+                self.members(&mut out, add, remove, ctx).await;
+                return out;
+            }
+            _ => action,
+        };
         match &action.op {
             Op::Skip { reason } => {
                 out.status = Status::Skipped;
@@ -580,7 +588,8 @@ impl Executor {
                     self.manager(&mut out, manager.as_deref(), links).await
                 }
             }
-            Op::Members { add, remove } => self.members(&mut out, add, remove, ctx).await,
+            // Taken by value above.
+            Op::Members { .. } => {}
         }
         out
     }

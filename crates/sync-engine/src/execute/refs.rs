@@ -11,6 +11,7 @@ use serde_json::{Value as Json, json};
 
 use super::matching::RunCtx;
 use super::{ENTERPRISE_MANAGER, Executor, Outcome, Status, step, target_error};
+use crate::error::EngineError;
 use crate::mapping::Modified;
 use crate::model::ObjectKind;
 use crate::plan::Key;
@@ -19,7 +20,17 @@ use crate::plan::Key;
 /// so the requests in flight hold a few megabytes however large the groups.
 const MEMBERS_PER_OP: usize = 100;
 const OPS_PER_REQUEST: usize = 10;
-/// Membership requests of one group in flight at once.
+/// Membership changes of more members than this are windowed: their members' target ids
+/// are looked up a request at a time (through the session's resolver), and the session does
+/// not keep target ids for them.
+pub const WINDOWED_MEMBERS: usize = 1_000;
+
+pub fn windowed(a: &crate::plan::Action) -> bool {
+    matches!(&a.op, crate::plan::Op::Members { add, remove } if add.len() + remove.len() > WINDOWED_MEMBERS)
+}
+
+/// Membership requests of one group in flight at once (and of all groups together at most
+/// the job's concurrency).
 const MEMBER_REQUESTS_IN_FLIGHT: usize = 8;
 
 impl Executor {
@@ -94,7 +105,9 @@ impl Executor {
         id
     }
 
-    pub(super) async fn members(&self, out: &mut Outcome, add: &[String], remove: &[String], ctx: &RunCtx) {
+    /// Takes the member lists by value: the outcome keeps them as the rows to write, so a
+    /// large group's members are never copied.
+    pub(super) async fn members(&self, out: &mut Outcome, mut add: Vec<String>, remove: Vec<String>, ctx: &RunCtx) {
         out.reference = true;
         let Some(gid) = self.resolve_self(out, &ctx.links) else {
             return;
@@ -107,15 +120,18 @@ impl Executor {
             add.len().div_ceil(MEMBERS_PER_OP * OPS_PER_REQUEST),
             remove.len().div_ceil(OPS_PER_REQUEST),
         );
-        let gid = &gid;
+        let (gid, add_list, remove_list) = (&gid, &add, &remove);
         let requests = (0..add_requests + remove_requests).map(|r| async move {
+            let Ok(_permit) = ctx.member_requests.acquire().await else {
+                return (Err(EngineError::State("the session ended".into())), 0, 0);
+            };
             let (ids, adding) = if r < add_requests {
                 let per = MEMBERS_PER_OP * OPS_PER_REQUEST;
-                (&add[r * per..((r + 1) * per).min(add.len())], true)
+                (&add_list[r * per..((r + 1) * per).min(add_list.len())], true)
             } else {
                 let r = r - add_requests;
                 (
-                    &remove[r * OPS_PER_REQUEST..((r + 1) * OPS_PER_REQUEST).min(remove.len())],
+                    &remove_list[r * OPS_PER_REQUEST..((r + 1) * OPS_PER_REQUEST).min(remove_list.len())],
                     false,
                 )
             };
@@ -142,10 +158,7 @@ impl Executor {
             };
             for (s, t) in part.found {
                 match (part.adding, t.is_some()) {
-                    (true, true) => {
-                        added += 1;
-                        out.members_added.push(s);
-                    }
+                    (true, true) => added += 1,
                     (true, false) => missing.push(s),
                     (false, found) => removed += usize::from(found),
                 }
@@ -160,7 +173,12 @@ impl Executor {
         // What is on the target now. Members not provisioned yet stay out of the
         // remembered set, so the next cycle adds them once they exist; removed ones (found
         // or long gone) are forgotten.
-        out.members_removed = remove.to_vec();
+        if !missing.is_empty() {
+            let left_out: std::collections::HashSet<&String> = missing.iter().collect();
+            add.retain(|m| !left_out.contains(m));
+        }
+        out.members_added = add;
+        out.members_removed = remove;
         if missing.is_empty() {
             out.steps.push(step("Provision", Status::Success, "membership updated"));
         } else {
@@ -191,7 +209,7 @@ struct Part {
 }
 
 /// The target ids of members (users, else groups), from the session or the resolver.
-async fn targets_of(ctx: &RunCtx, ids: &[String]) -> Result<Vec<(String, Option<String>)>, crate::error::EngineError> {
+async fn targets_of(ctx: &RunCtx, ids: &[String]) -> Result<Vec<(String, Option<String>)>, EngineError> {
     let lookup = |l: &HashMap<Key, String>, sid: &String| {
         l.get(&(ObjectKind::User, sid.clone()))
             .or_else(|| l.get(&(ObjectKind::Group, sid.clone())))
@@ -244,5 +262,5 @@ fn member_ops(found: &[(String, Option<String>)], adding: bool) -> Vec<PatchOper
 #[async_trait::async_trait]
 pub trait Resolve: Send + Sync {
     /// Target ids of these source ids, as users and as groups (either may be missing).
-    async fn targets(&self, ids: &[String]) -> Result<HashMap<Key, String>, crate::error::EngineError>;
+    async fn targets(&self, ids: &[String]) -> Result<HashMap<Key, String>, EngineError>;
 }

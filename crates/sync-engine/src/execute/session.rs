@@ -124,6 +124,8 @@ fn named(a: &Action) -> Vec<&String> {
     use crate::plan::Op;
     match &a.op {
         Op::Manager { manager } => manager.iter().collect(),
+        // A large one looks its members up as it goes.
+        Op::Members { .. } if super::windowed(a) => Vec::new(),
         Op::Members { add, remove } => add.iter().chain(remove).collect(),
         Op::Create { mapped, .. } => mapped.manager.iter().collect(),
         _ => Vec::new(),

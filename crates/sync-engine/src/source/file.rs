@@ -32,7 +32,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-pub use stream::PAGE;
+pub use stream::{PAGE, PAGE_WEIGHT};
 
 /// Files larger than this are refused.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
@@ -376,10 +376,15 @@ pub fn object_from_graph(mut map: Map<String, Value>, hint: Option<ObjectKind>) 
         Some(_) if kind == ObjectKind::User => {
             return Err(format!("user {id} has \"members\"; only groups have members"));
         }
+        // Member ids move out of the parsed record: a group of a million members is not
+        // held twice.
         Some(Value::Array(items)) => items
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(i, m)| id_of(m).ok_or_else(|| format!("members[{i}]: expected an id or {{\"id\": ...}}, found {m}")))
+            .map(|(i, m)| match m {
+                Value::String(s) if !s.trim().is_empty() => Ok(s),
+                m => id_of(&m).ok_or_else(|| format!("members[{i}]: expected an id or {{\"id\": ...}}, found {m}")),
+            })
             .collect::<Result<Vec<_>, _>>()?,
         Some(other) => return Err(format!("members must be an array, found {}", type_name(&other))),
     };

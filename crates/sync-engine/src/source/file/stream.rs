@@ -3,7 +3,7 @@
 //! `read` (whole batches, provisioning on demand) collects the same pages, so both paths
 //! accept and refuse exactly the same files.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
@@ -17,13 +17,19 @@ use crate::model::{ObjectKind, SourceObject};
 /// Objects per page.
 pub const PAGE: usize = 1000;
 
+/// A page also ends once its objects and their members number this many, so the pages a
+/// reader keeps ahead hold a bounded number of member ids however large the groups.
+pub const PAGE_WEIGHT: usize = 20_000;
+
 /// Receives each parsed record; an error stops the read.
 pub(super) struct Emit<'f> {
     name: &'f str,
     page: Vec<SourceObject>,
-    /// Hashes of the ids seen so far → their record number (1-based), to refuse duplicates
-    /// without keeping the ids.
-    seen: HashMap<u128, usize>,
+    /// Objects and members in `page`.
+    weight: usize,
+    /// Hashes of the ids seen so far, to refuse duplicates without keeping the ids (16
+    /// bytes an object: 36 MB for a million).
+    seen: HashSet<u128>,
     sink: &'f mut dyn FnMut(Vec<SourceObject>) -> Result<(), EngineError>,
     /// The first error a record raised (serde's own errors carry no context of ours).
     failed: Option<EngineError>,
@@ -37,14 +43,16 @@ impl Emit<'_> {
 
     fn push_object(&mut self, obj: SourceObject) -> Result<(), EngineError> {
         let n = self.seen.len() + 1;
-        if let Some(first) = self.seen.insert(crate::model::hash128(&obj.id.as_str()), n) {
+        if !self.seen.insert(crate::model::hash128(&obj.id.as_str())) {
             return Err(src_err(
                 self.name,
-                format!("id {:?} appears twice (records {first} and {n})", obj.id),
+                format!("id {:?} appears twice (again in record {n})", obj.id),
             ));
         }
+        self.weight += 1 + obj.members.len();
         self.page.push(obj);
-        if self.page.len() >= PAGE {
+        if self.page.len() >= PAGE || self.weight >= PAGE_WEIGHT {
+            self.weight = 0;
             let page = std::mem::take(&mut self.page);
             (self.sink)(page)?;
         }
@@ -69,7 +77,8 @@ pub(super) fn read_pages(
     let mut emit = Emit {
         name,
         page: Vec::with_capacity(PAGE),
-        seen: HashMap::new(),
+        weight: 0,
+        seen: HashSet::new(),
         sink,
         failed: None,
     };

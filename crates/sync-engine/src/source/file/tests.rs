@@ -260,6 +260,26 @@ async fn a_large_file_streams_in_pages_and_a_bad_record_ends_the_stream_with_its
     }
     assert_eq!(sizes, [PAGE, 2], "pages of PAGE objects, the rest last");
 
+    // Large groups end a page early: each page holds at most PAGE_WEIGHT members, or one
+    // group that alone weighs more.
+    let ids: Vec<String> = (0..PAGE + 1).map(|i| format!("u{i}")).collect();
+    let groups: Vec<_> = (0..PAGE_WEIGHT / PAGE * 2)
+        .map(|g| json!({"id": format!("g{g}"), "members": ids}))
+        .chain([json!({"id": "small", "members": ["u1"]})])
+        .collect();
+    let heavy = write(
+        &dir,
+        "heavy.json",
+        &json!({ "users": users, "groups": groups }).to_string(),
+    );
+    let mut rx = FileSource::new(&heavy, None).unwrap().stream();
+    let mut weights = Vec::new();
+    while let Some(page) = rx.recv().await {
+        weights.push(page.unwrap().iter().map(|o| 1 + o.members.len()).sum::<usize>());
+    }
+    assert_eq!(weights.len(), 4, "{weights:?}");
+    assert!(weights[1..].iter().all(|w| *w <= PAGE_WEIGHT + PAGE + 2), "{weights:?}");
+
     let mut bad = users.clone();
     bad.push(json!({"id": "u0", "userPrincipalName": "again@x.example"}));
     let bad = write(&dir, "bad.json", &json!({ "users": bad }).to_string());
@@ -267,6 +287,6 @@ async fn a_large_file_streams_in_pages_and_a_bad_record_ends_the_stream_with_its
     let first = rx.recv().await.unwrap().unwrap();
     assert_eq!(first.len(), PAGE, "what parsed before the bad record arrives first");
     let err = rx.recv().await.unwrap().unwrap_err().to_string();
-    assert!(err.contains("id \"u0\" appears twice (records 1 and 1002)"), "{err}");
+    assert!(err.contains("id \"u0\" appears twice (again in record 1002)"), "{err}");
     assert!(rx.recv().await.is_none(), "the stream ends after its error");
 }
