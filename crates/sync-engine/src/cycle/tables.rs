@@ -19,9 +19,22 @@ use crate::scope::ScopeIndex;
 /// Link keys per page when the cycle walks the job's links.
 const LINK_PAGE: usize = 5000;
 
+/// The key a table holds an object by: a 128-bit hash of (kind, id), in two halves so that
+/// an entry aligns to 8 bytes (24 bytes with its value instead of 32: at a million objects
+/// each table takes 52 MB, not 69).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash(u64, u64);
+
+impl std::hash::Hash for KeyHash {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
 /// The hash a table keys an object by.
-pub fn key_hash(kind: ObjectKind, id: &str) -> u128 {
-    crate::model::hash128(&(kind, id))
+pub fn key_hash(kind: ObjectKind, id: &str) -> KeyHash {
+    let h = crate::model::hash128(&(kind, id));
+    KeyHash((h >> 64) as u64, h as u64)
 }
 
 /// The keys are hashes already: the map uses their low bits as they are.
@@ -39,12 +52,12 @@ impl Hasher for PreHashed {
         }
     }
 
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
-pub type HashTable<V> = HashMap<u128, V, BuildHasherDefault<PreHashed>>;
+pub type HashTable<V> = HashMap<KeyHash, V, BuildHasherDefault<PreHashed>>;
 
 /// An object read in this cycle: its scope, and how many objects the read held before it
 /// (a chunk that ends at read position `n` has planned every object at a lower one).
@@ -89,6 +102,9 @@ impl Tables {
             }
         })
         .await?;
+        // An incremental cycle reads about as many objects as it has links: sized once, the
+        // table never holds its old and new buckets together while it grows.
+        t.decided.reserve(linked.len());
         t.linked = Arc::new(linked);
         if job.scope.mode != crate::config::ScopeMode::All {
             let mut pass = read.pass();
@@ -145,5 +161,23 @@ async fn each_link(job: &Job, rt: &Runtime, mut f: impl FnMut(&LinkKey)) -> Resu
             Some(l) if page.len() == LINK_PAGE => after = Some((l.kind.clone(), l.source_id.clone())),
             _ => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_entries_take_24_bytes_and_keys_tell_kinds_apart() {
+        assert_eq!(std::mem::size_of::<(KeyHash, Seen)>(), 24);
+        assert_eq!(std::mem::size_of::<(KeyHash, bool)>(), 24);
+        assert_ne!(key_hash(ObjectKind::User, "a"), key_hash(ObjectKind::Group, "a"));
+        let mut t = HashTable::default();
+        t.insert(key_hash(ObjectKind::User, "a"), true);
+        t.insert(key_hash(ObjectKind::Group, "a"), false);
+        assert_eq!(t.get(&key_hash(ObjectKind::User, "a")), Some(&true));
+        assert_eq!(t.get(&key_hash(ObjectKind::Group, "a")), Some(&false));
+        assert_eq!(t.get(&key_hash(ObjectKind::User, "b")), None);
     }
 }
