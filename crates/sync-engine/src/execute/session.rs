@@ -11,7 +11,7 @@ use crate::model::ObjectKind;
 use crate::plan::{Action, Key};
 
 /// Target ids a session keeps between chunks, at most (about 100 bytes each).
-pub const KEEP_TARGETS: usize = 50_000;
+pub const KEEP_TARGETS: usize = 10_000;
 
 /// See [`Executor::session`].
 pub struct Session {
