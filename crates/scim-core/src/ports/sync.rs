@@ -183,8 +183,16 @@ pub trait SyncStateStore: Send + Sync + 'static {
     async fn links_for(&self, job: &str, keys: Vec<(String, String)>) -> Result<Vec<Link>>;
     /// The keys and target ids (no values) of these objects' links.
     async fn link_keys_for(&self, job: &str, keys: Vec<(String, String)>) -> Result<Vec<LinkKey>>;
-    /// One page of the job's link keys in `(kind, source id)` order, after `after`.
-    async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> Result<Vec<LinkKey>>;
+    /// One page of the job's linked objects, as `(kind, source id)` in that order, after
+    /// `after`: all of them, or (`disabled_only`) those the engine disabled. Answered from
+    /// the key index alone, so walking a million links reads megabytes, not the links.
+    async fn linked_keys(
+        &self,
+        job: &str,
+        after: Option<(String, String)>,
+        limit: usize,
+        disabled_only: bool,
+    ) -> Result<Vec<(String, String)>>;
     /// Inserts or replaces links (keyed by job, kind, source id).
     async fn put_links(&self, job: &str, links: Vec<Link>) -> Result<()>;
     async fn remove_links(&self, job: &str, keys: Vec<(String, String)>) -> Result<()>;

@@ -459,6 +459,7 @@ async fn links_are_read_by_key_and_paged_in_key_order(c: Ctx) {
         .collect();
     all.push(link("group", "g1", "tg1", "h"));
     all[3].disabled = true;
+    all[20].disabled = true;
     c.db.put_links(&job, all.clone()).await.unwrap();
     c.db.put_links(&other, vec![link("user", "u05", "elsewhere", "h")])
         .await
@@ -491,22 +492,29 @@ async fn links_are_read_by_key_and_paged_in_key_order(c: Ctx) {
         }]
     );
 
-    let mut paged: Vec<LinkKey> = Vec::new();
-    let mut after = None;
-    loop {
-        let page = c.db.link_keys(&job, after.clone(), 7).await.unwrap();
-        assert!(page.len() <= 7);
-        let Some(last) = page.last() else { break };
-        after = Some((last.kind.clone(), last.source_id.clone()));
-        paged.extend(page);
-    }
-    assert_eq!(paged.len(), 31, "every link once, none of the other job's");
-    assert_eq!(paged[0].kind, "group", "(kind, source id) order");
-    assert!(
+    let (db, job) = (&c.db, &job);
+    let walk = |disabled_only: bool| async move {
+        let mut paged: Vec<(String, String)> = Vec::new();
+        let mut after = None;
+        loop {
+            let page = db.linked_keys(job, after.clone(), 7, disabled_only).await.unwrap();
+            assert!(page.len() <= 7);
+            let Some(last) = page.last() else { break };
+            after = Some(last.clone());
+            paged.extend(page);
+        }
         paged
-            .windows(2)
-            .all(|w| (&w[0].kind, &w[0].source_id) < (&w[1].kind, &w[1].source_id))
-    );
-    let u03 = paged.iter().find(|k| k.source_id == "u03").unwrap();
-    assert!(u03.disabled && u03.target_id == "t3");
+    };
+    let paged = walk(false).await;
+    assert_eq!(paged.len(), 31, "every link once, none of the other job's");
+    assert_eq!(paged[0].0, "group", "(kind, source id) order");
+    assert!(paged.windows(2).all(|w| w[0] < w[1]));
+    let disabled = walk(true).await;
+    let expected: Vec<(String, String)> = sorted(all.clone())
+        .into_iter()
+        .filter(|l| l.disabled)
+        .map(|l| (l.kind, l.source_id))
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < paged.len());
+    assert_eq!(disabled, expected, "the disabled links, in key order");
 }

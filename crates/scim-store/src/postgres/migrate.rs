@@ -311,6 +311,10 @@ INSERT INTO sync_members (job, group_id, member_id)
 UPDATE sync_links SET vals = (vals::jsonb - 'members')::text
     WHERE kind = 'group' AND vals::jsonb ? 'members';
 "#,
+    // The disabled links, for a cycle's walk over its links (few, so a partial index).
+    r#"
+CREATE INDEX sync_links_disabled ON sync_links (job, kind, source_id) WHERE disabled;
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

@@ -147,17 +147,26 @@ impl SyncStateStore for PgStore {
             .collect())
     }
 
-    async fn link_keys(&self, job: &str, after: Option<(String, String)>, limit: usize) -> R<Vec<LinkKey>> {
+    async fn linked_keys(
+        &self,
+        job: &str,
+        after: Option<(String, String)>,
+        limit: usize,
+        disabled_only: bool,
+    ) -> R<Vec<(String, String)>> {
         let (kind, id) = after.unwrap_or_default();
         let (kind, id) = (pg_text(&kind).into_owned(), pg_text(&id).into_owned());
+        let sql = if disabled_only {
+            "SELECT kind, source_id FROM sync_links \
+             WHERE job = $1 AND (kind, source_id) > ($2, $3) AND disabled ORDER BY kind, source_id LIMIT $4"
+        } else {
+            "SELECT kind, source_id FROM sync_links \
+             WHERE job = $1 AND (kind, source_id) > ($2, $3) ORDER BY kind, source_id LIMIT $4"
+        };
         let rows = self
-            .rows(
-                "SELECT kind, source_id, target_id, disabled FROM sync_links \
-                 WHERE job = $1 AND (kind, source_id) > ($2, $3) ORDER BY kind, source_id LIMIT $4",
-                &[&pg_text(job).as_ref(), &kind, &id, &(limit as i64)],
-            )
+            .rows(sql, &[&pg_text(job).as_ref(), &kind, &id, &(limit as i64)])
             .await?;
-        Ok(rows.iter().map(link_key_row).collect())
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn put_links(&self, job: &str, links: Vec<Link>) -> R<()> {

@@ -299,24 +299,33 @@ mod tests {
     use super::*;
     use crate::conformance::at;
 
-    /// The walk over a job's links seeks to each page's start in the key index.
+    /// The walk over a job's links seeks to each page's start in an index and reads the
+    /// index alone (the disabled links: their own partial index).
     #[test]
-    fn a_link_key_page_is_a_range_on_the_key_index() {
+    fn a_link_key_page_is_a_range_on_an_index() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let store = SqliteStore::open(path.to_str().unwrap(), &StoreOptions::default()).unwrap();
-        let plan: Vec<String> = store
-            .readers
-            .read(|c| {
-                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {}", sync_state::LINK_KEY_PAGE))?;
-                let rows = stmt.query_map(rusqlite::params!["j", "user", "u1", 10], |r| r.get::<_, String>(3))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .unwrap();
-        assert_eq!(plan.len(), 1, "{plan:?}");
+        let plan = |sql: &'static str| -> Vec<String> {
+            store
+                .readers
+                .read(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows = stmt.query_map(rusqlite::params!["j", "user", "u1", 10], |r| r.get::<_, String>(3))?;
+                    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                })
+                .unwrap()
+        };
+        let all = plan(sync_state::LINK_KEY_PAGE);
+        assert_eq!(all.len(), 1, "{all:?}");
         assert!(
-            plan[0].contains("sync_links_key (job=? AND (kind,source_id)>(?,?))"),
-            "{plan:?}"
+            all[0].contains("COVERING INDEX sync_links_key (job=? AND (kind,source_id)>(?,?))"),
+            "{all:?}"
+        );
+        let disabled = plan(sync_state::DISABLED_KEY_PAGE);
+        assert!(
+            disabled[0].contains("sync_links_disabled (job=? AND (kind,source_id)>(?,?))"),
+            "{disabled:?}"
         );
     }
 

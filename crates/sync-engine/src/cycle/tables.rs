@@ -96,10 +96,12 @@ impl Tables {
     pub async fn build(job: &Job, rt: &Runtime, read: &Read<'_>) -> Result<Tables, EngineError> {
         let mut t = Tables::default();
         let mut linked = HashTable::default();
-        each_link(job, rt, |l| {
-            if let Some(kind) = ObjectKind::parse(&l.kind) {
-                linked.insert(key_hash(kind, &l.source_id), l.disabled);
-            }
+        each_link(job, rt, false, |kind, id| {
+            linked.insert(key_hash(kind, id), false);
+        })
+        .await?;
+        each_link(job, rt, true, |kind, id| {
+            linked.insert(key_hash(kind, id), true);
         })
         .await?;
         // An incremental cycle reads about as many objects as it has links: sized once, the
@@ -134,31 +136,53 @@ impl Tables {
     }
 
     /// Links of objects this cycle did not read (after a complete read: gone from the source).
+    /// The keys come from the key index alone; only the unseen ones' links are read whole.
     pub async fn unseen(&self, job: &Job, rt: &Runtime) -> Result<Vec<(Key, LinkKey)>, EngineError> {
-        let mut out = Vec::new();
-        each_link(job, rt, |l| {
-            if let Some(kind) = ObjectKind::parse(&l.kind)
-                && !self.decided.contains_key(&key_hash(kind, &l.source_id))
-            {
-                out.push(((kind, l.source_id.clone()), l.clone()));
+        let mut keys = Vec::new();
+        each_link(job, rt, false, |kind, id| {
+            if !self.decided.contains_key(&key_hash(kind, id)) {
+                keys.push((kind.as_str().to_string(), id.to_string()));
             }
         })
         .await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for part in keys.chunks(LINK_PAGE) {
+            let links = rt
+                .state
+                .link_keys_for(job.name(), part.to_vec())
+                .await
+                .map_err(state_err)?;
+            out.extend(
+                links
+                    .into_iter()
+                    .filter_map(|l| Some(((ObjectKind::parse(&l.kind)?, l.source_id.clone()), l))),
+            );
+        }
         Ok(out)
     }
 }
 
-async fn each_link(job: &Job, rt: &Runtime, mut f: impl FnMut(&LinkKey)) -> Result<(), EngineError> {
+/// Walks the job's linked objects (or only the disabled ones) a page at a time.
+async fn each_link(
+    job: &Job,
+    rt: &Runtime,
+    disabled_only: bool,
+    mut f: impl FnMut(ObjectKind, &str),
+) -> Result<(), EngineError> {
     let mut after = None;
     loop {
         let page = rt
             .state
-            .link_keys(job.name(), after.take(), LINK_PAGE)
+            .linked_keys(job.name(), after.take(), LINK_PAGE, disabled_only)
             .await
             .map_err(state_err)?;
-        page.iter().for_each(&mut f);
+        for (kind, id) in &page {
+            if let Some(kind) = ObjectKind::parse(kind) {
+                f(kind, id);
+            }
+        }
         match page.last() {
-            Some(l) if page.len() == LINK_PAGE => after = Some((l.kind.clone(), l.source_id.clone())),
+            Some(last) if page.len() == LINK_PAGE => after = Some(last.clone()),
             _ => return Ok(()),
         }
     }
