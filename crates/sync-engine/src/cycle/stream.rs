@@ -294,8 +294,12 @@ pub(super) fn settled(a: &Action, session: &Session, tables: &Tables, through: u
         return false;
     };
     let read_before = |kind, m: &str| tables.position(kind, m).is_some_and(|at| (at as usize) < through);
-    let own = a.target_id.is_some() || session.target_of(&(a.kind, a.source_id.clone())).is_some();
-    windowed(a) && own && add.iter().all(|m| read_before(User, m) || read_before(Group, m))
+    windowed(a) && has_target(a, session) && add.iter().all(|m| read_before(User, m) || read_before(Group, m))
+}
+
+/// Whether the action's own object has a target id (linked, or created in this session).
+fn has_target(a: &Action, session: &Session) -> bool {
+    a.target_id.is_some() || session.target_of(&(a.kind, a.source_id.clone())).is_some()
 }
 
 /// Target ids of members, from the job's links in the state store.
@@ -344,14 +348,14 @@ pub(super) fn resolvable(a: &Action, session: &Session) -> bool {
     if windowed(a) {
         return false;
     }
-    let own = a.target_id.is_some() || session.target_of(&(a.kind, a.source_id.clone())).is_some();
-    own && match &a.op {
-        Op::Manager { manager } => manager.iter().all(|m| session.target_of(&(User, m.clone())).is_some()),
-        Op::Members { add, .. } => add.iter().all(|m| {
-            session.target_of(&(User, m.clone())).is_some() || session.target_of(&(Group, m.clone())).is_some()
-        }),
-        _ => true,
-    }
+    has_target(a, session)
+        && match &a.op {
+            Op::Manager { manager } => manager.iter().all(|m| session.target_of(&(User, m.clone())).is_some()),
+            Op::Members { add, .. } => add.iter().all(|m| {
+                session.target_of(&(User, m.clone())).is_some() || session.target_of(&(Group, m.clone())).is_some()
+            }),
+            _ => true,
+        }
 }
 
 /// Deletions of linked objects a complete read did not find.

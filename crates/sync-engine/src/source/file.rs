@@ -286,9 +286,14 @@ fn kind_name(kind: ObjectKind) -> &'static str {
     }
 }
 
+/// Whether a string can be an id (anything but blank).
+fn is_id_text(s: &str) -> bool {
+    !s.trim().is_empty()
+}
+
 fn id_of(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::String(s) if is_id_text(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Object(m) => m.get("id").and_then(id_of),
         _ => None,
@@ -382,7 +387,7 @@ pub fn object_from_graph(mut map: Map<String, Value>, hint: Option<ObjectKind>) 
             .into_iter()
             .enumerate()
             .map(|(i, m)| match m {
-                Value::String(s) if !s.trim().is_empty() => Ok(s),
+                Value::String(s) if is_id_text(&s) => Ok(s),
                 m => id_of(&m).ok_or_else(|| format!("members[{i}]: expected an id or {{\"id\": ...}}, found {m}")),
             })
             .collect::<Result<Vec<_>, _>>()?,
