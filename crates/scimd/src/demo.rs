@@ -76,7 +76,7 @@ async fn cycle(job: &Job, rt: &Runtime, rng: &mut (dyn FnMut() -> u64 + Send), q
 
 pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.export_directory {
-        let json = sync_engine::source::file::to_graph_json(&sample_directory(args.users, args.groups, 42));
+        let json = sync_sources::file::to_graph_json(&sample_directory(args.users, args.groups, 42));
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", path.display()))?;
         println!(
@@ -106,7 +106,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     println!("  Secret Token: {token}");
 
     let cfg = JobConfig::parse(&job_toml(&url, &token))?;
-    sync_engine::validate::validate(&cfg)?;
+    sync_sources::validate(&cfg)?;
     let job = Job::from_config(cfg, dir.path())?;
     let mut directory = sample_directory(args.users, args.groups, 42);
     let source = Arc::new(MemorySource::new("sample-directory", directory.clone()));

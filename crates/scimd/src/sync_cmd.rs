@@ -8,11 +8,11 @@ use clap::Subcommand;
 use scim_client::{ClientOptions, ScimClient};
 use scim_core::ports::sync::{ClearScope, JobStatus, LogQuery, SyncStateStore};
 use serde_json::json;
-use sync_engine::config::{JobConfig, SourceConfig};
+use sync_engine::config::JobConfig;
 use sync_engine::cycle::{CycleOptions, CycleReport, CycleResult, Job, Runtime, run_cycle};
 use sync_engine::execute::{ExecConfig, Executor};
-use sync_engine::source::Source;
-use sync_engine::source::file::FileSource;
+use sync_engine::source::{Source, SourceCatalog};
+use sync_sources::Catalog;
 
 use crate::exit::{Exit, NEEDS_ADMIN, OBJECTS_FAILED, code_of};
 use crate::output::write_lines;
@@ -199,7 +199,7 @@ pub(crate) async fn open_state(url: &str) -> anyhow::Result<Arc<dyn SyncStateSto
 
 pub fn load_job(path: &Path) -> anyhow::Result<Job> {
     let cfg = JobConfig::load(path)?;
-    let warnings = sync_engine::validate::validate(&cfg)?;
+    let warnings = sync_sources::validate(&cfg)?;
     for w in warnings {
         eprintln!("warning: {w}");
     }
@@ -217,14 +217,7 @@ pub(crate) fn target_client(job: &Job) -> anyhow::Result<ScimClient> {
 }
 
 pub(crate) fn source_of(job: &Job) -> anyhow::Result<Box<dyn Source>> {
-    match &job.cfg.source {
-        SourceConfig::File { path, format } => Ok(Box::new(FileSource::new(job.dir.join(path), format.as_deref())?)),
-        SourceConfig::Scim { url, secret, page_size } => {
-            let creds = secret.credentials("source", &job.dir)?;
-            let client = ScimClient::with_credentials(url, creds, ClientOptions::default())?;
-            Ok(Box::new(sync_engine::source::scim::ScimSource::new(client, *page_size)))
-        }
-    }
+    Ok(Catalog.open(&job.cfg, &job.dir)?)
 }
 
 pub fn runtime(
@@ -256,8 +249,8 @@ pub fn runtime(
 async fn validate(path: &Path) -> anyhow::Result<()> {
     let cfg = JobConfig::load(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let warnings = sync_engine::validate::validate(&cfg)?;
-    let problems = sync_engine::validate::check_environment(&cfg, &dir).await;
+    let warnings = sync_sources::validate(&cfg)?;
+    let problems = sync_engine::validate::check_environment(&cfg, &dir, &Catalog).await;
     for w in &warnings {
         println!("warning: {w}");
     }

@@ -127,6 +127,21 @@ fn pure_crates_take_no_io_dependencies() {
 }
 
 #[test]
+fn the_engine_builds_without_its_sources() {
+    let engine = deps("sync-engine");
+    for d in ["sync-sources", "ldap3", "csv"] {
+        assert!(!engine.iter().any(|e| e == d), "sync-engine depends on {d}");
+    }
+    let src = root().join("crates/sync-engine/src/source");
+    let mut here: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    here.sort();
+    assert_eq!(here, ["mod.rs", "sample.rs"], "sources belong in crates/sync-sources");
+}
+
+#[test]
 fn sql_lives_in_scim_store_and_http_serving_in_scim_server() {
     for krate in deps_of_workspace() {
         let d = deps(&krate);

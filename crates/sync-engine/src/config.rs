@@ -195,25 +195,47 @@ impl SecretRef {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub enum SourceConfig {
-    /// Users and groups from a file: a JSON array or `{"users": [...], "groups": [...]}` in
-    /// Graph's shape, JSON lines, or CSV (users only). The format follows the extension
-    /// unless `format` says otherwise.
-    File {
-        path: PathBuf,
-        #[serde(default)]
-        format: Option<String>,
-    },
-    /// Another SCIM server (for example a scimd tenant), read with paging.
-    Scim {
-        url: String,
-        #[serde(flatten)]
-        secret: SecretRef,
-        #[serde(default)]
-        page_size: Option<u32>,
-    },
+/// The `[source]` section: its `type` and the keys that type takes. The engine only carries
+/// it; a [`crate::source::SourceCatalog`] (the `sync-sources` crate) checks and opens it, so
+/// the engine builds without any source's dependencies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConfig {
+    /// `file`, `scim`, `graph`, `ldap`, …
+    pub kind: String,
+    /// Every other key of the section.
+    pub keys: toml::Table,
+}
+
+impl SourceConfig {
+    /// A section of `kind` with `keys` (tests and generated jobs).
+    pub fn new(kind: &str, keys: toml::Table) -> SourceConfig {
+        SourceConfig {
+            kind: kind.to_string(),
+            keys,
+        }
+    }
+
+    /// The keys as the typed section of a source (`deny_unknown_fields` names a stray key).
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        toml::Value::Table(self.keys.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("source (type = {:?}): {}", self.kind, e.message()))
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SourceConfig, D::Error> {
+        let mut keys = toml::Table::deserialize(d)?;
+        match keys.remove("type") {
+            Some(toml::Value::String(kind)) => Ok(SourceConfig { kind, keys }),
+            Some(other) => Err(serde::de::Error::custom(format!(
+                "source.type must be a string such as \"file\", not {other}"
+            ))),
+            None => Err(serde::de::Error::custom(
+                "source.type is missing (one of \"file\", \"scim\", \"graph\", \"ldap\")",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

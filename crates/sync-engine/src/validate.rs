@@ -9,10 +9,10 @@ use std::collections::HashMap;
 
 use sync_expr::Func;
 
-use crate::config::{Apply, JobConfig, MappingKind, ObjectMapping, ScopeMode, SecretRef, SourceConfig, duration};
+use crate::config::{Apply, JobConfig, MappingKind, ObjectMapping, ScopeMode, SecretRef, duration};
 use crate::error::EngineError;
 use crate::scope::CompiledScope;
-use crate::source::file::FileSource;
+use crate::source::SourceCatalog;
 
 mod environment;
 #[cfg(test)]
@@ -30,11 +30,21 @@ impl JobConfig {
     }
 }
 
-/// Checks a job: `Ok(warnings)`, or `Err(EngineError::Config)` listing every problem.
+/// Checks a job: `Ok(warnings)`, or `Err(EngineError::Config)` listing every problem. The
+/// `[source]` keys are the catalog's to check: see [`validate_with`].
 pub fn validate(cfg: &JobConfig) -> Result<Vec<String>, EngineError> {
+    check(cfg, Checks::default())
+}
+
+/// [`validate`], with the `[source]` section checked by `catalog`.
+pub fn validate_with(cfg: &JobConfig, catalog: &dyn SourceCatalog) -> Result<Vec<String>, EngineError> {
     let mut v = Checks::default();
+    catalog.check(&cfg.source, &mut v);
+    check(cfg, v)
+}
+
+fn check(cfg: &JobConfig, mut v: Checks) -> Result<Vec<String>, EngineError> {
     v.job(cfg);
-    v.source(&cfg.source);
     v.target(cfg);
     v.mappings("users", &cfg.users);
     if let Some(groups) = &cfg.groups {
@@ -56,8 +66,9 @@ pub fn validate(cfg: &JobConfig) -> Result<Vec<String>, EngineError> {
     }
 }
 
+/// The problems found so far: errors (the job cannot run) and warnings.
 #[derive(Default)]
-struct Checks {
+pub struct Checks {
     errors: Vec<String>,
     warnings: Vec<String>,
 }
@@ -126,15 +137,15 @@ fn caret(src: &str, pos: usize) -> String {
 }
 
 impl Checks {
-    fn err(&mut self, msg: impl Into<String>) {
+    pub fn err(&mut self, msg: impl Into<String>) {
         self.errors.push(msg.into());
     }
 
-    fn warn(&mut self, msg: impl Into<String>) {
+    pub fn warn(&mut self, msg: impl Into<String>) {
         self.warnings.push(msg.into());
     }
 
-    fn url(&mut self, what: &str, url: &str) {
+    pub fn url(&mut self, what: &str, url: &str) {
         match http_url(url) {
             Err(e) => self.err(format!("{what}: {e}")),
             Ok(true) => self.warn(format!("{what}: {url} is plain http; the token travels unencrypted")),
@@ -142,7 +153,7 @@ impl Checks {
         }
     }
 
-    fn secret(&mut self, what: &str, s: &SecretRef) {
+    pub fn secret(&mut self, what: &str, s: &SecretRef) {
         if s.is_oauth() {
             return self.client_credentials(what, s);
         }
@@ -220,27 +231,6 @@ impl Checks {
         let c = cfg.job.concurrency;
         if !(1..=MAX_CONCURRENCY).contains(&c) {
             self.err(format!("job.concurrency = {c}: must be 1 to {MAX_CONCURRENCY}"));
-        }
-    }
-
-    fn source(&mut self, src: &SourceConfig) {
-        match src {
-            SourceConfig::File { path, format } => {
-                if path.as_os_str().is_empty() {
-                    self.err("source.path is empty");
-                } else if let Err(e) = FileSource::new(path, format.as_deref()) {
-                    self.err(config_message(e));
-                }
-            }
-            SourceConfig::Scim { url, secret, page_size } => {
-                self.url("source.url", url);
-                self.secret("source", secret);
-                if let Some(n) = page_size
-                    && !(1..=1000).contains(n)
-                {
-                    self.err(format!("source.page_size = {n}: must be 1 to 1000"));
-                }
-            }
         }
     }
 

@@ -1,12 +1,17 @@
 //! Directory sources. A source returns a complete snapshot, or — when it has a watermark —
 //! only what changed since the last one (with tombstones for hard deletes).
+//!
+//! The sources themselves (file, SCIM, Microsoft Graph, LDAP) live in the `sync-sources`
+//! crate behind [`Source`] and [`SourceCatalog`]; the engine keeps the memory and sample
+//! sources, which the demo and tests use.
+
+use std::path::Path;
 
 use async_trait::async_trait;
 
-pub mod file;
 pub mod sample;
-pub mod scim;
 
+use crate::config::{JobConfig, SourceConfig};
 use crate::error::EngineError;
 use crate::model::{ObjectKind, SourceBatch, SourceObject};
 
@@ -43,6 +48,21 @@ pub trait Source: Send + Sync {
             .into_iter()
             .find(|o| o.kind == kind && o.id == id))
     }
+}
+
+/// The source types a program knows: checks a `[source]` section and opens it.
+#[async_trait]
+pub trait SourceCatalog: Send + Sync {
+    /// Records problems with the section (an unknown type, unknown or bad keys), each naming
+    /// its key (`source.page_size = 0: …`), and warnings (a plain-http URL).
+    fn check(&self, cfg: &SourceConfig, checks: &mut crate::validate::Checks);
+
+    /// Opens the source of `job` (secrets are read here; `dir` is the job file's folder).
+    fn open(&self, job: &JobConfig, dir: &Path) -> Result<Box<dyn Source>, EngineError>;
+
+    /// `sync validate`'s checks on this machine: secrets readable, a file present. When the
+    /// source is cheap to read (a file), its objects come back for the attribute check.
+    async fn environment(&self, cfg: &SourceConfig, dir: &Path) -> Result<Option<SourceBatch>, Vec<String>>;
 }
 
 /// A shared source is a source: callers keep a handle (say, to change a memory source

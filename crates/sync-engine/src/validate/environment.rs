@@ -1,21 +1,20 @@
 //! The checks `scimd sync validate` makes beyond the job file itself: that every secret it
-//! names can be read here (environment variables set, files readable and non-empty), that a
-//! file source exists and parses, and that every source attribute the mappings and scoping
+//! names can be read here (environment variables set, files readable and non-empty), the
+//! source's own checks (its catalog's: a file source exists and parses), and that every source attribute the mappings and scoping
 //! filters name is present on at least one object of the directory (a typo otherwise).
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::config::{JobConfig, MappingKind, ObjectMapping, SecretRef, SourceConfig};
+use crate::config::{JobConfig, MappingKind, ObjectMapping, SecretRef};
 use crate::model::{ObjectKind, SourceBatch};
-use crate::source::Source;
-use crate::source::file::FileSource;
+use crate::source::SourceCatalog;
 
 /// Attributes the engine computes or reads outside `attrs`: never "missing".
 const COMPUTED: &[&str] = &[crate::mapping::IS_SOFT_DELETED, "objectId", "id", "appRoleAssignments"];
 
 /// Every problem found, one line each (empty: the job can run here).
-pub async fn check_environment(cfg: &JobConfig, dir: &Path) -> Vec<String> {
+pub async fn check_environment(cfg: &JobConfig, dir: &Path, catalog: &dyn SourceCatalog) -> Vec<String> {
     let mut errors = Vec::new();
     secret(&mut errors, "target", &cfg.target.secret, dir);
     if let Some(w) = &cfg.notify.webhook {
@@ -41,22 +40,10 @@ pub async fn check_environment(cfg: &JobConfig, dir: &Path) -> Vec<String> {
     {
         errors.push(err.to_string().trim_start_matches("config: ").to_string());
     }
-    match &cfg.source {
-        SourceConfig::Scim { secret: s, .. } => secret(&mut errors, "source", s, dir),
-        SourceConfig::File { path, format } => {
-            let full = dir.join(path);
-            if !full.is_file() {
-                errors.push(format!(
-                    "source.path: {} does not exist or is not a file",
-                    full.display()
-                ));
-                return errors;
-            }
-            match read(&full, format.as_deref()).await {
-                Ok(batch) => errors.extend(missing_attributes(cfg, &batch)),
-                Err(e) => errors.push(format!("source.path: {e}")),
-            }
-        }
+    match catalog.environment(&cfg.source, dir).await {
+        Ok(Some(batch)) => errors.extend(missing_attributes(cfg, &batch)),
+        Ok(None) => {}
+        Err(problems) => errors.extend(problems),
     }
     errors
 }
@@ -65,10 +52,6 @@ fn secret(errors: &mut Vec<String>, what: &str, s: &SecretRef, dir: &Path) {
     if let Err(e) = s.credentials(what, dir) {
         errors.push(e.to_string().trim_start_matches("config: ").to_string());
     }
-}
-
-async fn read(path: &Path, format: Option<&str>) -> Result<SourceBatch, crate::EngineError> {
-    FileSource::new(path.to_path_buf(), format)?.read_all().await
 }
 
 /// Source attributes named by mappings or scoping filters that no object of the kind has.

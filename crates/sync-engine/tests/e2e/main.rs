@@ -16,5 +16,4 @@ mod matching;
 mod ondemand;
 mod references;
 mod safety;
-mod scim_source;
 mod unique;

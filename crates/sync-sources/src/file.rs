@@ -23,10 +23,10 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
+use sync_engine::source::{PageRx, Source};
 
-use super::{PageRx, Source};
-use crate::error::EngineError;
-use crate::model::{AppRoleAssignment, DEFAULT_ACCESS, ObjectKind, SourceBatch, SourceObject};
+use sync_engine::EngineError;
+use sync_engine::model::{AppRoleAssignment, DEFAULT_ACCESS, ObjectKind, SourceBatch, SourceObject};
 
 mod stream;
 #[cfg(test)]
@@ -39,6 +39,42 @@ pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// The app role id Graph gives the "Default Access" role.
 const DEFAULT_ACCESS_ROLE_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// `[source] type = "file"`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    /// Relative to the job file's folder.
+    pub path: PathBuf,
+    /// `json`, `jsonl`, `ndjson` or `csv`; default: from the extension.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+pub(crate) fn check(spec: &FileSpec, checks: &mut sync_engine::validate::Checks) {
+    if spec.path.as_os_str().is_empty() {
+        checks.err("source.path is empty");
+    } else if let Err(e) = FileSource::new(&spec.path, spec.format.as_deref()) {
+        checks.err(e.to_string().trim_start_matches("config: "));
+    }
+}
+
+pub(crate) fn open(spec: &FileSpec, dir: &Path) -> Result<FileSource, EngineError> {
+    FileSource::new(dir.join(&spec.path), spec.format.as_deref())
+}
+
+/// The file is there and parses: its objects, for the attribute check.
+pub(crate) async fn environment(spec: &FileSpec, dir: &Path) -> Result<SourceBatch, Vec<String>> {
+    let full = dir.join(&spec.path);
+    if !full.is_file() {
+        return Err(vec![format!(
+            "source.path: {} does not exist or is not a file",
+            full.display()
+        )]);
+    }
+    let read = async { open(spec, dir)?.read_all().await };
+    read.await.map_err(|e| vec![format!("source.path: {e}")])
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {

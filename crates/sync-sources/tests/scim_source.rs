@@ -8,10 +8,14 @@ use serde_json::{Value as Json, json};
 use sync_engine::config::JobConfig;
 use sync_engine::cycle::{CycleOptions, Job, Runtime, run_cycle};
 use sync_engine::execute::{ExecConfig, Executor, NoProgress};
-use sync_engine::source::scim::ScimSource;
+use sync_sources::scim::ScimSource;
 use sync_testkit::FaultyTarget;
 
-use crate::harness::{ENTERPRISE, NOW};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2026-03-02 09:00 UTC);
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn job(url: &str, token: &str) -> String {
     format!(

@@ -10,15 +10,57 @@
 //! `meta.lastModified gt "<watermark>"`; deletions are not visible that way, so the engine
 //! also reads complete snapshots.
 
-use async_trait::async_trait;
-use scim_client::{Endpoint, ScimClient};
-use serde_json::{Map, Value};
+use std::path::Path;
 
-use crate::error::EngineError;
-use crate::model::{ObjectKind, SourceBatch, SourceObject};
-use crate::source::Source;
+use async_trait::async_trait;
+use scim_client::{ClientOptions, Endpoint, ScimClient};
+use serde_json::{Map, Value};
+use sync_engine::config::SecretRef;
+use sync_engine::validate::Checks;
+
+use sync_engine::EngineError;
+use sync_engine::model::{ObjectKind, SourceBatch, SourceObject};
+use sync_engine::source::Source;
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// `[source] type = "scim"`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimSpec {
+    /// The SCIM base URL (the one that holds `/Users`).
+    pub url: String,
+    /// A bearer token or OAuth client credentials, as for the target.
+    #[serde(flatten)]
+    pub secret: SecretRef,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+}
+
+pub(crate) fn check(spec: &ScimSpec, checks: &mut Checks) {
+    checks.url("source.url", &spec.url);
+    checks.secret("source", &spec.secret);
+    if let Some(n) = spec.page_size
+        && !(1..=1000).contains(&n)
+    {
+        checks.err(format!("source.page_size = {n}: must be 1 to 1000"));
+    }
+}
+
+pub(crate) fn open(spec: &ScimSpec, dir: &Path) -> Result<ScimSource, EngineError> {
+    let creds = spec.secret.credentials("source", dir)?;
+    let client = ScimClient::with_credentials(&spec.url, creds, ClientOptions::default())
+        .map_err(|e| EngineError::Config(format!("source.url: {e}")))?;
+    Ok(ScimSource::new(client, spec.page_size))
+}
+
+/// The secret can be read here.
+pub(crate) fn environment(spec: &ScimSpec, dir: &Path) -> Result<(), Vec<String>> {
+    spec.secret
+        .credentials("source", dir)
+        .map(|_| ())
+        .map_err(|e| vec![e.to_string().trim_start_matches("config: ").to_string()])
+}
 
 pub struct ScimSource {
     client: ScimClient,

@@ -11,8 +11,8 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::Value;
 
 use super::{FileFormat, parse_csv, record, src_err};
-use crate::error::EngineError;
-use crate::model::{ObjectKind, SourceObject};
+use sync_engine::EngineError;
+use sync_engine::model::{ObjectKind, SourceObject};
 
 /// Objects per page. The reader keeps two pages ahead of the cycle, and a parsed user
 /// takes about 4.5 KB: 250 keep that near 2 MB (1,000 held 9 MB).
@@ -44,7 +44,7 @@ impl Emit<'_> {
 
     fn push_object(&mut self, obj: SourceObject) -> Result<(), EngineError> {
         let n = self.seen.len() + 1;
-        if !self.seen.insert(crate::model::hash128(&obj.id.as_str())) {
+        if !self.seen.insert(sync_engine::model::hash128(&obj.id.as_str())) {
             return Err(src_err(
                 self.name,
                 format!("id {:?} appears twice (again in record {n})", obj.id),
