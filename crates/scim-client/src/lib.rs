@@ -12,6 +12,7 @@
 mod bulk;
 mod client;
 mod error;
+mod json;
 mod oauth;
 mod transport;
 
@@ -26,6 +27,7 @@ pub use bulk::{
 };
 pub use client::ScimClient;
 pub use error::{ClientError, parse_retry_after};
+pub use json::{JsonClient, JsonResponse};
 pub use oauth::Credentials;
 
 /// The content type of SCIM requests and responses.

@@ -44,6 +44,8 @@ pub(crate) struct TokenSource {
     token_url: String,
     basic: HeaderValue,
     timeout: Duration,
+    /// Sent as `scope` (Microsoft's token endpoint needs one, e.g. `…/.default`).
+    scope: Option<String>,
     cached: Mutex<Option<(HeaderValue, Instant)>>,
 }
 
@@ -73,8 +75,15 @@ impl TokenSource {
             token_url: token_url.to_string(),
             basic,
             timeout,
+            scope: None,
             cached: Mutex::new(None),
         })
+    }
+
+    /// Asks for tokens with this `scope`.
+    pub(crate) fn with_scope(mut self, scope: &str) -> Self {
+        self.scope = Some(scope.to_string());
+        self
     }
 
     /// The `Authorization` header to send now.
@@ -96,7 +105,15 @@ impl TokenSource {
     }
 
     async fn fetch(&self) -> Result<(HeaderValue, Duration), ClientError> {
-        let body = b"grant_type=client_credentials".to_vec();
+        // Built in a block: the serializer is not `Send` and must not live across an await.
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            if let Some(scope) = &self.scope {
+                form.append_pair("scope", scope);
+            }
+            form.finish().into_bytes()
+        };
         let (status, text) = post_form(&self.token_url, self.basic.clone(), body, self.timeout).await?;
         let v: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         if status != 200 {

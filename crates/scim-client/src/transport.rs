@@ -43,6 +43,8 @@ pub(crate) struct Transport {
     timeout: Duration,
     user_agent: HeaderValue,
     auth: Auth,
+    /// `Accept` and the `Content-Type` of bodies (SCIM's media type unless told otherwise).
+    pub(crate) media_type: HeaderValue,
 }
 
 /// A connection pool for plain HTTP, or for HTTPS with rustls (ring) and the platform's
@@ -162,6 +164,7 @@ impl Transport {
             timeout: opts.timeout,
             user_agent,
             auth,
+            media_type: HeaderValue::from_static(SCIM_JSON),
         })
     }
 
@@ -184,6 +187,17 @@ impl Transport {
         url: &str,
         body: Option<String>,
     ) -> Result<RawResponse, ClientError> {
+        self.send_with(method, url, &[], body).await
+    }
+
+    /// [`Self::send`] with extra headers.
+    pub(crate) async fn send_with(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<RawResponse, ClientError> {
         let auth = match &self.auth {
             Auth::Static(h) => h.clone(),
             Auth::OAuth(source) => source.header().await?,
@@ -192,11 +206,14 @@ impl Transport {
             .method(method)
             .uri(url)
             .header(AUTHORIZATION, auth)
-            .header(ACCEPT, SCIM_JSON)
+            .header(ACCEPT, self.media_type.clone())
             .header(USER_AGENT, self.user_agent.clone());
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
         let body = match body {
             Some(b) => {
-                rb = rb.header(CONTENT_TYPE, SCIM_JSON);
+                rb = rb.header(CONTENT_TYPE, self.media_type.clone());
                 Full::new(Bytes::from(b))
             }
             None => Full::default(),

@@ -18,7 +18,7 @@ mod environment;
 #[cfg(test)]
 mod tests;
 
-pub use environment::{check_environment, missing_attributes};
+pub use environment::{check_environment, missing_attributes, source_attributes};
 
 /// The most requests in flight a job may ask for.
 pub const MAX_CONCURRENCY: usize = 64;
@@ -39,7 +39,7 @@ pub fn validate(cfg: &JobConfig) -> Result<Vec<String>, EngineError> {
 /// [`validate`], with the `[source]` section checked by `catalog`.
 pub fn validate_with(cfg: &JobConfig, catalog: &dyn SourceCatalog) -> Result<Vec<String>, EngineError> {
     let mut v = Checks::default();
-    catalog.check(&cfg.source, &mut v);
+    catalog.check(cfg, &mut v);
     check(cfg, v)
 }
 

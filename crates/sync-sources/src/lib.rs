@@ -1,5 +1,7 @@
 //! The engine's directory sources, each one module behind [`sync_engine::source::Source`]:
-//! [`file`] (JSON, JSON lines, CSV in Graph's shape) and [`scim`] (another SCIM server).
+//! [`file`] (JSON, JSON lines, CSV in Graph's shape), [`scim`] (another SCIM server) and
+//! [`graph`] (Microsoft Graph: Entra ID). Network sources spool a full read to disk
+//! ([`spool`]) so that a cycle's passes never hold the directory in memory.
 //! [`Catalog`] checks a job's `[source]` section and opens it; the engine itself builds
 //! without any source's dependencies.
 //!
@@ -16,10 +18,12 @@ use sync_engine::source::{Source, SourceCatalog};
 use sync_engine::validate::Checks;
 
 pub mod file;
+pub mod graph;
 pub mod scim;
+pub mod spool;
 
 /// Every `type` a `[source]` section may have.
-pub const TYPES: &[&str] = &["file", "scim"];
+pub const TYPES: &[&str] = &["file", "scim", "graph"];
 
 /// The sources this crate provides.
 #[derive(Debug, Clone, Copy, Default)]
@@ -48,7 +52,8 @@ fn parse<T: serde::de::DeserializeOwned>(cfg: &SourceConfig) -> Result<T, Engine
 
 #[async_trait]
 impl SourceCatalog for Catalog {
-    fn check(&self, cfg: &SourceConfig, checks: &mut Checks) {
+    fn check(&self, job: &JobConfig, checks: &mut Checks) {
+        let cfg = &job.source;
         match cfg.kind.as_str() {
             "file" => {
                 if let Some(s) = spec(cfg, checks) {
@@ -60,6 +65,11 @@ impl SourceCatalog for Catalog {
                     scim::check(&s, checks);
                 }
             }
+            "graph" => {
+                if let Some(s) = spec(cfg, checks) {
+                    graph::check(&s, job, checks);
+                }
+            }
             other => checks.err(unknown(other)),
         }
     }
@@ -69,6 +79,7 @@ impl SourceCatalog for Catalog {
         match cfg.kind.as_str() {
             "file" => Ok(Box::new(file::open(&parse(cfg)?, dir)?)),
             "scim" => Ok(Box::new(scim::open(&parse(cfg)?, dir)?)),
+            "graph" => Ok(Box::new(graph::open(&parse(cfg)?, job, dir)?)),
             other => Err(EngineError::Config(unknown(other))),
         }
     }
@@ -78,6 +89,7 @@ impl SourceCatalog for Catalog {
         match cfg.kind.as_str() {
             "file" => file::environment(&parse(cfg).map_err(one)?, dir).await.map(Some),
             "scim" => scim::environment(&parse(cfg).map_err(one)?, dir).map(|()| None),
+            "graph" => graph::environment(&parse(cfg).map_err(one)?, dir).map(|()| None),
             other => Err(vec![unknown(other)]),
         }
     }

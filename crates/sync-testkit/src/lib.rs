@@ -8,6 +8,7 @@
 //! Each request is handled on its own task, so a request whose client gave up (timed out)
 //! still runs to the end, as on a real server; [`FaultyTarget::wait_idle`] waits for those.
 
+pub mod graph;
 pub mod smtp;
 pub use smtp::{Mail, SmtpSink};
 

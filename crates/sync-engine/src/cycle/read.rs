@@ -1,13 +1,14 @@
 //! How a cycle reads its source: a streaming source (a file) is read again for each pass,
-//! page by page, and never held whole; any other source is read once and its batch replayed
-//! for each pass.
+//! page by page, and never held whole; a network source is read once into a snapshot on disk
+//! that each pass reads again; any other source is read once and its batch replayed for each
+//! pass.
 
 use std::ops::{Deref, Range};
 use std::sync::Arc;
 
 use crate::error::EngineError;
 use crate::model::{SourceBatch, SourceObject};
-use crate::source::{PageRx, Source};
+use crate::source::{PageRx, Snapshot, Source};
 
 /// Where a cycle's objects come from.
 pub enum Input<'s> {
@@ -15,6 +16,8 @@ pub enum Input<'s> {
     Stream(&'s dyn Source, std::sync::Mutex<Option<PageRx>>),
     /// Read once (an incremental read, or a source that cannot stream).
     Batch(Arc<Vec<SourceObject>>),
+    /// Read once into a snapshot the source keeps (on disk), replayed for each pass.
+    Snapshot(Box<dyn Snapshot>),
 }
 
 /// One read of the source: its objects, and what the read means.
@@ -36,6 +39,13 @@ impl<'s> Read<'s> {
 
     /// A full read: streamed when the source can, else one `read_all`.
     pub async fn full(source: &'s dyn Source) -> Result<Read<'s>, EngineError> {
+        if let Some(snapshot) = source.snapshot().await? {
+            return Ok(Read {
+                watermark: snapshot.watermark(),
+                input: Input::Snapshot(snapshot),
+                complete: true,
+            });
+        }
         if let Some(first) = source.stream() {
             return Ok(Read {
                 input: Input::Stream(source, std::sync::Mutex::new(Some(first))),
@@ -54,6 +64,7 @@ impl<'s> Read<'s> {
                 Pass::Stream(first.or_else(|| s.stream()))
             }
             Input::Batch(objects) => Pass::Batch(objects.clone(), 0),
+            Input::Snapshot(s) => Pass::Stream(Some(s.pages())),
         }
     }
 }

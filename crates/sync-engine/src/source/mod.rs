@@ -33,6 +33,13 @@ pub trait Source: Send + Sync {
         None
     }
 
+    /// A full read taken once and replayed for each pass of the cycle, for a source that is
+    /// slow or costly to read again (a directory over the network, spooled to disk). When it
+    /// gives one, the cycle uses it instead of [`Self::stream`] and [`Self::read_all`].
+    async fn snapshot(&self) -> Result<Option<Box<dyn Snapshot>>, EngineError> {
+        Ok(None)
+    }
+
     /// Reads the changes since `watermark`. `Ok(None)` means the source cannot do that and
     /// the engine diffs full snapshots instead.
     async fn read_changes(&self, _watermark: &str) -> Result<Option<SourceBatch>, EngineError> {
@@ -50,12 +57,22 @@ pub trait Source: Send + Sync {
     }
 }
 
+/// A complete read that can be read again, page by page, as often as the cycle needs.
+pub trait Snapshot: Send + Sync {
+    /// The objects from the first, in pages.
+    fn pages(&self) -> PageRx;
+
+    /// Where the next incremental read continues (for example a Graph delta link).
+    fn watermark(&self) -> Option<String>;
+}
+
 /// The source types a program knows: checks a `[source]` section and opens it.
 #[async_trait]
 pub trait SourceCatalog: Send + Sync {
     /// Records problems with the section (an unknown type, unknown or bad keys), each naming
     /// its key (`source.page_size = 0: …`), and warnings (a plain-http URL).
-    fn check(&self, cfg: &SourceConfig, checks: &mut crate::validate::Checks);
+    /// `job` is there for checks that depend on the rest of the job (the scope mode).
+    fn check(&self, job: &JobConfig, checks: &mut crate::validate::Checks);
 
     /// Opens the source of `job` (secrets are read here; `dir` is the job file's folder).
     fn open(&self, job: &JobConfig, dir: &Path) -> Result<Box<dyn Source>, EngineError>;
@@ -79,6 +96,10 @@ impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
 
     fn stream(&self) -> Option<PageRx> {
         (**self).stream()
+    }
+
+    async fn snapshot(&self) -> Result<Option<Box<dyn Snapshot>>, EngineError> {
+        (**self).snapshot().await
     }
 
     async fn read_changes(&self, watermark: &str) -> Result<Option<SourceBatch>, EngineError> {

@@ -91,6 +91,26 @@ pub fn missing_attributes(cfg: &JobConfig, batch: &SourceBatch) -> Vec<String> {
     out
 }
 
+/// The source attributes a job reads for `kind`: those its mappings name and, for users,
+/// its scoping filters', each once in first-use order; computed ones are left out. A source
+/// that can select attributes (Graph's `$select`, LDAP's attribute list) asks for these.
+pub fn source_attributes(cfg: &JobConfig, kind: ObjectKind) -> Vec<String> {
+    let om = match kind {
+        ObjectKind::User => Some(&cfg.users),
+        ObjectKind::Group => cfg.groups.as_ref().filter(|g| g.enabled),
+    };
+    let mut names: Vec<String> = om
+        .map(|om| used_attributes("", om).into_iter().map(|(_, n)| n).collect())
+        .unwrap_or_default();
+    if kind == ObjectKind::User {
+        let clauses = cfg.scope.filters.iter().flat_map(|f| &f.clauses);
+        names.extend(clauses.map(|c| c.attribute.clone()).filter(|a| !is_computed(a)));
+    }
+    let mut seen = HashSet::new();
+    names.retain(|n| seen.insert(n.to_lowercase()));
+    names
+}
+
 fn is_computed(name: &str) -> bool {
     COMPUTED.iter().any(|c| c.eq_ignore_ascii_case(name))
 }
