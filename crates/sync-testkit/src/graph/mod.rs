@@ -73,6 +73,8 @@ struct Shared {
     member_chunk: AtomicUsize,
     requests: Mutex<Vec<GraphRequest>>,
     throttles: Mutex<Vec<Throttle>>,
+    /// Delta tokens answer 410 Gone (`resyncRequired`), as after Graph's token lifetime.
+    tokens_gone: std::sync::atomic::AtomicBool,
     tenant_id: String,
     client_id: String,
     client_secret: String,
@@ -128,6 +130,7 @@ impl FakeGraph {
             member_chunk: AtomicUsize::new(20),
             requests: Mutex::new(Vec::new()),
             throttles: Mutex::new(Vec::new()),
+            tokens_gone: Default::default(),
             tenant_id: "8f0a1c2e-tenant".into(),
             client_id: "scimd-sync-client".into(),
             client_secret: "s3cret~value".into(),
@@ -181,6 +184,11 @@ impl FakeGraph {
             status,
             retry_after,
         });
+    }
+
+    /// Every delta token issued so far is expired from now on (410 Gone).
+    pub fn expire_delta_tokens(&self) {
+        self.shared.tokens_gone.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn requests(&self) -> Vec<GraphRequest> {

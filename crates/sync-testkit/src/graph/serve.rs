@@ -211,6 +211,13 @@ fn delta(s: &Shared, kind: &'static str, q: &Query, size: usize) -> Response {
             None => return error(StatusCode::BAD_REQUEST, "Request_BadRequest", "bad skiptoken"),
         }
     } else {
+        if param(q, "$deltatoken").is_some() && s.tokens_gone.swap(false, Ordering::SeqCst) {
+            return error(
+                StatusCode::GONE,
+                "resyncRequired",
+                "The delta token has expired; start a new round.",
+            );
+        }
         let (select, expand_members, since) = match param(q, "$deltatoken") {
             Some(t) => match t.parse::<usize>().ok().and_then(|i| lock(&s.sessions).get(i).cloned()) {
                 Some(old) if old.kind == kind => (old.select, old.expand_members, Some(old.at)),
