@@ -47,6 +47,11 @@ fn every_source_section_mistake_is_named() {
             &["source.url", "source: set one of token", "source.page_size = 0"]),
         ("scim plain http", "type = \"scim\"\nurl = \"http://scim.example/v2\"\ntoken = \"t\"", &["ok [", "plain http"]),
         ("scim stray key", "type = \"scim\"\nurl = \"https://s.example/v2\"\ntoken = \"t\"\npagesize = 5", &["source (type = \"scim\")", "unknown field `pagesize`"]),
+        ("graph ok", "type = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_env = \"S\"", &["ok ["]),
+        ("graph no secret", "type = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"", &["set exactly one of client_secret, client_secret_env, client_secret_file"]),
+        ("graph keys", "type = \"graph\"\ntenant_id = \" \"\nclient_id = \"c\"\nclient_secret = \"s\"\ngraph_url = \"graph\"\npage_size = 1000",
+            &["source.tenant_id is empty", "source.graph_url", "source.page_size = 1000: must be 1 to 999"]),
+        ("graph stray key", "type = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret = \"s\"\nsecret = \"x\"", &["unknown field `secret`"]),
         ("unknown type", "type = \"workday\"", &["source.type = \"workday\" is not a source type", "\"file\", \"scim\""]),
         ("no type", "path = \"d.json\"", &["source.type is missing"]),
         ("type not a string", "type = 1", &["source.type must be a string"]),
@@ -57,4 +62,26 @@ fn every_source_section_mistake_is_named() {
             assert!(got.contains(w), "{name}: {w:?} not in {got}");
         }
     }
+}
+
+#[test]
+fn assigned_mode_on_graph_needs_the_application_or_groups() {
+    let graph = "type = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret = \"s\"";
+    let text = job(graph).replace("mode = \"all\"", "mode = \"assigned\"");
+    let err = sync_sources::validate(&JobConfig::parse(&text).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("source.service_principal_id") && err.contains("Object ID"),
+        "{err}"
+    );
+    let with_groups = text.replace("mode = \"assigned\"", "mode = \"assigned\"\ngroups = [\"Sales\"]");
+    let warnings = sync_sources::validate(&JobConfig::parse(&with_groups).unwrap()).unwrap();
+    assert!(
+        warnings.iter().any(|w| w.contains("only scope.groups assign users")),
+        "{warnings:?}"
+    );
+    let with_sp = format!("{graph}\nservice_principal_id = \"sp\"");
+    let ok = job(&with_sp).replace("mode = \"all\"", "mode = \"assigned\"");
+    assert!(sync_sources::validate(&JobConfig::parse(&ok).unwrap()).is_ok());
 }

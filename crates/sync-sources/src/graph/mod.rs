@@ -119,13 +119,20 @@ pub(crate) fn check(spec: &GraphSpec, job: &JobConfig, checks: &mut Checks) {
             "source.page_size = {n}: must be 1 to 999 (Graph's largest page)"
         ));
     }
-    if job.scope.mode == sync_engine::config::ScopeMode::Assigned
-        && spec.service_principal_id.as_deref().is_none_or(|s| s.trim().is_empty())
-    {
-        checks.err(
-            "source.service_principal_id: scope.mode = \"assigned\" needs the enterprise application's object id \
-             (Entra admin center → Enterprise applications → the app → Object ID), or set scope.mode = \"all\"",
-        );
+    let no_sp = spec.service_principal_id.as_deref().is_none_or(|s| s.trim().is_empty());
+    if job.scope.mode == sync_engine::config::ScopeMode::Assigned && no_sp {
+        let how = "the enterprise application's Object ID (Entra admin center → Enterprise applications → the app)";
+        if job.scope.groups.is_empty() {
+            checks.err(format!(
+                "source.service_principal_id: scope.mode = \"assigned\" with no scope.groups needs {how}, or set \
+                 scope.mode = \"all\""
+            ));
+        } else {
+            checks.warn(format!(
+                "source.service_principal_id is not set: only scope.groups assign users; users and groups assigned \
+                 to the application in Entra are not read (set it to {how})"
+            ));
+        }
     }
 }
 
