@@ -7,20 +7,47 @@
 #   cargo build --release -p scimd
 #   crates/scimd-bench/scripts/sync-cli.sh [USERS] [GROUPS]   # default 100000 1000
 #
+# SOURCE=graph reads the same directory from a fake Entra tenant over HTTP instead
+# (`cargo build --release -p scimd-bench --bin fake-graph`; FAKE_GRAPH overrides its path):
+# the initial cycle is a delta round, the incremental one follows the delta links.
 # SCIMD (default target/release/scimd) and WORK (default a temporary directory) override.
 set -euo pipefail
 USERS=${1:-100000}
 GROUPS_N=${2:-1000}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 SCIMD=${SCIMD:-$ROOT/target/release/scimd}
+FAKE_GRAPH=${FAKE_GRAPH:-$ROOT/target/release/fake-graph}
+SOURCE=${SOURCE:-file}
 WORK=${WORK:-$(mktemp -d)}
 cd "$WORK"
 echo "work dir: $WORK"
 
-"$SCIMD" demo --export-directory directory.json --users "$USERS" --groups "$GROUPS_N" >/dev/null
+GRAPH=
+if [ "$SOURCE" = graph ]; then
+  mkfifo graph.ctl
+  "$FAKE_GRAPH" --users "$USERS" --groups "$GROUPS_N" <graph.ctl >graph.out 2>graph.err &
+  GRAPH=$!
+  exec 3>graph.ctl
+  until grep -q "^ready" graph.out 2>/dev/null; do
+    kill -0 $GRAPH 2>/dev/null || { cat graph.err; exit 1; }
+    sleep 0.1
+  done
+  g() { sed -n "s/^$1 //p" graph.out | head -1; }
+  export GRAPH_SECRET=$(g client_secret)
+  SOURCE_TOML="type = \"graph\"
+tenant_id = \"$(g tenant_id)\"
+client_id = \"$(g client_id)\"
+client_secret_env = \"GRAPH_SECRET\"
+login_url = \"$(g login_url)\"
+graph_url = \"$(g graph_url)\""
+else
+  "$SCIMD" demo --export-directory directory.json --users "$USERS" --groups "$GROUPS_N" >/dev/null
+  SOURCE_TOML='type = "file"
+path = "directory.json"'
+fi
 "$SCIMD" serve --listen 127.0.0.1:0 --database "sqlite://$WORK/server.db" >serve.out 2>serve.err &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+trap 'kill $SERVER $GRAPH 2>/dev/null || true' EXIT
 until grep -q "scimd listening on" serve.out 2>/dev/null; do
   kill -0 $SERVER 2>/dev/null || { cat serve.err; exit 1; }
   sleep 0.1
@@ -34,8 +61,7 @@ version = 1
 name = "bench"
 concurrency = 16
 [source]
-type = "file"
-path = "directory.json"
+$SOURCE_TOML
 [target]
 url = "$URL"
 token_env = "BENCH_TOKEN"
@@ -68,6 +94,13 @@ cycle() { # $1: label
   grep -E "^(cycle|result|  (created|updated|requests))|users/s|requests" "$1.out" | head -8 || true
 }
 cycle initial
+if [ "$SOURCE" = graph ]; then
+  echo "change 100" >&3
+  until grep -q "^changed" graph.out; do sleep 0.1; done
+  grep "^changed" graph.out
+  cycle incremental
+  exit 0
+fi
 python3 - "$USERS" <<'PY'
 import json, sys
 d = json.load(open("directory.json"))

@@ -1,6 +1,6 @@
 //! The engine's directory sources, each one module behind [`sync_engine::source::Source`]:
 //! [`file`] (JSON, JSON lines, CSV in Graph's shape), [`scim`] (another SCIM server) and
-//! [`graph`] (Microsoft Graph: Entra ID). Network sources spool a full read to disk
+//! [`graph`] (Microsoft Graph: Entra ID) and [`ldap`] (OpenLDAP, Active Directory). Network sources spool a full read to disk
 //! ([`spool`]) so that a cycle's passes never hold the directory in memory.
 //! [`Catalog`] checks a job's `[source]` section and opens it; the engine itself builds
 //! without any source's dependencies.
@@ -19,11 +19,12 @@ use sync_engine::validate::Checks;
 
 pub mod file;
 pub mod graph;
+pub mod ldap;
 pub mod scim;
 pub mod spool;
 
 /// Every `type` a `[source]` section may have.
-pub const TYPES: &[&str] = &["file", "scim", "graph"];
+pub const TYPES: &[&str] = &["file", "scim", "graph", "ldap"];
 
 /// The sources this crate provides.
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,6 +71,11 @@ impl SourceCatalog for Catalog {
                     graph::check(&s, job, checks);
                 }
             }
+            "ldap" => {
+                if let Some(s) = spec(cfg, checks) {
+                    ldap::check(&s, checks);
+                }
+            }
             other => checks.err(unknown(other)),
         }
     }
@@ -80,6 +86,7 @@ impl SourceCatalog for Catalog {
             "file" => Ok(Box::new(file::open(&parse(cfg)?, dir)?)),
             "scim" => Ok(Box::new(scim::open(&parse(cfg)?, dir)?)),
             "graph" => Ok(Box::new(graph::open(&parse(cfg)?, job, dir)?)),
+            "ldap" => Ok(Box::new(ldap::open(&parse(cfg)?, job, dir)?)),
             other => Err(EngineError::Config(unknown(other))),
         }
     }
@@ -90,6 +97,7 @@ impl SourceCatalog for Catalog {
             "file" => file::environment(&parse(cfg).map_err(one)?, dir).await.map(Some),
             "scim" => scim::environment(&parse(cfg).map_err(one)?, dir).map(|()| None),
             "graph" => graph::environment(&parse(cfg).map_err(one)?, dir).map(|()| None),
+            "ldap" => ldap::environment(&parse(cfg).map_err(one)?, dir).map(|()| None),
             other => Err(vec![unknown(other)]),
         }
     }

@@ -57,15 +57,16 @@ struct Session {
     kind: &'static str,
     select: Vec<String>,
     expand_members: bool,
-    since: Option<u64>,
     at: u64,
     /// `(id, chunk)`: a group with many members is sent as several entries.
     entries: Vec<(String, usize)>,
+    /// Each group's `members@delta` for this round, worked out once when it starts.
+    members: std::collections::HashMap<String, Vec<serde_json::Value>>,
 }
 
 struct Shared {
     dir: Mutex<Directory>,
-    sessions: Mutex<Vec<Session>>,
+    sessions: Mutex<Vec<Arc<Session>>>,
     tokens: Mutex<HashMap<String, Instant>>,
     token_lifetime: AtomicU64,
     issued: AtomicU64,

@@ -220,7 +220,7 @@ fn delta(s: &Shared, kind: &'static str, q: &Query, size: usize) -> Response {
         }
         let (select, expand_members, since) = match param(q, "$deltatoken") {
             Some(t) => match t.parse::<usize>().ok().and_then(|i| lock(&s.sessions).get(i).cloned()) {
-                Some(old) if old.kind == kind => (old.select, old.expand_members, Some(old.at)),
+                Some(old) if old.kind == kind => (old.select.clone(), old.expand_members, Some(old.at)),
                 _ => return error(StatusCode::BAD_REQUEST, "Request_BadRequest", "bad deltatoken"),
             },
             None => {
@@ -238,6 +238,7 @@ fn delta(s: &Shared, kind: &'static str, q: &Query, size: usize) -> Response {
 fn start_round(s: &Shared, kind: &'static str, select: Vec<String>, expand_members: bool, since: Option<u64>) -> usize {
     let dir = lock(&s.dir);
     let chunk = s.member_chunk.load(Ordering::SeqCst);
+    let mut members = std::collections::HashMap::new();
     let fresh = |changed: u64, removed: bool| match since {
         None => !removed,
         Some(v) => changed > v,
@@ -252,7 +253,10 @@ fn start_round(s: &Shared, kind: &'static str, select: Vec<String>, expand_membe
         let mut e = Vec::new();
         for (id, g) in dir.groups.iter().filter(|(_, g)| fresh(g.changed, g.removed.is_some())) {
             let n = if expand_members && g.removed.is_none() {
-                dir.member_delta(id, since).len().div_ceil(chunk).max(1)
+                let delta = dir.member_delta(id, since);
+                let n = delta.len().div_ceil(chunk).max(1);
+                members.insert(id.clone(), delta);
+                n
             } else {
                 1
             };
@@ -261,14 +265,14 @@ fn start_round(s: &Shared, kind: &'static str, select: Vec<String>, expand_membe
         e
     };
     let mut sessions = lock(&s.sessions);
-    sessions.push(Session {
+    sessions.push(Arc::new(Session {
         kind,
         select,
         expand_members,
-        since,
         at: dir.version,
         entries,
-    });
+        members,
+    }));
     sessions.len() - 1
 }
 
@@ -296,8 +300,8 @@ fn delta_page(s: &Shared, sid: usize, offset: usize, size: usize) -> Response {
         }
         let mut g = dir.group_json(id, &session.select);
         if session.expand_members {
-            let all = dir.member_delta(id, session.since);
-            let part: Vec<Value> = all.into_iter().skip(c * chunk).take(chunk).collect();
+            let all = session.members.get(id).map(Vec::as_slice).unwrap_or_default();
+            let part: Vec<Value> = all.iter().skip(c * chunk).take(chunk).cloned().collect();
             if !part.is_empty() {
                 g.insert("members@delta".into(), Value::Array(part));
             }
