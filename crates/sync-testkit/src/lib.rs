@@ -9,6 +9,7 @@
 //! still runs to the end, as on a real server; [`FaultyTarget::wait_idle`] waits for those.
 
 pub mod graph;
+pub mod slapd;
 pub mod smtp;
 pub use smtp::{Mail, SmtpSink};
 

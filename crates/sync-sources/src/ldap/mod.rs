@@ -7,7 +7,8 @@
 //!   the job's mappings and scoping filters use are asked for. The id is `id_attribute`
 //!   (`entryUUID`; AD's binary `objectGUID` becomes its usual text). Group members (the
 //!   `member` DNs) and `manager` DNs are resolved to ids; members outside the read are left
-//!   out. `flatten_groups = true` gives each group its users at any depth.
+//!   out. `flatten_groups = true` gives each group its users at any depth. A group's
+//!   `displayName` is its own, else its `cn` (what `scope.groups` names).
 //! - `accountEnabled` comes from AD's `userAccountControl` (bit 2 disables), or from
 //!   `disabled_attribute` (present, or one of `disabled_values`: disabled).
 //! - A full read is spooled to disk and replayed per pass. The watermark is the newest

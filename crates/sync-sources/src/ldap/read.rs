@@ -50,7 +50,13 @@ impl Select {
         for a in mapped.iter().filter(|a| !a.eq_ignore_ascii_case("accountEnabled")) {
             push(&mut users, a);
         }
-        let mut groups = vec![id.clone(), stamp.to_string(), spec.member_attribute.clone()];
+        let mut groups = vec![
+            id.clone(),
+            stamp.to_string(),
+            spec.member_attribute.clone(),
+            "cn".into(),
+            "displayName".into(),
+        ];
         for a in sync_engine::validate::source_attributes(job, ObjectKind::Group) {
             push(&mut groups, &a);
         }
@@ -183,7 +189,21 @@ impl LdapSource {
         let members = entry::get(&e.attrs, &self.spec.member_attribute)
             .map(|m| m.iter().map(|dn| dn_key(dn)).collect())
             .unwrap_or_default();
-        let map = entry::attributes(e.attrs, &[&s.id, s.stamp, &self.spec.member_attribute]);
+        let mut map = entry::attributes(e.attrs, &[&s.id, s.stamp, &self.spec.member_attribute]);
+        // A group's name is its displayName (what scope.groups and Graph-style mappings use),
+        // else its cn.
+        if !map.keys().any(|k| k.eq_ignore_ascii_case("displayName"))
+            && let Some(cn) = map
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("cn"))
+                .map(|(_, v)| v.clone())
+        {
+            let first = match cn {
+                Value::Array(mut v) if !v.is_empty() => v.remove(0),
+                other => other,
+            };
+            map.insert("displayName".into(), first);
+        }
         Ok((
             dn_key(&e.dn),
             Group {
