@@ -10,6 +10,8 @@
 # SOURCE=graph reads the same directory from a fake Entra tenant over HTTP instead
 # (`cargo build --release -p scimd-bench --bin fake-graph`; FAKE_GRAPH overrides its path):
 # the initial cycle is a delta round, the incremental one follows the delta links.
+# SOURCE=ldap reads it from a real slapd loaded with slapadd (`--bin ldap-directory`;
+# LDAP_DIRECTORY overrides its path), mapped from LDAP's attribute names.
 # SCIMD (default target/release/scimd) and WORK (default a temporary directory) override.
 set -euo pipefail
 USERS=${1:-100000}
@@ -17,15 +19,18 @@ GROUPS_N=${2:-1000}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 SCIMD=${SCIMD:-$ROOT/target/release/scimd}
 FAKE_GRAPH=${FAKE_GRAPH:-$ROOT/target/release/fake-graph}
+LDAP_DIRECTORY=${LDAP_DIRECTORY:-$ROOT/target/release/ldap-directory}
 SOURCE=${SOURCE:-file}
 WORK=${WORK:-$(mktemp -d)}
 cd "$WORK"
 echo "work dir: $WORK"
 
 GRAPH=
-if [ "$SOURCE" = graph ]; then
+if [ "$SOURCE" = graph ] || [ "$SOURCE" = ldap ]; then
   mkfifo graph.ctl
-  "$FAKE_GRAPH" --users "$USERS" --groups "$GROUPS_N" <graph.ctl >graph.out 2>graph.err &
+  BIN=$FAKE_GRAPH
+  [ "$SOURCE" = ldap ] && BIN=$LDAP_DIRECTORY
+  "$BIN" --users "$USERS" --groups "$GROUPS_N" <graph.ctl >graph.out 2>graph.err &
   GRAPH=$!
   exec 3>graph.ctl
   until grep -q "^ready" graph.out 2>/dev/null; do
@@ -33,6 +38,17 @@ if [ "$SOURCE" = graph ]; then
     sleep 0.1
   done
   g() { sed -n "s/^$1 //p" graph.out | head -1; }
+fi
+if [ "$SOURCE" = ldap ]; then
+  export LDAP_PASSWORD=$(g bind_password)
+  SOURCE_TOML="type = \"ldap\"
+url = \"$(g url)\"
+base_dn = \"$(g base_dn)\"
+bind_dn = \"$(g bind_dn)\"
+bind_password_env = \"LDAP_PASSWORD\"
+disabled_attribute = \"employeeType\"
+disabled_values = [\"disabled\"]"
+elif [ "$SOURCE" = graph ]; then
   export GRAPH_SECRET=$(g client_secret)
   SOURCE_TOML="type = \"graph\"
 tenant_id = \"$(g tenant_id)\"
@@ -71,8 +87,48 @@ mode = "all"
 [state]
 database = "sqlite://$WORK/state.db"
 TOML
-sed -n '/^pub const HOXHUNT_USER_MAPPINGS/,/^"#;/p; /^pub const GROUP_MAPPINGS/,/^"#;/p' \
-  "$ROOT/crates/sync-engine/src/presets.rs" | grep -v '^pub const\|^"#;' >>job.toml
+if [ "$SOURCE" = ldap ]; then
+  # The Hoxhunt table in LDAP's names (inetOrgPerson has no country).
+  cat >>job.toml <<'TOML'
+[[users.mappings]]
+target = "userName"
+source = "mail"
+matching = 1
+[[users.mappings]]
+target = 'emails[type eq "work"].value'
+source = "mail"
+[[users.mappings]]
+target = "active"
+type = "expression"
+expression = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
+[[users.mappings]]
+target = "name.givenName"
+source = "givenName"
+[[users.mappings]]
+target = "name.familyName"
+source = "sn"
+[[users.mappings]]
+target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+source = "departmentNumber"
+[[users.mappings]]
+target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division"
+source = "l"
+[[users.mappings]]
+target = "preferredLanguage"
+source = "preferredLanguage"
+[[users.mappings]]
+target = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+source = "manager"
+[groups]
+[[groups.mappings]]
+target = "displayName"
+source = "cn"
+matching = 1
+TOML
+else
+  sed -n '/^pub const HOXHUNT_USER_MAPPINGS/,/^"#;/p; /^pub const GROUP_MAPPINGS/,/^"#;/p' \
+    "$ROOT/crates/sync-engine/src/presets.rs" | grep -v '^pub const\|^"#;' >>job.toml
+fi
 
 server_cpu() { # user+system seconds the server has used so far
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$SERVER/stat"
@@ -94,7 +150,7 @@ cycle() { # $1: label
   grep -E "^(cycle|result|  (created|updated|requests))|users/s|requests" "$1.out" | head -8 || true
 }
 cycle initial
-if [ "$SOURCE" = graph ]; then
+if [ "$SOURCE" != file ]; then
   echo "change 100" >&3
   until grep -q "^changed" graph.out; do sleep 0.1; done
   grep "^changed" graph.out

@@ -25,6 +25,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// A `scimd sync …` command (the provisioning engine).
+    pub fn is_sync(&self) -> bool {
+        matches!(self.command, Command::Sync(_))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct Global {
     /// Database URL: sqlite://scimd.db or postgres://user@host:5432/scimd

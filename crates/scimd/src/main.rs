@@ -25,8 +25,13 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod alloc_tuning;
+
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
+    if args.is_sync() {
+        alloc_tuning::for_the_engine();
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

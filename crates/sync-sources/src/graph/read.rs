@@ -83,11 +83,41 @@ impl Roles {
     }
 }
 
+/// Member ids end to end in one string: a round holds every group's members until it ends
+/// (a group may come in several entries), at half the size of a `String` each.
+#[derive(Default)]
+pub(super) struct Members {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Members {
+    fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    fn into_ids(self) -> Vec<String> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let id = self.text[start..end as usize].to_string();
+                start = end as usize;
+                id
+            })
+            .collect()
+    }
+}
+
+/// One group of a round: its id, attributes and members.
+type RoundGroup = (String, Map<String, Value>, Members);
+
 /// Groups as a delta round sends them: one group may come in several entries.
 #[derive(Default)]
 struct Groups {
     order: Vec<String>,
-    by_id: HashMap<String, (Map<String, Value>, Vec<String>)>,
+    by_id: HashMap<String, (Map<String, Value>, Members)>,
 }
 
 impl Groups {
@@ -100,15 +130,14 @@ impl Groups {
         let delta = entry.remove("members@delta");
         let (_, members) = self.by_id.entry(id.clone()).or_insert_with(|| {
             self.order.push(id);
-            (entry, Vec::new())
+            (entry, Members::default())
         });
         if let Some(Value::Array(items)) = delta {
-            members.extend(
-                items
-                    .iter()
-                    .filter(|m| m.get("@removed").is_none())
-                    .filter_map(member_id),
-            );
+            for m in items.iter().filter(|m| m.get("@removed").is_none()) {
+                if let Some(id) = member_id(m) {
+                    members.push(&id);
+                }
+            }
         }
         Ok(())
     }
@@ -235,8 +264,8 @@ impl GraphSource {
         if self.select.read_groups {
             let (all, link) = self.group_round(None).await?;
             groups = Some(link.ok_or_else(|| bad("/groups/delta", "the token expired at once".into()))?);
-            for (id, (attrs, members)) in all {
-                f(self.group(id, attrs, members, &roles)?)?;
+            for (id, attrs, members) in all {
+                f(self.group(id, attrs, members.into_ids(), &roles)?)?;
             }
         }
         Ok(serde_json::to_string(&Watermark { users, groups }).unwrap_or_default())
@@ -244,10 +273,7 @@ impl GraphSource {
 
     /// One delta round of groups (from `link`, or from scratch); `None` for the link when
     /// the token expired.
-    async fn group_round(
-        &self,
-        link: Option<String>,
-    ) -> Result<(Vec<(String, (Map<String, Value>, Vec<String>))>, Option<String>), EngineError> {
+    async fn group_round(&self, link: Option<String>) -> Result<(Vec<RoundGroup>, Option<String>), EngineError> {
         let url = link.unwrap_or_else(|| {
             self.graph
                 .url(&format!("/groups/delta?$select={}&$expand=members", self.select.groups))
@@ -270,7 +296,7 @@ impl GraphSource {
         let all = acc
             .order
             .into_iter()
-            .filter_map(|id| by_id.remove(&id).map(|g| (id, g)))
+            .filter_map(|id| by_id.remove(&id).map(|(attrs, members)| (id, attrs, members)))
             .collect();
         Ok((all, Some(link)))
     }
@@ -331,7 +357,7 @@ impl GraphSource {
                 return Ok(None);
             };
             groups = Some(link);
-            for (id, (attrs, _)) in changed {
+            for (id, attrs, _) in changed {
                 if attrs.contains_key("@removed") {
                     let mut attrs = attrs;
                     attrs.insert("id".into(), Value::String(id));

@@ -276,15 +276,24 @@ fn start_round(s: &Shared, kind: &'static str, select: Vec<String>, expand_membe
     sessions.len() - 1
 }
 
+/// The most members a delta page carries (in whole entries).
+const MEMBERS_PER_PAGE: usize = 5000;
+
 fn delta_page(s: &Shared, sid: usize, offset: usize, size: usize) -> Response {
     let Some(session) = lock(&s.sessions).get(sid).cloned() else {
         return error(StatusCode::BAD_REQUEST, "Request_BadRequest", "bad skiptoken");
     };
     let dir = lock(&s.dir);
     let chunk = s.member_chunk.load(Ordering::SeqCst);
-    let end = (offset + size).min(session.entries.len());
+    let mut end = (offset + size).min(session.entries.len());
     let mut value = Vec::new();
-    for (id, c) in &session.entries[offset..end] {
+    // A page also ends when it holds MEMBERS_PER_PAGE members: a large group fills a page.
+    let mut members_in_page = 0;
+    for (n, (id, c)) in session.entries[offset..end].iter().enumerate() {
+        if members_in_page >= MEMBERS_PER_PAGE {
+            end = offset + n;
+            break;
+        }
         let removed = if session.kind == "user" {
             dir.users[id].removed
         } else {
@@ -302,6 +311,7 @@ fn delta_page(s: &Shared, sid: usize, offset: usize, size: usize) -> Response {
         if session.expand_members {
             let all = session.members.get(id).map(Vec::as_slice).unwrap_or_default();
             let part: Vec<Value> = all.iter().skip(c * chunk).take(chunk).cloned().collect();
+            members_in_page += part.len();
             if !part.is_empty() {
                 g.insert("members@delta".into(), Value::Array(part));
             }
