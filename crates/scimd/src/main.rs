@@ -1,11 +1,13 @@
 //! `scimd`: the multi-tenant SCIM 2.0 server and its support-desk commands.
 
 mod admin_cmd;
+mod alloc_tuning;
 mod cli;
 mod config;
 mod demo;
 mod events_cmd;
 mod exit;
+mod import_cmd;
 mod output;
 mod requests_cmd;
 mod serve;
@@ -24,8 +26,6 @@ use clap::Parser;
 /// arenas commit on demand (`.cargo/config.toml`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-mod alloc_tuning;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();

@@ -108,6 +108,8 @@ pub enum SyncCmd {
         #[arg(long)]
         lift_quarantine: bool,
     },
+    /// Convert an Entra provisioning schema (Graph's synchronizationSchema JSON) to a job file
+    ImportEntra(crate::import_cmd::ImportArgs),
 }
 
 pub const DEFAULT_STATE_DB: &str = "scimd-sync.db";
@@ -297,6 +299,7 @@ async fn job_state(path: &Path, global_db: Option<&str>) -> anyhow::Result<(JobC
 pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
     match cmd {
         SyncCmd::Validate { job } => validate(&job).await?,
+        SyncCmd::ImportEntra(args) => crate::import_cmd::run(&args)?,
         SyncCmd::TestConnection { job } => {
             let job = load_job(&job)?;
             let client = target_client(&job)?;

@@ -29,6 +29,7 @@ use sync_engine::validate::Checks;
 
 mod http;
 mod read;
+pub mod schema;
 #[cfg(test)]
 mod tests;
 
