@@ -211,9 +211,10 @@ async fn slapd_to_scimd_initial_then_incremental_in_assigned_mode() {
         ]
     );
     let filters = s.filters();
-    assert!(
-        filters.contains(&"(objectClass=inetOrgPerson)".to_string()),
-        "{filters:?}"
+    let user_pages = filters.iter().filter(|f| *f == "(objectClass=inetOrgPerson)").count();
+    assert_eq!(
+        user_pages, 4,
+        "seven users in pages of two (the paged-results control): {filters:?}"
     );
     let log = s.log().join("\n");
     assert!(
@@ -329,4 +330,24 @@ async fn a_wrong_bind_password_fails_the_cycle_and_sends_nothing() {
     let err = rig.try_cycle(Default::default()).await.unwrap_err().to_string();
     assert!(err.contains("bind as cn=admin") && err.contains("49"), "{err}");
     assert!(rig.target.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_with_and_without_certificate_checks() {
+    let Some(s) = Slapd::start_tls_if_installed(&seed()) else {
+        return;
+    };
+    let plain = job(&s, "all");
+    let tls = plain.replace("page_size = 2", "page_size = 2\nstarttls = true");
+    // The directory's certificate is self-signed: refused unless checks are off.
+    let rig = Rig::new(&tls).await;
+    let err = rig.try_cycle(Default::default()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("LDAP connecting to ldap://127.0.0.1") && err.contains("not trusted here"),
+        "{err}"
+    );
+    assert!(rig.target.writes().is_empty());
+    let rig = Rig::new(&tls.replace("starttls = true", "starttls = true\ntls_no_verify = true")).await;
+    rig.cycle().await;
+    assert_eq!(rig.users().await.len(), 7, "read over TLS");
 }

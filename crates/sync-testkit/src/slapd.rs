@@ -41,11 +41,20 @@ impl Slapd {
     /// [`Self::start`] when Debian's `slapd` is installed. Without it the caller skips its
     /// test (saying so on stderr), unless [`REQUIRE_ENV`] is set: then it panics.
     pub fn start_if_installed(ldif: &str) -> Option<Slapd> {
+        Self::if_installed(ldif, false)
+    }
+
+    /// [`Self::start_tls`] when slapd is installed; see [`Self::start_if_installed`].
+    pub fn start_tls_if_installed(ldif: &str) -> Option<Slapd> {
+        Self::if_installed(ldif, true)
+    }
+
+    fn if_installed(ldif: &str, tls: bool) -> Option<Slapd> {
         let installed = ["slapd", "slapadd"]
             .iter()
             .all(|b| Command::new(bin(b)).arg("-VV").output().is_ok());
         if installed {
-            return Some(Slapd::start(ldif));
+            return Some(Slapd::start_with(ldif, tls));
         }
         if std::env::var_os(REQUIRE_ENV).is_some() {
             panic!("{REQUIRE_ENV} is set but slapd is not installed (apt-get install slapd)");
@@ -58,10 +67,26 @@ impl Slapd {
     /// operational attributes such as `modifyTimestamp` are kept as given). Panics if slapd
     /// cannot start (a test helper): install Debian's `slapd` package.
     pub fn start(ldif: &str) -> Slapd {
+        Self::start_with(ldif, false)
+    }
+
+    /// [`Self::start`] with StartTLS offered, on a self-signed certificate for 127.0.0.1
+    /// made with `openssl`.
+    pub fn start_tls(ldif: &str) -> Slapd {
+        Self::start_with(ldif, true)
+    }
+
+    fn start_with(ldif: &str, tls: bool) -> Slapd {
         let dir = tempfile::tempdir().expect("temp dir");
         let conf = dir.path().join("slapd.conf");
         std::fs::create_dir(dir.path().join("db")).expect("db dir");
-        std::fs::write(&conf, config(dir.path())).expect("slapd.conf");
+        let mut text = config(dir.path());
+        if tls {
+            self_signed(dir.path());
+            let d = dir.path().display();
+            text = format!("TLSCertificateFile {d}/cert.pem\nTLSCertificateKeyFile {d}/key.pem\n{text}");
+        }
+        std::fs::write(&conf, text).expect("slapd.conf");
         let data = dir.path().join("data.ldif");
         let mut f = std::fs::File::create(&data).expect("data.ldif");
         f.write_all(BASE_LDIF.as_bytes()).expect("write ldif");
@@ -179,6 +204,33 @@ impl Drop for Slapd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn self_signed(dir: &Path) {
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .unwrap_or_else(|e| panic!("openssl: {e}"));
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn config(dir: &Path) -> String {

@@ -96,13 +96,22 @@ type Ids = HashMap<u128, String>;
 
 impl LdapSource {
     async fn connect(&self) -> Result<Ldap, EngineError> {
+        // ldap3 builds its rustls configuration with the process's default provider.
+        scim_client::install_crypto_provider();
         let settings = LdapConnSettings::new()
             .set_conn_timeout(self.timeout)
             .set_starttls(self.spec.starttls)
             .set_no_tls_verify(self.spec.tls_no_verify);
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.spec.url)
             .await
-            .map_err(|e| err(&format!("connecting to {}", self.spec.url), e))?;
+            .map_err(|e| {
+                let hint = if e.to_string().contains("certificate") {
+                    " (the server's certificate is not trusted here: add its CA to the system's trust store)"
+                } else {
+                    ""
+                };
+                err(&format!("connecting to {}", self.spec.url), format!("{e}{hint}"))
+            })?;
         ldap3::drive!(conn);
         if let (Some(dn), Some(pw)) = (&self.spec.bind_dn, &self.password) {
             ldap.with_timeout(self.timeout)
