@@ -9,6 +9,7 @@ mod error;
 pub mod eval;
 pub mod events;
 pub mod index;
+pub mod limits;
 pub mod normalize;
 pub mod ops;
 pub mod patch;

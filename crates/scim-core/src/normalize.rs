@@ -10,6 +10,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{CoreError, Result};
+use crate::limits::{
+    MAX_MEMBERS_PER_REQUEST, MAX_NAME_CHARS, MAX_STRING_CHARS, MAX_UNKNOWN_EXTENSION_BYTES, MAX_VALUES,
+};
 use crate::schema::{AttrDef, AttrType, Mutability, ResourceKind, SchemaDef, find};
 
 /// A group member as stored: the member id and its JSON object (canonical keys).
@@ -115,8 +118,15 @@ fn normalize_urn_key(kind: ResourceKind, key: &str, val: &Value, attrs: &mut Map
         }
         return Ok(());
     }
-    // A custom extension this server has no schema for: keep it verbatim.
+    // A custom extension this server has no schema for: keep it verbatim, up to a size.
     if !is_empty_value(val) {
+        let len = val.to_string().len();
+        if len > MAX_UNKNOWN_EXTENSION_BYTES {
+            return Err(CoreError::InvalidValue(format!(
+                "'{key}' (an extension this server has no schema for) is {len} bytes of JSON; at most \
+                 {MAX_UNKNOWN_EXTENSION_BYTES} are kept"
+            )));
+        }
         attrs.insert(key.to_string(), val.clone());
     }
     Ok(())
@@ -184,10 +194,21 @@ pub fn normalize_value(def: &'static AttrDef, val: &Value, path: &str) -> Result
         return Ok(None);
     }
     if def.multi {
-        let items: Vec<&Value> = match val {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
+        // A single value where the schema has a list is refused in a resource body (PATCH
+        // values may be single: the PATCH engine makes the list).
+        let Value::Array(a) = val else {
+            return Err(CoreError::InvalidValue(format!(
+                "'{path}' is multi-valued and must be a JSON array, got {}",
+                describe(val)
+            )));
         };
+        if a.len() > MAX_VALUES {
+            return Err(CoreError::InvalidValue(format!(
+                "'{path}' has {} values; at most {MAX_VALUES} are allowed",
+                a.len()
+            )));
+        }
+        let items: Vec<&Value> = a.iter().collect();
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             if let Some(v) = normalize_single(def, item, path)? {
@@ -253,6 +274,8 @@ pub fn coerce_simple(ty: AttrType, val: &Value, path: &str) -> Result<Option<Val
             if s.is_empty() {
                 None
             } else {
+                crate::limits::check_length(s, crate::limits::max_chars(ty, path), path)
+                    .map_err(CoreError::InvalidValue)?;
                 Some(val.clone())
             }
         }
@@ -319,6 +342,13 @@ pub fn normalize_members(val: &Value) -> Result<Vec<Member>> {
         Value::Array(a) => a.iter().collect(),
         other => vec![other],
     };
+    if items.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(CoreError::InvalidValue(format!(
+            "'members' names {} members; at most {MAX_MEMBERS_PER_REQUEST} per request (send the rest in \
+             further PATCH requests)",
+            items.len()
+        )));
+    }
     let mut out: Vec<Member> = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashSet::with_capacity(items.len());
     for item in items {
@@ -346,6 +376,9 @@ fn normalize_member(item: &Value) -> Result<Option<Member>> {
                     .find(|c| c.eq_ignore_ascii_case(k));
                 match (canon, v) {
                     (Some(c), Value::String(s)) if !s.is_empty() => {
+                        let max = if c == "value" { MAX_NAME_CHARS } else { MAX_STRING_CHARS };
+                        crate::limits::check_length(s, max, &format!("members.{c}"))
+                            .map_err(CoreError::InvalidValue)?;
                         obj.insert(c.to_string(), v.clone());
                     }
                     (Some("value"), Value::Number(n)) => {

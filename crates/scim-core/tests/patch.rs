@@ -380,3 +380,31 @@ fn errors_name_the_failing_operation() {
         "{e:?}"
     );
 }
+
+#[test]
+fn one_patch_names_at_most_the_members_limit_across_its_operations() {
+    use scim_core::limits::MAX_MEMBERS_PER_REQUEST;
+    let half = |from: usize| {
+        (from..from + MAX_MEMBERS_PER_REQUEST / 2)
+            .map(|i| json!({"value": format!("m{i}")}))
+            .collect::<Vec<_>>()
+    };
+    let body = |extra: Value| {
+        json!({"Operations": [
+            {"op": "add", "path": "members", "value": half(0)},
+            {"op": "remove", "path": "members", "value": half(MAX_MEMBERS_PER_REQUEST)},
+            extra
+        ]})
+    };
+    let doc = || start_doc("SALES").as_object().cloned().unwrap();
+    let at_limit = parse_patch_request(&body(json!({"op": "replace", "path": "displayName", "value": "S"}))).unwrap();
+    assert!(apply_patch(G, doc(), &at_limit).is_ok(), "exactly the limit");
+    let over = parse_patch_request(&body(
+        json!({"op": "add", "path": "members", "value": [{"value": "one-more"}]}),
+    ))
+    .unwrap();
+    match apply_patch(G, doc(), &over) {
+        Err(CoreError::InvalidValue(m)) => assert!(m.contains("names 10001 members"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -59,7 +59,10 @@ const NORMALIZE: &[(&str, ResourceKind, &str, Want)] = &[
     ("values kept as sent", U, r#"{"userName":"Alice@Contoso.COM","preferredLanguage":"fi-FI","addresses":[{"country":"fi","type":"Work"}]}"#, Ok(r#"{"userName":"Alice@Contoso.COM","preferredLanguage":"fi-FI","addresses":[{"country":"fi","type":"Work"}]}"#)),
     ("nulls, \"\" and [] dropped", U, r#"{"userName":"a","title":null,"nickName":"","emails":[],"roles":[],"addresses":null,"name":{"givenName":""},"%E":null}"#, Ok(r#"{"userName":"a"}"#)),
     ("null elements dropped", U, r#"{"userName":"a","emails":[null,{"value":"x@y"}]}"#, Ok(r#"{"userName":"a","emails":[{"value":"x@y"}]}"#)),
-    ("single object for multi-valued", U, r#"{"userName":"a","emails":{"value":"x@y"}}"#, Ok(r#"{"userName":"a","emails":[{"value":"x@y"}]}"#)),
+    // Neither Entra nor Okta sends one; the PATCH engine still takes a single value.
+    ("single object for multi-valued", U, r#"{"userName":"a","emails":{"value":"x@y"}}"#, Err("InvalidValue")),
+    ("string for multi-valued", U, r#"{"userName":"a","phoneNumbers":"+358 40 1"}"#, Err("InvalidValue")),
+    ("bare values in a list", U, r#"{"userName":"a","emails":["x@y"]}"#, Ok(r#"{"userName":"a","emails":[{"value":"x@y"}]}"#)),
     ("read-only and write-only dropped", U, r#"{"userName":"a","id":"x","meta":{"resourceType":"User"},"schemas":["s"],"groups":[{"value":"g"}],"password":"secret"}"#, Ok(r#"{"userName":"a"}"#)),
     ("read-only sub-attribute dropped", U, r#"{"userName":"a","%E":{"manager":{"value":"m","displayName":"Boss"}}}"#, Ok(r#"{"userName":"a","%E":{"manager":{"value":"m"}}}"#)),
     ("unknown core attributes ignored", U, r#"{"userName":"a","foo":1,"name":{"bar":"x","givenName":"g"},"emails":[{"value":"x@y","weird":true}]}"#, Ok(r#"{"userName":"a","name":{"givenName":"g"},"emails":[{"value":"x@y"}]}"#)),
@@ -368,4 +371,55 @@ fn element_matches_table() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// limits: each at its edge and one past it, with the attribute named
+
+#[test]
+fn limits_per_attribute() {
+    use scim_core::limits::*;
+    use serde_json::json;
+    let s = |n: usize| "é".repeat(n); // two bytes a character: lengths count characters
+    let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let emails = |n: usize| {
+        (0..n)
+            .map(|i| json!({"value": format!("{i}@x.example")}))
+            .collect::<Vec<_>>()
+    };
+    let members = |n: usize| (0..n).map(|i| json!({"value": format!("m{i}")})).collect::<Vec<_>>();
+    #[rustfmt::skip]
+    let cases: Vec<(&str, ResourceKind, Value, Option<&str>)> = vec![
+        ("userName at the limit", U, json!({"userName": s(MAX_NAME_CHARS)}), None),
+        ("userName over", U, json!({"userName": s(MAX_NAME_CHARS + 1)}), Some("'userName' is 257 characters long; at most 256")),
+        ("displayName over", G, json!({"displayName": s(MAX_NAME_CHARS + 1)}), Some("'displayName' is 257")),
+        ("externalId over", U, json!({"userName": "a", "externalId": s(MAX_NAME_CHARS + 1)}), Some("'externalId' is 257")),
+        ("another string at its limit", U, json!({"userName": "a", "title": s(MAX_STRING_CHARS)}), None),
+        ("another string over", U, json!({"userName": "a", "title": s(MAX_STRING_CHARS + 1)}), Some("'title' is 2049")),
+        ("a sub-attribute over", U, json!({"userName": "a", "name": {"givenName": s(MAX_STRING_CHARS + 1)}}), Some("'name.givenName' is 2049")),
+        ("an enterprise value over", U, json!({"userName": "a", ent: {"department": s(MAX_STRING_CHARS + 1)}}), Some("'department' is 2049")),
+        ("values at the limit", U, json!({"userName": "a", "emails": emails(MAX_VALUES)}), None),
+        ("too many values", U, json!({"userName": "a", "emails": emails(MAX_VALUES + 1)}), Some("'emails' has 101 values; at most 100")),
+        ("a member id over", G, json!({"displayName": "g", "members": [{"value": s(MAX_NAME_CHARS + 1)}]}), Some("'members.value' is 257")),
+        ("members at the limit", G, json!({"displayName": "g", "members": members(MAX_MEMBERS_PER_REQUEST)}), None),
+        ("too many members", G, json!({"displayName": "g", "members": members(MAX_MEMBERS_PER_REQUEST + 1)}), Some("'members' names 10001 members")),
+        ("an unknown extension over", U, json!({"userName": "a", "urn:example:custom:1.0:User": {"blob": "x".repeat(MAX_UNKNOWN_EXTENSION_BYTES)}}), Some("an extension this server has no schema for")),
+        ("an object for a string", U, json!({"userName": "a", "title": {"x": 1}}), Some("'title' must be a string")),
+        ("a number for a string", U, json!({"userName": 5}), Some("'userName' must be a string")),
+        ("a string for a complex attribute", U, json!({"userName": "a", "name": "Ann"}), Some("'name' is a complex attribute")),
+        ("an object for a list", U, json!({"userName": "a", "emails": {"value": "a@x"}}), Some("'emails' is multi-valued and must be a JSON array")),
+    ];
+    let mut failures = Vec::new();
+    for (name, kind, body, want) in cases {
+        let got = normalize(kind, &body);
+        match (want, &got) {
+            (None, Ok(_)) => {}
+            (Some(w), Err(CoreError::InvalidValue(m))) if m.contains(w) => {}
+            _ => failures.push(format!(
+                "[{name}] want {want:?}, got {:?}",
+                got.map(|_| "ok").map_err(|e| e.to_string())
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -412,6 +412,21 @@ impl Patcher {
             }
         };
         self.members.push(op);
+        let named: usize = self
+            .members
+            .iter()
+            .map(|m| match m {
+                MemberOp::Add(l) | MemberOp::Replace(l) => l.len(),
+                MemberOp::Remove(ids) => ids.len(),
+                MemberOp::RemoveAll => 0,
+            })
+            .sum();
+        if named > crate::limits::MAX_MEMBERS_PER_REQUEST {
+            return Err(CoreError::InvalidValue(format!(
+                "this PATCH names {named} members; at most {} per request (send the rest in further requests)",
+                crate::limits::MAX_MEMBERS_PER_REQUEST
+            )));
+        }
         Ok(())
     }
 }

@@ -359,3 +359,56 @@ async fn unknown_ids_and_endpoints_are_404() {
     s.get("/Schemas/urn:nope").await.assert_error(404, None);
     s.get("/ResourceTypes/Widget").await.assert_error(404, None);
 }
+
+/// Per-attribute limits and wrong JSON types, through POST, PUT and PATCH: 400
+/// `invalidValue` naming the attribute, nothing stored, normal traffic served right after.
+#[tokio::test]
+async fn over_long_values_and_wrong_types_are_refused_and_nothing_is_stored() {
+    let s = TestServer::start().await;
+    let id = s.create_user(entra_user("ann@contoso.com")).await;
+    let path = format!("/Users/{id}");
+    let before = s.get(&path).await.body;
+    let refused = |r: &Resp, attr: &str| {
+        r.assert_error(400, Some("invalidValue"));
+        let detail = r.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(&format!("'{attr}'")), "{detail}");
+    };
+    refused(
+        &s.post("/Users", &json!({"userName": "x".repeat(100_000)})).await,
+        "userName",
+    );
+    let mut long_title = entra_user("ann@contoso.com");
+    long_title["title"] = json!("t".repeat(2049));
+    refused(&s.put(&path, &long_title).await, "title");
+    let r = s
+        .patch_ops(
+            &path,
+            json!([{"op": "replace", "path": "displayName", "value": "d".repeat(300)}]),
+        )
+        .await;
+    refused(&r, "displayName");
+    refused(
+        &s.post(
+            "/Users",
+            &json!({"userName": "b@contoso.com", "emails": {"value": "b@contoso.com"}}),
+        )
+        .await,
+        "emails",
+    );
+    refused(
+        &s.post("/Users", &json!({"userName": "c@contoso.com", "active": 1}))
+            .await,
+        "active",
+    );
+    let members: Vec<Value> = (0..10_001).map(|i| json!({"value": format!("m{i}")})).collect();
+    refused(
+        &s.post("/Groups", &json!({"displayName": "Big", "members": members}))
+            .await,
+        "members",
+    );
+    assert_eq!(s.get(&path).await.body, before, "the user is as it was");
+    s.get("/Users").await.assert_list(1);
+    s.get("/Groups").await.assert_list(0);
+    let r = s.post("/Users", &entra_user("dee@contoso.com")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}
