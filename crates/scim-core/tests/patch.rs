@@ -3,6 +3,7 @@
 //! and the resulting attributes (whole or by JSON pointer) or the expected error.
 //!
 //! In the JSON below `%E` stands for the enterprise extension URN.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use scim_core::ResourceKind::{self, Group as G, User as U};
 use scim_core::patch::{MAX_PATCH_OPS, MemberOp, apply_patch, parse_patch_request};

@@ -1,6 +1,7 @@
 //! Table-driven tests of `attributes` / `excludedAttributes` projection, list parameters
 //! (`ListParams::to_query`) and value-index rows. `%E` stands for the enterprise extension
 //! URN and `%e` for its lower-cased index prefix.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use scim_core::ResourceKind::{self, Group as G, User as U};
 use scim_core::index::{IndexValue, entries};

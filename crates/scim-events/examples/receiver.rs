@@ -7,6 +7,7 @@
 //! ```sh
 //! WEBHOOK_SECRET=whsec_… cargo run -p scim-events --example receiver -- 127.0.0.1:9000
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)] // an example program: it stops on the first error
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

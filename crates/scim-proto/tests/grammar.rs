@@ -1,6 +1,7 @@
 //! Table-driven tests of the RFC 7644 §3.4.2.2 filter grammar: valid filters against their
 //! printed form (and a print → parse round trip), invalid filters against the error offset
 //! and message, the length / depth limits, and a deterministic fuzz loop.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use scim_proto::{
     AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_DEPTH, MAX_FILTER_LEN, parse_filter, parse_patch_path,

@@ -1,5 +1,6 @@
 //! Table-driven tests of PATCH paths (RFC 7644 §3.5.2), plain attribute paths
 //! (`attributes=`, `sortBy`) and the JSON nesting pre-check.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use scim_proto::{MAX_FILTER_LEN, json_depth_exceeds, parse_attr_path, parse_patch_path};
 

@@ -1,5 +1,6 @@
 //! Runs the public store conformance suite (`scim_store::conformance`) on every backend
 //! this machine has: SQLite always, PostgreSQL when `SCIMD_TEST_PG_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use std::sync::Arc;
 

@@ -1,4 +1,5 @@
 //! Alone in its binary: it counts this process's threads, so no other test may run beside it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 /// The writer and checkpoint threads belong to the handle: dropping it stops them.
 #[tokio::test]

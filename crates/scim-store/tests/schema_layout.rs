@@ -1,6 +1,7 @@
 //! The distribution invariant (ARCHITECTURE.md): on PostgreSQL every primary key and every
 //! index starts with the tenant (the engine's tables: the job), and every statement the
 //! adapter runs names it, so the schema can be distributed by tenant (Citus) unchanged.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 const DIRECTORY_TABLES: &[&str] = &["tenants", "admin_tokens", "scimd_schema"];
 

@@ -1,6 +1,7 @@
 //! `scimd admin token …` against a running `scimd serve`: an admin token issued from the
 //! shell opens `/admin/v1`, a tenant created there serves SCIM, and revoking the admin token
 //! closes the API at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

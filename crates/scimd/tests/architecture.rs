@@ -1,4 +1,5 @@
 //! ARCHITECTURE.md stays true: every path it names exists, and the layering it states holds.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 
@@ -216,4 +217,42 @@ fn deps_of_workspace() -> Vec<String> {
     out.sort();
     assert!(out.len() >= 10, "{out:?}");
     out
+}
+
+#[test]
+fn every_crate_takes_the_workspace_lint_wall_and_unsafe_stays_where_it_is_justified() {
+    let ws = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    for lint in [
+        "unsafe_code = \"deny\"",
+        "unwrap_used = \"deny\"",
+        "expect_used = \"deny\"",
+    ] {
+        assert!(ws.contains(lint), "the workspace lints lost {lint}");
+    }
+    let mut unsafe_files = Vec::new();
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let dir = entry.unwrap().path();
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains("[lints]\nworkspace = true"),
+            "{} does not take the workspace lints",
+            dir.display()
+        );
+        for f in rust_files(&dir.join("src")) {
+            if std::fs::read_to_string(&f).unwrap().contains("unsafe {") {
+                unsafe_files.push(f.strip_prefix(root()).unwrap().display().to_string());
+            }
+        }
+    }
+    unsafe_files.sort();
+    assert_eq!(
+        unsafe_files,
+        [
+            "crates/scimd-bench/src/bin/scale-bench/main.rs",
+            "crates/scimd-bench/src/bin/scale-bench/measure.rs",
+            "crates/scimd-bench/src/proc_stat.rs",
+            "crates/scimd/src/alloc_tuning.rs",
+        ],
+        "unsafe code in a new place: justify it here"
+    );
 }

@@ -1,6 +1,7 @@
 //! The CLI contract, run against the built `scimd` binary: tenant and token commands,
 //! `serve` with bootstrap, auth against a live server, graceful shutdown, and durability
 //! of acknowledged writes across `kill -9`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The change feed and webhooks with real server processes: `scimd events tail`, and a
 //! server killed with SIGKILL in the middle of a delivery that, restarted, delivers every
 //! event in order (SQLite, and PostgreSQL when `SCIMD_TEST_PG_URL` is set).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

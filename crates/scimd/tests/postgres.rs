@@ -1,6 +1,7 @@
 //! `scimd` on PostgreSQL, with real server processes: migrations and `--no-migrate`, two
 //! replicas on one database, and acknowledged writes across `kill -9`. Runs when
 //! `SCIMD_TEST_PG_URL` names a server (CI sets it); each test uses its own scratch schema.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `scimd sync …` and `scimd demo`, run as a user would: the built binary against a real
 //! `scimd serve` on an ephemeral port.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

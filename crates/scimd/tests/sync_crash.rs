@@ -1,5 +1,6 @@
 //! `scimd sync run` stopped in the middle of an initial cycle: by Ctrl-C (the cycle ends after
 //! its chunk in flight) and by SIGKILL; the cycle run again provisions every object once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

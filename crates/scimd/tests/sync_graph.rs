@@ -1,5 +1,6 @@
 //! The Hoxhunt example with only its `[source]` changed to Microsoft Graph: `scimd sync`
 //! reads a fake Entra tenant (real HTTP, Graph's shapes) and provisions a real `scimd serve`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

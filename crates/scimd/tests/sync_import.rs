@@ -1,5 +1,6 @@
 //! `scimd sync import-entra`: the Hoxhunt mapping exported from Entra imports to a job that
 //! plans exactly what `examples/hoxhunt.toml` plans against the sample directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `examples/openldap.toml`, pointed at a real slapd the test starts, provisions a real
 //! `scimd serve`: an initial cycle, then a department change and a disable.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! database (SQLite, and PostgreSQL when `SCIMD_TEST_PG_URL` is set) with three job files
 //! against a real `scimd serve`; each job's cycles never overlap, a killed process's jobs
 //! are taken over, files added and removed are picked up, and SIGTERM ends cleanly.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -206,7 +206,12 @@ fn expression(
         target: m.target.clone(),
         message: e.to_string(),
     };
-    let expr = m.expr.as_ref().expect("compiled with an expression");
+    let Some(expr) = m.expr.as_ref() else {
+        return Err(EngineError::Mapping {
+            target: m.target.clone(),
+            message: "the mapping has no compiled expression".into(),
+        });
+    };
     let mut env = sync_expr::EvalEnv::new(now, rng);
     if let Some(candidates) = expr.unique_candidates(source, &mut env) {
         if !creating {

@@ -44,7 +44,11 @@ impl Tracker {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        let (pass, since) = self.pass.lock().expect("progress lock").clone();
+        let (pass, since) = self
+            .pass
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let (processed, total) = (self.done.load(Ordering::Relaxed), self.total.load(Ordering::Relaxed));
         let secs = since.elapsed().as_secs_f64();
         let rate = if secs > 0.0 { processed as f64 / secs } else { 0.0 };
@@ -61,7 +65,7 @@ impl Tracker {
 
 impl Progress for Tracker {
     fn started(&self, pass: &str, total: usize) {
-        *self.pass.lock().expect("progress lock") = (pass.to_string(), Instant::now());
+        *self.pass.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (pass.to_string(), Instant::now());
         self.total.store(total, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         self.inner.started(pass, total);

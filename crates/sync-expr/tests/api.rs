@@ -1,4 +1,5 @@
 //! Public API: function coverage, sources, outcomes, values.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Date functions: documented examples, null, empty and wrong-type cases.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

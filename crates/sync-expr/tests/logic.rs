@@ -1,4 +1,5 @@
 //! Conditional, boolean and multi-value functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Parser: valid inputs, invalid inputs with positions, printing round trips, limits.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use sync_expr::{
     CompareOp, Constant, Expr, ExprKind, Func, MAX_DEPTH, MAX_EXPRESSION_CHARS, ParseErrorKind, ParseOptions, Span,

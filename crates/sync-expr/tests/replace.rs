@@ -1,4 +1,5 @@
 //! Replace: the five documented behaviours, .NET substitutions, errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

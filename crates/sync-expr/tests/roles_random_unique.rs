@@ -1,4 +1,5 @@
 //! App role functions, Guid, RandomString and SelectUniqueValue.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

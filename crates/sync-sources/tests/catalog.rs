@@ -1,4 +1,5 @@
 //! The catalog checks every `[source]` section the way `sync validate` reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use sync_engine::config::JobConfig;
 

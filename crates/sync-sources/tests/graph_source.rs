@@ -3,6 +3,7 @@
 //! disable, a soft and a hard delete, membership added and removed, and assignment by role
 //! with a Default Access user left out; then delta links in `mode = "all"`, throttling, token
 //! renewal and a refused secret.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

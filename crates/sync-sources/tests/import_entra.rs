@@ -1,4 +1,5 @@
 //! An Entra provisioning schema becomes a job file; what cannot be converted is named.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use serde_json::json;
 use sync_engine::config::{Apply, JobConfig, MappingKind};

@@ -2,6 +2,7 @@
 //! test on a loopback port) → the engine → a real scimd target. An initial and an incremental
 //! cycle with a department change, a disable, a user leaving the assigned group, a deletion,
 //! membership added and removed; then reads by `modifyTimestamp` in `mode = "all"`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! A SCIM server as the source (another scimd tenant), read with paging, then by watermark.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use std::sync::Arc;
 use std::time::Duration;

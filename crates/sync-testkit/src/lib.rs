@@ -7,6 +7,7 @@
 //!
 //! Each request is handled on its own task, so a request whose client gave up (timed out)
 //! still runs to the end, as on a real server; [`FaultyTarget::wait_idle`] waits for those.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test infrastructure: a failed setup fails the test
 
 pub mod graph;
 pub mod slapd;

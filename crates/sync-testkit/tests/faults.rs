@@ -1,4 +1,5 @@
 //! FaultyTarget through scim-client: each fault kind, recording, and rule expiry.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use std::time::Duration;
 

@@ -202,7 +202,9 @@ fn apply_multi_items(
             }
         }
         (PatchOpKind::Add | PatchOpKind::Replace, None, Some(f)) => {
-            let v = value.expect("checked by caller");
+            let Some(v) = value else {
+                return Err(CoreError::InvalidSyntax("add and replace need a \"value\"".into()));
+            };
             let Value::Object(obj) = v else {
                 return Err(CoreError::InvalidValue(format!(
                     "a value for a filtered '{}' path must be an object of sub-attributes",
@@ -270,7 +272,10 @@ fn as_object(v: &mut Value) -> &mut Map<String, Value> {
         }
         *v = Value::Object(m);
     }
-    v.as_object_mut().expect("just made an object")
+    let Value::Object(m) = v else {
+        unreachable!("made an object above")
+    };
+    m
 }
 
 fn push_values(items: &mut Vec<Value>, v: &Value) {

@@ -457,7 +457,10 @@ pub(crate) fn slot_map<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut 
     if !entry.is_object() {
         *entry = Value::Object(Map::new());
     }
-    entry.as_object_mut().expect("just made an object")
+    let Value::Object(m) = entry else {
+        unreachable!("made an object above")
+    };
+    m
 }
 
 /// Removes `key` when it holds an empty value.

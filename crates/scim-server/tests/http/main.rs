@@ -1,5 +1,6 @@
 //! HTTP integration tests: a real `scim-server` on `127.0.0.1:0` over a real SQLite file,
 //! driven with reqwest. One test binary (modules below) keeps link time down.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod harness;
 

@@ -9,6 +9,7 @@
 //! case makes its own uniquely named tenants and jobs, so cases never see each other's data
 //! and the suite can run on a database that holds other data. All cases run, each in its own
 //! task; `run` then panics with the list of failed cases.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test suite: a failed unwrap is a failed case
 
 /// `CASES` of a module: its async case functions, boxed.
 macro_rules! cases {

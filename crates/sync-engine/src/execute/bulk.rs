@@ -274,12 +274,14 @@ impl Executor {
         let mut set = tokio::task::JoinSet::new();
         let mut settled: Settled = (Vec::new(), Vec::new());
         while !queue.is_empty() {
+            // The semaphore is local and never closed: acquiring cannot fail.
+            #[allow(clippy::expect_used)]
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
             if ctx.bulk_failures.load(Ordering::Relaxed) >= BULK_GIVE_UP {
                 break;
             }
             let chunk = {
-                let links = ctx.links.lock().expect("links lock");
+                let links = ctx.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 fill(&mut queue, budget, |m| {
                     links.get(&(ObjectKind::User, m.to_string())).cloned()
                 })
@@ -400,7 +402,7 @@ fn settle(item: Item, result: Option<BulkResult>, ctx: &RunCtx, sent: &Sent, fir
     }
     ctx.links
         .lock()
-        .expect("links lock")
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert((item.action.kind, item.action.source_id.clone()), id);
     settled.0.push(out);
 }

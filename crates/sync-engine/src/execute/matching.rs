@@ -312,7 +312,7 @@ impl Executor {
             // The manager's target id is often known already: send it with the create and save
             // the reference pass a PATCH.
             let manager = mapped.manager.as_ref().and_then(|m| {
-                let l = ctx.links.lock().expect("links lock");
+                let l = ctx.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 l.get(&(ObjectKind::User, m.clone())).map(|t| (m.clone(), t.clone()))
             });
             let with_manager;
@@ -391,7 +391,7 @@ impl RunCtx {
     pub(super) fn manager_sent(&self, out: &Outcome, manager: &str) {
         self.managers_set
             .lock()
-            .expect("lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert((out.kind, out.source_id.clone()), manager.to_string());
     }
 }

@@ -423,6 +423,8 @@ impl Executor {
         let total = actions.len();
         let mut results: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
         for (i, task) in actions.into_iter().enumerate() {
+            // The semaphore is local and never closed: acquiring cannot fail.
+            #[allow(clippy::expect_used)]
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
             let me = self.clone();
             let ctx = ctx.clone();
@@ -506,7 +508,7 @@ impl Executor {
                 {
                     links
                         .lock()
-                        .expect("links lock")
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .insert((action.kind, action.source_id.clone()), id.clone());
                 }
             }
@@ -577,10 +579,19 @@ impl Executor {
             }
             Op::Manager { manager } => {
                 let key = (action.kind, action.source_id.clone());
-                let preset = ctx.managers_set.lock().expect("lock").get(&key).cloned();
+                let preset = ctx
+                    .managers_set
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(&key)
+                    .cloned();
                 if preset.is_some() && preset.as_deref() == manager.as_deref() {
                     out.reference = true;
-                    out.target_id = links.lock().expect("links lock").get(&key).cloned();
+                    out.target_id = links
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .get(&key)
+                        .cloned();
                     out.manager = Some(preset);
                     out.steps
                         .push(step("Provision", Status::Success, "manager set in the create request"));

@@ -43,7 +43,7 @@ impl Executor {
             Some(m) => {
                 let target = links
                     .lock()
-                    .expect("links lock")
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .get(&(ObjectKind::User, m.to_string()))
                     .cloned();
                 let Some(mid) = target else {
@@ -89,7 +89,7 @@ impl Executor {
         let id = out.target_id.clone().or_else(|| {
             links
                 .lock()
-                .expect("links lock")
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get(&(out.kind, out.source_id.clone()))
                 .cloned()
         });
@@ -216,7 +216,7 @@ async fn targets_of(ctx: &RunCtx, ids: &[String]) -> Result<Vec<(String, Option<
             .cloned()
     };
     let mut found: Vec<(String, Option<String>)> = {
-        let l = ctx.links.lock().expect("links lock");
+        let l = ctx.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         ids.iter().map(|s| (s.clone(), lookup(&l, s))).collect()
     };
     let unknown: Vec<String> = found

@@ -23,7 +23,11 @@ pub struct Session {
 impl Session {
     /// Adds target ids of objects the next actions refer to (managers, members).
     pub fn know(&self, targets: HashMap<Key, String>) {
-        self.ctx.links.lock().expect("links lock").extend(targets);
+        self.ctx
+            .links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(targets);
     }
 
     /// Where membership changes look up the members the session does not know (set once).
@@ -33,7 +37,12 @@ impl Session {
 
     /// The target id of an object, if it is known to this session.
     pub fn target_of(&self, key: &Key) -> Option<String> {
-        self.ctx.links.lock().expect("links lock").get(key).cloned()
+        self.ctx
+            .links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .cloned()
     }
 
     /// After a chunk: forgets the target ids and the managers sent with creates once they
@@ -46,13 +55,17 @@ impl Session {
     /// As [`Session::forget`], but keeps what `waiting` (references that run next) need:
     /// the target ids of their objects and of the objects they name.
     pub fn forget_keeping(&self, waiting: &[Action]) {
-        let mut links = self.ctx.links.lock().expect("links lock");
+        let mut links = self.ctx.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if links.len() <= KEEP_TARGETS {
             return;
         }
         let mut keep = HashMap::new();
         let mut keep_set = HashMap::new();
-        let mut set = self.ctx.managers_set.lock().expect("lock");
+        let mut set = self
+            .ctx
+            .managers_set
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for a in waiting {
             if let Some((k, v)) = set.remove_entry(&(a.kind, a.source_id.clone())) {
                 keep_set.insert(k, v);

@@ -70,7 +70,12 @@ impl Executor {
         let mut taken = Vec::new();
         for c in candidates {
             let key = (path.to_string(), c.to_lowercase());
-            if !ctx.reserved.lock().expect("reserved lock").insert(key.clone()) {
+            if !ctx
+                .reserved
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key.clone())
+            {
                 taken.push(format!("{c:?} (picked for another object in this cycle)"));
                 continue;
             }

@@ -130,12 +130,12 @@ impl MemorySource {
 
     /// Makes reads fail with `message` (`None`: read normally again).
     pub fn fail(&self, message: Option<&str>) {
-        *self.failing.lock().expect("memory source lock") = message.map(str::to_string);
+        *self.failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = message.map(str::to_string);
     }
 
     /// Replaces the directory's contents (tests change the source between cycles).
     pub fn set(&self, objects: Vec<SourceObject>) {
-        *self.objects.lock().expect("memory source lock") = objects;
+        *self.objects.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = objects;
     }
 }
 
@@ -146,11 +146,20 @@ impl Source for MemorySource {
     }
 
     async fn read_all(&self) -> Result<SourceBatch, EngineError> {
-        if let Some(m) = self.failing.lock().expect("memory source lock").clone() {
+        if let Some(m) = self
+            .failing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+        {
             return Err(EngineError::Source(m));
         }
         Ok(SourceBatch {
-            objects: self.objects.lock().expect("memory source lock").clone(),
+            objects: self
+                .objects
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
             complete: true,
             watermark: None,
         })

@@ -84,7 +84,10 @@ fn main() -> anyhow::Result<()> {
         // The scratch-schema helper of scim-store reads its server from this variable. Set
         // before any thread exists.
         // SAFETY: single-threaded here; nothing reads the environment concurrently.
-        unsafe { std::env::set_var(scim_store::testing::PG_ENV, &args.database) };
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(scim_store::testing::PG_ENV, &args.database)
+        };
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

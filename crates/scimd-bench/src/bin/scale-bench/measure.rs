@@ -64,7 +64,10 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM)
+        };
         let _ = self.child.wait();
     }
 }
