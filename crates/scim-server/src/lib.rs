@@ -118,6 +118,25 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
         .nest("/admin/v1", admin::routes(state.clone()))
         .route("/oauth/token", axum::routing::post(oauth::token))
         .with_state(state)
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Headers every response carries: SCIM bodies hold personal data and the token endpoint
+/// hands out secrets, so nothing is cached, sniffed, framed or sent on as a referrer. A
+/// handler's own `Cache-Control` is kept.
+async fn security_headers(mut res: Response) -> Response {
+    use axum::http::header::{self, HeaderValue};
+    let h = res.headers_mut();
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    res
 }
 
 /// The time a request is handled at: read once per request, here only.

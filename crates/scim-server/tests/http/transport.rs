@@ -186,3 +186,35 @@ async fn no_request_yields_a_500() {
     // The server still works afterwards.
     assert_eq!(s.get(&format!("/Users/{u}")).await.status, 200);
 }
+
+/// Every answer, success or error, SCIM, admin or OAuth, carries the security headers.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let s = TestServer::start().await;
+    let id = s.create_user(min_user("ann@example.com")).await;
+    let answers = [
+        s.get(&format!("/Users/{id}")).await,
+        s.get("/Users/nope").await,
+        s.post("/Users", &json!({"userName": 5})).await,
+        send(s.client.get(format!("{}/healthz", s.root))).await,
+        send(
+            s.client
+                .post(format!("{}/oauth/token", s.root))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=password"),
+        )
+        .await,
+    ];
+    for r in &answers {
+        for (name, want) in [
+            ("cache-control", "no-store"),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+            ("referrer-policy", "no-referrer"),
+        ] {
+            let got = r.headers.get(name).and_then(|v| v.to_str().ok());
+            assert_eq!(got, Some(want), "{name} on a {} answer", r.status);
+        }
+    }
+}
