@@ -17,6 +17,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    /// The body did not arrive in time (a slow or stalled client); the connection closes.
+    RequestTimeout(String),
 }
 
 impl From<CoreError> for ApiError {
@@ -32,7 +34,8 @@ impl std::fmt::Display for ApiError {
             ApiError::Unauthorized(m)
             | ApiError::MethodNotAllowed(m)
             | ApiError::PayloadTooLarge(m)
-            | ApiError::UnsupportedMediaType(m) => f.write_str(m),
+            | ApiError::UnsupportedMediaType(m)
+            | ApiError::RequestTimeout(m) => f.write_str(m),
         }
     }
 }
@@ -44,6 +47,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => return 405,
             ApiError::PayloadTooLarge(_) => return 413,
             ApiError::UnsupportedMediaType(_) => return 415,
+            ApiError::RequestTimeout(_) => return 408,
             ApiError::Core(e) => e,
         };
         match e {
@@ -124,6 +128,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Core(CoreError::Unavailable(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::RequestTimeout(_) => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

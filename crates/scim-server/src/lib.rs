@@ -42,6 +42,9 @@ pub struct Limits {
     /// replaces `max_body_bytes`, larger or smaller, so the advertised value is the one
     /// enforced; each operation's `data` is still held to `max_body_bytes`.
     pub max_bulk_payload: usize,
+    /// How long a request's body may take to arrive once its headers have (408 and the
+    /// connection closed beyond): a stalled or deliberately slow client holds nothing longer.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -51,6 +54,7 @@ impl Default for Limits {
             max_json_depth: 32,
             max_bulk_operations: 1000,
             max_bulk_payload: 1024 * 1024,
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -68,7 +68,16 @@ impl ScimRequest {
         } else {
             limits.max_body_bytes
         };
-        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        let wait = limits.body_timeout;
+        let body = tokio::time::timeout(wait, axum::body::to_bytes(body, limit))
+            .await
+            .map_err(|_| {
+                ApiError::RequestTimeout(format!(
+                    "the request body did not arrive within {} ms; send it whole, promptly",
+                    wait.as_millis()
+                ))
+            })?
+            .map_err(|_| {
             ApiError::PayloadTooLarge(if bulk {
                 format!(
                     "the Bulk request body is larger than maxPayloadSize ({limit} bytes; see /ServiceProviderConfig)"

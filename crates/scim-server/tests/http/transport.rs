@@ -218,3 +218,30 @@ async fn every_response_carries_the_security_headers() {
         }
     }
 }
+
+/// A client that sends its headers and then dribbles (or stalls) its body gets 408 and its
+/// connection closed once the body timeout passes; nothing is stored and others are served.
+#[tokio::test]
+async fn a_stalled_body_gets_408_and_the_connection_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(|c| c.limits.body_timeout = std::time::Duration::from_millis(300)).await;
+    let addr = s.root.trim_start_matches("http://").to_string();
+    let path = s.base.split_once(&addr).map(|(_, p)| p.to_string()).unwrap_or_default();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST {path}/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 200\r\n\r\n{{\"userName\":",
+        s.token
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    // Read until the server closes the connection: the answer comes when its timer fires.
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
+    assert!(text.contains("did not arrive within 300 ms"), "{text}");
+    s.get("/Users").await.assert_list(0);
+    let r = s.post("/Users", &min_user("after@example.com")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}
