@@ -73,7 +73,8 @@ pub struct Checks {
     warnings: Vec<String>,
 }
 
-fn config_message(e: EngineError) -> String {
+/// An error as a line of a problem list: a config error's message without its `config: `.
+pub fn config_message(e: EngineError) -> String {
     match e {
         EngineError::Config(m) => m,
         other => other.to_string(),

@@ -55,7 +55,7 @@ pub(crate) fn check(spec: &FileSpec, checks: &mut sync_engine::validate::Checks)
     if spec.path.as_os_str().is_empty() {
         checks.err("source.path is empty");
     } else if let Err(e) = FileSource::new(&spec.path, spec.format.as_deref()) {
-        checks.err(e.to_string().trim_start_matches("config: "));
+        checks.err(crate::config_message(e));
     }
 }
 

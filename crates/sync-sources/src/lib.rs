@@ -8,11 +8,11 @@
 //! A new source is a module with a section type (`serde`, `deny_unknown_fields`), its
 //! checks, and how it opens, plus one arm in each of [`Catalog`]'s matches.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use sync_engine::EngineError;
-use sync_engine::config::{JobConfig, SourceConfig};
+use sync_engine::config::{JobConfig, SecretRef, SourceConfig};
 use sync_engine::model::SourceBatch;
 use sync_engine::source::{Source, SourceCatalog};
 use sync_engine::validate::Checks;
@@ -40,6 +40,32 @@ fn unknown(kind: &str) -> String {
         "source.type = {kind:?} is not a source type; use one of {}",
         TYPES.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", ")
     )
+}
+
+use sync_engine::validate::config_message;
+
+/// A source's secret from exactly one of the keys `{key}`, `{key}_env` and `{key}_file`,
+/// with messages that name those keys.
+pub(crate) fn secret(
+    key: &str,
+    inline: &Option<String>,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    dir: &Path,
+) -> Result<String, EngineError> {
+    let r = SecretRef {
+        token: inline.clone(),
+        token_env: env.clone(),
+        token_file: file.clone(),
+        ..SecretRef::default()
+    };
+    r.resolve(&format!("source {key}"), dir).map_err(|e| {
+        EngineError::Config(
+            config_message(e)
+                .replace("token, token_env, token_file", &format!("{key}, {key}_env, {key}_file"))
+                .replace("token_file", &format!("{key}_file")),
+        )
+    })
 }
 
 /// The section as `T`, or its problem recorded.
@@ -92,7 +118,7 @@ impl SourceCatalog for Catalog {
     }
 
     async fn environment(&self, cfg: &SourceConfig, dir: &Path) -> Result<Option<SourceBatch>, Vec<String>> {
-        let one = |e: EngineError| vec![e.to_string().trim_start_matches("config: ").to_string()];
+        let one = |e: EngineError| vec![config_message(e)];
         match cfg.kind.as_str() {
             "file" => file::environment(&parse(cfg).map_err(one)?, dir).await.map(Some),
             "scim" => scim::environment(&parse(cfg).map_err(one)?, dir).map(|()| None),

@@ -59,7 +59,7 @@ pub(crate) fn environment(spec: &ScimSpec, dir: &Path) -> Result<(), Vec<String>
     spec.secret
         .credentials("source", dir)
         .map(|_| ())
-        .map_err(|e| vec![e.to_string().trim_start_matches("config: ").to_string()])
+        .map_err(|e| vec![crate::config_message(e)])
 }
 
 pub struct ScimSource {

@@ -274,9 +274,7 @@ impl Executor {
         let mut set = tokio::task::JoinSet::new();
         let mut settled: Settled = (Vec::new(), Vec::new());
         while !queue.is_empty() {
-            // The semaphore is local and never closed: acquiring cannot fail.
-            #[allow(clippy::expect_used)]
-            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            let permit = super::exec_config::permit(&sem).await;
             if ctx.bulk_failures.load(Ordering::Relaxed) >= BULK_GIVE_UP {
                 break;
             }

@@ -26,12 +26,15 @@ use crate::model::ObjectKind;
 use crate::plan::{Action, Key, Op};
 
 mod bulk;
+mod exec_config;
 mod matching;
 mod refs;
 mod session;
 mod unique;
 
 pub use bulk::{BULK_MAX_OPERATIONS, BULK_MIN_CREATES};
+use exec_config::permit;
+pub use exec_config::{DEFAULT_CHUNK, ExecConfig};
 use matching::{CreateReq, RunCtx};
 pub use matching::{SNAPSHOT_MIN_CREATES, path_values};
 pub use refs::{Resolve, WINDOWED_MEMBERS, windowed};
@@ -39,49 +42,6 @@ pub use session::Session;
 pub use unique::eq_filter;
 
 pub const ENTERPRISE_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
-
-/// Actions per committed chunk unless the job says otherwise (`job.chunk_size`).
-pub const DEFAULT_CHUNK: usize = 2_000;
-
-#[derive(Debug, Clone)]
-pub struct ExecConfig {
-    pub concurrency: usize,
-    /// Tries for a transient failure (5xx, timeout) before escrow.
-    pub max_attempts: u32,
-    /// First back-off; doubles per attempt.
-    pub backoff: Duration,
-    /// Longest total wait on 429s for one action before it is escrowed.
-    pub max_throttle_wait: Duration,
-    /// Wait on a 429 without `Retry-After`.
-    pub default_retry_after: Duration,
-    /// Bulk requests in flight; `None`: half of `concurrency` (see [`Self::bulk_concurrency`]).
-    pub bulk_concurrency: Option<usize>,
-    /// Actions per committed chunk.
-    pub chunk: usize,
-}
-
-impl ExecConfig {
-    /// Bulk requests in flight: fewer than single requests, as each carries many writes, but
-    /// not so few that a target which runs a request's operations one after another (scimd
-    /// does) has little to do at once.
-    pub fn bulk_concurrency(&self) -> usize {
-        self.bulk_concurrency.unwrap_or(self.concurrency / 2).max(1)
-    }
-}
-
-impl Default for ExecConfig {
-    fn default() -> Self {
-        ExecConfig {
-            concurrency: 8,
-            max_attempts: 4,
-            backoff: Duration::from_millis(250),
-            max_throttle_wait: Duration::from_secs(600),
-            default_retry_after: Duration::from_secs(1),
-            bulk_concurrency: None,
-            chunk: DEFAULT_CHUNK,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -423,9 +383,7 @@ impl Executor {
         let total = actions.len();
         let mut results: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
         for (i, task) in actions.into_iter().enumerate() {
-            // The semaphore is local and never closed: acquiring cannot fail.
-            #[allow(clippy::expect_used)]
-            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            let permit = permit(&sem).await;
             let me = self.clone();
             let ctx = ctx.clone();
             set.spawn(async move {

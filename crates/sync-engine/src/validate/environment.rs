@@ -31,14 +31,14 @@ pub async fn check_environment(cfg: &JobConfig, dir: &Path, catalog: &dyn Source
                         errors.push(format!("notify.webhook secret: {e}"));
                     }
                 }
-                Err(e) => errors.push(e.to_string().trim_start_matches("config: ").to_string()),
+                Err(e) => errors.push(super::config_message(e)),
             }
         }
     }
     if let Some(e) = &cfg.notify.email
         && let Err(err) = e.password(dir)
     {
-        errors.push(err.to_string().trim_start_matches("config: ").to_string());
+        errors.push(super::config_message(err));
     }
     match catalog.environment(&cfg.source, dir).await {
         Ok(Some(batch)) => errors.extend(missing_attributes(cfg, &batch)),
@@ -50,7 +50,7 @@ pub async fn check_environment(cfg: &JobConfig, dir: &Path, catalog: &dyn Source
 
 fn secret(errors: &mut Vec<String>, what: &str, s: &SecretRef, dir: &Path) {
     if let Err(e) = s.credentials(what, dir) {
-        errors.push(e.to_string().trim_start_matches("config: ").to_string());
+        errors.push(super::config_message(e));
     }
 }
 

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde::Deserialize;
 use sync_engine::EngineError;
-use sync_engine::config::{JobConfig, SecretRef};
+use sync_engine::config::JobConfig;
 use sync_engine::model::{ObjectKind, SourceBatch, SourceObject};
 use sync_engine::source::{Snapshot, Source};
 use sync_engine::validate::Checks;
@@ -73,27 +73,9 @@ pub struct GraphSpec {
 }
 
 impl GraphSpec {
-    fn secret(&self) -> SecretRef {
-        SecretRef {
-            token: self.client_secret.clone(),
-            token_env: self.client_secret_env.clone(),
-            token_file: self.client_secret_file.clone(),
-            ..SecretRef::default()
-        }
-    }
-
     fn read_secret(&self, dir: &Path) -> Result<String, EngineError> {
-        self.secret().resolve("source client_secret", dir).map_err(|e| {
-            EngineError::Config(
-                e.to_string()
-                    .trim_start_matches("config: ")
-                    .replace(
-                        "token, token_env, token_file",
-                        "client_secret, client_secret_env, client_secret_file",
-                    )
-                    .replace("token_file", "client_secret_file"),
-            )
-        })
+        let (inline, env, file) = (&self.client_secret, &self.client_secret_env, &self.client_secret_file);
+        crate::secret("client_secret", inline, env, file, dir)
     }
 }
 
@@ -163,7 +145,7 @@ pub(crate) fn open(spec: &GraphSpec, job: &JobConfig, dir: &Path) -> Result<Grap
 pub(crate) fn environment(spec: &GraphSpec, dir: &Path) -> Result<(), Vec<String>> {
     spec.read_secret(dir)
         .map(|_| ())
-        .map_err(|e| vec![e.to_string().trim_start_matches("config: ").to_string()])
+        .map_err(|e| vec![crate::config_message(e)])
 }
 
 pub struct GraphSource {

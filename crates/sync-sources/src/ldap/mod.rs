@@ -22,7 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 use sync_engine::EngineError;
-use sync_engine::config::{JobConfig, SecretRef};
+use sync_engine::config::JobConfig;
 use sync_engine::model::{ObjectKind, SourceBatch, SourceObject};
 use sync_engine::source::{Snapshot, Source};
 use sync_engine::validate::Checks;
@@ -108,26 +108,11 @@ impl LdapSpec {
     }
 
     fn password(&self, dir: &Path) -> Result<Option<String>, EngineError> {
-        let r = SecretRef {
-            token: self.bind_password.clone(),
-            token_env: self.bind_password_env.clone(),
-            token_file: self.bind_password_file.clone(),
-            ..SecretRef::default()
-        };
         if self.bind_dn.is_none() {
             return Ok(None);
         }
-        r.resolve("source bind_password", dir).map(Some).map_err(|e| {
-            EngineError::Config(
-                e.to_string()
-                    .trim_start_matches("config: ")
-                    .replace(
-                        "token, token_env, token_file",
-                        "bind_password, bind_password_env, bind_password_file",
-                    )
-                    .replace("token_file", "bind_password_file"),
-            )
-        })
+        let (inline, env, file) = (&self.bind_password, &self.bind_password_env, &self.bind_password_file);
+        crate::secret("bind_password", inline, env, file, dir).map(Some)
     }
 }
 
@@ -180,7 +165,7 @@ pub(crate) fn check(spec: &LdapSpec, checks: &mut Checks) {
     if let Some(t) = &spec.timeout
         && let Err(e) = sync_engine::config::duration("source.timeout", t)
     {
-        checks.err(e.to_string().trim_start_matches("config: "));
+        checks.err(crate::config_message(e));
     }
 }
 
@@ -213,7 +198,7 @@ pub(crate) fn open(spec: &LdapSpec, job: &JobConfig, dir: &Path) -> Result<LdapS
 pub(crate) fn environment(spec: &LdapSpec, dir: &Path) -> Result<(), Vec<String>> {
     spec.password(dir)
         .map(|_| ())
-        .map_err(|e| vec![e.to_string().trim_start_matches("config: ").to_string()])
+        .map_err(|e| vec![crate::config_message(e)])
 }
 
 pub struct LdapSource {
