@@ -19,6 +19,14 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// The body did not arrive in time (a slow or stalled client); the connection closes.
     RequestTimeout(String),
+    /// A rate limit or load shedding turned the request away (429 or 503, `Retry-After`).
+    Refused(crate::guard::Refusal),
+}
+
+impl From<crate::guard::Refusal> for ApiError {
+    fn from(r: crate::guard::Refusal) -> Self {
+        ApiError::Refused(r)
+    }
 }
 
 impl From<CoreError> for ApiError {
@@ -36,6 +44,7 @@ impl std::fmt::Display for ApiError {
             | ApiError::PayloadTooLarge(m)
             | ApiError::UnsupportedMediaType(m)
             | ApiError::RequestTimeout(m) => f.write_str(m),
+            ApiError::Refused(r) => r.fmt(f),
         }
     }
 }
@@ -48,6 +57,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => return 413,
             ApiError::UnsupportedMediaType(_) => return 415,
             ApiError::RequestTimeout(_) => return 408,
+            ApiError::Refused(r) => return r.status().as_u16(),
             ApiError::Core(e) => e,
         };
         match e {
@@ -93,7 +103,7 @@ impl ApiError {
 /// in the log.
 pub(crate) fn error_body(e: &ApiError) -> ErrorBody {
     let status = e.status();
-    if status >= 500 {
+    if status >= 500 && !matches!(e, ApiError::Refused(_)) {
         tracing::error!(error = %e, "request failed");
     }
     let detail = match e {
@@ -131,6 +141,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::RequestTimeout(_) => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            ApiError::Refused(r) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(r.retry_after()));
             }
             _ => {}
         }

@@ -5,7 +5,9 @@
 pub mod admin;
 mod bulk;
 mod error;
+pub mod guard;
 mod handlers;
+mod listen;
 pub mod oauth;
 mod paging;
 mod reqlog;
@@ -23,6 +25,7 @@ use axum::routing::{any, get};
 use scim_core::ports::Store;
 
 pub use error::ApiError;
+pub use listen::serve;
 pub use reqlog::{Bodies as RequestLogBodies, RequestLogConfig};
 
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -45,6 +48,25 @@ pub struct Limits {
     /// How long a request's body may take to arrive once its headers have (408 and the
     /// connection closed beyond): a stalled or deliberately slow client holds nothing longer.
     pub body_timeout: std::time::Duration,
+    /// How long a request's headers may take to arrive, from the connection's start or the
+    /// previous response (the connection is closed beyond): slowloris clients and idle
+    /// keep-alive connections let go.
+    pub header_timeout: std::time::Duration,
+    /// Largest request head (request line and headers), in bytes; 431 beyond.
+    pub max_header_bytes: usize,
+    /// Most open connections; one more is accepted and closed at once.
+    pub max_connections: usize,
+    /// Most requests in hand at once; 503 with `Retry-After` beyond, instead of a queue.
+    pub max_in_flight: usize,
+    /// A tenant's token bucket unless the tenant has its own (`PATCH /admin/v1/tenants/{t}`);
+    /// 429 with `Retry-After` beyond.
+    pub tenant_rate: scim_core::ports::TenantRate,
+    /// Failed authentications (any 401) allowed per client address and minute, as a burst
+    /// refilled evenly; beyond, the address gets 429 until its bucket has room.
+    pub auth_failures_per_minute: u32,
+    /// The header whose last entry is the client's address, when a proxy or load balancer
+    /// sits in front (e.g. `X-Forwarded-For`); else the TCP peer's address is used.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for Limits {
@@ -55,6 +77,13 @@ impl Default for Limits {
             max_bulk_operations: 1000,
             max_bulk_payload: 1024 * 1024,
             body_timeout: std::time::Duration::from_secs(30),
+            header_timeout: std::time::Duration::from_secs(30),
+            max_header_bytes: 64 * 1024,
+            max_connections: 4096,
+            max_in_flight: 512,
+            tenant_rate: scim_core::ports::TenantRate::DEFAULT,
+            auth_failures_per_minute: 30,
+            client_ip_header: None,
         }
     }
 }
@@ -101,26 +130,34 @@ pub struct AppState {
     pub touches: Arc<touch::Touches>,
     /// Where SCIM requests leave their notes for the request log.
     pub requests: Arc<reqlog::RequestLog>,
+    /// Rate limits and load shedding (see `guard`).
+    pub guards: Arc<guard::Guards>,
 }
 
 /// The server's routes. Inside a Tokio runtime it also starts the request log's writer.
 pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
     let requests = Arc::new(reqlog::RequestLog::start(store.clone(), config.request_log.clone()));
+    let guards = Arc::new(guard::Guards::new(&config.limits));
     let state = AppState {
+        guards,
         store,
         config: Arc::new(config),
         hints: Arc::new(paging::Hints::default()),
         touches: Arc::new(touch::Touches::default()),
         requests,
     };
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+    let apis = Router::new()
         .route("/scim/v2/{tenant}", any(scim))
         .route("/scim/v2/{tenant}/", any(scim))
         .route("/scim/v2/{tenant}/{*rest}", any(scim))
         .nest("/admin/v1", admin::routes(state.clone()))
         .route("/oauth/token", axum::routing::post(oauth::token))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard));
+    // Health checks stay outside the limits: a loaded server is alive, and says so.
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(apis)
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
 }
@@ -146,16 +183,6 @@ async fn security_headers(mut res: Response) -> Response {
 /// The time a request is handled at: read once per request, here only.
 pub(crate) fn now() -> scim_core::Timestamp {
     scim_core::Timestamp::new(time::OffsetDateTime::now_utc())
-}
-
-/// Serves `app` (the [`router`], possibly with layers around it) on `listener` until
-/// `shutdown` resolves; requests in flight then finish. The one serving loop: `scimd serve`,
-/// the demo and every test harness use it.
-pub async fn serve<F>(listener: tokio::net::TcpListener, app: Router, shutdown: F) -> std::io::Result<()>
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -22,6 +22,21 @@ pub struct OAuthError {
     description: String,
     /// The client tried HTTP Basic: a 401 must then challenge it (§5.2).
     basic: bool,
+    retry_after: Option<u64>,
+}
+
+impl From<crate::guard::Refusal> for OAuthError {
+    /// RFC 6749 has no code for a rate limit; `temporarily_unavailable` (§4.1.2.1) is the
+    /// one clients treat as "retry later".
+    fn from(r: crate::guard::Refusal) -> Self {
+        OAuthError {
+            status: r.status(),
+            code: "temporarily_unavailable",
+            description: r.to_string(),
+            basic: false,
+            retry_after: Some(r.retry_after()),
+        }
+    }
 }
 
 impl OAuthError {
@@ -31,6 +46,7 @@ impl OAuthError {
             code: "invalid_request",
             description: description.into(),
             basic: false,
+            retry_after: None,
         }
     }
 
@@ -40,6 +56,7 @@ impl OAuthError {
             code: "invalid_client",
             description: "unknown client, or a wrong, revoked or expired client secret".into(),
             basic,
+            retry_after: None,
         }
     }
 }
@@ -49,6 +66,9 @@ impl IntoResponse for OAuthError {
         let body = json!({"error": self.code, "error_description": self.description});
         let mut resp = (self.status, axum::Json(body)).into_response();
         no_store(resp.headers_mut());
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.basic && self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -110,6 +130,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 code: "unsupported_grant_type",
                 description: format!("grant_type {other:?} is not supported; use client_credentials"),
                 basic: false,
+                retry_after: None,
             });
         }
     }
@@ -137,6 +158,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 code: "temporarily_unavailable",
                 description: "the token could not be issued; retry shortly".into(),
                 basic: false,
+                retry_after: None,
             }
         })?
         .ok_or_else(|| OAuthError::client(used_basic))?;

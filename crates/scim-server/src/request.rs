@@ -45,6 +45,7 @@ impl ScimRequest {
             .filter(|a| a.tenant.name == tenant_name)
             .ok_or_else(|| ApiError::Unauthorized(UNAUTHORIZED.into()))?;
         let tenant = authed.tenant;
+        state.guards.tenant(&tenant)?;
         crate::touch::used(state, tenant.id, token, now);
         *seen = Some(Seen {
             tenant: tenant.id,

@@ -111,6 +111,16 @@ pub struct ServeArgs {
     /// default), all, or off. A successful write's result is in the change feed
     #[arg(long, env = "SCIMD_REQUEST_LOG_BODIES")]
     pub request_log_bodies: Option<String>,
+    /// Requests per second and burst a tenant may send unless it has its own rate (`scimd
+    /// tenant rate`), e.g. 100/200 (the default); 429 with Retry-After beyond
+    #[arg(long, env = "SCIMD_TENANT_RATE")]
+    pub tenant_rate: Option<String>,
+    /// Most requests handled at once (default 512); 503 with Retry-After beyond
+    #[arg(long, env = "SCIMD_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
+    /// Most open connections (default 4096); further ones are closed at once
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +146,9 @@ pub enum TenantCmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Show or set a tenant's own request rate: `100/200` (per second / burst), or
+    /// `default` for the server's
+    Rate { name: String, rate: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +310,31 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
             }
             store.delete_tenant(t.id).await?;
             println!("deleted tenant {name:?} and all its data");
+        }
+        TenantCmd::Rate { name, rate } => {
+            let t = find_tenant(&store, &name).await?;
+            let rate = match rate.as_deref() {
+                None => {
+                    match t.rate {
+                        Some(r) => println!("{name}: {}/{} (its own)", r.per_second, r.burst),
+                        None => println!("{name}: the server's default (--tenant-rate)"),
+                    }
+                    return Ok(());
+                }
+                Some("default") => None,
+                Some(text) => Some(
+                    text.parse::<scim_core::ports::TenantRate>()
+                        .map_err(anyhow::Error::msg)?,
+                ),
+            };
+            store.set_tenant_rate(t.id, rate).await?;
+            match rate {
+                Some(r) => println!(
+                    "{name}: {}/{} from now on (running servers within a request)",
+                    r.per_second, r.burst
+                ),
+                None => println!("{name}: the server's default from now on"),
+            }
         }
     }
     Ok(())

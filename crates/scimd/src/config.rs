@@ -19,6 +19,68 @@ pub struct FileConfig {
     pub durability: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub log_format: Option<String>,
+    #[serde(default)]
+    pub limits: LimitsFile,
+}
+
+/// The `[limits]` table: rate limits, load shedding and connection limits (docs/operations.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// The default tenant rate, `100/200` (requests per second / burst).
+    pub tenant_rate: Option<String>,
+    pub max_in_flight: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub auth_failures_per_minute: Option<u32>,
+    pub header_timeout: Option<String>,
+    pub body_timeout: Option<String>,
+    pub max_header_bytes: Option<usize>,
+    pub client_ip_header: Option<String>,
+}
+
+/// Applies the `[limits]` table, then the flags that override it.
+pub fn limits(limits: &mut scim_server::Limits, file: &LimitsFile, args: &crate::cli::ServeArgs) -> anyhow::Result<()> {
+    if let Some(r) = args.tenant_rate.as_ref().or(file.tenant_rate.as_ref()) {
+        limits.tenant_rate = r.parse().map_err(|e: String| anyhow::anyhow!("tenant rate: {e}"))?;
+    }
+    let positive = |what: &str, n: usize| {
+        if n == 0 {
+            anyhow::bail!("{what} must be at least 1");
+        }
+        Ok(n)
+    };
+    if let Some(n) = args.max_in_flight.or(file.max_in_flight) {
+        limits.max_in_flight = positive("max_in_flight", n)?;
+    }
+    if let Some(n) = args.max_connections.or(file.max_connections) {
+        limits.max_connections = positive("max_connections", n)?;
+    }
+    if let Some(n) = file.auth_failures_per_minute {
+        limits.auth_failures_per_minute = positive("auth_failures_per_minute", n as usize)? as u32;
+    }
+    if let Some(n) = file.max_header_bytes {
+        limits.max_header_bytes = n.max(8192);
+    }
+    for (what, given, slot) in [
+        ("header_timeout", &file.header_timeout, &mut limits.header_timeout),
+        ("body_timeout", &file.body_timeout, &mut limits.body_timeout),
+    ] {
+        if let Some(text) = given {
+            let d = humantime::parse_duration(text)
+                .map_err(|e| anyhow::anyhow!("limits.{what} {text:?}: {e}; use e.g. 30s"))?;
+            if d.is_zero() {
+                anyhow::bail!("limits.{what} must be longer than 0s");
+            }
+            *slot = d;
+        }
+    }
+    if let Some(h) = &file.client_ip_header {
+        if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            anyhow::bail!("limits.client_ip_header {h:?} is not a header name (like X-Forwarded-For)");
+        }
+        limits.client_ip_header = Some(h.clone());
+    }
+    Ok(())
 }
 
 impl FileConfig {

@@ -99,8 +99,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let out = crate::cli::create_tenant(&store, "demo", &config.public_url).await?;
     let url = out["scim_url"].as_str().unwrap_or_default().to_string();
     let token = out["token"].as_str().unwrap_or_default().to_string();
+    let limits = config.limits.clone();
     let app = scim_server::router(store.clone(), config);
-    let server = tokio::spawn(scim_server::serve(listener, app, std::future::pending()));
+    let server = tokio::spawn(async move { scim_server::serve(listener, app, &limits, std::future::pending()).await });
     println!("scimd demo: a SCIM server is running in this process");
     println!("  Tenant URL:   {url}");
     println!("  Secret Token: {token}");

@@ -52,6 +52,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = settings.file.max_body_bytes {
         server_config.limits.max_body_bytes = n;
     }
+    config::limits(&mut server_config.limits, &settings.file.limits, &args)?;
     if let Some(r) = &args.event_retention {
         server_config.event_retention = config::retention(r)?;
     }
@@ -83,8 +84,9 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         worker.lease = config::lease(l)?;
     }
     let background = spawn_background(&store, &server_config, worker, &stopped);
+    let limits = server_config.limits.clone();
     let app = scim_server::router(store, server_config);
-    let serving = scim_server::serve(listener, app, stopped());
+    let serving = scim_server::serve(listener, app, &limits, stopped());
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);

@@ -193,12 +193,18 @@ impl FaultyTarget {
             .await
             .expect("bind 127.0.0.1:0");
         let root = format!("http://{}", listener.local_addr().expect("local addr"));
-        let config = ServerConfig::new(&root);
+        let mut config = ServerConfig::new(&root);
+        // A test target is not throttled unless a test says so (`throttle`).
+        config.limits.tenant_rate = scim_core::ports::TenantRate {
+            per_second: scim_core::ports::TenantRate::MAX,
+            burst: scim_core::ports::TenantRate::MAX,
+        };
         let shared = Arc::new(Shared::default());
         let app = router(store.clone(), config.clone())
             .layer(axum::middleware::from_fn_with_state(shared.clone(), intercept));
+        let limits = config.limits.clone();
         let server = tokio::spawn(async move {
-            scim_server::serve(listener, app, std::future::pending())
+            scim_server::serve(listener, app, &limits, std::future::pending())
                 .await
                 .expect("serve");
         });

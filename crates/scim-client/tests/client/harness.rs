@@ -35,8 +35,9 @@ impl Server {
             .expect("token")
             .token;
         let app = router(store.clone(), config.clone());
+        let limits = config.limits.clone();
         tokio::spawn(async move {
-            scim_server::serve(listener, app, std::future::pending())
+            scim_server::serve(listener, app, &limits, std::future::pending())
                 .await
                 .expect("serve")
         });

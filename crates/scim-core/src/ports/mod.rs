@@ -32,6 +32,58 @@ pub struct Tenant {
     /// A random per-tenant key that signs what the server hands out and must get back
     /// unchanged (pagination cursors). Kept in the database, so every replica has it.
     pub secret: Secret,
+    /// This tenant's own request rate, if an operator set one; else the server's default.
+    pub rate: Option<TenantRate>,
+}
+
+/// A tenant's token bucket: `per_second` requests a second on average, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantRate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl TenantRate {
+    /// The server's default: four times Entra's documented 25 requests a second.
+    pub const DEFAULT: TenantRate = TenantRate {
+        per_second: 100,
+        burst: 200,
+    };
+    /// The largest rate or burst an operator may set.
+    pub const MAX: u32 = 1_000_000;
+
+    /// A rate and burst, each from 1 to [`TenantRate::MAX`].
+    pub fn new(per_second: u64, burst: u64) -> std::result::Result<TenantRate, String> {
+        let check = |what: &str, n: u64| {
+            u32::try_from(n)
+                .ok()
+                .filter(|n| (1..=Self::MAX).contains(n))
+                .ok_or_else(|| format!("{what} {n} is out of range; give 1 to {}", Self::MAX))
+        };
+        Ok(TenantRate {
+            per_second: check("a rate of", per_second)?,
+            burst: check("a burst of", burst)?,
+        })
+    }
+}
+
+impl std::str::FromStr for TenantRate {
+    type Err = String;
+
+    /// `100/200` (per second / burst), or `100` (a burst of twice the rate).
+    fn from_str(s: &str) -> std::result::Result<TenantRate, String> {
+        let bad = || format!("{s:?} is not a rate; write requests per second and burst as 100/200, or just 100");
+        let (rate, burst) = match s.trim().split_once('/') {
+            Some((r, b)) => (r.trim(), Some(b.trim())),
+            None => (s.trim(), None),
+        };
+        let rate: u64 = rate.parse().map_err(|_| bad())?;
+        let burst: u64 = match burst {
+            Some(b) => b.parse().map_err(|_| bad())?,
+            None => rate.saturating_mul(2).min(u64::from(Self::MAX)),
+        };
+        TenantRate::new(rate, burst)
+    }
 }
 
 /// Who a token authenticated: the tenant, and the OAuth client whose access token it is.
@@ -198,6 +250,9 @@ pub trait TenantStore: Send + Sync + 'static {
     async fn create_tenant(&self, name: &str, now: Timestamp) -> Result<Tenant>;
     async fn tenant(&self, name: &str) -> Result<Option<Tenant>>;
     async fn tenants(&self) -> Result<Vec<Tenant>>;
+    /// Sets the tenant's own request rate (`None`: back to the server's default); false if
+    /// there is no such tenant.
+    async fn set_tenant_rate(&self, tenant: TenantId, rate: Option<TenantRate>) -> Result<bool>;
     async fn issue_token(&self, tenant: TenantId, expires: Option<Timestamp>, now: Timestamp) -> Result<IssuedToken>;
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenInfo>>;
     /// Revokes every token of the tenant starting with `prefix`; returns how many.

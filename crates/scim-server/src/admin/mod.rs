@@ -27,7 +27,10 @@ use crate::AppState;
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/tenants", get(tenants::list).post(tenants::create))
-        .route("/tenants/{tenant}", get(tenants::show).delete(tenants::remove))
+        .route(
+            "/tenants/{tenant}",
+            get(tenants::show).patch(tenants::update).delete(tenants::remove),
+        )
         .route(
             "/tenants/{tenant}/tokens",
             get(tenants::tokens).post(tenants::issue_token),
@@ -71,6 +74,19 @@ pub struct AdminError {
     code: &'static str,
     detail: String,
     oldest_seq: Option<i64>,
+    retry_after: Option<u64>,
+}
+
+impl From<crate::guard::Refusal> for AdminError {
+    fn from(r: crate::guard::Refusal) -> Self {
+        let code = match r {
+            crate::guard::Refusal::Overloaded { .. } => "overloaded",
+            _ => "too_many_requests",
+        };
+        let mut e = AdminError::new(r.status(), code, r.to_string());
+        e.retry_after = Some(r.retry_after());
+        e
+    }
 }
 
 impl AdminError {
@@ -80,6 +96,7 @@ impl AdminError {
             code,
             detail: detail.into(),
             oldest_seq: None,
+            retry_after: None,
         }
     }
 
@@ -131,7 +148,9 @@ impl IntoResponse for AdminError {
                 HeaderValue::from_static("Bearer realm=\"scimd-admin\""),
             );
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp

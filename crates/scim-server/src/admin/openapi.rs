@@ -28,7 +28,7 @@ impl Modify for AdminToken {
     info(title = "scimd admin API", version = "1", description = "Tenants, their SCIM tokens and OAuth clients, each tenant's change feed, webhooks and request log. Errors are {\"error\", \"detail\"}."),
     servers((url = "/admin/v1")),
     paths(
-        tenants::create, tenants::list, tenants::show, tenants::remove,
+        tenants::create, tenants::list, tenants::show, tenants::update, tenants::remove,
         tenants::issue_token, tenants::tokens, tenants::revoke_token,
         clients::create, clients::list, clients::show, clients::remove,
         clients::add_secret, clients::revoke_secret,
@@ -36,7 +36,7 @@ impl Modify for AdminToken {
         webhooks::create, webhooks::list, webhooks::show, webhooks::remove, webhooks::test,
     ),
     components(schemas(
-        NewTenant, TenantOut, CreatedTenant, TenantList, Lifetime, IssuedTokenOut, TokenOut, TokenList,
+        NewTenant, TenantOut, RateLimit, TenantChange, RateLimitIn, CreatedTenant, TenantList, Lifetime, IssuedTokenOut, TokenOut, TokenList,
         IssuedClientOut, ClientOut, ClientList, ErrorOut, EventOut, EventResource, EventList,
         NewWebhookIn, DeliveryOut, WebhookOut, CreatedWebhook, WebhookList, TestOut, RequestOut, RequestList,
     )),

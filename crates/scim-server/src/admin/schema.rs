@@ -18,6 +18,31 @@ pub struct TenantOut {
     pub scim_url: String,
     #[schema(value_type = String, format = DateTime)]
     pub created: Timestamp,
+    /// The tenant's own request rate; `null` means the server's default (`--tenant-rate`).
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket: `per_second` requests a second on average, `burst` at once.
+#[derive(Serialize, ToSchema)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// Changes to a tenant; keys left out stay as they are.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TenantChange {
+    /// `{"per_second": 50, "burst": 100}`, or `null` for the server's default.
+    pub rate_limit: Option<RateLimitIn>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RateLimitIn {
+    pub per_second: u32,
+    /// Defaults to twice `per_second`.
+    pub burst: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]

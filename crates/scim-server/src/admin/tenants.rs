@@ -5,11 +5,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use scim_core::ports::{Tenant, TokenInfo};
+use scim_core::ports::{Tenant, TenantRate, TokenInfo};
 use serde_json::Value;
 
 use super::schema::{
-    CreatedTenant, ErrorOut, IssuedTokenOut, Lifetime, NewTenant, TenantList, TenantOut, TokenList, TokenOut,
+    CreatedTenant, ErrorOut, IssuedTokenOut, Lifetime, NewTenant, RateLimit, TenantChange, TenantList, TenantOut,
+    TokenList, TokenOut,
 };
 use super::{AdminError, expires_in, object};
 use crate::AppState;
@@ -22,6 +23,10 @@ fn tenant_out(state: &AppState, t: &Tenant) -> TenantOut {
         tenant: t.name.clone(),
         scim_url: state.config.tenant_url(&t.name),
         created: t.created,
+        rate_limit: t.rate.map(|r| RateLimit {
+            per_second: r.per_second,
+            burst: r.burst,
+        }),
     }
 }
 
@@ -80,6 +85,56 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TenantList>> {
 pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<TenantOut>> {
     let t = find(&state, &name).await?;
     Ok(Json(tenant_out(&state, &t)))
+}
+
+/// Change a tenant: its own request rate (`rate_limit`; `null` for the server's default),
+/// in force on every replica from the tenant's next request.
+#[utoipa::path(patch, path = "/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)),
+    request_body = TenantChange,
+    responses((status = 200, body = TenantOut), (status = 400, body = ErrorOut), (status = 404, body = ErrorOut)))]
+pub async fn update(State(state): State<AppState>, Path(name): Path<String>, body: Bytes) -> Result<Json<TenantOut>> {
+    let body = object(&body)?;
+    if let Some(key) = body.keys().find(|k| k.as_str() != "rate_limit") {
+        return Err(AdminError::bad_request(format!(
+            "{key:?} cannot be changed; a tenant takes \"rate_limit\""
+        )));
+    }
+    let mut t = find(&state, &name).await?;
+    if let Some(given) = body.get("rate_limit") {
+        let rate = rate_limit(given)?;
+        if !state.store.set_tenant_rate(t.id, rate).await? {
+            return Err(AdminError::not_found(format!("no tenant named {name:?}")));
+        }
+        t.rate = rate;
+    }
+    Ok(Json(tenant_out(&state, &t)))
+}
+
+/// `{"per_second": 50, "burst": 100}` (burst defaults to twice the rate), or `null`.
+fn rate_limit(given: &Value) -> Result<Option<TenantRate>> {
+    let bad = |detail: String| AdminError::bad_request(format!("rate_limit: {detail}"));
+    let obj = match given {
+        Value::Null => return Ok(None),
+        Value::Object(o) => o,
+        _ => {
+            return Err(bad(
+                "give {\"per_second\": 50, \"burst\": 100}, or null for the server's default".into(),
+            ));
+        }
+    };
+    if let Some(key) = obj.keys().find(|k| !matches!(k.as_str(), "per_second" | "burst")) {
+        return Err(bad(format!("unknown key {key:?}; give per_second and burst")));
+    }
+    let number = |key: &str| match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| bad(format!("{key} must be a whole number"))),
+    };
+    let per_second = number("per_second")?.ok_or_else(|| bad("per_second is missing".into()))?;
+    let burst = number("burst")?.unwrap_or(per_second.saturating_mul(2).min(u64::from(TenantRate::MAX)));
+    TenantRate::new(per_second, burst).map(Some).map_err(bad)
 }
 
 /// Delete a tenant and all its data (users, groups, tokens, clients); 404 afterwards.

@@ -79,6 +79,12 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let root = format!("http://{addr}");
         let mut config = ServerConfig::new(&root);
+        // The suite tests behaviour, not throttling: tests that hammer one tenant get room
+        // (limits.rs sets its own rates).
+        config.limits.tenant_rate = scim_core::ports::TenantRate {
+            per_second: scim_core::ports::TenantRate::MAX,
+            burst: scim_core::ports::TenantRate::MAX,
+        };
         adjust(&mut config);
         let tenant = store
             .create_tenant(
@@ -97,8 +103,9 @@ impl TestServer {
             .expect("token")
             .token;
         let app = router(store.clone(), config.clone());
+        let limits = config.limits.clone();
         tokio::spawn(async move {
-            scim_server::serve(listener, app, std::future::pending())
+            scim_server::serve(listener, app, &limits, std::future::pending())
                 .await
                 .expect("serve");
         });

@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod groups;
 mod large_groups;
+mod limits;
 mod oauth;
 mod paging;
 mod patch_extras;

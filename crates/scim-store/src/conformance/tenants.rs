@@ -13,7 +13,42 @@ cases![
     token_use_is_recorded_at_most_once_a_minute,
     deleting_a_tenant_removes_its_data_and_nothing_else,
     oauth_clients_exchange_live_secrets_for_expiring_tenant_tokens,
+    a_tenants_own_rate_is_kept_and_comes_with_authentication,
 ];
+
+async fn a_tenants_own_rate_is_kept_and_comes_with_authentication(c: Ctx) {
+    use scim_core::ports::TenantRate;
+    let name = c.name("rated");
+    let t = c.db.create_tenant(&name, now()).await.unwrap();
+    assert_eq!(t.rate, None, "a new tenant has the server's default rate");
+    let tok = c.db.issue_token(t.id, None, now()).await.unwrap();
+    let rate = TenantRate {
+        per_second: 7,
+        burst: 30,
+    };
+    assert!(c.db.set_tenant_rate(t.id, Some(rate)).await.unwrap());
+    let replica = c.reopen().await;
+    assert_eq!(replica.tenant(&name).await.unwrap().unwrap().rate, Some(rate));
+    let authed = replica.authenticate(&name, &tok.token, now()).await.unwrap().unwrap();
+    assert_eq!(
+        authed.tenant.rate,
+        Some(rate),
+        "the request path needs no second lookup"
+    );
+    assert!(
+        c.db.tenants()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.name == name && x.rate == Some(rate))
+    );
+    assert!(c.db.set_tenant_rate(t.id, None).await.unwrap());
+    assert_eq!(c.db.tenant(&name).await.unwrap().unwrap().rate, None);
+    assert!(
+        !c.db.set_tenant_rate(t.id + 1_000_000, Some(rate)).await.unwrap(),
+        "no such tenant"
+    );
+}
 
 async fn tenants_are_unique_and_listed(c: Ctx) {
     let name = c.name("acme");

@@ -315,6 +315,10 @@ UPDATE sync_links SET vals = (vals::jsonb - 'members')::text
     r#"
 CREATE INDEX sync_links_disabled ON sync_links (job, kind, source_id) WHERE disabled;
 "#,
+    // A tenant's own request rate (both NULL: the server's default).
+    r#"
+ALTER TABLE tenants ADD COLUMN rate_per_second integer, ADD COLUMN rate_burst integer;
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

@@ -1,7 +1,7 @@
 //! `TenantStore` on PostgreSQL: tenants and their hashed bearer tokens, keyed by tenant.
 
 use async_trait::async_trait;
-use scim_core::ports::{Authenticated, IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
+use scim_core::ports::{Authenticated, IssuedToken, Secret, Tenant, TenantId, TenantRate, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 use tokio_postgres::Row;
 
@@ -18,8 +18,18 @@ fn tenant_row(r: &Row) -> Tenant {
         name: r.get(1),
         created: Timestamp::new(r.get(2)),
         secret: Secret(r.get(3)),
+        rate: match (r.get::<_, Option<i32>>(4), r.get::<_, Option<i32>>(5)) {
+            (Some(per_second), Some(burst)) => Some(TenantRate {
+                per_second: per_second.max(1) as u32,
+                burst: burst.max(1) as u32,
+            }),
+            _ => None,
+        },
     }
 }
+
+/// The columns [`tenant_row`] reads.
+const TENANT_COLUMNS: &str = "id, name, created, secret, rate_per_second, rate_burst";
 
 fn ts(r: &Row, i: usize) -> Option<Timestamp> {
     r.get::<_, Option<time::OffsetDateTime>>(i).map(Timestamp::new)
@@ -44,7 +54,7 @@ impl TenantStore for PgStore {
             let c = self.conn().await?;
             let stmt = c
                 .prepare_cached(
-                    "SELECT t.id, t.name, t.created, t.secret, k.client_id FROM tenants t JOIN tokens k ON k.tenant_id = t.id \
+                    "SELECT t.id, t.name, t.created, t.secret, t.rate_per_second, t.rate_burst, k.client_id FROM tenants t JOIN tokens k ON k.tenant_id = t.id \
                      WHERE t.name = $1 AND k.hash = $2 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > $3)",
                 )
                 .await?;
@@ -53,7 +63,7 @@ impl TenantStore for PgStore {
                 .await?;
             Ok::<_, StoreError>(row.as_ref().map(|r| Authenticated {
                 tenant: tenant_row(r),
-                client_id: r.get(4),
+                client_id: r.get(6),
             }))
         };
         Ok(run.await?)
@@ -64,7 +74,7 @@ impl TenantStore for PgStore {
         let c = self.conn().await?;
         let res = c
             .query_one(
-                "INSERT INTO tenants (name, created, secret) VALUES ($1, $2, $3) RETURNING id, name, created, secret",
+                "INSERT INTO tenants (name, created, secret) VALUES ($1, $2, $3) RETURNING id, name, created, secret, rate_per_second, rate_burst",
                 &[&name, &now.datetime(), &token::tenant_secret().0],
             )
             .await;
@@ -80,7 +90,7 @@ impl TenantStore for PgStore {
             let c = self.conn().await?;
             let row = c
                 .query_opt(
-                    "SELECT id, name, created, secret FROM tenants WHERE name = $1",
+                    &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE name = $1"),
                     &[&pg_text(name).as_ref()],
                 )
                 .await?;
@@ -93,9 +103,24 @@ impl TenantStore for PgStore {
         let run = async {
             let c = self.conn().await?;
             let rows = c
-                .query("SELECT id, name, created, secret FROM tenants ORDER BY name", &[])
+                .query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"), &[])
                 .await?;
             Ok::<_, StoreError>(rows.iter().map(tenant_row).collect())
+        };
+        Ok(run.await?)
+    }
+
+    async fn set_tenant_rate(&self, tenant: TenantId, rate: Option<TenantRate>) -> R<bool> {
+        let run = async {
+            let c = self.conn().await?;
+            let column = |f: fn(&TenantRate) -> u32| rate.as_ref().map(|r| f(r).min(i32::MAX as u32) as i32);
+            let n = c
+                .execute(
+                    "UPDATE tenants SET rate_per_second = $1, rate_burst = $2 WHERE id = $3",
+                    &[&column(|r| r.per_second), &column(|r| r.burst), &tenant],
+                )
+                .await?;
+            Ok::<_, StoreError>(n > 0)
         };
         Ok(run.await?)
     }

@@ -358,6 +358,11 @@ UPDATE sync_links SET vals = json_remove(vals, '$.members')
     r#"
 CREATE INDEX sync_links_disabled ON sync_links(job, kind, source_id) WHERE disabled = 1;
 "#,
+    // A tenant's own request rate (both NULL: the server's default).
+    r#"
+ALTER TABLE tenants ADD COLUMN rate_per_second INTEGER;
+ALTER TABLE tenants ADD COLUMN rate_burst INTEGER;
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
-use scim_core::ports::{Authenticated, IssuedToken, Secret, Tenant, TenantId, TenantStore, TokenInfo};
+use scim_core::ports::{Authenticated, IssuedToken, Secret, Tenant, TenantId, TenantRate, TenantStore, TokenInfo};
 use scim_core::{CoreError, Timestamp};
 
 use super::{SqliteStore, get_ts, get_ts_opt, is_unique_violation, span, ts, ts_opt};
@@ -16,11 +16,18 @@ fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
         name: r.get(1)?,
         created: get_ts(r, 2)?,
         secret: Secret(r.get::<_, Option<Vec<u8>>>(3)?.unwrap_or_default()),
+        rate: match (r.get::<_, Option<u32>>(4)?, r.get::<_, Option<u32>>(5)?) {
+            (Some(per_second), Some(burst)) => Some(TenantRate { per_second, burst }),
+            _ => None,
+        },
     })
 }
 
+/// The columns [`tenant_row`] reads.
+const TENANT_COLUMNS: &str = "id, name, created, secret, rate_per_second, rate_burst";
+
 /// The token lookup of every SCIM request.
-pub(super) const AUTHENTICATE: &str = "SELECT t.id, t.name, t.created, t.secret, k.client_id \
+pub(super) const AUTHENTICATE: &str = "SELECT t.id, t.name, t.created, t.secret, t.rate_per_second, t.rate_burst, k.client_id \
      FROM tokens k JOIN tenants t ON t.id = k.tenant_id \
      WHERE k.hash = ?1 AND t.name = ?3 AND k.revoked IS NULL AND (k.expires IS NULL OR k.expires > ?2)";
 
@@ -34,7 +41,7 @@ impl TenantStore for SqliteStore {
                 .query_row(params![&hash[..], ts(now), tenant], |r| {
                     Ok(Authenticated {
                         tenant: tenant_row(r)?,
-                        client_id: r.get(4)?,
+                        client_id: r.get(6)?,
                     })
                 })
                 .optional()?)
@@ -70,6 +77,7 @@ impl TenantStore for SqliteStore {
                     name,
                     created: now,
                     secret,
+                    rate: None,
                 })
             })
             .await
@@ -78,7 +86,7 @@ impl TenantStore for SqliteStore {
     async fn tenant(&self, name: &str) -> Result<Option<Tenant>, CoreError> {
         self.readers.read(|conn| {
             Ok(conn
-                .prepare_cached("SELECT id, name, created, secret FROM tenants WHERE name = ?1")?
+                .prepare_cached(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE name = ?1"))?
                 .query_row([name], tenant_row)
                 .optional()?)
         })
@@ -86,10 +94,21 @@ impl TenantStore for SqliteStore {
 
     async fn tenants(&self) -> Result<Vec<Tenant>, CoreError> {
         self.readers.read(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT id, name, created, secret FROM tenants ORDER BY name")?;
+            let mut stmt = conn.prepare_cached(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"))?;
             let rows = stmt.query_map([], tenant_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
+    }
+
+    async fn set_tenant_rate(&self, tenant: TenantId, rate: Option<TenantRate>) -> Result<bool, CoreError> {
+        self.writer
+            .write(move |conn| {
+                let n = conn
+                    .prepare_cached("UPDATE tenants SET rate_per_second = ?1, rate_burst = ?2 WHERE id = ?3")?
+                    .execute(params![rate.map(|r| r.per_second), rate.map(|r| r.burst), tenant])?;
+                Ok(n > 0)
+            })
+            .await
     }
 
     async fn issue_token(

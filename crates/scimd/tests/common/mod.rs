@@ -33,23 +33,21 @@ impl Server {
     pub fn start(db: &str, extra: &[&str]) -> Server {
         let mut child = scimd()
             .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+            // These tests drive sync and the CLI, not throttling: room for pollers and
+            // engines at full speed (a `--tenant-rate` in `extra` wins over this).
+            .env("SCIMD_TENANT_RATE", "1000000/1000000")
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = Vec::new();
-        let mut addr = String::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("line");
-            if let Some(rest) = line.strip_prefix("scimd listening on ") {
-                addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-                lines.push(line);
-                break;
-            }
-            lines.push(line);
-        }
+        let lines = read_until_listening(child.stdout.take().expect("stdout"));
+        let addr = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("scimd listening on "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string();
         assert!(!addr.is_empty(), "server printed no address: {lines:?}");
         Server {
             child,
@@ -65,6 +63,28 @@ impl Server {
             .expect("kill");
         assert!(ok.success());
     }
+}
+
+/// What `scimd serve` prints up to and including its "scimd listening on" line.
+pub fn read_until_listening(stdout: std::process::ChildStdout) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        let done = line.starts_with("scimd listening on ");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    lines
+}
+
+/// The text after `label` on the first line that has it (`SCIM base URL:`, `Secret token:`).
+pub fn line_value(lines: &[String], label: &str) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(label).map(|t| t.trim().to_string()))
+        .unwrap_or_else(|| panic!("no {label:?} in {lines:?}"))
 }
 
 impl Drop for Server {

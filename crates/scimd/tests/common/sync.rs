@@ -79,6 +79,8 @@ pub fn serve(dir: &Path) -> Server {
     let db = format!("sqlite://{}/server.db", dir.display());
     let mut child = scimd()
         .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        // Engines at full speed and pollers beside them: not a throttling test.
+        .env("SCIMD_TENANT_RATE", "1000000/1000000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -1,0 +1,228 @@
+//! Rate limits and load shedding: a token bucket per tenant, a cap on requests in flight,
+//! and a limit on failed authentication per client address and tenant (identity providers
+//! such as Entra send many customers' requests from shared addresses, so one customer's
+//! wrong token must not lock the others out; the token endpoint and the admin API count
+//! as one "tenant" each). Every one is held per process,
+//! so with several replicas behind a load balancer each replica enforces its own share (see
+//! docs/operations.md for sizing). What a refusal looks like on the wire is each API's own
+//! error type's business ([`Refusal`] converts into all three).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use scim_core::ports::{Tenant, TenantId, TenantRate};
+use tokio::sync::Semaphore;
+
+use crate::AppState;
+
+/// Why a request was turned away before it was handled, and when to come back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The tenant spent its token bucket (429).
+    TenantRate { retry_after: u64, rate: TenantRate },
+    /// Too many failed authentications from this address (429).
+    AuthFailures { retry_after: u64 },
+    /// The server has `max_in_flight` requests in hand already (503).
+    Overloaded { retry_after: u64, max_in_flight: usize },
+}
+
+impl Refusal {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// Seconds for `Retry-After`: at least 1.
+    pub fn retry_after(&self) -> u64 {
+        match self {
+            Refusal::TenantRate { retry_after, .. }
+            | Refusal::AuthFailures { retry_after }
+            | Refusal::Overloaded { retry_after, .. } => (*retry_after).max(1),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let after = self.retry_after();
+        match self {
+            Refusal::TenantRate { rate, .. } => write!(
+                f,
+                "this tenant sent more than {} requests per second (burst {}); retry after {after} s",
+                rate.per_second, rate.burst
+            ),
+            Refusal::AuthFailures { .. } => write!(
+                f,
+                "too many failed authentications from this address; retry after {after} s with valid credentials"
+            ),
+            Refusal::Overloaded { max_in_flight, .. } => write!(
+                f,
+                "the server is handling {max_in_flight} requests already; retry after {after} s"
+            ),
+        }
+    }
+}
+
+/// The limits' state, shared by every request of this process.
+pub struct Guards {
+    default_rate: TenantRate,
+    tenants: Mutex<HashMap<TenantId, (TenantRate, Arc<DefaultDirectRateLimiter>)>>,
+    failures: DefaultKeyedRateLimiter<Caller>,
+    blocked: Mutex<HashMap<Caller, Instant>>,
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
+    client_ip_header: Option<String>,
+}
+
+/// Who failed to authenticate: the client's address, and the tenant (or API) it tried.
+type Caller = (IpAddr, String);
+
+/// Addresses kept before the failure limiter forgets the quiet ones.
+const MAX_TRACKED_ADDRESSES: usize = 100_000;
+
+impl Guards {
+    pub fn new(limits: &crate::Limits) -> Guards {
+        let per_minute = NonZeroU32::new(limits.auth_failures_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        Guards {
+            default_rate: limits.tenant_rate,
+            tenants: Mutex::default(),
+            failures: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            blocked: Mutex::default(),
+            in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
+            max_in_flight: limits.max_in_flight,
+            client_ip_header: limits.client_ip_header.as_ref().map(|h| h.to_ascii_lowercase()),
+        }
+    }
+
+    /// Takes one request from the tenant's bucket (its own rate, else the server's default).
+    pub fn tenant(&self, tenant: &Tenant) -> Result<(), Refusal> {
+        let rate = tenant.rate.unwrap_or(self.default_rate);
+        let limiter = {
+            let mut all = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+            let entry = all.entry(tenant.id).or_insert_with(|| (rate, Arc::new(bucket(rate))));
+            if entry.0 != rate {
+                *entry = (rate, Arc::new(bucket(rate)));
+            }
+            entry.1.clone()
+        };
+        limiter.check().map_err(|not_until| Refusal::TenantRate {
+            retry_after: ceil_secs(not_until.wait_time_from(DefaultClock::default().now())),
+            rate,
+        })
+    }
+
+    /// The address a request came from: the configured proxy header's last entry (what
+    /// the nearest proxy saw), else the TCP peer.
+    fn client(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
+        if let Some(name) = &self.client_ip_header
+            && let Some(ip) = headers
+                .get_all(name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .next_back()
+        {
+            return Some(ip);
+        }
+        peer.map(|p| p.ip())
+    }
+
+    fn blocked(&self, caller: &Caller, now: Instant) -> Option<Refusal> {
+        let mut blocked = self.blocked.lock().unwrap_or_else(PoisonError::into_inner);
+        match blocked.get(caller) {
+            Some(until) if *until > now => Some(Refusal::AuthFailures {
+                retry_after: ceil_secs(*until - now),
+            }),
+            Some(_) => {
+                blocked.remove(caller);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Counts a failed authentication; past the limit the address is refused until its
+    /// bucket has room again.
+    fn failed(&self, caller: Caller, now: Instant) {
+        if self.failures.len() > MAX_TRACKED_ADDRESSES {
+            self.failures.retain_recent();
+        }
+        if let Err(not_until) = self.failures.check_key(&caller) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let mut blocked = self.blocked.lock().unwrap_or_else(PoisonError::into_inner);
+            if blocked.len() > MAX_TRACKED_ADDRESSES {
+                blocked.retain(|_, until| *until > now);
+            }
+            blocked.insert(caller, now + wait);
+        }
+    }
+}
+
+fn bucket(rate: TenantRate) -> DefaultDirectRateLimiter {
+    let per_second = NonZeroU32::new(rate.per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(rate.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))
+}
+
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// Around every API route: sheds load beyond `max_in_flight`, refuses addresses that failed
+/// authentication too often, and counts each 401 against its address.
+pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let guards = &state.guards;
+    let path = req.uri().path().to_string();
+    let Ok(_permit) = guards.in_flight.clone().try_acquire_owned() else {
+        let refusal = Refusal::Overloaded {
+            retry_after: 1,
+            max_in_flight: guards.max_in_flight,
+        };
+        return refuse(&path, refusal);
+    };
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let caller = guards.client(req.headers(), peer).map(|ip| (ip, realm(&path)));
+    let now = Instant::now();
+    if let Some(refusal) = caller.as_ref().and_then(|c| guards.blocked(c, now)) {
+        return refuse(&path, refusal);
+    }
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::UNAUTHORIZED
+        && let Some(caller) = caller
+    {
+        guards.failed(caller, now);
+    }
+    resp
+}
+
+/// What a path authenticates against: `/scim/v2/{tenant}/…` its tenant, else its API.
+fn realm(path: &str) -> String {
+    match path.strip_prefix("/scim/v2/") {
+        Some(rest) => format!("scim:{}", rest.split('/').next().unwrap_or_default()),
+        None if path.starts_with("/admin/") => "admin".into(),
+        None => "oauth".into(),
+    }
+}
+
+/// The refusal in the shape of the API the path belongs to.
+fn refuse(path: &str, refusal: Refusal) -> Response {
+    if path.starts_with("/admin/") {
+        crate::admin::AdminError::from(refusal).into_response()
+    } else if path.starts_with("/oauth/") {
+        crate::oauth::OAuthError::from(refusal).into_response()
+    } else {
+        crate::ApiError::from(refusal).into_response()
+    }
+}
