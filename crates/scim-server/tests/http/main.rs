@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod abuse;
 mod admin;
 mod basics;
 mod bulk;
