@@ -13,6 +13,7 @@ mod paging;
 mod reqlog;
 mod request;
 mod stream;
+pub mod tls;
 mod touch;
 
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use axum::routing::{any, get};
 use scim_core::ports::Store;
 
 pub use error::ApiError;
-pub use listen::serve;
+pub use listen::{serve, serve_tls};
 pub use reqlog::{Bodies as RequestLogBodies, RequestLogConfig};
 
 pub const SCIM_JSON: &str = "application/scim+json";

@@ -48,7 +48,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the SCIM server
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage tenants (customer organisations)
     #[command(subcommand)]
     Tenant(TenantCmd),
@@ -121,6 +121,12 @@ pub struct ServeArgs {
     /// Most open connections (default 4096); further ones are closed at once
     #[arg(long, env = "SCIMD_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); SIGHUP reloads it
+    #[arg(long, env = "SCIMD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM)
+    #[arg(long, env = "SCIMD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,7 +226,7 @@ pub fn now() -> Timestamp {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::new(&cli.global)?;
     match cli.command {
-        Command::Serve(args) => crate::serve::serve(settings, args).await,
+        Command::Serve(args) => crate::serve::serve(settings, *args).await,
         Command::Tenant(cmd) => tenant(settings, cmd).await,
         Command::Token(cmd) => token(settings, cmd).await,
         Command::Admin(cmd) => crate::admin_cmd::run(settings, cmd).await,

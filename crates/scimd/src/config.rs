@@ -19,6 +19,8 @@ pub struct FileConfig {
     pub durability: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub log_format: Option<String>,
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
     #[serde(default)]
     pub limits: LimitsFile,
 }

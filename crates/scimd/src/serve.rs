@@ -41,13 +41,18 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         migrate: !args.no_migrate,
         lean: false,
     };
+    let tls = tls(&settings, &args)?;
     let store = settings.open_store(opts).await?;
 
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let local = listener.local_addr()?;
-    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
     let mut server_config = scim_server::ServerConfig::new(&public_url);
     if let Some(n) = settings.file.max_body_bytes {
         server_config.limits.max_body_bytes = n;
@@ -86,7 +91,15 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     let background = spawn_background(&store, &server_config, worker, &stopped);
     let limits = server_config.limits.clone();
     let app = scim_server::router(store, server_config);
-    let serving = scim_server::serve(listener, app, &limits, stopped());
+    let serving = async {
+        match tls {
+            Some(tls) => {
+                tokio::spawn(reload_on_hangup(tls.clone()));
+                scim_server::serve_tls(listener, app, &limits, tls, stopped()).await
+            }
+            None => scim_server::serve(listener, app, &limits, stopped()).await,
+        }
+    };
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
@@ -97,6 +110,38 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("scimd stopped");
     Ok(())
+}
+
+/// The certificate and key from the flags (or `SCIMD_TLS_*`), else from the config file.
+fn tls(settings: &Settings, args: &ServeArgs) -> anyhow::Result<Option<std::sync::Arc<scim_server::tls::Tls>>> {
+    let cert = args.tls_cert.as_ref().or(settings.file.tls_cert.as_ref());
+    let key = args.tls_key.as_ref().or(settings.file.tls_key.as_ref());
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some(
+            scim_server::tls::Tls::load(cert, key).context("loading the TLS certificate")?,
+        )),
+        _ => anyhow::bail!("give both tls_cert and tls_key (or neither, for plain HTTP)"),
+    }
+}
+
+/// SIGHUP reloads the certificate and key: new connections get the renewed certificate; a
+/// reload that fails is logged and the certificate in use stays.
+async fn reload_on_hangup(tls: std::sync::Arc<scim_server::tls::Tls>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("reloaded the TLS certificate"),
+                Err(e) => tracing::error!(error = %e, "reloading the TLS certificate failed; keeping the one in use"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 /// The webhook worker and the feed's retention, both stopping with the server (the worker

@@ -21,5 +21,6 @@ mod patch_extras;
 mod patch_shapes;
 mod queries;
 mod requests;
+mod tls;
 mod transport;
 mod webhooks;
