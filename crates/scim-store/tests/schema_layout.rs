@@ -3,7 +3,7 @@
 //! adapter runs names it, so the schema can be distributed by tenant (Citus) unchanged.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-const DIRECTORY_TABLES: &[&str] = &["tenants", "admin_tokens", "scimd_schema"];
+const DIRECTORY_TABLES: &[&str] = &["tenants", "admin_tokens", "audit_log", "scimd_schema"];
 
 fn lead_column(table: &str) -> &'static str {
     if table.starts_with("sync_") { "job" } else { "tenant_id" }
@@ -115,6 +115,8 @@ fn every_statement_filters_by_the_tenant() {
                 "FROM ADMIN_TOKENS",
                 "INTO ADMIN_TOKENS",
                 "UPDATE ADMIN_TOKENS",
+                "FROM AUDIT_LOG",
+                "INTO AUDIT_LOG",
                 "UPDATE TENANTS",
             ]
             .iter()

@@ -12,6 +12,8 @@ pub enum AdminCmd {
     /// Admin tokens: bearer tokens for `/admin/v1`, separate from tenants' SCIM tokens
     #[command(subcommand)]
     Token(AdminTokenCmd),
+    /// The audit log: who changed which tenant, token, client or webhook, and when
+    Audit(crate::audit_cmd::AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,10 +38,15 @@ pub enum AdminTokenCmd {
 
 pub async fn run(settings: Settings, cmd: AdminCmd) -> anyhow::Result<()> {
     let store = settings.open_store(Default::default()).await?;
-    let AdminCmd::Token(cmd) = cmd;
+    let cmd = match cmd {
+        AdminCmd::Token(cmd) => cmd,
+        AdminCmd::Audit(args) => return crate::audit_cmd::show(&store, &args).await,
+    };
     match cmd {
         AdminTokenCmd::Issue { expires_in, json } => {
             let tok = store.issue_admin_token(expiry(expires_in.as_deref())?, now()).await?;
+            let detail = expires_in.as_ref().map(|e| json!({"expires_in": e}));
+            crate::audit_cmd::record(&store, "admin_token.issue", None, Some(&tok.prefix), detail).await;
             if json {
                 println!(
                     "{}",
@@ -59,6 +66,7 @@ pub async fn run(settings: Settings, cmd: AdminCmd) -> anyhow::Result<()> {
             if n == 0 {
                 bail!("no active admin token starts with {prefix:?} (see `scimd admin token list`)");
             }
+            crate::audit_cmd::record(&store, "admin_token.revoke", None, Some(&prefix), None).await;
             println!("revoked {n} admin token(s)");
         }
     }

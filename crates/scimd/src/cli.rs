@@ -268,6 +268,7 @@ fn tenant_url(public_url: &str, tenant: &str) -> String {
 pub async fn create_tenant(store: &Arc<dyn Store>, name: &str, public_url: &str) -> anyhow::Result<serde_json::Value> {
     let t = store.create_tenant(name, now()).await?;
     let tok = store.issue_token(t.id, None, now()).await?;
+    crate::audit_cmd::record(store, "tenant.create", Some(&t.name), Some(&tok.prefix), None).await;
     Ok(json!({
         "tenant": t.name,
         "scim_url": tenant_url(public_url, &t.name),
@@ -315,6 +316,7 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
                 bail!("deleting tenant {name:?} removes all its users, groups and credentials; add --yes to confirm");
             }
             store.delete_tenant(t.id).await?;
+            crate::audit_cmd::record(&store, "tenant.delete", Some(&name), None, None).await;
             println!("deleted tenant {name:?} and all its data");
         }
         TenantCmd::Rate { name, rate } => {
@@ -334,6 +336,11 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
                 ),
             };
             store.set_tenant_rate(t.id, rate).await?;
+            let detail = match rate {
+                Some(r) => json!({"rate_limit": {"per_second": r.per_second, "burst": r.burst}}),
+                None => json!({"rate_limit": null}),
+            };
+            crate::audit_cmd::record(&store, "tenant.update", Some(&name), None, Some(detail)).await;
             match rate {
                 Some(r) => println!(
                     "{name}: {}/{} from now on (running servers within a request)",
@@ -384,6 +391,8 @@ async fn token(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
         } => {
             let t = find_tenant(&store, &tenant).await?;
             let tok = store.issue_token(t.id, expiry(expires_in.as_deref())?, now()).await?;
+            let detail = expires_in.as_ref().map(|e| json!({"expires_in": e}));
+            crate::audit_cmd::record(&store, "token.issue", Some(&t.name), Some(&tok.prefix), detail).await;
             let url = tenant_url(&settings.public_url_or_default(), &t.name);
             if json {
                 println!(
@@ -408,6 +417,7 @@ async fn token(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
             if n == 0 {
                 bail!("no active token of {tenant:?} starts with {prefix:?}");
             }
+            crate::audit_cmd::record(&store, "token.revoke", Some(&t.name), Some(&prefix), None).await;
             println!("revoked {n} token(s)");
         }
     }

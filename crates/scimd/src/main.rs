@@ -2,6 +2,7 @@
 
 mod admin_cmd;
 mod alloc_tuning;
+mod audit_cmd;
 mod cli;
 mod config;
 mod demo;

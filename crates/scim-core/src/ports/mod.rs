@@ -1,11 +1,13 @@
 //! Storage ports: what the server needs from a store. Adapters (SQLite, PostgreSQL) live in
 //! `scim-store`; callers see only these traits.
 
+pub mod audit;
 pub mod feed;
 pub mod requests;
 pub mod sync;
 pub mod webhooks;
 
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, AuditStore};
 pub use feed::{Event, FeedPosition, FeedStore, FeedWatch};
 pub use requests::{LoggedRequest, RequestEntry, RequestLogStore, RequestQuery, StatusFilter};
 pub use webhooks::{Delivery, NewWebhook, Webhook, WebhookStore};
@@ -337,11 +339,11 @@ pub trait ClientStore: Send + Sync + 'static {
 
 /// Everything the server needs.
 pub trait Store:
-    ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore + RequestLogStore
+    ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore + RequestLogStore + AuditStore
 {
 }
 impl<T> Store for T where
-    T: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore + RequestLogStore
+    T: ResourceStore + TenantStore + AdminStore + ClientStore + FeedStore + WebhookStore + RequestLogStore + AuditStore
 {
 }
 

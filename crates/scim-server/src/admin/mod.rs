@@ -2,6 +2,7 @@
 //! tenants and credentials. JSON in and out; authorised by admin tokens (never by a tenant's
 //! SCIM token); errors are `{"error": code, "detail": …}`, made only in [`AdminError`].
 
+mod audit;
 mod clients;
 mod events;
 mod openapi;
@@ -54,6 +55,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/tenants/{tenant}/clients/{client}/secrets/{prefix}",
             delete(clients::revoke_secret),
         )
+        .route("/audit", get(audit::list))
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit::record))
         .fallback(|| async { AdminError::new(StatusCode::NOT_FOUND, "not_found", "no such admin API route") })
         .method_not_allowed_fallback(|| async {
             AdminError::new(
@@ -157,14 +160,21 @@ impl IntoResponse for AdminError {
     }
 }
 
-async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn require_admin(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let token = crate::request::bearer(req.headers()).map(str::to_string);
-    let ok = match token {
-        Some(t) => state.store.authenticate_admin(&t, now()).await,
+    let ok = match &token {
+        Some(t) => state.store.authenticate_admin(t, now()).await,
         None => Ok(false),
     };
     match ok {
-        Ok(true) => next.run(req).await,
+        Ok(true) => {
+            let who = token
+                .as_deref()
+                .map(scim_core::credential::display_prefix)
+                .unwrap_or_default();
+            req.extensions_mut().insert(audit::Actor(format!("admin:{who}")));
+            next.run(req).await
+        }
         Ok(false) => AdminError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",

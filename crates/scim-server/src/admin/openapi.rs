@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::*;
-use super::{clients, events, requests, tenants, webhooks};
+use super::{audit, clients, events, requests, tenants, webhooks};
 
 struct AdminToken;
 
@@ -32,13 +32,13 @@ impl Modify for AdminToken {
         tenants::issue_token, tenants::tokens, tenants::revoke_token,
         clients::create, clients::list, clients::show, clients::remove,
         clients::add_secret, clients::revoke_secret,
-        events::list, requests::list,
+        events::list, requests::list, audit::list,
         webhooks::create, webhooks::list, webhooks::show, webhooks::remove, webhooks::test,
     ),
     components(schemas(
         NewTenant, TenantOut, RateLimit, TenantChange, RateLimitIn, CreatedTenant, TenantList, Lifetime, IssuedTokenOut, TokenOut, TokenList,
         IssuedClientOut, ClientOut, ClientList, ErrorOut, EventOut, EventResource, EventList,
-        NewWebhookIn, DeliveryOut, WebhookOut, CreatedWebhook, WebhookList, TestOut, RequestOut, RequestList,
+        AuditOut, AuditList, NewWebhookIn, DeliveryOut, WebhookOut, CreatedWebhook, WebhookList, TestOut, RequestOut, RequestList,
     )),
     modifiers(&AdminToken),
     security(("admin_token" = [])),

@@ -22,6 +22,34 @@ pub struct TenantOut {
     pub rate_limit: Option<RateLimit>,
 }
 
+/// One administrative change.
+#[derive(Serialize, ToSchema)]
+pub struct AuditOut {
+    pub seq: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// `admin:<admin token prefix>` or `cli:<user>@<host>`.
+    pub actor: String,
+    /// `tenant.create`, `tenant.update`, `tenant.delete`, `token.issue`, `token.revoke`,
+    /// `client.create`, `client.delete`, `client.secret.add`, `client.secret.revoke`,
+    /// `webhook.create`, `webhook.delete`, `admin_token.issue`, `admin_token.revoke`.
+    pub action: String,
+    pub tenant: Option<String>,
+    /// A token or secret prefix, a client id, a webhook id.
+    pub target: Option<String>,
+    /// The request's non-secret parameters.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    pub records: Vec<AuditOut>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
 /// A token bucket: `per_second` requests a second on average, `burst` at once.
 #[derive(Serialize, ToSchema)]
 pub struct RateLimit {

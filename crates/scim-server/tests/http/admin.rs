@@ -235,7 +235,7 @@ async fn the_openapi_document_matches_the_routes() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 21, "every admin operation is documented");
+    assert_eq!(operations, 22, "every admin operation is documented");
 }
 
 /// A token's last use shows in the listing once the background write has landed (polled

@@ -6,6 +6,7 @@ mod harness;
 
 mod abuse;
 mod admin;
+mod audit;
 mod basics;
 mod bulk;
 mod entra_quirks;

@@ -18,6 +18,7 @@ macro_rules! cases {
     };
 }
 
+mod audit;
 mod feed;
 mod filters;
 mod members;
@@ -133,6 +134,7 @@ fn cases() -> Vec<(&'static str, Case)> {
     all.extend(sync_members::CASES);
     all.extend(webhooks::CASES);
     all.extend(requests::CASES);
+    all.extend(audit::CASES);
     all
 }
 

@@ -319,6 +319,19 @@ CREATE INDEX sync_links_disabled ON sync_links (job, kind, source_id) WHERE disa
     r#"
 ALTER TABLE tenants ADD COLUMN rate_per_second integer, ADD COLUMN rate_burst integer;
 "#,
+    // The audit log of administrative actions (kept apart from tenants' data: it outlives them).
+    r#"
+CREATE TABLE audit_log (
+    seq    bigserial PRIMARY KEY,
+    at     timestamptz NOT NULL,
+    actor  text NOT NULL,
+    action text NOT NULL,
+    tenant text,
+    target text,
+    detail text
+);
+CREATE INDEX audit_log_tenant ON audit_log (tenant, seq);
+"#,
 ];
 
 async fn current(client: &impl GenericClient) -> Result<i64> {

@@ -9,6 +9,7 @@
 //! row (`SELECT … FOR UPDATE`) inside a transaction.
 
 mod admin;
+mod audit;
 mod clients;
 mod commit;
 mod deferred;

@@ -363,6 +363,19 @@ CREATE INDEX sync_links_disabled ON sync_links(job, kind, source_id) WHERE disab
 ALTER TABLE tenants ADD COLUMN rate_per_second INTEGER;
 ALTER TABLE tenants ADD COLUMN rate_burst INTEGER;
 "#,
+    // The audit log of administrative actions (kept apart from tenants' data: it outlives them).
+    r#"
+CREATE TABLE audit_log (
+    seq    INTEGER PRIMARY KEY,
+    at     TEXT NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    tenant TEXT,
+    target TEXT,
+    detail TEXT
+);
+CREATE INDEX audit_log_tenant ON audit_log(tenant, seq);
+"#,
 ];
 
 /// Brings the schema up to date and returns the versions before and after. The version is

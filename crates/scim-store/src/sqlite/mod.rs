@@ -2,6 +2,7 @@
 //! read connections that WAL lets run beside the writer.
 
 mod admin;
+mod audit;
 mod clients;
 mod dialect;
 mod feed;
