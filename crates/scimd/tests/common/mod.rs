@@ -56,6 +56,16 @@ impl Server {
         }
     }
 
+    /// Stops a server process with SIGTERM and waits for it (its output is then complete).
+    pub fn stop(child: &mut Child) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let _ = child.wait();
+    }
+
     pub fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .args([sig, &self.child.id().to_string()])
