@@ -143,7 +143,9 @@ impl IntoResponse for ApiError {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::Refused(r) => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(r.retry_after()));
+                if let Some(secs) = r.retry_after() {
+                    headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
             }
             _ => {}
         }

@@ -33,30 +33,42 @@ pub enum Refusal {
     AuthFailures { retry_after: u64 },
     /// The server has `max_in_flight` requests in hand already (503).
     Overloaded { retry_after: u64, max_in_flight: usize },
+    /// The body did not arrive within `body_timeout` (408, connection closed).
+    SlowBody { timeout_ms: u128 },
+    /// The body is larger than `max_body_bytes` (413).
+    LargeBody { limit: usize },
 }
 
 impl Refusal {
     pub fn status(&self) -> StatusCode {
         match self {
             Refusal::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
+            Refusal::LargeBody { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
-    /// Seconds for `Retry-After`: at least 1.
-    pub fn retry_after(&self) -> u64 {
+    /// Seconds for `Retry-After` (at least 1), where waiting helps.
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
             Refusal::TenantRate { retry_after, .. }
             | Refusal::AuthFailures { retry_after }
-            | Refusal::Overloaded { retry_after, .. } => (*retry_after).max(1),
+            | Refusal::Overloaded { retry_after, .. } => Some((*retry_after).max(1)),
+            Refusal::SlowBody { .. } | Refusal::LargeBody { .. } => None,
         }
     }
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let after = self.retry_after();
+        let after = self.retry_after().unwrap_or(1);
         match self {
+            Refusal::SlowBody { timeout_ms } => write!(
+                f,
+                "the request body did not arrive within {timeout_ms} ms; send it whole, promptly"
+            ),
+            Refusal::LargeBody { limit } => write!(f, "the request body is larger than the limit of {limit} bytes"),
             Refusal::TenantRate { rate, .. } => write!(
                 f,
                 "this tenant sent more than {} requests per second (burst {}); retry after {after} s",
@@ -214,6 +226,39 @@ fn realm(path: &str) -> String {
         None if path.starts_with("/admin/") => "admin".into(),
         None => "oauth".into(),
     }
+}
+
+/// Around the admin API and the token endpoint: reads the body within `body_timeout` and
+/// `max_body_bytes` (the SCIM routes do the same in `request.rs`, with Bulk's own limit), so
+/// a slow or huge body holds nothing for long.
+pub(crate) async fn bounded_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limits = &state.config.limits;
+    let path = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, limits.max_body_bytes)).await;
+    let body = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return refuse(
+                &path,
+                Refusal::LargeBody {
+                    limit: limits.max_body_bytes,
+                },
+            );
+        }
+        Err(_) => {
+            let refusal = Refusal::SlowBody {
+                timeout_ms: limits.body_timeout.as_millis(),
+            };
+            let mut resp = refuse(&path, refusal);
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return resp;
+        }
+    };
+    next.run(Request::from_parts(parts, body.into())).await
 }
 
 /// The refusal in the shape of the API the path belongs to.

@@ -151,8 +151,12 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
         .route("/scim/v2/{tenant}", any(scim))
         .route("/scim/v2/{tenant}/", any(scim))
         .route("/scim/v2/{tenant}/{*rest}", any(scim))
-        .nest("/admin/v1", admin::routes(state.clone()))
-        .route("/oauth/token", axum::routing::post(oauth::token))
+        .merge(
+            Router::new()
+                .nest("/admin/v1", admin::routes(state.clone()))
+                .route("/oauth/token", axum::routing::post(oauth::token))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), guard::bounded_body)),
+        )
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard));
     // Health checks stay outside the limits: a loaded server is alive, and says so.
     Router::new()

@@ -29,12 +29,16 @@ impl From<crate::guard::Refusal> for OAuthError {
     /// RFC 6749 has no code for a rate limit; `temporarily_unavailable` (§4.1.2.1) is the
     /// one clients treat as "retry later".
     fn from(r: crate::guard::Refusal) -> Self {
+        let code = match r {
+            crate::guard::Refusal::SlowBody { .. } | crate::guard::Refusal::LargeBody { .. } => "invalid_request",
+            _ => "temporarily_unavailable",
+        };
         OAuthError {
             status: r.status(),
-            code: "temporarily_unavailable",
+            code,
             description: r.to_string(),
             basic: false,
-            retry_after: Some(r.retry_after()),
+            retry_after: r.retry_after(),
         }
     }
 }

@@ -82,12 +82,15 @@ pub struct AdminError {
 
 impl From<crate::guard::Refusal> for AdminError {
     fn from(r: crate::guard::Refusal) -> Self {
+        use crate::guard::Refusal;
         let code = match r {
-            crate::guard::Refusal::Overloaded { .. } => "overloaded",
-            _ => "too_many_requests",
+            Refusal::Overloaded { .. } => "overloaded",
+            Refusal::SlowBody { .. } => "request_timeout",
+            Refusal::LargeBody { .. } => "payload_too_large",
+            Refusal::TenantRate { .. } | Refusal::AuthFailures { .. } => "too_many_requests",
         };
         let mut e = AdminError::new(r.status(), code, r.to_string());
-        e.retry_after = Some(r.retry_after());
+        e.retry_after = r.retry_after();
         e
     }
 }

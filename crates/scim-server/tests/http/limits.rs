@@ -348,3 +348,41 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
     }
     assert!(served, "a slot freed by a closed connection is used again");
 }
+
+#[tokio::test]
+async fn the_admin_api_and_the_token_endpoint_bound_their_bodies_too() {
+    let s = TestServer::start_with(|c| {
+        c.limits.body_timeout = Duration::from_millis(300);
+        c.limits.max_body_bytes = 4096;
+    })
+    .await;
+    let admin = Admin::new(&s).await;
+    for (path, ct, auth, words) in [
+        (
+            "/admin/v1/tenants",
+            "application/json",
+            format!("Authorization: Bearer {}\r\n", admin.token),
+            "\"request_timeout\"",
+        ),
+        (
+            "/oauth/token",
+            "application/x-www-form-urlencoded",
+            String::new(),
+            "\"invalid_request\"",
+        ),
+    ] {
+        let head =
+            format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: {ct}\r\nContent-Length: 100\r\n\r\n{{\"na");
+        let answer = exchange(&s, head.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+        assert!(answer.contains(words) && answer.contains("300 ms"), "{path}: {answer}");
+    }
+    let big = json!({"name": "x".repeat(10_000)});
+    let r = admin.req(Method::POST, "/tenants", Some(&big)).await;
+    assert_admin_error(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    let r = admin
+        .req(Method::POST, "/tenants", Some(&json!({"name": "fine"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
