@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -89,9 +90,11 @@ impl std::fmt::Display for Refusal {
 /// The limits' state, shared by every request of this process.
 pub struct Guards {
     default_rate: TenantRate,
-    tenants: Mutex<HashMap<TenantId, (TenantRate, Arc<DefaultDirectRateLimiter>)>>,
+    tenants: RwLock<HashMap<TenantId, (TenantRate, Arc<DefaultDirectRateLimiter>)>>,
     failures: DefaultKeyedRateLimiter<Caller>,
     blocked: Mutex<HashMap<Caller, Instant>>,
+    /// How many callers `blocked` holds, so the common case (none) takes no lock.
+    blocked_count: AtomicUsize,
     in_flight: Arc<Semaphore>,
     max_in_flight: usize,
     client_ip_header: Option<String>,
@@ -108,9 +111,10 @@ impl Guards {
         let per_minute = NonZeroU32::new(limits.auth_failures_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         Guards {
             default_rate: limits.tenant_rate,
-            tenants: Mutex::default(),
+            tenants: RwLock::default(),
             failures: RateLimiter::keyed(Quota::per_minute(per_minute)),
             blocked: Mutex::default(),
+            blocked_count: AtomicUsize::new(0),
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
             max_in_flight: limits.max_in_flight,
             client_ip_header: limits.client_ip_header.as_ref().map(|h| h.to_ascii_lowercase()),
@@ -120,13 +124,20 @@ impl Guards {
     /// Takes one request from the tenant's bucket (its own rate, else the server's default).
     pub fn tenant(&self, tenant: &Tenant) -> Result<(), Refusal> {
         let rate = tenant.rate.unwrap_or(self.default_rate);
-        let limiter = {
-            let mut all = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
-            let entry = all.entry(tenant.id).or_insert_with(|| (rate, Arc::new(bucket(rate))));
-            if entry.0 != rate {
-                *entry = (rate, Arc::new(bucket(rate)));
+        let known = {
+            let all = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
+            all.get(&tenant.id).filter(|(r, _)| *r == rate).map(|(_, l)| l.clone())
+        };
+        let limiter = match known {
+            Some(l) => l,
+            None => {
+                let mut all = self.tenants.write().unwrap_or_else(PoisonError::into_inner);
+                let entry = all.entry(tenant.id).or_insert_with(|| (rate, Arc::new(bucket(rate))));
+                if entry.0 != rate {
+                    *entry = (rate, Arc::new(bucket(rate)));
+                }
+                entry.1.clone()
             }
-            entry.1.clone()
         };
         limiter.check().map_err(|not_until| Refusal::TenantRate {
             retry_after: ceil_secs(not_until.wait_time_from(DefaultClock::default().now())),
@@ -153,7 +164,7 @@ impl Guards {
 
     fn blocked(&self, caller: &Caller, now: Instant) -> Option<Refusal> {
         let mut blocked = self.blocked.lock().unwrap_or_else(PoisonError::into_inner);
-        match blocked.get(caller) {
+        let refusal = match blocked.get(caller) {
             Some(until) if *until > now => Some(Refusal::AuthFailures {
                 retry_after: ceil_secs(*until - now),
             }),
@@ -162,7 +173,9 @@ impl Guards {
                 None
             }
             None => None,
-        }
+        };
+        self.blocked_count.store(blocked.len(), Ordering::Relaxed);
+        refusal
     }
 
     /// Counts a failed authentication; past the limit the address is refused until its
@@ -178,6 +191,7 @@ impl Guards {
                 blocked.retain(|_, until| *until > now);
             }
             blocked.insert(caller, now + wait);
+            self.blocked_count.store(blocked.len(), Ordering::Relaxed);
         }
     }
 }
@@ -196,27 +210,52 @@ fn ceil_secs(d: Duration) -> u64 {
 /// authentication too often, and counts each 401 against its address.
 pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let guards = &state.guards;
-    let path = req.uri().path().to_string();
+    let api = Api::of(req.uri().path());
     let Ok(_permit) = guards.in_flight.clone().try_acquire_owned() else {
         let refusal = Refusal::Overloaded {
             retry_after: 1,
             max_in_flight: guards.max_in_flight,
         };
-        return refuse(&path, refusal);
+        return refuse(api, refusal);
     };
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let caller = guards.client(req.headers(), peer).map(|ip| (ip, realm(&path)));
+    let ip = guards.client(req.headers(), peer);
     let now = Instant::now();
-    if let Some(refusal) = caller.as_ref().and_then(|c| guards.blocked(c, now)) {
-        return refuse(&path, refusal);
+    // The caller's key is built only when some caller is blocked, or after a 401.
+    let caller = |req_path: &str| ip.map(|ip| (ip, realm(req_path)));
+    if guards.blocked_count.load(Ordering::Relaxed) > 0
+        && let Some(refusal) = caller(req.uri().path()).and_then(|c| guards.blocked(&c, now))
+    {
+        return refuse(api, refusal);
     }
+    let uri = req.uri().clone(); // shares the request's bytes: no copy
     let resp = next.run(req).await;
     if resp.status() == StatusCode::UNAUTHORIZED
-        && let Some(caller) = caller
+        && let Some(c) = caller(uri.path())
     {
-        guards.failed(caller, now);
+        guards.failed(c, now);
     }
     resp
+}
+
+/// Which API a path belongs to: each answers a refusal in its own shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Scim,
+    Admin,
+    OAuth,
+}
+
+impl Api {
+    fn of(path: &str) -> Api {
+        if path.starts_with("/admin/") {
+            Api::Admin
+        } else if path.starts_with("/oauth/") {
+            Api::OAuth
+        } else {
+            Api::Scim
+        }
+    }
 }
 
 /// What a path authenticates against: `/scim/v2/{tenant}/…` its tenant, else its API.
@@ -233,14 +272,14 @@ fn realm(path: &str) -> String {
 /// a slow or huge body holds nothing for long.
 pub(crate) async fn bounded_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limits = &state.config.limits;
-    let path = req.uri().path().to_string();
+    let api = Api::of(req.uri().path());
     let (parts, body) = req.into_parts();
     let read = tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, limits.max_body_bytes)).await;
     let body = match read {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(_)) => {
             return refuse(
-                &path,
+                api,
                 Refusal::LargeBody {
                     limit: limits.max_body_bytes,
                 },
@@ -250,7 +289,7 @@ pub(crate) async fn bounded_body(State(state): State<AppState>, req: Request, ne
             let refusal = Refusal::SlowBody {
                 timeout_ms: limits.body_timeout.as_millis(),
             };
-            let mut resp = refuse(&path, refusal);
+            let mut resp = refuse(api, refusal);
             resp.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
@@ -261,13 +300,11 @@ pub(crate) async fn bounded_body(State(state): State<AppState>, req: Request, ne
     next.run(Request::from_parts(parts, body.into())).await
 }
 
-/// The refusal in the shape of the API the path belongs to.
-fn refuse(path: &str, refusal: Refusal) -> Response {
-    if path.starts_with("/admin/") {
-        crate::admin::AdminError::from(refusal).into_response()
-    } else if path.starts_with("/oauth/") {
-        crate::oauth::OAuthError::from(refusal).into_response()
-    } else {
-        crate::ApiError::from(refusal).into_response()
+/// The refusal in the shape of the API it concerns.
+fn refuse(api: Api, refusal: Refusal) -> Response {
+    match api {
+        Api::Admin => crate::admin::AdminError::from(refusal).into_response(),
+        Api::OAuth => crate::oauth::OAuthError::from(refusal).into_response(),
+        Api::Scim => crate::ApiError::from(refusal).into_response(),
     }
 }

@@ -1,6 +1,8 @@
-//! No secret reaches the logs: `scimd serve` at trace level (every event of every crate) while SCIM requests carry a bearer token, a wrong token is tried, an OAuth client
-//! trades its secret for an access token, and a user with a password is created; none of those
-//! strings appears in what the server wrote to stderr.
+//! No secret reaches the logs: `scimd serve` at trace level (every event of every crate)
+//! while SCIM requests carry a bearer token, a wrong token is tried, an OAuth client trades
+//! its secret for an access token, and a user with a password is created; none of those
+//! strings appears in what the server wrote to stderr (which, not being a terminal, gets no
+//! colour codes either).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
@@ -22,7 +24,7 @@ fn tokens_secrets_and_passwords_stay_out_of_trace_logs() {
             "--database",
             &db,
             "--log-format",
-            "json",
+            "text",
         ])
         .env("SCIMD_LOG", "trace")
         .stdout(Stdio::piped())
@@ -97,6 +99,10 @@ fn tokens_secrets_and_passwords_stay_out_of_trace_logs() {
     assert!(
         log.matches("scim request").count() >= 3,
         "request logging was on: {log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal: {log:?}"
     );
     for (what, secret) in [
         ("the tenant token", token.as_str()),
