@@ -48,16 +48,16 @@ pub async fn run(settings: Settings, cmd: AdminCmd) -> anyhow::Result<()> {
             let detail = expires_in.as_ref().map(|e| json!({"expires_in": e}));
             crate::audit_cmd::record(&store, "admin_token.issue", None, Some(&tok.prefix), detail).await;
             if json {
-                println!(
+                crate::say!(
                     "{}",
                     json!({"token": tok.token, "token_prefix": tok.prefix, "expires": tok.expires})
                 );
             } else {
-                println!("Admin token: {}", tok.token);
+                crate::say!("Admin token: {}", tok.token);
                 if let Some(e) = tok.expires {
-                    println!("Expires:     {e}");
+                    crate::say!("Expires:     {e}");
                 }
-                println!("(Shown once. Send it as 'Authorization: Bearer …' to /admin/v1.)");
+                crate::say!("(Shown once. Send it as 'Authorization: Bearer …' to /admin/v1.)");
             }
         }
         AdminTokenCmd::List { json } => print_tokens(&store.admin_tokens().await?, json),
@@ -67,7 +67,7 @@ pub async fn run(settings: Settings, cmd: AdminCmd) -> anyhow::Result<()> {
                 bail!("no active admin token starts with {prefix:?} (see `scimd admin token list`)");
             }
             crate::audit_cmd::record(&store, "admin_token.revoke", None, Some(&prefix), None).await;
-            println!("revoked {n} admin token(s)");
+            crate::say!("revoked {n} admin token(s)");
         }
     }
     Ok(())

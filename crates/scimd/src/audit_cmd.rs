@@ -72,13 +72,13 @@ pub async fn show(store: &Arc<dyn Store>, args: &AuditArgs) -> anyhow::Result<()
         let e = r.entry;
         if args.json {
             let detail = e.detail.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok());
-            println!(
+            crate::say!(
                 "{}",
                 json!({"seq": r.seq, "at": e.at, "actor": e.actor, "action": e.action,
                        "tenant": e.tenant, "target": e.target, "detail": detail})
             );
         } else {
-            println!(
+            crate::say!(
                 "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 r.seq,
                 e.at,

@@ -244,9 +244,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("migrating database {}", settings.database))?;
             if m.from == m.to {
-                println!("schema is current (version {})", m.to);
+                crate::say!("schema is current (version {})", m.to);
             } else {
-                println!("migrated schema from version {} to {}", m.from, m.to);
+                crate::say!("migrated schema from version {} to {}", m.from, m.to);
             }
             Ok(())
         }
@@ -283,12 +283,12 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
         TenantCmd::Create { name, json } => {
             let out = create_tenant(&store, &name, &settings.public_url_or_default()).await?;
             if json {
-                println!("{out}");
+                crate::say!("{out}");
             } else {
-                println!("Tenant:       {}", out["tenant"].as_str().unwrap_or_default());
-                println!("Tenant URL:   {}", out["scim_url"].as_str().unwrap_or_default());
-                println!("Secret Token: {}", out["token"].as_str().unwrap_or_default());
-                println!("(The token is shown once; only its hash is stored.)");
+                crate::say!("Tenant:       {}", out["tenant"].as_str().unwrap_or_default());
+                crate::say!("Tenant URL:   {}", out["scim_url"].as_str().unwrap_or_default());
+                crate::say!("Secret Token: {}", out["token"].as_str().unwrap_or_default());
+                crate::say!("(The token is shown once; only its hash is stored.)");
             }
         }
         TenantCmd::List { json } => {
@@ -299,10 +299,10 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
                     .iter()
                     .map(|t| json!({"tenant": t.name, "scim_url": tenant_url(&public, &t.name), "created": t.created}))
                     .collect();
-                println!("{}", serde_json::Value::Array(items));
+                crate::say!("{}", serde_json::Value::Array(items));
             } else {
                 for t in list {
-                    println!("{}\t{}\t{}", t.name, tenant_url(&public, &t.name), t.created);
+                    crate::say!("{}\t{}\t{}", t.name, tenant_url(&public, &t.name), t.created);
                 }
             }
         }
@@ -317,15 +317,15 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
             }
             store.delete_tenant(t.id).await?;
             crate::audit_cmd::record(&store, "tenant.delete", Some(&name), None, None).await;
-            println!("deleted tenant {name:?} and all its data");
+            crate::say!("deleted tenant {name:?} and all its data");
         }
         TenantCmd::Rate { name, rate } => {
             let t = find_tenant(&store, &name).await?;
             let rate = match rate.as_deref() {
                 None => {
                     match t.rate {
-                        Some(r) => println!("{name}: {}/{} (its own)", r.per_second, r.burst),
-                        None => println!("{name}: the server's default (--tenant-rate)"),
+                        Some(r) => crate::say!("{name}: {}/{} (its own)", r.per_second, r.burst),
+                        None => crate::say!("{name}: the server's default (--tenant-rate)"),
                     }
                     return Ok(());
                 }
@@ -342,11 +342,12 @@ async fn tenant(settings: Settings, cmd: TenantCmd) -> anyhow::Result<()> {
             };
             crate::audit_cmd::record(&store, "tenant.update", Some(&name), None, Some(detail)).await;
             match rate {
-                Some(r) => println!(
+                Some(r) => crate::say!(
                     "{name}: {}/{} from now on (running servers within a request)",
-                    r.per_second, r.burst
+                    r.per_second,
+                    r.burst
                 ),
-                None => println!("{name}: the server's default from now on"),
+                None => crate::say!("{name}: the server's default from now on"),
             }
         }
     }
@@ -360,7 +361,7 @@ pub(crate) fn print_tokens(list: &[scim_core::ports::TokenInfo], json: bool) {
             .iter()
             .map(|k| json!({"prefix": k.prefix, "created": k.created, "expires": k.expires, "revoked": k.revoked, "last_used": k.last_used}))
             .collect();
-        println!("{}", serde_json::Value::Array(items));
+        crate::say!("{}", serde_json::Value::Array(items));
         return;
     }
     for k in list {
@@ -370,7 +371,7 @@ pub(crate) fn print_tokens(list: &[scim_core::ports::TokenInfo], json: bool) {
             (None, None) => "no expiry".to_string(),
         };
         let used = k.last_used.map(|u| format!("\tlast used {u}")).unwrap_or_default();
-        println!("{}…\tcreated {}\t{state}{used}", k.prefix, k.created);
+        crate::say!("{}…\tcreated {}\t{state}{used}", k.prefix, k.created);
     }
 }
 
@@ -395,15 +396,15 @@ async fn token(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
             crate::audit_cmd::record(&store, "token.issue", Some(&t.name), Some(&tok.prefix), detail).await;
             let url = tenant_url(&settings.public_url_or_default(), &t.name);
             if json {
-                println!(
+                crate::say!(
                     "{}",
                     json!({"tenant": t.name, "scim_url": url, "token": tok.token, "token_prefix": tok.prefix, "expires": tok.expires})
                 );
             } else {
-                println!("Tenant URL:   {url}");
-                println!("Secret Token: {}", tok.token);
+                crate::say!("Tenant URL:   {url}");
+                crate::say!("Secret Token: {}", tok.token);
                 if let Some(e) = tok.expires {
-                    println!("Expires:      {e}");
+                    crate::say!("Expires:      {e}");
                 }
             }
         }
@@ -418,7 +419,7 @@ async fn token(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
                 bail!("no active token of {tenant:?} starts with {prefix:?}");
             }
             crate::audit_cmd::record(&store, "token.revoke", Some(&t.name), Some(&prefix), None).await;
-            println!("revoked {n} token(s)");
+            crate::say!("revoked {n} token(s)");
         }
     }
     Ok(())

@@ -79,7 +79,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let json = sync_sources::file::to_graph_json(&sample_directory(args.users, args.groups, 42));
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", path.display()))?;
-        println!(
+        crate::say!(
             "wrote {} users and {} groups to {}",
             args.users,
             args.groups,
@@ -102,9 +102,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let limits = config.limits.clone();
     let app = scim_server::router(store.clone(), config);
     let server = tokio::spawn(async move { scim_server::serve(listener, app, &limits, std::future::pending()).await });
-    println!("scimd demo: a SCIM server is running in this process");
-    println!("  Tenant URL:   {url}");
-    println!("  Secret Token: {token}");
+    crate::say!("scimd demo: a SCIM server is running in this process");
+    crate::say!("  Tenant URL:   {url}");
+    crate::say!("  Secret Token: {token}");
 
     let cfg = JobConfig::parse(&job_toml(&url, &token))?;
     sync_sources::validate(&cfg)?;
@@ -122,7 +122,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .iter()
         .filter(|o| o.kind == sync_engine::model::ObjectKind::User)
         .count();
-    println!(
+    crate::say!(
         "\nInitial cycle: {users} users and {} groups in the sample directory; users are assigned through \"{SAMPLE_ASSIGNED_GROUP}\".",
         directory.len() - users
     );
@@ -149,16 +149,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     source.set(directory);
-    println!("\nIncremental cycle after 5 department changes and 1 disabled account:");
+    crate::say!("\nIncremental cycle after 5 department changes and 1 disabled account:");
     cycle(&job, &rt, &mut rng, false).await?;
-    println!("\nA third cycle with no directory change sends nothing:");
+    crate::say!("\nA third cycle with no directory change sends nothing:");
     cycle(&job, &rt, &mut rng, true).await?;
 
-    println!("\nTry it:");
-    println!("  curl -s -H 'Authorization: Bearer {token}' '{url}/Users?count=2'");
-    println!("  curl -s -H 'Authorization: Bearer {token}' '{url}/Groups?excludedAttributes=members'");
+    crate::say!("\nTry it:");
+    crate::say!("  curl -s -H 'Authorization: Bearer {token}' '{url}/Users?count=2'");
+    crate::say!("  curl -s -H 'Authorization: Bearer {token}' '{url}/Groups?excludedAttributes=members'");
     if args.keep_running {
-        println!("\nThe server keeps running; Ctrl-C stops it.");
+        crate::say!("\nThe server keeps running; Ctrl-C stops it.");
         let _ = tokio::signal::ctrl_c().await;
     }
     server.abort();

@@ -13,3 +13,20 @@ pub fn write_lines(lines: impl IntoIterator<Item = String>) -> bool {
     }
     out.flush().is_ok()
 }
+
+/// `println!` that never panics: when stdout is closed (`scimd tenant create acme | head -1`),
+/// the rest of the output is lost, not the command.
+#[macro_export]
+macro_rules! say {
+    () => {
+        $crate::output::say_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::say_line(format_args!($($arg)*))
+    };
+}
+
+pub fn say_line(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_fmt(args).and_then(|()| out.write_all(b"\n"));
+}

@@ -66,12 +66,12 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
 
     if !args.no_bootstrap && store.tenants().await?.is_empty() {
         let out = create_tenant(&store, "default", &public_url).await?;
-        println!("Created tenant \"default\" on an empty database.");
-        println!("  SCIM base URL: {}", out["scim_url"].as_str().unwrap_or_default());
-        println!("  Secret token:  {}", out["token"].as_str().unwrap_or_default());
-        println!("  (shown once; issue more with `scimd token issue default`)");
+        crate::say!("Created tenant \"default\" on an empty database.");
+        crate::say!("  SCIM base URL: {}", out["scim_url"].as_str().unwrap_or_default());
+        crate::say!("  Secret token:  {}", out["token"].as_str().unwrap_or_default());
+        crate::say!("  (shown once; issue more with `scimd token issue default`)");
     }
-    println!(
+    crate::say!(
         "scimd listening on {local} (public URL {public_url}, database {})",
         settings.database
     );

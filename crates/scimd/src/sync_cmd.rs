@@ -254,7 +254,7 @@ async fn validate(path: &Path) -> anyhow::Result<()> {
     let warnings = sync_sources::validate(&cfg)?;
     let problems = sync_engine::validate::check_environment(&cfg, &dir, &Catalog).await;
     for w in &warnings {
-        println!("warning: {w}");
+        crate::say!("warning: {w}");
     }
     match problems.as_slice() {
         [] => {}
@@ -266,7 +266,7 @@ async fn validate(path: &Path) -> anyhow::Result<()> {
         ),
     }
     Job::from_config(cfg, &dir)?;
-    println!("{}: valid", path.display());
+    crate::say!("{}: valid", path.display());
     Ok(())
 }
 
@@ -306,11 +306,11 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             let guid = uuid::Uuid::new_v4().to_string();
             let r = client.test_connection_with(&job.probes(), &guid).await?;
             for p in &r.probes {
-                println!("probe: {} → HTTP {}", p.request, p.status);
-                println!("  {}", p.detail);
+                crate::say!("probe: {} → HTTP {}", p.request, p.status);
+                crate::say!("  {}", p.detail);
             }
             let yn = |b: Option<bool>| b.map_or("unknown", |b| if b { "yes" } else { "no" });
-            println!(
+            crate::say!(
                 "capabilities: patch {}, bulk {}, filter {} (max results {}), sort {}, etag {}, auth {}",
                 yn(r.patch),
                 yn(r.bulk),
@@ -325,12 +325,12 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 }
             );
             if let Some(e) = r.spc_error {
-                println!("  /ServiceProviderConfig: {e}");
+                crate::say!("  /ServiceProviderConfig: {e}");
             }
             if !r.probe_ok {
                 bail!("Test Connection failed");
             }
-            println!("Test Connection succeeded");
+            crate::say!("Test Connection succeeded");
         }
         SyncCmd::Plan { job, json } => {
             let job = load_job(&job)?;
@@ -422,12 +422,12 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
             .await?
             .map_err(|e| Exit::new(NEEDS_ADMIN, format!("provisioning failed [{}]: {e}", e.code())))?;
             if json {
-                println!("{}", serde_json::to_string(&trace)?);
+                crate::say!("{}", serde_json::to_string(&trace)?);
             } else {
                 for s in &trace.steps {
-                    println!("[{}] {}: {}", s.status, s.name, s.detail);
+                    crate::say!("[{}] {}: {}", s.status, s.name, s.detail);
                 }
-                println!("result: {} {}", trace.action, trace.status);
+                crate::say!("result: {} {}", trace.action, trace.status);
             }
             if trace.status == "Failure" {
                 return Err(Exit::new(OBJECTS_FAILED, format!("{} {} failed", trace.action, trace.user)).into());
@@ -475,9 +475,9 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                 }));
             }
             if json {
-                println!("{}", serde_json::Value::Array(out));
+                crate::say!("{}", serde_json::Value::Array(out));
             } else if out.is_empty() {
-                println!("no jobs have run against {url}");
+                crate::say!("no jobs have run against {url}");
             } else {
                 for j in out {
                     let last = &j["last_cycle"];
@@ -485,7 +485,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                         .as_str()
                         .map(|c| format!(" [{c}] {}", last["error"]["message"].as_str().unwrap_or_default()))
                         .unwrap_or_default();
-                    println!(
+                    crate::say!(
                         "{}: {} ({}{}) — {} managed, {} escrowed; last cycle {} {}{error} ({} ok, {} failed){}",
                         j["job"].as_str().unwrap_or_default(),
                         j["state"].as_str().unwrap_or_default(),
@@ -584,7 +584,7 @@ pub async fn run(cmd: SyncCmd, global_db: Option<&str>) -> anyhow::Result<()> {
                     },
                 )
                 .await?;
-            println!("job {}: cleared", cfg.job.name);
+            crate::say!("job {}: cleared", cfg.job.name);
         }
     }
     Ok(())

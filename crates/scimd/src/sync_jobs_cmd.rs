@@ -50,9 +50,9 @@ pub async fn with_lease<T>(
 pub async fn set_stopped(state: &Arc<dyn SyncStateStore>, job: &str, stopped: bool) -> anyhow::Result<()> {
     state.set_stopped(job, stopped).await?;
     if stopped {
-        println!("job {job}: Off; its cycles do not run until `scimd sync start` (a running cycle finishes)");
+        crate::say!("job {job}: Off; its cycles do not run until `scimd sync start` (a running cycle finishes)");
     } else {
-        println!("job {job}: On");
+        crate::say!("job {job}: On");
     }
     Ok(())
 }
@@ -61,7 +61,7 @@ pub async fn set_stopped(state: &Arc<dyn SyncStateStore>, job: &str, stopped: bo
 pub async fn history(state: &Arc<dyn SyncStateStore>, job: &str, limit: usize, json_out: bool) -> anyhow::Result<()> {
     let cycles = state.cycles(job, limit).await?;
     if cycles.is_empty() && !json_out {
-        println!("job {job} has no cycles yet");
+        crate::say!("job {job} has no cycles yet");
         return Ok(());
     }
     write_lines(cycles.iter().map(|c| {

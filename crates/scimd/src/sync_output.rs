@@ -80,11 +80,11 @@ impl Progress for CliProgress {
 
 pub fn print_report(r: &CycleReport) {
     if let Some(why) = &r.skipped_reason {
-        println!("cycle skipped: {why}");
+        crate::say!("cycle skipped: {why}");
         return;
     }
     let c = &r.counts;
-    println!(
+    crate::say!(
         "{} cycle {} of job {}: read {}, in scope {}, planned create {} update {} disable {} delete {} references {} unchanged {}",
         r.kind,
         r.cycle_id,
@@ -98,7 +98,7 @@ pub fn print_report(r: &CycleReport) {
         c.references,
         c.unchanged
     );
-    println!(
+    crate::say!(
         "applied: {} succeeded, {} failed (escrowed), {} skipped, {} warnings; {} requests, {} throttled (429) waits, {} ms",
         r.applied.success,
         r.applied.failure,
@@ -109,15 +109,15 @@ pub fn print_report(r: &CycleReport) {
         r.duration_ms
     );
     if r.threshold_tripped {
-        println!(
+        crate::say!(
             "deletion threshold exceeded: {} deletions/disables staged (run with --allow-deletes to apply)",
             r.staged
         );
     }
     if let Some(q) = &r.quarantine {
-        println!("job is in quarantine: {q}");
+        crate::say!("job is in quarantine: {q}");
     }
-    println!("result: {}", r.result.as_str());
+    crate::say!("result: {}", r.result.as_str());
 }
 
 /// The plan on stdout, one line per action (or one JSON object), until the reader goes away.

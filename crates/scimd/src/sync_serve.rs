@@ -52,7 +52,7 @@ pub async fn serve(args: ServeArgs, global_db: Option<&str>) -> anyhow::Result<(
     if !args.jobs.is_dir() {
         anyhow::bail!("--jobs {}: not a folder", args.jobs.display());
     }
-    println!("sync serve: worker {me}, jobs in {}", args.jobs.display());
+    crate::say!("sync serve: worker {me}, jobs in {}", args.jobs.display());
     let mut entries: HashMap<PathBuf, Entry> = HashMap::new();
     let mut draining: Vec<tokio::task::JoinHandle<OffsetDateTime>> = Vec::new();
     let mut states: HashMap<String, Arc<dyn SyncStateStore>> = HashMap::new();
@@ -82,7 +82,7 @@ pub async fn serve(args: ServeArgs, global_db: Option<&str>) -> anyhow::Result<(
             }
         }
     }
-    println!("sync serve: stopping; running cycles end after their chunk in flight");
+    crate::say!("sync serve: stopping; running cycles end after their chunk in flight");
     for e in entries.values() {
         e.rt.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
@@ -94,7 +94,7 @@ pub async fn serve(args: ServeArgs, global_db: Option<&str>) -> anyhow::Result<(
     for h in draining {
         let _ = h.await;
     }
-    println!("sync serve: stopped");
+    crate::say!("sync serve: stopped");
     Ok(())
 }
 
@@ -136,7 +136,7 @@ async fn scan(
     let gone: Vec<PathBuf> = entries.keys().filter(|p| !files.contains(p)).cloned().collect();
     for p in gone {
         if let Some(e) = entries.remove(&p) {
-            println!("job {}: file removed; no more cycles", e.job.name());
+            crate::say!("job {}: file removed; no more cycles", e.job.name());
             draining.extend(e.running);
         }
     }
@@ -159,7 +159,7 @@ async fn scan(
                     continue;
                 }
                 let old = entries.remove(&path);
-                println!(
+                crate::say!(
                     "job {}: {}",
                     job.name(),
                     if old.is_some() {
@@ -285,7 +285,7 @@ async fn try_cycle(
     stored.finish().await;
     guard.release().await;
     match result {
-        Ok(report) => println!(
+        Ok(report) => crate::say!(
             "job {}: cycle {} {} {} ({} ok, {} failed) in {} ms",
             job.name(),
             report.cycle_id,
@@ -295,7 +295,7 @@ async fn try_cycle(
             report.applied.failure,
             report.duration_ms
         ),
-        Err(e) => println!("job {}: cycle failed [{}]: {e}", job.name(), e.code()),
+        Err(e) => crate::say!("job {}: cycle failed [{}]: {e}", job.name(), e.code()),
     }
     Ok(OffsetDateTime::now_utc() + interval)
 }

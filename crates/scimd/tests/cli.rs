@@ -259,3 +259,23 @@ fn serve_refuses_an_unknown_request_log_body_policy() {
     assert!(!ok, "the server does not start");
     assert!(err.contains("use failed, all or off"), "{err}");
 }
+
+#[test]
+fn a_closed_stdout_loses_output_not_the_command() {
+    // `scimd tenant create acme | head -1`: the reader is gone before scimd prints.
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    let mut child = scimd()
+        .args(["tenant", "create", "acme", "--database", &db])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let (ok, list, _) = run(&["tenant", "list", "--database", &db]);
+    assert!(ok && list.contains("acme"), "the tenant was created: {list}");
+}
