@@ -64,6 +64,9 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     server_config.webhook_allow_loopback_http = args.webhook_allow_loopback_http;
     config::request_log(&mut server_config.request_log, &args)?;
 
+    let signals = StopSignals::install()?;
+    // Only with TLS is there something to reload; without, SIGHUP keeps its default.
+    let hangup = if tls.is_some() { Some(hangup()?) } else { None };
     if !args.no_bootstrap && store.tenants().await?.is_empty() {
         let out = create_tenant(&store, "default", &public_url).await?;
         crate::say!("Created tenant \"default\" on an empty database.");
@@ -94,14 +97,16 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     let serving = async {
         match tls {
             Some(tls) => {
-                tokio::spawn(reload_on_hangup(tls.clone()));
+                if let Some(hangup) = hangup {
+                    tokio::spawn(reload_on_hangup(tls.clone(), hangup));
+                }
                 scim_server::serve_tls(listener, app, &limits, tls, stopped()).await
             }
             None => scim_server::serve(listener, app, &limits, stopped()).await,
         }
     };
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signals.wait().await;
         let _ = stop.send(true);
     });
     serving.await.context("server error")?;
@@ -127,12 +132,12 @@ fn tls(settings: &Settings, args: &ServeArgs) -> anyhow::Result<Option<std::sync
 
 /// SIGHUP reloads the certificate and key: new connections get the renewed certificate; a
 /// reload that fails is logged and the certificate in use stays.
-async fn reload_on_hangup(tls: std::sync::Arc<scim_server::tls::Tls>) {
+/// `hangup` is listened for from before "listening" is printed (an early SIGHUP would
+/// otherwise end the process).
+async fn reload_on_hangup(tls: std::sync::Arc<scim_server::tls::Tls>, hangup: Hangup) {
     #[cfg(unix)]
     {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-            return;
-        };
+        let mut hup = hangup;
         while hup.recv().await.is_some() {
             match tls.reload() {
                 Ok(()) => tracing::info!("reloaded the TLS certificate"),
@@ -141,7 +146,22 @@ async fn reload_on_hangup(tls: std::sync::Arc<scim_server::tls::Tls>) {
         }
     }
     #[cfg(not(unix))]
-    let _ = tls;
+    let _ = (tls, hangup);
+}
+
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = ();
+
+#[cfg(unix)]
+fn hangup() -> anyhow::Result<Hangup> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("listening for SIGHUP")
+}
+
+#[cfg(not(unix))]
+fn hangup() -> anyhow::Result<Hangup> {
+    Ok(())
 }
 
 /// The webhook worker and the feed's retention, both stopping with the server (the worker
@@ -163,23 +183,41 @@ where
     vec![tokio::spawn(worker), tokio::spawn(retention)]
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and SIGINT, listened for from the moment this is made: it is made before
+/// "listening" is printed, so a signal sent by whoever waited for that line is never missed
+/// (the handlers used to be installed by a task that, on a loaded machine, could start after
+/// the first request had already been served).
+struct StopSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+                int: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.int.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
