@@ -2,9 +2,8 @@
 //! and a limit on failed authentication per client address and tenant (identity providers
 //! such as Entra send many customers' requests from shared addresses, so one customer's
 //! wrong token must not lock the others out; the token endpoint and the admin API count
-//! as one "tenant" each). Every one is held per process,
-//! so with several replicas behind a load balancer each replica enforces its own share (see
-//! docs/operations.md for sizing). What a refusal looks like on the wire is each API's own
+//! as one "tenant" each). Every one is held per process, so with several replicas behind a
+//! load balancer each replica enforces its own share (see docs/operations.md for sizing). What a refusal looks like on the wire is each API's own
 //! error type's business ([`Refusal`] converts into all three).
 
 use std::collections::HashMap;
@@ -108,7 +107,7 @@ const MAX_TRACKED_ADDRESSES: usize = 100_000;
 
 impl Guards {
     pub fn new(limits: &crate::Limits) -> Guards {
-        let per_minute = NonZeroU32::new(limits.auth_failures_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let per_minute = NonZeroU32::new(limits.auth_failures_per_minute).unwrap_or(NonZeroU32::MIN);
         Guards {
             default_rate: limits.tenant_rate,
             tenants: RwLock::default(),
@@ -197,8 +196,8 @@ impl Guards {
 }
 
 fn bucket(rate: TenantRate) -> DefaultDirectRateLimiter {
-    let per_second = NonZeroU32::new(rate.per_second.max(1)).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(rate.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    let per_second = NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
     RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))
 }
 
@@ -222,7 +221,7 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     let ip = guards.client(req.headers(), peer);
     let now = Instant::now();
     // The caller's key is built only when some caller is blocked, or after a 401.
-    let caller = |req_path: &str| ip.map(|ip| (ip, realm(req_path)));
+    let caller = |req_path: &str| ip.map(|ip| (ip, api.realm(req_path)));
     if guards.blocked_count.load(Ordering::Relaxed) > 0
         && let Some(refusal) = caller(req.uri().path()).and_then(|c| guards.blocked(&c, now))
     {
@@ -256,14 +255,17 @@ impl Api {
             Api::Scim
         }
     }
-}
 
-/// What a path authenticates against: `/scim/v2/{tenant}/…` its tenant, else its API.
-fn realm(path: &str) -> String {
-    match path.strip_prefix("/scim/v2/") {
-        Some(rest) => format!("scim:{}", rest.split('/').next().unwrap_or_default()),
-        None if path.starts_with("/admin/") => "admin".into(),
-        None => "oauth".into(),
+    /// What a request authenticates against: a SCIM path's tenant, else the API itself.
+    fn realm(self, path: &str) -> String {
+        match self {
+            Api::Scim => {
+                let rest = path.strip_prefix("/scim/v2/").unwrap_or(path);
+                format!("scim:{}", rest.split('/').next().unwrap_or_default())
+            }
+            Api::Admin => "admin".into(),
+            Api::OAuth => "oauth".into(),
+        }
     }
 }
 
@@ -274,30 +276,32 @@ pub(crate) async fn bounded_body(State(state): State<AppState>, req: Request, ne
     let limits = &state.config.limits;
     let api = Api::of(req.uri().path());
     let (parts, body) = req.into_parts();
-    let read = tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, limits.max_body_bytes)).await;
-    let body = match read {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => {
-            return refuse(
-                api,
-                Refusal::LargeBody {
-                    limit: limits.max_body_bytes,
-                },
-            );
-        }
-        Err(_) => {
-            let refusal = Refusal::SlowBody {
-                timeout_ms: limits.body_timeout.as_millis(),
-            };
+    match read_body(body, limits.max_body_bytes, limits.body_timeout).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Err(refusal) => {
+            let slow = matches!(refusal, Refusal::SlowBody { .. });
             let mut resp = refuse(api, refusal);
-            resp.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-            return resp;
+            if slow {
+                resp.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+            }
+            resp
         }
-    };
-    next.run(Request::from_parts(parts, body.into())).await
+    }
+}
+
+/// A whole request body of at most `limit` bytes, arrived within `wait`: every API reads its
+/// bodies through this.
+pub(crate) async fn read_body(body: axum::body::Body, limit: usize, wait: Duration) -> Result<bytes::Bytes, Refusal> {
+    match tokio::time::timeout(wait, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(Refusal::LargeBody { limit }),
+        Err(_) => Err(Refusal::SlowBody {
+            timeout_ms: wait.as_millis(),
+        }),
+    }
 }
 
 /// The refusal in the shape of the API it concerns.

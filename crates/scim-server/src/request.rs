@@ -8,6 +8,7 @@ use scim_core::CoreError;
 use scim_core::ports::Tenant;
 use serde_json::Value;
 
+use crate::guard::Refusal;
 use crate::reqlog::Seen;
 use crate::{ApiError, AppState};
 
@@ -69,24 +70,15 @@ impl ScimRequest {
         } else {
             limits.max_body_bytes
         };
-        let wait = limits.body_timeout;
-        let body = tokio::time::timeout(wait, axum::body::to_bytes(body, limit))
+        let body = crate::guard::read_body(body, limit, limits.body_timeout)
             .await
-            .map_err(|_| {
-                ApiError::RequestTimeout(format!(
-                    "the request body did not arrive within {} ms; send it whole, promptly",
-                    wait.as_millis()
-                ))
-            })?
-            .map_err(|_| {
-            ApiError::PayloadTooLarge(if bulk {
-                format!(
+            .map_err(|refusal| match refusal {
+                Refusal::LargeBody { .. } if bulk => ApiError::PayloadTooLarge(format!(
                     "the Bulk request body is larger than maxPayloadSize ({limit} bytes; see /ServiceProviderConfig)"
-                )
-            } else {
-                format!("the request body is larger than the limit of {limit} bytes")
-            })
-        })?;
+                )),
+                Refusal::LargeBody { .. } => ApiError::PayloadTooLarge(refusal.to_string()),
+                other => ApiError::RequestTimeout(other.to_string()),
+            })?;
         if let Some(s) = seen.as_mut() {
             s.body = body.clone();
         }

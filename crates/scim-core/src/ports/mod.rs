@@ -54,6 +54,11 @@ impl TenantRate {
     /// The largest rate or burst an operator may set.
     pub const MAX: u32 = 1_000_000;
 
+    /// The burst when none is given: twice the rate (at most [`TenantRate::MAX`]).
+    pub fn default_burst(per_second: u64) -> u64 {
+        per_second.saturating_mul(2).min(u64::from(Self::MAX))
+    }
+
     /// A rate and burst, each from 1 to [`TenantRate::MAX`].
     pub fn new(per_second: u64, burst: u64) -> std::result::Result<TenantRate, String> {
         let check = |what: &str, n: u64| {
@@ -82,7 +87,7 @@ impl std::str::FromStr for TenantRate {
         let rate: u64 = rate.parse().map_err(|_| bad())?;
         let burst: u64 = match burst {
             Some(b) => b.parse().map_err(|_| bad())?,
-            None => rate.saturating_mul(2).min(u64::from(Self::MAX)),
+            None => Self::default_burst(rate),
         };
         TenantRate::new(rate, burst)
     }

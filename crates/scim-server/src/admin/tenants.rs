@@ -133,7 +133,7 @@ fn rate_limit(given: &Value) -> Result<Option<TenantRate>> {
             .ok_or_else(|| bad(format!("{key} must be a whole number"))),
     };
     let per_second = number("per_second")?.ok_or_else(|| bad("per_second is missing".into()))?;
-    let burst = number("burst")?.unwrap_or(per_second.saturating_mul(2).min(u64::from(TenantRate::MAX)));
+    let burst = number("burst")?.unwrap_or(TenantRate::default_burst(per_second));
     TenantRate::new(per_second, burst).map(Some).map_err(bad)
 }
 
